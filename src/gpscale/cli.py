@@ -1,0 +1,190 @@
+"""The ``gpscale`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gpscale.sources.base import SourceError
+
+app = typer.Typer(
+    name="gpscale",
+    help="Evaluate large-scale general practice in England on NHS quality indicators.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+store_app = typer.Typer(help="Inspect the store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+console = Console()
+err = Console(stderr=True)
+
+StorePath = Annotated[Path, typer.Option("--store", help="DuckDB store file (created if absent).")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a clear error (no traceback) and exit non-zero."""
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write synthetic England into.")] = Path("out/synth"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives identical files.")] = 1,
+    practices: Annotated[int, typer.Option("--practices", min=20, help="Practices open at the end.")] = 6500,
+) -> None:
+    """Generate synthetic England in the published NHS layouts, with its ground truth."""
+    from gpscale.synth import generate
+
+    with _progress() as progress:
+        task = progress.add_task("synthetic England", total=11)
+
+        def step(label: str, i: int, n: int) -> None:
+            progress.update(task, completed=i, total=n, description=f"synth: {label}")
+
+        result = generate(out, seed=seed, practices=practices, progress=step)
+        progress.update(task, completed=progress.tasks[0].total)
+    console.print(
+        f"wrote {len(result.files)} files to {out}: {result.practices_ever} practices ever open, "
+        f"{result.practices_open_at_end} open at the end, {result.pcns} PCNs, "
+        f"{result.groups - result.pcns} named groups"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of published files.")],
+    store: StorePath = Path("out/gpscale.duckdb"),
+) -> None:
+    """Detect each file's format and load it into the store, atomically (all files or none)."""
+    from gpscale.store import open_store
+    from gpscale.store.ingest import ingest as run_ingest
+
+    with open_store(store) as st, _progress() as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def step(path: Path, i: int, n: int) -> None:
+            progress.update(task, completed=i, total=n, description=f"ingest {path.name}")
+
+        try:
+            report = run_ingest(st, paths, progress=step)
+        except SourceError as exc:
+            progress.stop()
+            fail(f"{exc}\nnothing was written: the store is as it was before this command.")
+        progress.update(task, completed=len(report.files))
+    table = Table("file", "format", "status", "rows", "loaded", "rejected", "nulls", title="ingest")
+    for f in report.files:
+        table.add_row(f.path.name, f.format, f.status, str(f.rows_in), str(f.rows_loaded), str(f.rows_rejected),
+                      str(f.nulls_suppressed))
+    if len(report.files) > 40:
+        console.print(f"{len(report.files)} files; {sum(f.rows_loaded for f in report.files):,} rows loaded")
+    else:
+        console.print(table)
+    for f in report.files:
+        if f.message:
+            console.print(f"[yellow]{f.path.name}[/]: {f.message}")
+    if report.rejects:
+        console.print(f"[yellow]{len(report.rejects)} rows quarantined[/] (see the rejects table); first 10:")
+        for path, r in report.rejects[:10]:
+            console.print(f"  {path.name} row {r.row_number}: [{r.rule}] {r.detail}")
+
+
+@store_app.command("summary")
+def store_summary(
+    store: StorePath = Path("out/gpscale.duckdb"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per table, source and period: row counts and distinct practices."""
+    from gpscale.store import open_store
+
+    if not store.exists():
+        fail(f"no store at {store}")
+    with open_store(store, read_only=True) as st:
+        rows = st.summary()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+        return
+    table = Table("table", "source", "file", "period", "rows", "practices", title=str(store))
+    for r in rows:
+        table.add_row(r["table"], r["source"], r["file"], str(r["period"] or ""), f"{r['rows']:,}",
+                      "" if r["practices"] is None else f"{r['practices']:,}")
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    store: StorePath = Path("out/gpscale.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the results tables.")] = Path("out/results"),
+    indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable).")] = None,
+    view: Annotated[str, typer.Option("--view", help="as-was | cohort:YYYY-MM-DD | ever")] = "as-was",
+    indicators_dir: Annotated[Path | None, typer.Option("--indicators", help="Extra definitions folder.")] = None,
+) -> None:
+    """Every group in the store × indicator × period against England, as tidy tables."""
+    from gpscale.evaluate.run import evaluate as run_evaluate
+    from gpscale.evaluate.run import write_tables
+    from gpscale.store import open_store
+
+    if not store.exists():
+        fail(f"no store at {store}; run gpscale ingest first")
+    with open_store(store, read_only=True) as st:
+        try:
+            ev = run_evaluate(st, indicator or None, view, indicators_dir)
+        except ValueError as exc:
+            fail(str(exc))
+    paths = write_tables(ev, out)
+    groups = ev.scorecard.loc[ev.scorecard["entity_type"] == "group", "entity_id"].nunique()
+    console.print(
+        f"{len(ev.scorecard):,} result rows: {groups} groups × {len(ev.definitions)} indicators, view "
+        f"{ev.view.label}, data version {ev.data_version}; wrote {', '.join(str(p) for p in paths)}"
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("out"),
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    practices: Annotated[int, typer.Option("--practices", min=20)] = 6500,
+) -> None:
+    """Run the main job on synthetic England: generate, ingest, compute, evaluate, report."""
+    import time
+
+    from gpscale.pipeline import named_group_summary, run_demo
+
+    t0 = time.perf_counter()
+
+    def step(msg: str) -> None:
+        err.print(f"[bold cyan]{time.perf_counter() - t0:6.1f}s[/] {msg}")
+
+    result = run_demo(out, seed=seed, practices=practices, step=step)
+    summary = named_group_summary(result.evaluation)
+    table = Table("group", "indicator", "period", "value (95% CI)", "England", "vs England",
+                  title="Named groups, latest year (as-was membership, 95% intervals)")
+    for r in summary.sort_values(["entity_id", "indicator_id"]).itertuples():
+        table.add_row(r.entity_id, r.indicator_id, r.period, f"{r.value:.2f} ({r.lower:.2f}-{r.upper:.2f})",
+                      f"{r.comparator_value:.2f}", r.comparison)
+    console.print(table)
+    console.print(f"report: [bold]{result.report}[/]; tables: {result.out / 'results'}; store: {result.store}")
+    console.print(f"done in {time.perf_counter() - t0:.0f}s")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

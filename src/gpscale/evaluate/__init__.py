@@ -1,0 +1,1 @@
+"""The study: groups against England, trends, variation between members, characteristics."""

@@ -1,0 +1,1 @@
+"""Groups of practices (PCNs, federations, super-partnerships...) and their dated membership."""

@@ -1,0 +1,95 @@
+"""Membership views: which practices count towards a group in each period.
+
+Three views, and every result names the one it used:
+
+* ``as-was``: a practice counts towards a group for a period if it was a member on the period's
+  reference date (the middle of the period: 1 October of a financial year, the 15th of a month). A
+  practice that moves mid-period therefore counts once, towards the group it belonged to mid-period.
+* ``cohort:YYYY-MM-DD``: the members on that date count in every period (so history before joining
+  and after leaving is included; merged and closed practices keep their earlier data).
+* ``ever``: every practice that was ever a member counts in every period.
+
+Membership spells come from the store's ``membership`` table; where several files publish the same
+spell (successive ePCN snapshots), the most recently ingested version of each (group, practice, start)
+is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from gpscale.periods import PeriodType, parse_period
+from gpscale.store.db import Store
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    """A parsed ``--view`` value."""
+
+    kind: str  # as-was | cohort | ever
+    cohort_date: date | None = None
+
+    @property
+    def label(self) -> str:
+        return f"cohort:{self.cohort_date.isoformat()}" if self.cohort_date else self.kind
+
+    @staticmethod
+    def parse(text: str) -> MembershipView:
+        if text in ("as-was", "ever"):
+            return MembershipView(text)
+        if text.startswith("cohort:"):
+            try:
+                return MembershipView("cohort", date.fromisoformat(text.split(":", 1)[1]))
+            except ValueError as exc:
+                raise ValueError(f"view {text!r}: the cohort date must be YYYY-MM-DD") from exc
+        raise ValueError(f"view {text!r} is not as-was, cohort:YYYY-MM-DD or ever")
+
+
+def reference_date(period: str) -> date:
+    """The date membership is read on for a period (its middle)."""
+    p = parse_period(period)
+    if p.type is PeriodType.FINANCIAL_YEAR:
+        return date(p.start.year, 10, 1)
+    return date(p.start.year, p.start.month, 15)
+
+
+def spells(store: Store) -> pd.DataFrame:
+    """Membership spells, one per (group, practice, start), latest ingest winning."""
+    return store.df(
+        """
+        SELECT group_id, practice_code, start_date, end_date FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY group_id, practice_code, start_date ORDER BY ingest_id DESC) AS rn
+            FROM membership)
+        WHERE rn = 1
+        """
+    )
+
+
+def members_by_period(spell_df: pd.DataFrame, periods: list[str], view: MembershipView) -> pd.DataFrame:
+    """(group_id, practice_code, period) rows under ``view`` for the given periods."""
+    cols = ["group_id", "practice_code", "period"]
+    if spell_df.empty or not periods:
+        return pd.DataFrame(columns=cols)
+    s = spell_df.copy()
+    s["start_date"] = pd.to_datetime(s["start_date"])
+    s["end_date"] = pd.to_datetime(s["end_date"])
+    per = pd.DataFrame({"period": periods})
+    if view.kind == "ever":
+        pairs = s[["group_id", "practice_code"]].drop_duplicates()
+        return pairs.merge(per, how="cross")[cols]
+    if view.kind == "cohort":
+        ref = pd.Timestamp(view.cohort_date)
+        live = s[(s["start_date"].isna() | (s["start_date"] <= ref)) & (s["end_date"].isna() | (s["end_date"] >= ref))]
+        pairs = live[["group_id", "practice_code"]].drop_duplicates()
+        return pairs.merge(per, how="cross")[cols]
+    per["ref"] = pd.to_datetime([reference_date(p) for p in periods])
+    joined = s.merge(per, how="cross")
+    live = joined[
+        (joined["start_date"].isna() | (joined["start_date"] <= joined["ref"]))
+        & (joined["end_date"].isna() | (joined["end_date"] >= joined["ref"]))
+    ]
+    return live[cols].drop_duplicates().reset_index(drop=True)

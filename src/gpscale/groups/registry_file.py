@@ -1,0 +1,241 @@
+"""The group registry file a user writes: YAML or CSV, loaded through the ordinary ingest.
+
+YAML::
+
+    gpscale_group_registry: 1
+    groups:
+      - id: FED-CASTLE
+        name: Castle Federation
+        kind: federation            # pcn | federation | super_partnership | multi_site | network | custom
+        legal_form: company limited by shares
+        founded: 2014-04-01
+        contracts: [GMS, PMS]
+        parent: null                # a group may sit inside another
+        members:
+          - {practice: A81001, start: 2014-04-01, end: null}
+
+CSV: one row per membership spell, ``group_id, group_name, kind, practice_code, start_date, end_date``
+(optional ``legal_form, founded, contracts, parent``; group attributes repeat on each row).
+
+Rules (whole file rejected, naming group, practice and rule): unknown kind, end before start,
+overlapping spells for the same practice in the same group, a group with no members, an invalid ODS
+practice code, a parent that is not in the file or the store. Practice codes the store has never seen
+are loaded but reported, with the nearest known code, in the ingest message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
+from gpscale.sources.validate import PRACTICE_CODE_RE
+
+if TYPE_CHECKING:
+    import duckdb
+
+GROUP_KINDS = ("pcn", "federation", "super_partnership", "multi_site", "network", "custom")
+CSV_REQUIRED = ("group_id", "group_name", "kind", "practice_code", "start_date", "end_date")
+
+RULE_KIND = "unknown-group-kind"
+RULE_END_BEFORE_START = "end-before-start"
+RULE_OVERLAP = "overlapping-spells"
+RULE_EMPTY = "empty-group"
+RULE_CODE = "invalid-ods-code"
+RULE_PARENT = "unknown-parent"
+RULE_SHAPE = "malformed-registry"
+
+
+@dataclass(frozen=True)
+class Spell:
+    group_id: str
+    practice_code: str
+    start_date: date | None
+    end_date: date | None
+    where: str
+
+
+class GroupRegistryFile:
+    """Loader for gpscale group registry files (YAML or CSV)."""
+
+    name = "group_registry"
+    description = "gpscale group registry (groups and dated membership spells), YAML or CSV"
+    header_hint = ",".join(CSV_REQUIRED)
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        if head.kind == "yaml" and any(line.startswith("gpscale_group_registry:") for line in head.text_lines):
+            return Detection(self.name, "yaml v1", f"group_registry:{head.path.name}")
+        if head.kind == "csv" and head.text_lines:
+            cols = {c.strip().lower() for c in head.text_lines[0].split(",")}
+            if set(CSV_REQUIRED) <= cols:
+                return Detection(self.name, "csv v1", f"group_registry:{head.path.name}")
+        return None
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        groups, spells = (_read_yaml(path) if detection.variant.startswith("yaml") else _read_csv(path))
+        validate_registry(path, groups, spells, con)
+        message = _unknown_practices_message(spells, con)
+        group_df = pd.DataFrame(groups)
+        spell_df = pd.DataFrame(
+            [{"group_id": s.group_id, "practice_code": s.practice_code, "start_date": s.start_date,
+              "end_date": s.end_date} for s in spells]
+        )
+        return LoadResult(
+            tables={"group_record": group_df, "membership": spell_df},
+            rows_in=len(spells),
+            periods=[],
+            message=message,
+        )
+
+
+def _date(value: Any, path: Path, where: str, field: str) -> date | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise SourceError(path, "impossible-date", f"{field} {value!r} is not a date (YYYY-MM-DD)", where) from exc
+
+
+class _TextDateLoader(yaml.SafeLoader):
+    """Safe YAML loading that leaves dates as text, so a bad date is reported where it is."""
+
+
+_TextDateLoader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextDateLoader)
+    except yaml.YAMLError as exc:
+        raise SourceError(path, RULE_SHAPE, f"not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        raise SourceError(path, RULE_SHAPE, "expected a mapping with a 'groups' list")
+    groups: list[dict[str, Any]] = []
+    spells: list[Spell] = []
+    for i, g in enumerate(doc["groups"], start=1):
+        where = f"group {i}"
+        if not isinstance(g, dict) or "id" not in g or "name" not in g or "kind" not in g:
+            raise SourceError(path, RULE_SHAPE, "each group needs id, name and kind", where)
+        gid = str(g["id"])
+        where = f"group {gid}"
+        contracts = g.get("contracts")
+        groups.append(
+            {
+                "group_id": gid,
+                "as_of": None,
+                "name": str(g["name"]),
+                "kind": str(g["kind"]),
+                "legal_form": g.get("legal_form"),
+                "founded": _date(g.get("founded"), path, where, "founded"),
+                "contracts": "/".join(contracts) if isinstance(contracts, list) else contracts,
+                "parent": g.get("parent"),
+            }
+        )
+        for j, m in enumerate(g.get("members") or [], start=1):
+            if not isinstance(m, dict) or "practice" not in m:
+                raise SourceError(path, RULE_SHAPE, "each member needs a practice code", f"{where}, member {j}")
+            w = f"{where}, member {j} ({m['practice']})"
+            spells.append(
+                Spell(gid, str(m["practice"]).strip().upper(), _date(m.get("start"), path, w, "start"),
+                      _date(m.get("end"), path, w, "end"), w)
+            )
+    return groups, spells
+
+
+def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in CSV_REQUIRED if c not in df.columns]
+    if missing:
+        raise SourceError(path, "missing-columns", f"missing required columns: {', '.join(missing)}", "header")
+    groups: dict[str, dict[str, Any]] = {}
+    spells: list[Spell] = []
+    for i, row in enumerate(df.to_dict("records"), start=2):
+        where = f"row {i}"
+        gid = row["group_id"].strip()
+        groups.setdefault(
+            gid,
+            {
+                "group_id": gid,
+                "as_of": None,
+                "name": row["group_name"].strip(),
+                "kind": row["kind"].strip(),
+                "legal_form": row.get("legal_form") or None,
+                "founded": _date(row.get("founded"), path, where, "founded"),
+                "contracts": row.get("contracts") or None,
+                "parent": row.get("parent") or None,
+            },
+        )
+        spells.append(
+            Spell(gid, row["practice_code"].strip().upper(), _date(row["start_date"], path, where, "start_date"),
+                  _date(row["end_date"], path, where, "end_date"), f"{where} ({gid}, {row['practice_code']})")
+        )
+    return list(groups.values()), spells
+
+
+def validate_registry(
+    path: Path, groups: list[dict[str, Any]], spells: list[Spell], con: duckdb.DuckDBPyConnection | None
+) -> None:
+    """Apply the registry rules; raise SourceError naming the group, practice and rule."""
+    import re
+
+    code_re = re.compile(PRACTICE_CODE_RE)
+    ids = {g["group_id"] for g in groups}
+    known_parents = set(ids)
+    if con is not None:
+        known_parents |= {r[0] for r in con.execute("SELECT group_id FROM group_record").fetchall()}
+    for g in groups:
+        if g["kind"] not in GROUP_KINDS:
+            raise SourceError(path, RULE_KIND, f"kind {g['kind']!r} is not one of {', '.join(GROUP_KINDS)}",
+                              f"group {g['group_id']}")
+        if g["parent"] and g["parent"] not in known_parents:
+            raise SourceError(path, RULE_PARENT, f"parent {g['parent']!r} is not a known group",
+                              f"group {g['group_id']}")
+    with_members = {s.group_id for s in spells}
+    for g in groups:
+        if g["group_id"] not in with_members:
+            raise SourceError(path, RULE_EMPTY, "the group has no members", f"group {g['group_id']}")
+    by_key: dict[tuple[str, str], list[Spell]] = {}
+    for s in spells:
+        if not code_re.match(s.practice_code):
+            raise SourceError(path, RULE_CODE, f"{s.practice_code!r} is not an ODS practice code", s.where)
+        if s.start_date and s.end_date and s.end_date < s.start_date:
+            raise SourceError(path, RULE_END_BEFORE_START, f"end {s.end_date} is before start {s.start_date}", s.where)
+        by_key.setdefault((s.group_id, s.practice_code), []).append(s)
+    for (gid, code), lst in by_key.items():
+        ordered = sorted(lst, key=lambda s: s.start_date or date.min)
+        for a, b in itertools.pairwise(ordered):
+            a_end = a.end_date or date.max
+            if (b.start_date or date.min) <= a_end:
+                raise SourceError(path, RULE_OVERLAP,
+                                  f"practice {code} has overlapping spells in group {gid}: "
+                                  f"{a.start_date}..{a.end_date} and {b.start_date}..{b.end_date}", b.where)
+
+
+def _unknown_practices_message(spells: list[Spell], con: duckdb.DuckDBPyConnection) -> str:
+    known = [r[0] for r in con.execute("SELECT DISTINCT practice_code FROM practice_record").fetchall()]
+    if not known:
+        return ""
+    known_set = set(known)
+    unknown = sorted({s.practice_code for s in spells} - known_set)
+    if not unknown:
+        return ""
+    hints = []
+    for code in unknown[:10]:
+        near = difflib.get_close_matches(code, known, n=1, cutoff=0.6)
+        hints.append(f"{code} (nearest known: {near[0]})" if near else code)
+    more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+    return f"warning: {len(unknown)} practice codes not in the store: {', '.join(hints)}{more}"

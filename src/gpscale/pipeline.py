@@ -1,0 +1,74 @@
+"""The main job end to end: synthetic England → store → indicators → groups → scorecard → report.
+
+``gpscale demo`` (and ``make demo``) runs it on the embedded synthetic England.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gpscale.evaluate.run import Evaluation, evaluate, write_tables
+from gpscale.report.overview import write_overview
+from gpscale.store import open_store
+from gpscale.store.ingest import IngestReport, ingest
+from gpscale.synth import generate
+from gpscale.synth.world import NAMED_GROUPS
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    out: Path
+    store: Path
+    report: Path
+    tables: list[Path]
+    evaluation: Evaluation
+    ingest: IngestReport
+
+
+def _synth_is_current(folder: Path, seed: int, practices: int) -> bool:
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return False
+    meta = json.loads(manifest.read_text())
+    return bool(meta.get("seed") == seed and meta.get("practices") == practices)
+
+
+def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None = None) -> DemoResult:
+    """Run the whole pipeline into ``out``; reuse synthetic files already generated with the same settings."""
+    say = step or (lambda _msg: None)
+    synth_dir = out / "synth"
+    if _synth_is_current(synth_dir, seed, practices):
+        say(f"synthetic England (seed {seed}, {practices} practices) already in {synth_dir}")
+    else:
+        say(f"generating synthetic England (seed {seed}, {practices} practices)")
+        generate(synth_dir, seed=seed, practices=practices)
+    store_path = out / "gpscale.duckdb"
+    with open_store(store_path) as store:
+        say("ingesting the published-layout files")
+        report = ingest(store, [synth_dir / "nhs", synth_dir / "groups"])
+        say("computing indicators, pooling groups and comparing with England")
+        ev = evaluate(store)
+        names = store.df("SELECT group_id, name FROM practice_group")
+    group_names = dict(zip(names["group_id"], names["name"], strict=True))
+    tables = write_tables(ev, out / "results")
+    say("writing the report")
+    named = [g.group_id for g in NAMED_GROUPS]
+    report_path = write_overview(ev.scorecard, ev.definitions, group_names, named, named[0], out / "report.html")
+    return DemoResult(out, store_path, report_path, tables, ev, report)
+
+
+def named_group_summary(ev: Evaluation, confidence: float = 0.95) -> pd.DataFrame:
+    """Latest financial-year comparison of each named group on each indicator (for the terminal)."""
+    c = ev.scorecard
+    c = c[(c["confidence"] == confidence) & (c["period_type"] == "fy") & (c["entity_type"] == "group")]
+    c = c[c["entity_id"].isin([g.group_id for g in NAMED_GROUPS])]
+    latest = c.groupby("indicator_id")["period"].transform("max")
+    return c[c["period"] == latest][["entity_id", "indicator_id", "period", "value", "lower", "upper",
+                                     "comparator_value", "comparison"]]

@@ -1,0 +1,1 @@
+"""Static reports: self-contained HTML (charts as inline SVG), built from results tables."""

@@ -1,0 +1,102 @@
+"""The contract every source loader fulfils.
+
+A loader is one published format (and its year variants). It answers two questions:
+
+* ``sniff``: is this file mine? It looks only at the file itself (its head: header row, sheet names,
+  first data rows), never at the file name alone, and returns a :class:`Detection` or ``None``.
+* ``load``: parse, validate and normalise the file into canonical tables (see
+  :mod:`gpscale.store.schema`). It returns a :class:`LoadResult`; it never writes to the store itself.
+  The ingest (:mod:`gpscale.store.ingest`) writes the result inside one transaction.
+
+Validation rules come in two strengths, chosen per rule and documented in ``docs/adr``:
+
+* a :class:`SourceError` rejects the whole file (wrong format, missing required columns, a file-level
+  inconsistency) and names file, row or cell, and the rule;
+* a :class:`Reject` quarantines one row (e.g. an invalid practice code) into the ``rejects`` table
+  and the ingest reports it at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class SourceError(Exception):
+    """A file cannot be loaded; the message names the file, where in it, and the rule broken."""
+
+    def __init__(self, path: Path | str, rule: str, detail: str, where: str | None = None) -> None:
+        self.path = Path(path)
+        self.rule = rule
+        self.detail = detail
+        self.where = where
+        location = f" ({where})" if where else ""
+        super().__init__(f"{self.path.name}{location}: [{rule}] {detail}")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A loader's claim on a file.
+
+    ``publication`` identifies the edition of the publication the file holds (e.g.
+    ``qof_achievement:FY2019/20``): a later file with the same publication replaces the earlier one's rows.
+    """
+
+    format: str
+    variant: str
+    publication: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One quarantined row: its 1-based data row number (or None), the rule, and what was wrong."""
+
+    row_number: int | None
+    rule: str
+    detail: str
+
+
+@dataclass
+class LoadResult:
+    """Canonical rows parsed from one file, without ``ingest_id`` (the ingest adds it).
+
+    Table values are pandas data frames, or DuckDB relations for very large files, bound to the
+    connection passed to ``load``, so rows stream from the file to the store without Python copies.
+    """
+
+    tables: dict[str, pd.DataFrame | duckdb.DuckDBPyRelation]
+    rows_in: int
+    periods: Sequence[str]
+    rejects: list[Reject] = field(default_factory=list)
+    nulls_suppressed: int = 0
+    message: str = ""
+
+
+@runtime_checkable
+class SourceFormat(Protocol):
+    """One published file format."""
+
+    name: str
+    description: str
+
+    def sniff(self, head: FileHead) -> Detection | None: ...
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult: ...
+
+
+@dataclass(frozen=True)
+class FileHead:
+    """What a loader may look at to recognise a file: name, kind, first lines or sheet names/cells."""
+
+    path: Path
+    kind: str  # "csv" | "xlsx" | "other"
+    text_lines: tuple[str, ...] = ()  # first lines of a text file, BOM stripped, decoded leniently
+    sheets: tuple[str, ...] = ()  # sheet names of a workbook
+    sheet_rows: dict[str, tuple[tuple[object, ...], ...]] = field(default_factory=dict)  # first rows per sheet

@@ -1,0 +1,895 @@
+"""Quality and Outcomes Framework publications.
+
+Formats here:
+
+* :class:`QofAchievement` — the practice overall achievement table (CSV export of the published
+  workbook): list size, achievement score, % of the year's maximum, % of points available. The header
+  wording changes every year (``All ages``/``List size``; ``Achievement score (max. 559)``/``(559 max)``),
+  geography columns change (region/STP/CCG to 2018/19, CCG→PCN from 2019/20, Sub-ICB→PCN from 2021/22).
+  → ``measure_value`` (``total``: points of the year's maximum; ``total_available``: points of the
+  maximum available where registers exist), ``practice_population`` (list size), ``practice_record``
+  and ``practice_attribute`` (PCN, CCG/Sub-ICB).
+* :class:`QofPrevalence` — raw ``PREVALENCE`` files (register and age-specific list size per practice
+  and register group; column names drift) and the older ``prevalencebyprac`` layout.
+  → ``measure_value`` (``prevalence:<GROUP>``) and ``practice_population`` (one row per list type).
+* :class:`QofRawAchievement` — raw ``ACHIEVEMENT`` files (long: practice, indicator, measure, value).
+* :class:`QofDomainWorkbook` — the older per-domain practice workbooks (2014/15 asthma).
+* :class:`QofOrganisationReference`, :class:`QofGeographies`, :class:`QofIndicatorMappings`,
+  :class:`QofValidationOutcomes` — the supporting reference CSVs.
+
+None of the QOF raw files states its year inside the file: the financial year comes from the file
+name (``PREVALENCE_1920.csv``, ``QOF_2019-20.csv``), and is checked against the maximum points stated
+in the header where there is one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from gpscale.periods import fy_label
+from gpscale.sources import validate as v
+from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
+from gpscale.sources.common import (
+    cell_text,
+    find_header_row,
+    fy_end,
+    fy_from_text,
+    flag_wrong_width,
+    frame_of,
+    head_headers,
+    open_workbook,
+    read_text_csv,
+    text,
+)
+from gpscale.sources.headers import Col, col, match, norm, resolve
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def qof_max_points(fy: str) -> int | None:
+    """The national maximum QOF points of a financial year (None where unknown to this version)."""
+    y = int(fy[2:6])
+    if y < 2004:
+        return None
+    if y <= 2012:
+        return 1000
+    if y == 2013:
+        return 900
+    if y <= 2020:
+        return 559
+    if y <= 2023:
+        return 635
+    return None
+
+
+def require_fy(path: Path, what: str) -> str:
+    fy = fy_from_text(path.name)
+    if fy is None:
+        raise SourceError(
+            path,
+            v.PERIOD_UNKNOWN,
+            f"{what} files do not state their financial year inside the file; name the file with it, "
+            f"e.g. '{what}_2019-20.csv' or '{what}_1920.csv'",
+            where="file name",
+        )
+    return fy
+
+
+# ---- overall achievement -----------------------------------------------------------------------------
+
+ACHIEVEMENT_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code", none_of=("ccg", "pcn", "icb", "stp", "region", "ons")),
+    col("practice_name", "practice name", none_of=("ccg", "pcn", "icb"), required=False),
+    col("list_size", "list size", "all ages", "registered patients"),
+    col("points", "achievement score", "points achieved", none_of=("percent", "available")),
+    col("pct_total", "points total available", "qof points total", none_of=("maximum", "register", "achieved")),
+    col("max_available", "maximum qof points available", "points where register exists",
+        none_of=("achieved", "percent")),
+    col("pct_available", "points achieved maximum available", "achieved maximum percent", required=False),
+    col("ccg_code", "ccg code", "sub icb code", "sub icb loc code", "ccg ods code", "sub icb loc ods code",
+        none_of=("ons", "name", "pcn"), required=False),
+    col("ccg_name", "ccg name", "sub icb name", "sub icb loc name", required=False),
+    col("pcn_code", "pcn code", "pcn ods code", none_of=("ons", "name"), required=False),
+    col("pcn_name", "pcn name", required=False),
+    col("stp_code", "stp code", "stp ons code", "icb code", none_of=("sub", "loc", "name"), required=False),
+    col("region_code", "region code", none_of=("sub", "local", "ons", "name"), required=False),
+)  # fmt: skip
+
+_NUM = re.compile(r"(?<![\d.])(\d{3,4})(?![\d.])")
+
+
+def header_max_points(header: str) -> int | None:
+    m = _NUM.search(header)
+    return int(m.group(1)) if m else None
+
+
+class QofAchievement:
+    """QOF practice overall achievement table (points, % of maximum), any year's header wording."""
+
+    name = "qof_achievement"
+    description = "QOF practice overall achievement (CSV export of the practice table; header drifts yearly)"
+    header_hint = (
+        "CCG ODS code (practice parent),PCN ODS code,PCN name,Practice code,Practice name,List size,"
+        "Achievement score (559 max),QOF points total/559 available (%)"
+    )
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers:
+            return None
+        found, missing = match(headers, [c for c in ACHIEVEMENT_COLS if c.required])
+        if missing or not any("achievement" in norm(h) or "qof" in norm(h) for h in headers):
+            return None
+        variant = "pcn" if "pcn_code" in match(headers, ACHIEVEMENT_COLS)[0] else "pre-pcn"
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, variant, f"qof_achievement:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "QOF")
+        table = read_text_csv(path)
+        res = resolve(table.headers, ACHIEVEMENT_COLS, path)
+        year_max = qof_max_points(fy)
+        stated = header_max_points(res["points"]) or header_max_points(res["pct_total"])
+        if stated is not None and year_max is not None and stated != year_max:
+            raise SourceError(
+                path,
+                v.PERIOD_INCONSISTENT,
+                f"header says the maximum is {stated} points but {fy} (from the file name) had {year_max}",
+                where=f"header {res['points']!r}",
+            )
+        max_points = float(stated or year_max or 0) or None
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        lst = v.counts(df, "list_size", check, res["list_size"])
+        pts = v.counts(df, "points", check, res["points"])
+        pct_total = v.numbers(df, "pct_total", check, res["pct_total"])
+        avail = v.counts(df, "max_available", check, res["max_available"])
+        pct_av = v.numbers(df, "pct_available", check, res["pct_available"]) if "pct_available" in res else None
+        if max_points is not None:
+            v.numerator_le_denominator(pts, pd.Series(max_points, index=df.index) + 1e-6, check,
+                                       f"achievement points above the year's maximum {max_points:g}")
+        v.numerator_le_denominator(pts, avail + 1e-6, check, "achievement points above the points available")
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep)
+
+        mv_total = pd.DataFrame(
+            {
+                "source": "qof", "measure_id": "total", "practice_code": code, "period": fy,
+                "period_type": "fy", "points": pts, "max_points": max_points, "value": pct_total,
+            }
+        )  # fmt: skip
+        mv_avail = pd.DataFrame(
+            {
+                "source": "qof", "measure_id": "total_available", "practice_code": code, "period": fy,
+                "period_type": "fy", "points": pts, "max_points": avail,
+                "value": pct_av if pct_av is not None else None,
+            }
+        )  # fmt: skip
+        measures = pd.concat([mv_total[keep], mv_avail[keep]], ignore_index=True)
+        pop = pd.DataFrame(
+            {"practice_code": code, "period": fy, "period_type": "fy", "sex": "all", "age_band": "all",
+             "patients": lst.round().astype("Int64")}
+        )[keep]  # fmt: skip
+        rec = pd.DataFrame(
+            {
+                "practice_code": code,
+                "as_of": fy_end(fy),
+                "name": text(df["practice_name"]) if "practice_name" in df else None,
+                "commissioner": text(df["ccg_code"]) if "ccg_code" in df else None,
+                "region": text(df["region_code"]) if "region_code" in df else None,
+            }
+        )[keep]
+        attrs = attribute_rows(df, code, fy, keep, {
+            "pcn_code": "pcn_code", "pcn_name": "pcn_name", "ccg_code": "commissioner_code",
+            "ccg_name": "commissioner_name", "stp_code": "stp_code", "region_code": "region_code",
+        })  # fmt: skip
+        return LoadResult(
+            tables={"measure_value": measures, "practice_population": pop, "practice_record": rec,
+                    "practice_attribute": attrs},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{int(keep.sum())} practices; maximum {max_points:g} points" if max_points else "",
+        )
+
+
+def attribute_rows(
+    df: pd.DataFrame, code: pd.Series, period: str, keep: object, mapping: dict[str, str], period_type: str = "fy"
+) -> pd.DataFrame:
+    """Long practice_attribute rows for the columns present (blank values dropped)."""
+    parts = []
+    for src, attr in mapping.items():
+        if src not in df:
+            continue
+        part = pd.DataFrame(
+            {"practice_code": code, "period": period, "period_type": period_type, "attribute": attr,
+             "value": text(df[src])}
+        )[keep]  # type: ignore[index]  # fmt: skip
+        parts.append(part[part["value"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=["practice_code", "period", "period_type", "attribute", "value"])
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---- prevalence --------------------------------------------------------------------------------------
+
+PREVALENCE_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code", "practicecode"),
+    col("group", "indicator group code", "group code", "indicator group", none_of=("description",)),
+    col("register", "register", "disease register size", none_of=("description", "list", "type")),
+    col("list_type", "patient list type", required=False),
+    col("list_size", "patient list size", "practice list size", "practice listsize", "list size",
+        none_of=("type",)),
+    col("prevalence", "prevalence", required=False),
+)  # fmt: skip
+
+
+def list_type_band(t: str) -> str:
+    """PATIENT_LIST_TYPE as an age band: TOTAL → all, 16OV → 16+, 30_74 → 30_74."""
+    t = (t or "").strip().upper()
+    if t in ("", "TOTAL", "ALL"):
+        return "all"
+    m = re.fullmatch(r"(\d{1,2})OV", t)
+    if m:
+        return f"{int(m.group(1))}+"
+    return t.lower()
+
+
+class QofPrevalence:
+    """QOF raw PREVALENCE file (register and list size per practice and register group)."""
+
+    name = "qof_prevalence"
+    description = "QOF raw PREVALENCE file: practice, register group, register, patient list type and size"
+    header_hint = "PRACTICE_CODE,GROUP_CODE,REGISTER,PATIENT_LIST_TYPE,PATIENT_LIST_SIZE"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or len(headers) > 12:
+            return None
+        found, missing = match(headers, [c for c in PREVALENCE_COLS if c.required])
+        if missing:
+            return None
+        variant = "raw" if "list_type" in match(headers, PREVALENCE_COLS)[0] else "prevalencebyprac"
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, variant, f"qof_prevalence:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "PREVALENCE")
+        table = read_text_csv(path)
+        res = resolve(table.headers, PREVALENCE_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        group = df["group"].fillna("").astype(str).str.strip().str.upper()
+        reg = v.counts(df, "register", check, res["register"])
+        size = v.counts(df, "list_size", check, res["list_size"])
+        v.numerator_le_denominator(reg, size, check, "register above list size")
+        band = df["list_type"].map(list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
+        prev = v.numbers(df, "prevalence", check) if "prevalence" in df else None
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"practice": code, "group": group}), ["practice", "group"], path,
+                     "practice-register group", keep)  # fmt: skip
+        measures = pd.DataFrame(
+            {
+                "source": "qof", "measure_id": "prevalence:" + group, "practice_code": code, "period": fy,
+                "period_type": "fy", "numerator": reg, "denominator": size,
+                "value": prev if prev is not None else None,
+            }
+        )[keep]  # fmt: skip
+        pop = (
+            pd.DataFrame({"practice_code": code, "age_band": band, "patients": size})[keep]
+            .dropna(subset=["patients"])
+            .drop_duplicates(["practice_code", "age_band"])
+        )
+        pop = pop.assign(period=fy, period_type="fy", sex="all", patients=pop["patients"].round().astype("Int64"))
+        return LoadResult(
+            tables={"measure_value": measures, "practice_population": pop},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{code[keep].nunique()} practices, {group[keep].nunique()} register groups",
+        )
+
+
+__all__ = ["QofAchievement", "QofPrevalence", "fy_label", "qof_max_points"]
+
+
+# ---- domain achievement (long) -------------------------------------------------------------------------
+
+DOMAIN_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("domain", "domain"),
+    col("points", "points achieved", "achievement score", "points", none_of=("maximum",)),
+    col("max_points", "maximum points", "max points"),
+)
+
+
+def domain_id(name: str) -> str:
+    """'Clinical' → clinical, 'Patient experience' → patient_experience (the measure ids indicators use)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+class QofDomains:
+    """QOF domain achievement, long layout: practice, domain, points achieved, maximum points."""
+
+    name = "qof_domains"
+    description = "QOF practice domain achievement (practice, domain, points achieved, maximum points)"
+    header_hint = "Practice code,Domain,Points achieved,Maximum points"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or len(headers) > 8 or match(headers, DOMAIN_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, "long", f"qof_domains:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "QOF_DOMAINS")
+        table = read_text_csv(path)
+        res = resolve(table.headers, DOMAIN_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        dom = df["domain"].fillna("").astype(str).map(domain_id)
+        check.flag(dom == "", v.INVALID_VALUE, "blank domain")
+        pts = v.counts(df, "points", check, res["points"])
+        mx = v.counts(df, "max_points", check, res["max_points"])
+        v.numerator_le_denominator(pts, mx + 1e-6, check, "domain points above the domain maximum")
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep)
+        mv = pd.DataFrame(
+            {"source": "qof", "measure_id": dom, "practice_code": code, "period": fy, "period_type": "fy",
+             "points": pts, "max_points": mx, "value": (pts / mx * 100).where(mx > 0)}
+        )[keep]  # fmt: skip
+        return LoadResult(
+            tables={"measure_value": mv},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"domains {sorted(set(mv['measure_id']))}",
+        )
+
+
+# ---- raw ACHIEVEMENT (long: practice, indicator, measure, value) --------------------------------------
+
+RAW_ACH_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("indicator", "indicator code", "indicator"),
+    col("measure", "measure"),
+    col("value", "value"),
+)
+
+#: MEASURE values of the raw ACHIEVEMENT files → measure_value fields.
+RAW_MEASURES = {
+    "ACHIEVED_POINTS": "points",
+    "NUMERATOR": "numerator",
+    "DENOMINATOR": "denominator",
+    "EXCEPTIONS": "exceptions",
+    "PCAS": "exceptions",  # 2019/20 onward: personalised care adjustments replace exceptions
+    "REGISTER": "value",
+}
+
+
+class QofRawAchievement:
+    """QOF raw ACHIEVEMENT file: PRACTICE_CODE, INDICATOR_CODE, MEASURE, VALUE (long)."""
+
+    name = "qof_raw_achievement"
+    description = "QOF raw ACHIEVEMENT file (practice, indicator, measure, value)"
+    header_hint = "PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or len(headers) > 6 or match(headers, RAW_ACH_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, "long", f"qof_raw_achievement:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "ACHIEVEMENT")
+        table = read_text_csv(path)
+        res = resolve(table.headers, RAW_ACH_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        ind = df["indicator"].fillna("").astype(str).str.strip().str.upper()
+        meas = df["measure"].fillna("").astype(str).str.strip().str.upper()
+        known = meas.isin(list(RAW_MEASURES))
+        check.flag(~known, v.INVALID_VALUE, "measure " + meas.map(repr) + f" is not one of {sorted(RAW_MEASURES)}")
+        val = v.counts(df, "value", check, res["value"])
+        check.finish()
+        keep = check.keep_mask(n)
+        long = pd.DataFrame({"practice_code": code, "indicator": ind, "field": meas.map(RAW_MEASURES), "v": val})[keep]
+        v.duplicates(long.reset_index(drop=True).assign(m=meas[keep].to_numpy()), ["practice_code", "indicator", "m"],
+                     path, "practice-indicator-measure")  # fmt: skip
+        wide = long.pivot_table(index=["practice_code", "indicator"], columns="field", values="v", aggfunc="sum",
+                                dropna=False).reset_index()  # fmt: skip
+        for f in ("points", "numerator", "denominator", "exceptions", "value"):
+            if f not in wide:
+                wide[f] = float("nan")
+        over = (wide["numerator"] > wide["denominator"]) & wide["numerator"].notna() & wide["denominator"].notna()
+        extra = []
+        if over.any():
+            # a numerator above its denominator is a row-level fault of the indicator: quarantine its rows
+            bad_keys = set(zip(wide.loc[over, "practice_code"], wide.loc[over, "indicator"], strict=True))
+            for i, (p, ind_code) in enumerate(zip(code, ind, strict=True)):
+                if keep[i] and (p, ind_code) in bad_keys and meas.iloc[i] == "NUMERATOR":
+                    extra.append(Reject(i + 1, v.NUMERATOR_ABOVE_DENOMINATOR,
+                                        f"{p} {ind_code}: numerator above denominator"))  # fmt: skip
+            wide = wide[~over]
+        mv = wide.rename(columns={"indicator": "measure_id"}).assign(source="qof", period=fy, period_type="fy")
+        mv = mv[["source", "measure_id", "practice_code", "period", "period_type", "numerator", "denominator",
+                 "exceptions", "points", "value"]]  # fmt: skip
+        return LoadResult(
+            tables={"measure_value": mv},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects + extra,
+            nulls_suppressed=check.nulls,
+            message=f"{mv['practice_code'].nunique()} practices, {mv['measure_id'].nunique()} indicators",
+        )
+
+
+# ---- supporting reference files ------------------------------------------------------------------------
+
+ORGREF_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("max_points", "revised maximum points", "maximum points"),
+    col("practice_name", "practice name", required=False),
+    col("ccg_code", "ccg code", "sub icb loc code", "sub icb code", none_of=("ons", "geography"), required=False),
+    col("ccg_name", "ccg name", "sub icb name", "sub icb loc name", required=False),
+    col("stp_code", "stp code", "stp ons code", "icb code", none_of=("sub", "loc"), required=False),
+    col("region_code", "region code", none_of=("sub", "local", "ons"), required=False),
+)
+
+
+class QofOrganisationReference:
+    """QOF ORGANISATION_REFERENCE: practice → CCG/STP/region and revised maximum points."""
+
+    name = "qof_organisation_reference"
+    description = "QOF ORGANISATION_REFERENCE (practice geography and REVISED_MAXIMUM_POINTS)"
+    header_hint = "PRACTICE_CODE,PRACTICE_NAME,CCG_CODE,CCG_GEOGRAPHY_CODE,CCG_NAME,...,REVISED_MAXIMUM_POINTS"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, ORGREF_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, f"{len(headers)}-column", f"qof_organisation_reference:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "ORGANISATION_REFERENCE")
+        table = read_text_csv(path)
+        res = resolve(table.headers, ORGREF_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        mx = v.counts(df, "max_points", check, res["max_points"])
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        df = df.assign(max_points_txt=mx.map(lambda x: None if pd.isna(x) else f"{x:g}"))
+        attrs = attribute_rows(df, code, fy, keep, {
+            "max_points_txt": "qof_revised_maximum_points", "ccg_code": "commissioner_code",
+            "ccg_name": "commissioner_name", "stp_code": "stp_code", "region_code": "region_code",
+        })  # fmt: skip
+        tables: dict[str, pd.DataFrame] = {"practice_attribute": attrs}
+        if any(k in df for k in ("practice_name", "ccg_code", "stp_code", "region_code")):
+            tables["practice_record"] = pd.DataFrame(
+                {
+                    "practice_code": code,
+                    "as_of": fy_end(fy),
+                    "name": text(df["practice_name"]) if "practice_name" in df else None,
+                    "commissioner": text(df["ccg_code"]) if "ccg_code" in df else None,
+                    "icb": text(df["stp_code"]) if "stp_code" in df else None,
+                    "region": text(df["region_code"]) if "region_code" in df else None,
+                }
+            )[keep]
+        return LoadResult(
+            tables=tables,  # type: ignore[arg-type]
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{int(keep.sum())} practices",
+        )
+
+
+GEOG_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("practice_name", "practice name", required=False),
+    col("pcn_code", "pcn ods code", "pcn code"),
+    col("pcn_name", "pcn name"),
+    col("ccg_code", "ccg ods code", "sub icb loc ods code", "sub icb ods code", required=False),
+    col("ccg_name", "ccg name", "sub icb loc name", "sub icb name", required=False),
+    col("stp_code", "stp ods code", "icb ods code", none_of=("sub",), required=False),
+    col("stp_name", "stp name", "icb name", none_of=("sub",), required=False),
+    col("region_code", "region ods code", required=False),
+    col("nat_code", "nat code", "nat ons code"),
+)
+
+
+class QofGeographies:
+    """QOF MAPPING_NHS_GEOGRAPHIES: practice → PCN → CCG/Sub-ICB → STP/ICB → region for the year."""
+
+    name = "qof_geographies"
+    description = "QOF MAPPING_NHS_GEOGRAPHIES (practice to PCN, CCG/Sub-ICB, STP/ICB, region)"
+    header_hint = "NAT_ONS_CODE,NAT_CODE,COUNTRY,REGION_ODS_CODE,...,PCN_ODS_CODE,PCN_NAME,PRACTICE_CODE,PRACTICE_NAME"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, GEOG_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, "sub-icb" if any("icb" in norm(h) for h in headers) else "ccg",
+                         f"qof_geographies:{fy}")  # fmt: skip
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES")
+        table = read_text_csv(path)
+        res = resolve(table.headers, GEOG_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        rec = pd.DataFrame(
+            {
+                "practice_code": code,
+                "as_of": fy_end(fy),
+                "name": text(df["practice_name"]) if "practice_name" in df else None,
+                "commissioner": text(df["ccg_code"]) if "ccg_code" in df else None,
+                "icb": text(df["stp_code"]) if "stp_code" in df else None,
+                "region": text(df["region_code"]) if "region_code" in df else None,
+            }
+        )[keep]
+        attrs = attribute_rows(df, code, fy, keep, {
+            "pcn_code": "pcn_code", "pcn_name": "pcn_name", "ccg_code": "commissioner_code",
+            "ccg_name": "commissioner_name", "stp_code": "stp_code", "stp_name": "stp_name",
+            "region_code": "region_code",
+        })  # fmt: skip
+        return LoadResult(
+            tables={"practice_record": rec, "practice_attribute": attrs},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            message=f"{int(keep.sum())} practices, {df['pcn_code'][keep].nunique()} PCNs",
+        )
+
+
+INDMAP_COLS: tuple[Col, ...] = (
+    col("indicator_code", "indicator code"),
+    col("point_value", "indicator point value", "point value"),
+    col("group_code", "indicator group code", "group code"),
+    col("group_description", "indicator group description", "group description", required=False),
+    col("domain_code", "domain code"),
+    col("domain_description", "domain description", required=False),
+    col("patient_list_type", "patient list type", required=False),
+    col("description", "indicator description", required=False),
+)
+
+
+class QofIndicatorMappings:
+    """QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS: indicator → points, group, domain, list type."""
+
+    name = "qof_indicator_mappings"
+    description = "QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS (indicator points, group, domain, list type)"
+    header_hint = "INDICATOR_CODE,INDICATOR_POINT_VALUE,GROUP_CODE,GROUP_DESCRIPTION,DOMAIN_CODE,DOMAIN_DESCRIPTION"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, INDMAP_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, f"{len(headers)}-column", f"qof_indicator_mappings:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "MAPPING_INDICATORS")
+        table = read_text_csv(path)
+        res = resolve(table.headers, INDMAP_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        pts = v.counts(df, "point_value", check, res["point_value"])
+        ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
+        check.flag(~ind.str.fullmatch(r"[A-Z][A-Z0-9]{1,7}\d{3}[A-Z]?"), v.INVALID_VALUE,
+                   "indicator code " + ind.map(repr) + " is not a QOF indicator code")  # fmt: skip
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep)
+        out = pd.DataFrame(
+            {
+                "period": fy, "period_type": "fy", "indicator_code": ind,
+                "description": text(df["description"]) if "description" in df else None,
+                "point_value": pts, "group_code": text(df["group_code"]),
+                "group_description": text(df["group_description"]) if "group_description" in df else None,
+                "domain_code": text(df["domain_code"]),
+                "domain_description": text(df["domain_description"]) if "domain_description" in df else None,
+                "patient_list_type": text(df["patient_list_type"]) if "patient_list_type" in df else None,
+            }
+        )[keep]  # fmt: skip
+        return LoadResult(
+            tables={"qof_indicator": out},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            message=f"{len(out)} indicators, {float(out['point_value'].sum()):g} points",
+        )
+
+
+PCA_COLS: tuple[Col, ...] = (
+    col("indicator_code", "indicator code"),
+    col("name", "pca excl name"),
+    col("short_name", "pca excl short name", required=False),
+    col("description", "pca excl description", required=False),
+    col("type", "type", none_of=("pca", "excl"), required=False),
+    col("general_specific", "general specific", required=False),
+    col("category", "pca category", none_of=("description",), required=False),
+    col("category_description", "pca category description", required=False),
+)
+
+
+class QofPcaMappings:
+    """QOF MAPPING_PCAS_EXCL_TO_INDICATOR: personalised care adjustments / exclusions per indicator."""
+
+    name = "qof_pca_mappings"
+    description = "QOF MAPPING_PCAS_EXCL_TO_INDICATOR (PCA/exclusion codes per indicator)"
+    header_hint = "INDICATOR_CODE,PCA_EXCL_NAME,PCA_EXCL_SHORT_NAME,PCA_EXCL_DESCRIPTION,TYPE,GENERAL_SPECIFIC"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, PCA_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, "v1", f"qof_pca_mappings:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR")
+        table = read_text_csv(path)
+        res = resolve(table.headers, PCA_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        check.finish()
+        keep = check.keep_mask(n)
+        ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
+        parts = []
+        for key in ("name", "short_name", "description", "type", "general_specific", "category",
+                    "category_description"):  # fmt: skip
+            if key not in df:
+                continue
+            parts.append(pd.DataFrame({"entity_code": ind, "attribute": "pca_exclusion:" + df["name"].astype(str).str.strip()
+                                       + ":" + key, "value": text(df[key])})[keep])  # fmt: skip
+        out = pd.concat(parts, ignore_index=True).assign(entity_type="qof_indicator", period=fy, period_type="fy")
+        return LoadResult(tables={"reference_value": out}, rows_in=n, periods=[fy], rejects=check.rejects,
+                          message=f"{ind[keep].nunique()} indicators")  # fmt: skip
+
+
+VALIDATION_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("rule", "validation rule"),
+    col("description", "rule description", required=False),
+)
+
+
+class QofValidationOutcomes:
+    """QOF PRACTICE_VALIDATION_OUTCOMES: practices failing a publication validation rule."""
+
+    name = "qof_validation_outcomes"
+    description = "QOF PRACTICE_VALIDATION_OUTCOMES (practice, validation rule, description)"
+    header_hint = "PRACTICE_CODE,VALIDATION_RULE,RULE_DESCRIPTION"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, VALIDATION_COLS)[1]:
+            return None
+        fy = fy_from_text(head.path.name) or "unknown-year"
+        return Detection(self.name, "v1", f"qof_validation_outcomes:{fy}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES")
+        table = read_text_csv(path)
+        res = resolve(table.headers, VALIDATION_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        check.finish()
+        keep = check.keep_mask(n)
+        label = df["rule"].astype(str).str.strip()
+        if "description" in df:
+            label = label + ": " + df["description"].astype(str).str.strip()
+        out = pd.DataFrame({"practice_code": code, "period": fy, "period_type": "fy",
+                            "attribute": "qof_validation_outcome", "value": label})[keep]  # fmt: skip
+        return LoadResult(tables={"practice_attribute": out}, rows_in=n, periods=[fy], rejects=check.rejects,
+                          message=f"{out['practice_code'].nunique()} practices flagged")  # fmt: skip
+
+
+# ---- per-domain practice workbooks (2014/15 asthma layout) ------------------------------------------
+
+_IND_CODE = re.compile(r"\b([A-Z]{2,6}\d{3})\b")
+_YEAR_LABEL = re.compile(r"^\s*(20\d\d)\s*[-/]\s*(\d\d)\s*$")
+_MAX_IN = re.compile(r"max\w*\s*(\d+)", re.IGNORECASE)
+
+WORKBOOK_ID_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("list_size", "list size"),
+    col("register", "register"),
+)
+
+
+class QofDomainWorkbook:
+    """QOF practice-level clinical-area workbook (e.g. qof-1415-prac-asthma.xlsx, one sheet per area).
+
+    Three header rows: a section row (Prevalence / Achievement / Exceptions), a year-or-indicator row
+    ('2013-14', '2014-15', 'AST001', 'Asthma AST002') and the column-name row. → ``measure_value``:
+    ``prevalence:<AREA>`` (register / list size) and ``area:<AREA>`` (total achievement score of the
+    area) for each year shown, and one row per indicator (points of its maximum, numerator,
+    denominator, exceptions) for the workbook's year; ``practice_population`` (QOF list size).
+    """
+
+    name = "qof_domain_workbook"
+    description = "QOF practice-level clinical area workbook (xlsx; prevalence, achievement, exceptions)"
+    header_hint = "Region Code ... Practice Code Practice Name List Size Register Prevalence (per cent) AST001"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        if head.kind != "xlsx":
+            return None
+        for sheet in head.sheets:
+            rows = head.sheet_rows.get(sheet, ())
+            hr = find_header_row(rows, WORKBOOK_ID_COLS)
+            if hr is None or hr < 1:
+                continue
+            above = " ".join(cell_text(c) for c in rows[hr - 1])
+            if _IND_CODE.search(above):
+                fy = fy_from_text(head.path.name) or "unknown-year"
+                return Detection(self.name, "2014/15-layout", f"qof_domain_workbook:{sheet}:{fy}")
+        return None
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        wb = open_workbook(path)
+        try:
+            sheet = None
+            grid: list[list[object]] = []
+            for ws in wb.worksheets:
+                rows = [list(r) for r in ws.iter_rows(values_only=True)]
+                if find_header_row(rows[:40], WORKBOOK_ID_COLS) is not None:
+                    sheet, grid = ws.title, rows
+                    break
+        finally:
+            wb.close()
+        if sheet is None:
+            raise SourceError(path, v.MISSING_COLUMNS, "no sheet with Practice Code / List Size / Register headers")
+        hr = find_header_row(grid[:40], WORKBOOK_ID_COLS)
+        assert hr is not None
+        width = max(len(r) for r in grid[: hr + 1])
+
+        def ffill(row: list[object]) -> list[str]:
+            out, last = [], ""
+            for c in range(width):
+                t = cell_text(row[c] if c < len(row) else None).strip()
+                last = t or last
+                out.append(last)
+            return out
+
+        section = ffill(grid[hr - 2]) if hr >= 2 else [""] * width
+        label = ffill(grid[hr - 1])
+        names = [norm(cell_text(c)) for c in (grid[hr] + [None] * width)[:width]]
+        years = sorted({fy_label(int(m.group(1))) for t in label if (m := _YEAR_LABEL.match(t))})
+        fy = fy_from_text(path.name) or (years[-1] if years else None)
+        if fy is None:
+            raise SourceError(path, v.PERIOD_UNKNOWN, "no financial year in the file name or the year header row")
+        area = sheet.strip().upper()
+        body = grid[hr + 1 :]
+        data = pd.DataFrame([[cell_text(c) for c in (r + [None] * width)[:width]] for r in body],
+                            columns=[str(i) for i in range(width)], dtype=object)  # fmt: skip
+        data = data[data.apply(lambda r: any(x.strip() for x in r), axis=1)].reset_index(drop=True)
+        n = len(data)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        pc_col = next(i for i, h in enumerate(names) if h == "practice code")
+        code = v.ods_codes(data[str(pc_col)], check)
+
+        def year_of(c: int) -> str | None:
+            m = _YEAR_LABEL.match(label[c])
+            return fy_label(int(m.group(1))) if m else None
+
+        parts: list[pd.DataFrame] = []
+        pops: list[pd.DataFrame] = []
+        for y in years:
+            cols = {names[c]: c for c in range(width) if year_of(c) == y}
+            sec = {names[c]: section[c] for c in range(width) if year_of(c) == y}
+            if "register" in cols and "list size" in cols:
+                reg = v.counts(data, str(cols["register"]), check, f"{y} register")
+                lst = v.counts(data, str(cols["list size"]), check, f"{y} list size")
+                v.numerator_le_denominator(reg, lst, check, f"{y} register above list size")
+                parts.append(pd.DataFrame({"measure_id": f"prevalence:{area}", "period": y, "numerator": reg,
+                                           "denominator": lst, "practice_code": code}))  # fmt: skip
+                pops.append(pd.DataFrame({"practice_code": code, "period": y, "patients": lst}))
+            score = next((h for h in cols if h.startswith("total achievement score")), None)
+            if score is not None and "achievement" in sec.get(score, "achievement").lower():
+                pts = v.counts(data, str(cols[score]), check, f"{y} {score}")
+                m = _MAX_IN.search(score)
+                mx = float(m.group(1)) if m else float("nan")
+                pct = next((h for h in cols if h.startswith("achievement") and "percent" in h), None)
+                parts.append(pd.DataFrame({"measure_id": f"area:{area}", "period": y, "points": pts, "max_points": mx,
+                                           "value": v.numbers(data, str(cols[pct]), check) if pct else None,
+                                           "practice_code": code}))  # fmt: skip
+        # indicator blocks (the workbook's own year)
+        blocks: dict[str, dict[str, int]] = {}
+        for c in range(width):
+            m = _IND_CODE.search(label[c])
+            if m and not _YEAR_LABEL.match(label[c]):
+                blocks.setdefault(m.group(1), {})[names[c]] = c
+        for ind, cols in blocks.items():
+            score = next((h for h in cols if h.startswith("achievement score")), None)
+            rec: dict[str, object] = {"measure_id": ind, "period": fy, "practice_code": code}
+            if score is not None:
+                rec["points"] = v.counts(data, str(cols[score]), check, f"{ind} {score}")
+                m2 = _MAX_IN.search(score)
+                rec["max_points"] = float(m2.group(1)) if m2 else float("nan")
+            for field, name in (("numerator", "numerator"), ("denominator", "denominator"), ("exceptions", "exceptions")):
+                if name in cols:
+                    rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}")
+            if "numerator" in rec and "denominator" in rec:
+                v.numerator_le_denominator(rec["numerator"], rec["denominator"], check,  # type: ignore[arg-type]
+                                           f"{ind} numerator above denominator")  # fmt: skip
+            und = next((h for h in cols if h.startswith("underlying achievement")), None)
+            if und:
+                rec["value"] = v.numbers(data, str(cols[und]), check)
+            parts.append(pd.DataFrame(rec))
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        mv = pd.concat([p[keep] for p in parts], ignore_index=True).assign(source="qof", period_type="fy")
+        pop = pd.concat([p[keep] for p in pops], ignore_index=True) if pops else pd.DataFrame()
+        tables: dict[str, pd.DataFrame] = {"measure_value": mv}
+        if not pop.empty:
+            tables["practice_population"] = pop.assign(period_type="fy", sex="all", age_band="all",
+                                                       patients=pop["patients"].round().astype("Int64"))  # fmt: skip
+        rejects = [Reject(hr + 2 + (r.row_number or 1) - 1, r.rule, f"sheet {sheet!r} row {hr + 2 + (r.row_number or 1) - 1}: {r.detail}")
+                   for r in check.rejects]  # fmt: skip
+        return LoadResult(
+            tables=tables,  # type: ignore[arg-type]
+            rows_in=n,
+            periods=sorted(set(mv["period"])),
+            rejects=rejects,
+            nulls_suppressed=check.nulls,
+            message=f"sheet {sheet!r}: {int(keep.sum())} practices, indicators {sorted(blocks)}",
+        )

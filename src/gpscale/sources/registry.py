@@ -1,0 +1,104 @@
+"""Format detection: which published format is this file?
+
+Every loader is listed in :data:`FORMATS`; detection reads the file head once and asks each loader in
+turn. A file no loader claims is an error that lists the formats tried and the nearest match.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from gpscale.sources.base import Detection, FileHead, SourceError, SourceFormat
+
+#: Number of text lines (or workbook rows per sheet) a loader may look at to recognise a file.
+HEAD_LINES = 40
+
+#: File extensions considered when a directory is ingested; other files (docs, JSON) are skipped.
+DATA_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
+
+
+def formats() -> tuple[SourceFormat, ...]:
+    """All known formats, in the order they are asked."""
+    from gpscale.sources import catalogue
+
+    return catalogue.FORMATS
+
+
+def read_head(path: Path) -> FileHead:
+    """Read what detection may look at: first lines of text, or sheet names and first rows of a workbook."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_head(path)
+    raw = path.read_bytes()[: 256 * 1024]
+    text = _decode(raw)
+    lines = tuple(text.splitlines()[:HEAD_LINES])
+    kind = "csv" if suffix in (".csv", ".txt", "") else ("yaml" if suffix in (".yaml", ".yml") else "other")
+    return FileHead(path=path, kind=kind, text_lines=lines)
+
+
+def _decode(raw: bytes) -> str:
+    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1", errors="replace")  # unreachable: latin-1 decodes any byte
+
+
+def _xlsx_head(path: Path) -> FileHead:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SourceError(path, "unreadable-workbook", f"not a readable xlsx workbook: {exc}") from exc
+    try:
+        sheets = tuple(wb.sheetnames)
+        rows: dict[str, tuple[tuple[object, ...], ...]] = {}
+        for name in sheets:
+            ws = wb[name]
+            rows[name] = tuple(tuple(r) for r in ws.iter_rows(max_row=HEAD_LINES, values_only=True))
+    finally:
+        wb.close()
+    return FileHead(path=path, kind="xlsx", sheets=sheets, sheet_rows=rows)
+
+
+def detect(path: Path) -> tuple[SourceFormat, Detection]:
+    """Return the loader claiming ``path`` and its detection, or raise a SourceError naming the nearest."""
+    head = read_head(path)
+    for fmt in formats():
+        det = fmt.sniff(head)
+        if det is not None:
+            return fmt, det
+    tried = [f.name for f in formats()]
+    raise SourceError(
+        path,
+        "unknown-format",
+        f"no loader recognises this file; tried {', '.join(tried)}; nearest match: {nearest_format(head)}",
+        where="header",
+    )
+
+
+def nearest_format(head: FileHead) -> str:
+    """Name the format whose expected header looks most like this file's first line (a hint only)."""
+    first = head.text_lines[0] if head.text_lines else " ".join(str(c) for c in _first_row(head))
+    best, best_score = "none", 0.0
+    for fmt in formats():
+        expected = getattr(fmt, "header_hint", "")
+        if not expected:
+            continue
+        score = difflib.SequenceMatcher(None, first.lower(), expected.lower()).ratio()
+        if score > best_score:
+            best, best_score = fmt.name, score
+    return f"{best} (similarity {best_score:.2f})" if best != "none" else "none"
+
+
+def _first_row(head: FileHead) -> tuple[object, ...]:
+    for rows in head.sheet_rows.values():
+        for row in rows:
+            if any(c is not None for c in row):
+                return tuple(c for c in row if c is not None)
+    return ()

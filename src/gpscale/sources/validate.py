@@ -1,0 +1,231 @@
+"""Validation rules shared by every loader, each with a stable rule id.
+
+Which rules reject a whole file and which quarantine a row is decided in
+``docs/adr/0002-reject-vs-quarantine.md``; in short:
+
+* whole file (:class:`~gpscale.sources.base.SourceError`): ``unknown-format``, ``missing-columns``,
+  ``malformed-csv``, ``empty-file``, ``period-unknown``, ``period-inconsistent``, ``duplicate-key``,
+  ``too-many-rejects`` (more than :data:`MAX_REJECT_SHARE` of the rows broke a row rule: the file is
+  not what it claims to be);
+* one row (:class:`~gpscale.sources.base.Reject`): ``invalid-ods-code``, ``non-numeric-count``,
+  ``negative-count``, ``numerator-above-denominator``, ``impossible-date``, ``wrong-field-count``,
+  ``invalid-value`` (a category outside its published code list, e.g. sex 'Q').
+
+Suppressed cells (``*``, ``-``, ``..``, ``x``, blank) are not errors: they become nulls and are counted.
+All helpers are vectorised over pandas columns of text, as read by :func:`gpscale.sources.csvio.read_text_csv`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gpscale.sources.base import Reject, SourceError
+
+# ---- rule ids -------------------------------------------------------------------------------------
+UNKNOWN_FORMAT = "unknown-format"
+MISSING_COLUMNS = "missing-columns"
+MALFORMED_CSV = "malformed-csv"
+EMPTY_FILE = "empty-file"
+PERIOD_UNKNOWN = "period-unknown"
+PERIOD_INCONSISTENT = "period-inconsistent"
+DUPLICATE_KEY = "duplicate-key"
+TOO_MANY_REJECTS = "too-many-rejects"
+INVALID_ODS_CODE = "invalid-ods-code"
+NON_NUMERIC_COUNT = "non-numeric-count"
+NEGATIVE_COUNT = "negative-count"
+NUMERATOR_ABOVE_DENOMINATOR = "numerator-above-denominator"
+IMPOSSIBLE_DATE = "impossible-date"
+WRONG_FIELD_COUNT = "wrong-field-count"
+INVALID_VALUE = "invalid-value"
+
+#: Rules that quarantine a row (the rest reject the whole file).
+ROW_RULES = frozenset(
+    {INVALID_ODS_CODE, NON_NUMERIC_COUNT, NEGATIVE_COUNT, NUMERATOR_ABOVE_DENOMINATOR, IMPOSSIBLE_DATE, WRONG_FIELD_COUNT,
+     INVALID_VALUE}
+)
+
+#: Above this share of quarantined rows (and at least :data:`MIN_REJECTS_FOR_SHARE` rows) the file is rejected.
+MAX_REJECT_SHARE = 0.05
+MIN_REJECTS_FOR_SHARE = 20
+
+#: Cell values that mean "suppressed or not available" in NHS publications.
+SUPPRESSED = frozenset({"", "*", "-", "..", ".", "x", "X", "c", "n/a", "N/A", "NA", "na", ":", "#", "~"})
+
+#: ODS code of a GP practice or prescribing cost centre in England and Wales (A81001, Y02625, W91016).
+PRACTICE_CODE_RE = r"^[A-Z][0-9]{5}$"
+#: ODS codes of Channel Islands and Isle of Man practices listed in epraccur (ALD200, GUE010, JER001, IOM001).
+CROWN_DEPENDENCY_CODE_RE = r"^(?:ALD|GUE|JER|IOM)[0-9]{3}$"
+#: ODS code of a Primary Care Network (U12345).
+PCN_CODE_RE = r"^U[0-9]{5}$"
+
+_PRACTICE = re.compile(PRACTICE_CODE_RE)
+_ODS_ANY = re.compile(f"{PRACTICE_CODE_RE}|{CROWN_DEPENDENCY_CODE_RE}")
+
+#: Dates outside this window are impossible for English general practice data.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+@dataclass
+class Checker:
+    """Collects quarantined rows for one file; rows are 1-based data row numbers."""
+
+    path: Path
+    rows_in: int
+    rejects: list[Reject] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)  # positional indexes of quarantined rows
+    nulls: int = 0
+
+    def flag(self, mask: pd.Series | np.ndarray, rule: str, detail_of: pd.Series | Sequence[str] | str) -> None:
+        """Quarantine rows where ``mask`` is true, with a per-row detail (or one detail for all)."""
+        arr = np.asarray(mask, dtype=bool)
+        idx = np.flatnonzero(arr)
+        if idx.size == 0:
+            return
+        if isinstance(detail_of, str):
+            details: list[str] = [detail_of] * idx.size
+        else:
+            seq = list(detail_of) if not isinstance(detail_of, pd.Series) else detail_of.tolist()
+            details = [str(seq[i]) for i in idx] if len(seq) == arr.size else [str(d) for d in seq]
+        for i, d in zip(idx.tolist(), details, strict=False):
+            if i in self.bad:
+                continue
+            self.bad.add(i)
+            self.rejects.append(Reject(i + 1, rule, d))
+
+    def keep_mask(self, n: int) -> np.ndarray:
+        keep = np.ones(n, dtype=bool)
+        if self.bad:
+            keep[list(self.bad)] = False
+        return keep
+
+    def finish(self) -> None:
+        """Reject the whole file when too many of its rows broke row rules."""
+        n_bad = len(self.bad)
+        if n_bad >= MIN_REJECTS_FOR_SHARE and n_bad > MAX_REJECT_SHARE * max(self.rows_in, 1):
+            rules: dict[str, int] = {}
+            for r in self.rejects:
+                rules[r.rule] = rules.get(r.rule, 0) + 1
+            first = self.rejects[0]
+            raise SourceError(
+                self.path,
+                TOO_MANY_REJECTS,
+                f"{n_bad} of {self.rows_in} rows broke row rules ({rules}); first: {first.rule}: {first.detail}",
+                where=f"row {first.row_number}",
+            )
+        self.rejects.sort(key=lambda r: (r.row_number or 0, r.rule))
+
+
+def is_suppressed(s: pd.Series) -> pd.Series:
+    """True where a text cell is a suppression marker or blank (nulls count as blank)."""
+    t = s.fillna("").astype(str).str.strip()
+    return t.isin(SUPPRESSED)
+
+
+def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse text to float: (values, suppressed mask, non-numeric mask). Thousands separators allowed."""
+    t = s.fillna("").astype(str).str.strip()
+    supp = t.isin(SUPPRESSED)
+    cleaned = t.str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%")
+    vals = pd.to_numeric(cleaned.where(~supp), errors="coerce")
+    bad = vals.isna() & ~supp
+    return vals.astype("float64"), supp, bad
+
+
+def counts(
+    df: pd.DataFrame, column: str, check: Checker, label: str | None = None, allow_negative: bool = False
+) -> pd.Series:
+    """A count column as floats; suppressed → null (counted); non-numeric and negative rows quarantined."""
+    vals, supp, bad = to_number(df[column])
+    name = label or column
+    check.nulls += int(supp.sum())
+    check.flag(bad, NON_NUMERIC_COUNT, "column " + repr(name) + " = " + df[column].astype(str).map(repr))
+    if not allow_negative:
+        neg = vals < 0
+        check.flag(neg, NEGATIVE_COUNT, "column " + repr(name) + " = " + df[column].astype(str))
+    return vals.where(~bad)
+
+
+def numbers(df: pd.DataFrame, column: str, check: Checker, label: str | None = None) -> pd.Series:
+    """A numeric (not necessarily count) column: suppressed → null (counted), non-numeric quarantined."""
+    return counts(df, column, check, label, allow_negative=True)
+
+
+def ods_codes(s: pd.Series, check: Checker, label: str = "practice code", allow_crown: bool = False) -> pd.Series:
+    """Upper-cased, trimmed practice codes; rows with an invalid ODS practice code are quarantined."""
+    t = s.fillna("").astype(str).str.strip().str.upper()
+    pattern = _ODS_ANY if allow_crown else _PRACTICE
+    ok = t.str.match(pattern)
+    check.flag(~ok, INVALID_ODS_CODE, f"{label} " + s.fillna("").astype(str).map(repr) + " is not an ODS practice code")
+    return t
+
+
+def numerator_le_denominator(num: pd.Series, den: pd.Series, check: Checker, what: str) -> None:
+    """Quarantine rows whose numerator exceeds the denominator (both present)."""
+    mask = (num > den) & num.notna() & den.notna()
+    check.flag(mask, NUMERATOR_ABOVE_DENOMINATOR, what + ": " + num.astype(str) + " > " + den.astype(str))
+
+
+def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, keep: np.ndarray | None = None) -> None:
+    """Reject the whole file if a key repeats (among kept rows), naming both rows."""
+    sub = df[list(keys)]
+    if keep is not None:
+        sub = sub[keep]
+    dup = sub.duplicated(keep=False)
+    if dup.any():
+        rows = sub[dup]
+        first_key = tuple(rows.iloc[0])
+        same = rows[(rows == pd.Series(first_key, index=rows.columns)).all(axis=1)]
+        where = ", ".join(str(int(i) + 1) for i in same.index[:5])
+        raise SourceError(
+            path,
+            DUPLICATE_KEY,
+            f"{int(dup.sum())} rows share a {what} key; e.g. {dict(zip(keys, first_key, strict=True))} appears more than once",
+            where=f"rows {where}",
+        )
+
+
+def parse_dates(
+    s: pd.Series, check: Checker, label: str, formats: Sequence[str] = ("%Y%m%d",), excel_serial: bool = False
+) -> pd.Series:
+    """Parse dates in the given formats (and Excel serial day numbers if allowed).
+
+    Blank → null (not counted: a blank close date means "open"). Unparseable or out-of-range dates are
+    quarantined as ``impossible-date``. Returns a column of ``datetime.date`` or None.
+    """
+    t = s.fillna("").astype(str).str.strip()
+    t = t.str.replace(r"\.0$", "", regex=True)
+    blank = t.isin(SUPPRESSED)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    todo = ~blank
+    if excel_serial:
+        serial = t.str.fullmatch(r"\d{4,5}") & todo
+        if serial.any():
+            days = pd.to_numeric(t[serial])
+            out[serial] = pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")
+            todo &= ~serial
+    for fmt in formats:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(t.where(todo), format=fmt, errors="coerce")
+        hit = parsed.notna() & todo
+        out[hit] = parsed[hit]
+        todo &= ~hit
+    lo, hi = pd.Timestamp(EARLIEST_DATE), pd.Timestamp(LATEST_DATE)
+    out_of_range = out.notna() & ((out < lo) | (out > hi))
+    bad = todo | out_of_range
+    check.flag(bad, IMPOSSIBLE_DATE, f"{label} " + s.fillna("").astype(str).map(repr) + " is not a possible date")
+    out[bad] = pd.NaT
+    return pd.Series([None if pd.isna(d) else d.date() for d in out], index=s.index, dtype=object)
+
+
+def require_rows(n: int, path: Path) -> None:
+    if n == 0:
+        raise SourceError(path, EMPTY_FILE, "the file has a header but no data rows", where="row 1")

@@ -1,0 +1,406 @@
+"""Funnel plots the PHE way, plus Spiegelhalter's additive random-effects overdispersion adjustment.
+
+Three layers:
+
+* :func:`funnel_table` reproduces PHEindicatormethods' ``calculate_funnel_limits`` (R, UKHSA): the
+  100-point grid of plotting limits for proportions, indirectly standardised ratios and rates at 95% and
+  99.8% (columns named as in the R package).
+* :func:`funnel_significance` reproduces ``assign_funnel_significance``: each unit's position,
+  "High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)" or "Not significant".
+* :func:`funnel` evaluates limits at every unit's own denominator, with the unit's position, and
+  optionally Spiegelhalter's (2005) overdispersion adjustment: z-scores winsorised at 10%/90%, the
+  overdispersion factor phi, the additive random-effects variance tau^2 (DerSimonian-Laird moment
+  estimator) and limits ``target +/- z sqrt(s_i^2 + tau^2)``.
+
+References: Spiegelhalter DJ (2005) "Funnel plots for comparing institutional performance", *Statistics
+in Medicine* 24:1185-1202; Spiegelhalter DJ (2005) "Handling over-dispersion of performance
+indicators", *Quality and Safety in Health Care* 14:347-351; Fingertips technical guidance (PHE/OHID);
+PHEindicatormethods ``Funnels.R``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special, stats
+
+from gpscale.stats._common import (
+    CONFIDENCE_95,
+    CONFIDENCE_998,
+    FloatArray,
+    as_float_array,
+    z_value,
+)
+from gpscale.stats.intervals import poisson_interval
+from gpscale.stats.limits import poisson_control_limits, proportion_control_limits
+
+__all__ = [
+    "HIGH_0001",
+    "HIGH_0025",
+    "LOW_0001",
+    "LOW_0025",
+    "NOT_SIGNIFICANT",
+    "Funnel",
+    "Overdispersion",
+    "funnel",
+    "funnel_significance",
+    "funnel_table",
+    "spiegelhalter_overdispersion",
+]
+
+HIGH_0001: Final = "High (0.001)"
+HIGH_0025: Final = "High (0.025)"
+LOW_0001: Final = "Low (0.001)"
+LOW_0025: Final = "Low (0.025)"
+NOT_SIGNIFICANT: Final = "Not significant"
+
+FunnelStatistic = Literal["proportion", "ratio", "rate"]
+_GRID_POINTS = 100
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Spiegelhalter's overdispersion estimates for one funnel.
+
+    ``z`` are the unadjusted z-scores ``(y - target) / s``, ``z_winsorised`` the same after winsorising,
+    ``phi`` the overdispersion factor (mean squared winsorised z), ``chi2_p`` the p-value of ``I * phi``
+    against chi-squared on ``I - 1`` degrees of freedom (small means overdispersed), ``tau2`` the
+    additive between-unit variance (0 when there is no evidence of overdispersion) and ``z_adjusted``
+    the z-scores on ``sqrt(s^2 + tau^2)``.
+    """
+
+    z: FloatArray
+    z_winsorised: FloatArray
+    phi: float
+    chi2_p: float
+    tau2: float
+    z_adjusted: FloatArray
+    winsor_fraction: float
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Funnel limits at each unit's own denominator and each unit's position.
+
+    ``value`` is the unit's statistic on the plotting scale (proportion, ratio O/E, or rate per unit of
+    denominator, each times ``multiplier``); ``target`` the centre line on the same scale; the four limit
+    arrays are at 95% and 99.8%. ``position`` uses the PHE labels. When ``overdispersion`` is not None the
+    limits and positions are the random-effects adjusted ones.
+    """
+
+    statistic: str
+    target: float
+    multiplier: float
+    value: FloatArray
+    lower_95: FloatArray
+    upper_95: FloatArray
+    lower_998: FloatArray
+    upper_998: FloatArray
+    position: NDArray[np.str_]
+    method: str
+    overdispersion: Overdispersion | None
+
+
+def _position_labels(
+    value: FloatArray,
+    lower_95: FloatArray,
+    upper_95: FloatArray,
+    lower_998: FloatArray,
+    upper_998: FloatArray,
+) -> NDArray[np.str_]:
+    """PHE position labels in the R package's order of precedence (low before high, 99.8% first)."""
+    with np.errstate(invalid="ignore"):
+        return np.select(
+            [value < lower_998, value < lower_95, value > upper_998, value > upper_95],
+            [LOW_0001, LOW_0025, HIGH_0001, HIGH_0025],
+            default=NOT_SIGNIFICANT,
+        ).astype(np.str_)
+
+
+def funnel_significance(
+    numerator: ArrayLike,
+    denominator: ArrayLike,
+    statistic: FunnelStatistic = "proportion",
+    target: float | None = None,
+) -> NDArray[np.str_]:
+    """Each unit's position in a PHE funnel, as ``assign_funnel_significance`` assigns it.
+
+    * proportion: ``numerator / denominator`` against the PHE limits around ``target`` (default: the
+      pooled proportion ``sum(numerator) / sum(denominator)``);
+    * ratio: ``denominator`` is the expected count; the Poisson interval of O/E (exact below 10 events,
+      Byar from 10) against ``target`` (default 1);
+    * rate: ``denominator`` is the population (for a DSR, the derived denominator
+      ``count * multiplier / dsr``); the Poisson interval of the crude rate against ``target`` (default:
+      the pooled rate).
+
+    Precedence is the R package's: high at 99.8%, high at 95%, low at 99.8%, low at 95% for ratios and
+    rates, low first for proportions (a unit cannot be both).
+    """
+    x = as_float_array(numerator)
+    n = as_float_array(denominator)
+    if statistic == "proportion":
+        centre = float(np.nansum(x) / np.nansum(n)) if target is None else float(target)
+        p = x / np.where(n > 0, n, np.nan)
+        lo95, hi95 = proportion_control_limits(n, centre, CONFIDENCE_95)
+        lo998, hi998 = proportion_control_limits(n, centre, CONFIDENCE_998)
+        return _position_labels(p, lo95, hi95, lo998, hi998)
+    if statistic not in ("ratio", "rate"):
+        raise ValueError(f"statistic must be 'proportion', 'ratio' or 'rate', got {statistic!r}")
+    default = 1.0 if statistic == "ratio" else float(np.nansum(x) / np.nansum(n))
+    centre = default if target is None else float(target)
+    n_safe = np.where(n > 0, n, np.nan)
+    lo95, hi95 = (limit / n_safe for limit in poisson_interval(x, CONFIDENCE_95))
+    lo998, hi998 = (limit / n_safe for limit in poisson_interval(x, CONFIDENCE_998))
+    with np.errstate(invalid="ignore"):
+        labels = np.select(
+            [lo998 > centre, lo95 > centre, hi998 < centre, hi95 < centre],
+            [HIGH_0001, HIGH_0025, LOW_0001, LOW_0025],
+            default=NOT_SIGNIFICANT,
+        )
+    return labels.astype(np.str_)
+
+
+def _signif_floor(x: float, percentage_down: float = 0.95) -> float:
+    """PHEindicatormethods' ``signif.floor``: round ``0.95 x`` down to its leading digit."""
+    if x == 0:
+        return 0.0
+    digits = len(str(math.floor(x * percentage_down))) - 1
+    return float(math.floor(x * percentage_down / 10**digits) * 10**digits)
+
+
+def _signif_ceiling(x: float, percentage_up: float = 1.05) -> float:
+    """PHEindicatormethods' ``signif.ceiling``: round ``1.05 x`` up to its two leading digits."""
+    if x == 0:
+        return 0.0
+    digits = len(str(math.ceil(x * percentage_up))) - 2
+    return float(math.ceil(x * percentage_up / 10**digits) * 10**digits)
+
+
+def _grid(axis_minimum: float, axis_maximum: float, offset_shift: int) -> FloatArray:
+    """The R package's geometric grid of 100 integer x values from ``max(1, axis_minimum)``."""
+    values = [max(1.0, axis_minimum)]
+    for j in range(2, _GRID_POINTS + 1):
+        offset = j - offset_shift
+        previous = values[-1]
+        step = round((axis_maximum / previous) ** (1.0 / (101 - offset)) * previous)
+        values.append(float(max(step, previous + 1)))
+    return np.asarray(values)
+
+
+def funnel_table(
+    numerator: ArrayLike,
+    denominator: ArrayLike,
+    statistic: FunnelStatistic = "proportion",
+    *,
+    multiplier: float = 100.0,
+    ratio_type: Literal["count", "isr"] = "isr",
+    years_of_data: float = 1.0,
+) -> pd.DataFrame:
+    """The 100-row PHE funnel plotting table (PHEindicatormethods ``calculate_funnel_limits``).
+
+    * proportion: columns ``Population``, ``lower_2s_limit``, ``upper_2s_limit``, ``lower_3s_limit``,
+      ``upper_3s_limit`` (times ``multiplier``, clipped to [0, multiplier]) and ``baseline``.
+    * ratio: ``denominator`` is the expected count, used only to set the axis range; the grid runs over
+      observed events (``Observed_events``) and each row gives the expected counts at which that many
+      events sits on each limit (``*_exp_events``) and the ratio limit there, ``O / E - 1`` for
+      ``ratio_type="count"`` and ``100 O / E`` for ``"isr"`` (the ``multiplier`` is not used, as in R).
+    * rate: ``denominator`` is the population (crude rates; for DSRs pass the derived denominator); the
+      grid runs over ``Events`` and gives the one-year population on each limit and the rate limits per
+      ``multiplier``.
+
+    The exact limits are computed with the gamma quantile function rather than the R package's
+    bisection (which stops at a step of 1e-7 on a transformed scale), so expected counts agree with the
+    R fixtures to within that bisection tolerance. ``2s`` is 95% (0.025 each side) and ``3s`` 99.8%
+    (0.001 each side). Rows also carry ``statistic`` and ``method``.
+    """
+    x = as_float_array(numerator)
+    n = as_float_array(denominator)
+    if statistic not in ("proportion", "ratio", "rate"):
+        raise ValueError(f"statistic must be 'proportion', 'ratio' or 'rate', got {statistic!r}")
+    average = float(np.nansum(x) / np.nansum(n))
+    min_n, max_n = float(np.nanmin(n)), float(np.nanmax(n))
+    per_year = years_of_data if statistic == "rate" else 1.0
+    axis_minimum = 0.0 if max_n > 2 * min_n else _signif_floor(min_n / per_year) * per_year
+    axis_maximum = _signif_ceiling(max_n / per_year) * per_year
+    levels = {"2s": CONFIDENCE_95, "3s": CONFIDENCE_998}
+
+    if statistic == "proportion":
+        population = _grid(axis_minimum, axis_maximum, offset_shift=0)
+        table = pd.DataFrame({"Population": population})
+        for tag, level in levels.items():
+            lo, hi = proportion_control_limits(population, average, level)
+            table[f"lower_{tag}_limit"] = lo * multiplier
+            table[f"upper_{tag}_limit"] = hi * multiplier
+        table["baseline"] = average * multiplier
+        table["statistic"] = "proportion"
+        table["method"] = "Wilson"
+        return table
+
+    if statistic == "ratio":
+        events = _grid(axis_minimum, axis_maximum, offset_shift=1)
+        table = pd.DataFrame({"Observed_events": events})
+        for tag, level in levels.items():
+            tail = (1.0 - level) / 2.0
+            # expected count at which `events` is the lower limit: P(X <= O | E) = tail
+            exp_low = special.gammaincinv(events + 1.0, 1.0 - tail)
+            # expected count at which `events` is the upper limit: P(X >= O | E) = tail
+            exp_high = special.gammaincinv(events, tail)
+            table[f"lower_{tag}_exp_events"] = exp_low
+            table[f"lower_{tag}_limit"] = events / exp_low
+            table[f"upper_{tag}_exp_events"] = exp_high
+            table[f"upper_{tag}_limit"] = events / exp_high
+        limit_cols = [c for c in table.columns if c.endswith("limit")]
+        if ratio_type == "count":
+            table[limit_cols] = table[limit_cols] - 1.0
+        elif ratio_type == "isr":
+            table[limit_cols] = table[limit_cols] * 100.0
+        else:
+            raise ValueError(f"ratio_type must be 'count' or 'isr', got {ratio_type!r}")
+        table["statistic"] = f"ratio ({ratio_type})"
+        table["method"] = "Poisson"
+        return table
+
+    axis_minimum = math.floor(axis_minimum * average)
+    axis_maximum = math.ceil(axis_maximum * average)
+    events = _grid(axis_minimum, axis_maximum, offset_shift=0)
+    table = pd.DataFrame({"Events": events})
+    for tag, level in levels.items():
+        tail = (1.0 - level) / 2.0
+        pop_low = special.gammaincinv(events + 1.0, 1.0 - tail) / average
+        pop_high = special.gammaincinv(events, tail) / average
+        table[f"lower_{tag}_population_1_year"] = pop_low / years_of_data
+        table[f"lower_{tag}_limit"] = events / pop_low * multiplier
+        table[f"upper_{tag}_population_1_year"] = pop_high / years_of_data
+        table[f"upper_{tag}_limit"] = events / pop_high * multiplier
+    table["baseline"] = average * multiplier
+    table["statistic"] = f"rate (per {multiplier:,.0f})"
+    table["method"] = "Poisson"
+    return table
+
+
+def spiegelhalter_overdispersion(
+    value: ArrayLike,
+    target: float,
+    standard_error: ArrayLike,
+    winsor_fraction: float = 0.1,
+) -> Overdispersion:
+    """Spiegelhalter's (2005) overdispersion estimate for units ``value`` with null SEs ``standard_error``.
+
+    The z-scores ``(value - target) / standard_error`` are winsorised (values beyond the
+    ``winsor_fraction`` and ``1 - winsor_fraction`` quantiles are pulled in to them) so that genuine
+    outliers do not inflate the estimate; ``phi`` is the mean squared winsorised z. If ``I * phi`` exceeds
+    ``I - 1`` the additive random-effects variance is
+    ``tau^2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w)`` with ``w = 1 / s^2``, otherwise 0.
+    Units with a missing value or a non-positive SE are ignored in the estimates and get NaN z-scores.
+    """
+    y = as_float_array(value)
+    s = as_float_array(standard_error)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (y - target) / np.where(s > 0, s, np.nan)
+    ok = np.isfinite(z)
+    count = int(ok.sum())
+    z_w = np.full_like(z, np.nan)
+    if count < 2:
+        return Overdispersion(z, z_w, float("nan"), float("nan"), 0.0, z.copy(), winsor_fraction)
+    lo_q, hi_q = np.quantile(z[ok], [winsor_fraction, 1.0 - winsor_fraction])
+    z_w[ok] = np.clip(z[ok], lo_q, hi_q)
+    phi = float(np.mean(z_w[ok] ** 2))
+    chi2_p = float(stats.chi2.sf(count * phi, count - 1))
+    w = 1.0 / s[ok] ** 2
+    excess = count * phi - (count - 1)
+    tau2 = float(excess / (w.sum() - (w**2).sum() / w.sum())) if excess > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_adj = (y - target) / np.sqrt(np.where(s > 0, s, np.nan) ** 2 + tau2)
+    return Overdispersion(z, z_w, phi, chi2_p, tau2, z_adj, winsor_fraction)
+
+
+def funnel(
+    numerator: ArrayLike,
+    denominator: ArrayLike,
+    statistic: FunnelStatistic = "proportion",
+    *,
+    target: float | None = None,
+    multiplier: float = 1.0,
+    overdispersion: bool = False,
+    winsor_fraction: float = 0.1,
+) -> Funnel:
+    """Funnel limits at each unit's denominator, positions, and optional overdispersion adjustment.
+
+    Without adjustment the limits are the PHE ones: Wilson-score limits for proportions
+    (:func:`~gpscale.stats.limits.proportion_control_limits`) and exact Poisson limits on O/E or the
+    rate (:func:`~gpscale.stats.limits.poisson_control_limits`). ``target`` defaults to the pooled
+    value (``sum x / sum n``; 1 for ratios). With ``overdispersion=True`` the limits are Spiegelhalter's
+    additive random-effects limits ``target +/- z sqrt(s^2 + tau^2)`` on the natural scale, with
+    ``s^2 = target (1 - target) / n`` for proportions and ``target / n`` for ratios and rates, and
+    positions from the adjusted z-scores. All values and limits are multiplied by ``multiplier``.
+    """
+    x = as_float_array(numerator)
+    n = as_float_array(denominator)
+    valid = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x >= 0)
+    n_safe = np.where(valid, n, np.nan)
+    if statistic == "proportion":
+        centre = float(np.sum(x[valid]) / np.sum(n[valid])) if target is None else float(target)
+        variance = centre * (1.0 - centre) / n_safe
+    elif statistic in ("ratio", "rate"):
+        default = 1.0 if statistic == "ratio" else float(np.sum(x[valid]) / np.sum(n[valid]))
+        centre = default if target is None else float(target)
+        variance = centre / n_safe
+    else:
+        raise ValueError(f"statistic must be 'proportion', 'ratio' or 'rate', got {statistic!r}")
+    value = x / n_safe
+
+    od: Overdispersion | None = None
+    if overdispersion:
+        od = spiegelhalter_overdispersion(value, centre, np.sqrt(variance), winsor_fraction)
+        sd = np.sqrt(variance + od.tau2)
+        limits = [centre + sign * z_value(level) * sd for level in (0.95, 0.998) for sign in (-1.0, 1.0)]
+        if statistic == "proportion":
+            limits = [np.clip(lim, 0.0, 1.0) for lim in limits]
+        else:
+            limits = [np.maximum(lim, 0.0) for lim in limits]
+        method = (
+            "Spiegelhalter additive random-effects overdispersion adjustment "
+            f"(z-scores winsorised at {winsor_fraction:.0%}, tau^2={od.tau2:.4g})"
+        )
+    elif statistic == "proportion":
+        limits = [
+            *proportion_control_limits(n_safe, centre, 0.95),
+            *proportion_control_limits(n_safe, centre, 0.998),
+        ]
+        method = "PHE funnel limits (Wilson score)"
+    else:
+        expected = centre * n_safe
+        lo95, hi95 = poisson_control_limits(expected, 0.95)
+        lo998, hi998 = poisson_control_limits(expected, 0.998)
+        limits = [lim / n_safe for lim in (lo95, hi95, lo998, hi998)]
+        method = "PHE funnel limits (exact Poisson)"
+    lo95, hi95, lo998, hi998 = limits
+    if od is not None:
+        position = _position_labels(od.z_adjusted, *(np.full_like(od.z_adjusted, q) for q in _z_thresholds()))
+    else:
+        position = _position_labels(value, lo95, hi95, lo998, hi998)
+    position = np.where(valid, position, "not compared").astype(np.str_)
+    return Funnel(
+        statistic=statistic,
+        target=centre * multiplier,
+        multiplier=multiplier,
+        value=value * multiplier,
+        lower_95=lo95 * multiplier,
+        upper_95=hi95 * multiplier,
+        lower_998=lo998 * multiplier,
+        upper_998=hi998 * multiplier,
+        position=position,
+        method=method,
+        overdispersion=od,
+    )
+
+
+def _z_thresholds() -> tuple[float, float, float, float]:
+    """Lower and upper z thresholds at 95% and 99.8%, in :func:`_position_labels` argument order."""
+    z95, z998 = z_value(0.95), z_value(0.998)
+    return -z95, z95, -z998, z998

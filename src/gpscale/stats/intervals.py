@@ -1,0 +1,221 @@
+"""Confidence intervals as Fingertips / PHEindicatormethods compute them, vectorised over numpy arrays.
+
+Every function takes array-likes, broadcasts them, and returns float arrays. Zero events are ordinary:
+they give a lower limit of 0 and never raise. Impossible inputs (a zero or negative denominator, a
+numerator above its denominator, a negative count, NaN) give NaN limits rather than an exception, so one
+bad row never stops a national run. An invalid ``confidence`` (outside (0, 1)) is a programming error
+and raises ``ValueError``.
+
+Methods and references
+----------------------
+* Proportions: Wilson score interval (Wilson 1927; Newcombe & Altman in *Statistics with Confidence*,
+  2000), the Fingertips standard.
+* Counts, rates and indirectly standardised ratios: exact Poisson limits from the chi-squared (gamma)
+  distribution below 10 events (Armitage & Berry 2002) and Byar's approximation from 10 events (Breslow &
+  Day 1987, vol. II), as in the Fingertips technical guidance and PHEindicatormethods. Rates and ratios
+  divide the limits on the count by the denominator or the expected count.
+* Directly standardised rates: Dobson et al. (1991), "Confidence intervals for weighted sums of Poisson
+  parameters", *Statistics in Medicine* 10:457-462, with the Poisson limits above for the total count.
+* Survey-weighted proportions: Wilson interval on Kish's (1965) effective sample size
+  ``(sum w)^2 / sum w^2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special
+
+from gpscale.stats._common import FloatArray, as_float_array, check_confidence, z_value
+
+#: Below this many events Poisson limits are exact; from it, Byar's approximation (Fingertips rule).
+BYAR_THRESHOLD = 10
+
+__all__ = [
+    "BYAR_THRESHOLD",
+    "byar_interval",
+    "dobson_interval",
+    "dsr_interval",
+    "exact_poisson_interval",
+    "kish_effective_sample_size",
+    "poisson_interval",
+    "rate_interval",
+    "ratio_interval",
+    "weighted_proportion_interval",
+    "wilson_interval",
+]
+
+
+def wilson_interval(
+    numerator: ArrayLike, denominator: ArrayLike, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Wilson score interval for a proportion ``numerator / denominator``; returns (lower, upper) in [0, 1].
+
+    Why Wilson: unlike the normal ("Wald") interval it never leaves [0, 1], behaves at 0 and at 100%, and
+    its coverage is close to nominal even for small denominators, which is why Fingertips uses it.
+    Formula (Newcombe & Altman 2000): ``(2x + z^2 +/- z sqrt(z^2 + 4x(1 - x/n))) / (2(n + z^2))``.
+
+    A zero denominator, a numerator outside [0, denominator] or a NaN input gives NaN limits. Numerators
+    need not be whole numbers (weighted counts are allowed).
+    """
+    z = z_value(confidence)
+    x, n = np.broadcast_arrays(as_float_array(numerator), as_float_array(denominator))
+    valid = (n > 0) & (x >= 0) & (x <= n)
+    n_safe = np.where(valid, n, 1.0)
+    x_safe = np.where(valid, x, 0.0)
+    z2 = z * z
+    spread = z * np.sqrt(np.maximum(z2 + 4.0 * x_safe * (1.0 - x_safe / n_safe), 0.0))
+    centre = 2.0 * x_safe + z2
+    scale = 2.0 * (n_safe + z2)
+    lower = np.clip((centre - spread) / scale, 0.0, 1.0)
+    upper = np.clip((centre + spread) / scale, 0.0, 1.0)
+    # exact end points: x = 0 gives lower 0 and x = n gives upper 1 analytically; force them past rounding
+    lower = np.where(x_safe == 0, 0.0, lower)
+    upper = np.where(x_safe == n_safe, 1.0, upper)
+    return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+
+
+def exact_poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Exact (Garwood) Poisson limits on a count: ``chi2(a/2, 2x)/2`` and ``chi2(1 - a/2, 2x + 2)/2``.
+
+    Computed through the gamma quantile function, which is the same distribution and accepts
+    non-integer counts. Zero events give a lower limit of exactly 0. These limits are conservative by
+    construction (coverage at least the nominal level for every true mean).
+    """
+    alpha = 1.0 - check_confidence(confidence)
+    x = as_float_array(count)
+    valid = np.isfinite(x) & (x >= 0)
+    x_safe = np.where(valid, x, 0.0)
+    lower = np.where(x_safe > 0, special.gammaincinv(np.maximum(x_safe, 1e-300), alpha / 2.0), 0.0)
+    upper = special.gammaincinv(x_safe + 1.0, 1.0 - alpha / 2.0)
+    return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+
+
+def byar_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Byar's approximation to the exact Poisson limits on a count (Breslow & Day 1987, p. 69).
+
+    ``lower = x (1 - 1/(9x) - z/(3 sqrt x))^3`` and ``upper = (x+1) (1 - 1/(9(x+1)) + z/(3 sqrt(x+1)))^3``.
+    Accurate from about 10 events; used alone only when a caller asks for it explicitly. Zero events
+    give a lower limit of 0 (the formula is undefined there).
+    """
+    z = z_value(confidence)
+    x = as_float_array(count)
+    valid = np.isfinite(x) & (x >= 0)
+    x_safe = np.where(valid & (x > 0), x, 1.0)
+    lower = x_safe * (1.0 - 1.0 / (9.0 * x_safe) - z / (3.0 * np.sqrt(x_safe))) ** 3
+    lower = np.where(valid & (x > 0), np.maximum(lower, 0.0), 0.0)
+    x1 = np.where(valid, x, 0.0) + 1.0
+    upper = x1 * (1.0 - 1.0 / (9.0 * x1) + z / (3.0 * np.sqrt(x1))) ** 3
+    return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+
+
+def poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Limits on a Poisson count the Fingertips way: exact below 10 events, Byar's approximation from 10.
+
+    Returns (lower, upper) on the count scale; divide by a denominator for a rate or by the expected count
+    for a standardised ratio (see :func:`rate_interval` and :func:`ratio_interval`). Zero events give a
+    lower limit of 0; negative or NaN counts give NaN.
+    """
+    x = as_float_array(count)
+    exact_lo, exact_hi = exact_poisson_interval(x, confidence)
+    byar_lo, byar_hi = byar_interval(x, confidence)
+    use_exact = x < BYAR_THRESHOLD
+    return np.where(use_exact, exact_lo, byar_lo), np.where(use_exact, exact_hi, byar_hi)
+
+
+def rate_interval(
+    count: ArrayLike, denominator: ArrayLike, confidence: float = 0.95, multiplier: float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """Limits on a crude rate ``multiplier * count / denominator`` from :func:`poisson_interval`.
+
+    A zero, negative or NaN denominator gives NaN limits.
+    """
+    lo, hi = poisson_interval(count, confidence)
+    n = as_float_array(denominator)
+    n_safe = np.where(n > 0, n, np.nan)
+    return multiplier * lo / n_safe, multiplier * hi / n_safe
+
+
+def ratio_interval(
+    observed: ArrayLike, expected: ArrayLike, confidence: float = 0.95, multiplier: float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """Limits on an indirectly standardised ratio ``multiplier * O / E`` (``multiplier=100`` for an SMR).
+
+    The expected count is treated as fixed, as Fingertips does: the limits are the Poisson limits on O
+    divided by E. A zero, negative or NaN expected count gives NaN limits.
+    """
+    return rate_interval(observed, expected, confidence, multiplier)
+
+
+def dobson_interval(
+    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Dobson et al. (1991) limits for a weighted sum of Poisson counts such as a DSR.
+
+    ``value + sqrt(variance / count) * (limit(count) - count)`` where ``limit`` is the Poisson limit on the
+    total count (exact below 10, Byar from 10, see :func:`poisson_interval`). The variance is that of
+    ``value`` itself. Dobson's method needs at least one event: with zero events the lower limit is 0 and
+    the upper limit is NaN (Fingertips suppresses DSRs below 10 events altogether).
+    """
+    v = as_float_array(value)
+    var = as_float_array(variance)
+    o = as_float_array(count)
+    lo_count, hi_count = poisson_interval(o, confidence)
+    has_events = o > 0
+    scale = np.sqrt(np.where(has_events & (var >= 0), var, np.nan) / np.where(has_events, o, np.nan))
+    lower = np.where(o == 0, 0.0, v + scale * (lo_count - o))
+    upper = v + scale * (hi_count - o)
+    return lower, upper
+
+
+def dsr_interval(
+    counts: ArrayLike,
+    populations: ArrayLike,
+    standard_population: ArrayLike,
+    confidence: float = 0.95,
+    multiplier: float = 100_000.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Directly standardised rate with Dobson limits; returns (value, lower, upper) per unit.
+
+    ``counts`` and ``populations`` have shape ``(..., strata)`` (for example units by age-sex band);
+    ``standard_population`` has shape ``(strata,)`` (for example the 2013 European Standard Population).
+    ``DSR = sum(w x / n) / sum(w)``; its variance ``sum(w^2 x / n^2) / sum(w)^2`` (PHEindicatormethods,
+    Fingertips technical guidance). A stratum with zero population contributes nothing. Fingertips does
+    not publish DSRs below 10 events; callers should suppress those (the limits are still returned).
+    """
+    x = as_float_array(counts)
+    n = as_float_array(populations)
+    w = as_float_array(standard_population)
+    n_safe = np.where(n > 0, n, np.inf)
+    total_w = w.sum()
+    value = (x * w / n_safe).sum(axis=-1) / total_w
+    variance = (w**2 * x / n_safe**2).sum(axis=-1) / total_w**2
+    total = x.sum(axis=-1)
+    lower, upper = dobson_interval(value, variance, total, confidence)
+    return value * multiplier, lower * multiplier, upper * multiplier
+
+
+def kish_effective_sample_size(weights: ArrayLike, axis: int = -1) -> FloatArray:
+    """Kish's (1965) effective sample size ``(sum w)^2 / sum w^2`` along ``axis``; NaN weights are ignored.
+
+    The effective size is what a simple random sample of the same precision would need; it equals the
+    number of respondents when all weights are equal and falls as weights become more unequal. Zero
+    total weight gives NaN.
+    """
+    w = as_float_array(weights)
+    s1 = np.nansum(w, axis=axis)
+    s2 = np.nansum(w * w, axis=axis)
+    return np.where(s2 > 0, s1 * s1 / np.where(s2 > 0, s2, 1.0), np.nan)
+
+
+def weighted_proportion_interval(
+    proportion: ArrayLike, effective_n: ArrayLike, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Wilson interval for a survey-weighted proportion on its Kish effective sample size.
+
+    ``proportion`` is the weighted proportion in [0, 1] and ``effective_n`` the Kish effective sample
+    size (see :func:`kish_effective_sample_size`). This is the GP Patient Survey convention of treating
+    the weighted estimate as if it came from a simple random sample of the effective size.
+    """
+    p, n_eff = np.broadcast_arrays(as_float_array(proportion), as_float_array(effective_n))
+    return wilson_interval(p * n_eff, n_eff, confidence)

@@ -1,0 +1,279 @@
+"""Analyses common to every survey: shares with intervals, means, Likert distributions, question summaries.
+
+Each function takes the base respondents, a :class:`~gpscale.surveys.cells.Breakdown` and a confidence
+level, and returns a tidy, already-suppressed table: one row per published cell (and option or scale
+point), with ``n`` (unweighted respondents in the base of that cell), the estimate, its limits, ``n_eff``
+(Kish effective sample size), ``method``, ``confidence``, ``suppression_rule``, ``suppressed`` and
+``suppression`` (why a row is hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gpscale.disclosure import TOTAL, SuppressionPlan
+from gpscale.surveys import cells, estimates
+from gpscale.surveys.cells import Breakdown
+from gpscale.surveys.codebook import (
+    BandDerived,
+    Likert,
+    MonthsSince,
+    MonthsSinceDate,
+    MultipleChoice,
+    Numeric,
+    SingleChoice,
+)
+from gpscale.surveys.responses import WEIGHT, SurveyData, option_column
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """A published table with what a reader needs to interpret it."""
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    description: str = ""
+    method: str = ""
+    confidence: float | None = None
+    rule: str = ""
+    plans: tuple[SuppressionPlan, ...] = field(default=(), repr=False)
+
+    @property
+    def n_hidden(self) -> int:
+        if "suppressed" not in self.frame.columns:
+            return 0
+        keys = [c for c in self.frame.columns if c == "level" or c.endswith("_label") is False]
+        del keys
+        return int(sum(p.cells["suppressed"].sum() for p in self.plans))
+
+    @property
+    def audit(self) -> str:
+        """Outcome of the subtraction attack on every plan behind the table."""
+        if not self.plans:
+            return "no breakdown"
+        if all(p.audit.ran and p.audit.revealed == 0 for p in self.plans):
+            return "passed"
+        failed = [p.audit.detail for p in self.plans if not (p.audit.ran and p.audit.revealed == 0)]
+        return "; ".join(sorted(set(failed)))
+
+
+def base_frame(data: SurveyData, mask: pd.Series | np.ndarray, dims: Sequence[str]) -> pd.DataFrame:
+    """The respondents selected by ``mask``, with breakdown dimensions prepared (text, ``not_stated``)."""
+    m = np.asarray(pd.Series(mask).fillna(False), dtype=bool)
+    return cells.prepare(data.frame.loc[m], dims)
+
+
+def shares(
+    df: pd.DataFrame,
+    indicators: Mapping[str, np.ndarray],
+    breakdown: Breakdown,
+    weighted: bool,
+    confidence: float,
+    option_name: str = "option",
+) -> tuple[pd.DataFrame, SuppressionPlan]:
+    """Share of the base selecting each of ``indicators`` (0/1 per respondent), per published cell.
+
+    All options share one base per cell, hence one suppression plan.
+    """
+    work = df[[*breakdown.dims, WEIGHT]].copy()
+    w = work[WEIGHT].to_numpy(dtype=float)
+    work["sw"] = w
+    work["sw2"] = w * w
+    codes = list(indicators)
+    for i, code in enumerate(codes):
+        y = np.asarray(indicators[code], dtype=float)
+        work[f"k{i}"] = y
+        work[f"wy{i}"] = w * y
+    sums = cells.cell_sums(work, breakdown, ["sw", "sw2", *[f"k{i}" for i in range(len(codes))],
+                                             *[f"wy{i}" for i in range(len(codes))]])
+    suppression = cells.plan(df, breakdown)
+    rows = []
+    for i, code in enumerate(codes):
+        part = sums[[*breakdown.dims, "level", "n", "sw", "sw2"]].copy()
+        part[option_name] = code
+        part["n_selected"] = sums[f"k{i}"].round().astype(np.int64)
+        share, n_eff, lower, upper = estimates.proportion(
+            sums["sw"].to_numpy(), sums["sw2"].to_numpy(), sums[f"wy{i}"].to_numpy(), confidence
+        )
+        part["share"] = share
+        part["lower"] = lower
+        part["upper"] = upper
+        part["n_eff"] = n_eff
+        rows.append(part)
+    table = pd.concat(rows, ignore_index=True) if rows else sums
+    published = cells.publish(
+        table, suppression, ["n_selected", "share", "lower", "upper", "n_eff"],
+        estimates.proportion_method(weighted), confidence,
+    )
+    return published, suppression
+
+
+def means(
+    df: pd.DataFrame, y: np.ndarray, breakdown: Breakdown, weighted: bool, confidence: float
+) -> tuple[pd.DataFrame, SuppressionPlan]:
+    """Weighted mean of ``y`` per published cell with t limits (rows of ``df`` must all have ``y``)."""
+    work = cells.weights_and_y(df[[*breakdown.dims, WEIGHT]], y, WEIGHT)
+    sums = cells.cell_sums(work, breakdown, list(cells.SUM_COLUMNS))
+    suppression = cells.plan(df, breakdown)
+    m, n_eff, lower, upper = estimates.mean(
+        sums["sw"].to_numpy(), sums["sw2"].to_numpy(), sums["swy"].to_numpy(), sums["swy2"].to_numpy(),
+        confidence,
+    )
+    sums["mean"] = m
+    sums["lower"] = lower
+    sums["upper"] = upper
+    sums["n_eff"] = n_eff
+    published = cells.publish(
+        sums, suppression, ["mean", "lower", "upper", "n_eff"], estimates.mean_method(weighted), confidence
+    )
+    return published, suppression
+
+
+def likert_distribution(
+    data: SurveyData, qid: str, breakdown: Breakdown, confidence: float, mask: pd.Series | None = None
+) -> tuple[pd.DataFrame, SuppressionPlan]:
+    """Share answering each substantive point of Likert question ``qid`` per cell (diverging-bar data).
+
+    The base is respondents giving a substantive answer (not-applicable points such as "don't know" are
+    left out). Each row carries ``point``, ``point_label`` and ``side`` (negative, neutral, positive).
+    """
+    q = data.codebook.question(qid)
+    assert isinstance(q, Likert)
+    scale = data.codebook.scale_of(q)
+    values = data.frame[qid]
+    substantive = values.isin([p.code for p in scale.substantive]).fillna(False)
+    keep = substantive if mask is None else substantive & mask
+    df = base_frame(data, keep, breakdown.dims)
+    y = df[qid].to_numpy(dtype=float)
+    indicators = {str(p.code): (y == p.code).astype(float) for p in scale.substantive}
+    table, suppression = shares(df, indicators, breakdown, data.weighted, confidence, option_name="point")
+    table["point"] = table["point"].astype(int)
+    sides = {c: "negative" for c in scale.negative} | {c: "positive" for c in scale.positive}
+    table["point_label"] = table["point"].map(scale.label_of)
+    table["side"] = table["point"].map(lambda c: sides.get(c, "neutral"))
+    table.insert(0, "question", qid)
+    table.insert(1, "question_text", q.label)
+    return table, suppression
+
+
+def likert_items(
+    data: SurveyData, items: Sequence[str], breakdown: Breakdown, confidence: float
+) -> tuple[pd.DataFrame, pd.DataFrame, list[SuppressionPlan]]:
+    """For each Likert item: share positive and mean score per cell, and the full point distribution.
+
+    Returns ``(summary, distribution, plans)``. Share positive uses the scale's positive points
+    (e.g. satisfied or very satisfied) over substantive answers; the mean is of the point codes.
+    """
+    summaries, dists, plans = [], [], []
+    for qid in items:
+        q = data.codebook.question(qid)
+        scale = data.codebook.scale_of(q)
+        dist, suppression = likert_distribution(data, qid, breakdown, confidence)
+        plans.append(suppression)
+        dists.append(dist)
+        substantive = data.frame[qid].isin([p.code for p in scale.substantive]).fillna(False)
+        df = base_frame(data, substantive, breakdown.dims)
+        y = df[qid].to_numpy(dtype=float)
+        pos, _ = shares(df, {"positive": np.isin(y, scale.positive).astype(float)}, breakdown,
+                        data.weighted, confidence)
+        mean_t, _ = means(df, y, breakdown, data.weighted, confidence)
+        keys = [*breakdown.dims, "level"]
+        summary = pos[[*keys, "n", "n_selected", "share", "lower", "upper", "n_eff", "suppressed",
+                       "suppression"]].rename(columns={
+            "n_selected": "n_positive", "share": "share_positive", "lower": "share_lower",
+            "upper": "share_upper"})
+        summary = summary.merge(
+            mean_t[[*keys, "mean", "lower", "upper"]].rename(
+                columns={"mean": "mean_score", "lower": "mean_lower", "upper": "mean_upper"}),
+            on=keys, how="left", validate="1:1",
+        )
+        summary.insert(0, "question", qid)
+        summary.insert(1, "question_text", q.label)
+        summary["positive_points"] = ", ".join(scale.label_of(c) for c in scale.positive)
+        summary["method"] = (f"share: {estimates.proportion_method(data.weighted)}; "
+                             f"mean: {estimates.mean_method(data.weighted)}")
+        summary["confidence"] = confidence
+        summary["suppression_rule"] = suppression.rule
+        summaries.append(summary)
+    return (pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
+            pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(), plans)
+
+
+def question_summaries(data: SurveyData, confidence: float) -> tuple[pd.DataFrame, list[SuppressionPlan]]:
+    """Overall summary of every analysable question: shares for choices and scales, quantiles for numbers.
+
+    Rows: ``question``, ``statistic`` (``share`` for a category, ``mean``/``median``/``q1``/``q3`` for
+    numbers), ``option``, ``value``, limits, ``n``. Each question's base is the respondents answering it.
+    """
+    cb = data.codebook
+    rows = []
+    plans = []
+    overall = Breakdown.overall()
+    for q in [*cb.questions, *cb.derived]:
+        if isinstance(q, SingleChoice | BandDerived | MultipleChoice | Likert):
+            if isinstance(q, MultipleChoice):
+                mask = data.answered(q.id)
+                df = base_frame(data, mask, ())
+                ind = {o.code: df[option_column(q.id, o.code)].astype(float).to_numpy() for o in q.options}
+                labels = {o.code: o.display for o in q.options}
+            elif isinstance(q, Likert):
+                scale = cb.scale_of(q)
+                mask = data.frame[q.id].isin([p.code for p in scale.substantive]).fillna(False)
+                df = base_frame(data, mask, ())
+                y = df[q.id].to_numpy(dtype=float)
+                ind = {str(p.code): (y == p.code).astype(float) for p in scale.substantive}
+                labels = {str(p.code): p.label for p in scale.substantive}
+            else:
+                opts = cb.categories(q.id)
+                mask = data.frame[q.id].notna()
+                df = base_frame(data, mask, ())
+                col = df[q.id].astype(str).to_numpy()
+                ind = {o.code: (col == o.code).astype(float) for o in opts}
+                labels = {o.code: o.display for o in opts}
+            table, suppression = shares(df, ind, overall, data.weighted, confidence)
+            plans.append(suppression)
+            table = table.rename(columns={"share": "value"})
+            table["statistic"] = "share"
+            table["option_label"] = table["option"].map(labels)
+        elif isinstance(q, Numeric | MonthsSince | MonthsSinceDate):
+            mask = data.frame[q.id].notna()
+            df = base_frame(data, mask, ())
+            y = df[q.id].to_numpy(dtype=float)
+            mean_t, suppression = means(df, y, overall, data.weighted, confidence)
+            plans.append(suppression)
+            hidden = bool(suppression.cells["suppressed"].any())
+            quant = {k: (np.nan if hidden or y.size == 0 else float(np.quantile(y, p)))
+                     for k, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75))}
+            table = mean_t.rename(columns={"mean": "value"})
+            table["statistic"] = "mean"
+            extra = pd.DataFrame([{**table.iloc[0].to_dict(), "statistic": k, "value": v, "lower": np.nan,
+                                   "upper": np.nan, "method": "sample quantile (unweighted)"}
+                                  for k, v in quant.items()])
+            table = pd.concat([table, extra], ignore_index=True)
+            table["option"] = ""
+            table["option_label"] = ""
+        else:
+            continue
+        table.insert(0, "question", q.id)
+        table.insert(1, "question_text", q.label)
+        rows.append(table)
+    if not rows:
+        return pd.DataFrame(), plans
+    out = pd.concat(rows, ignore_index=True)
+    cols = ["question", "question_text", "statistic", "option", "option_label", "n", "n_selected", "value",
+            "lower", "upper", "n_eff", "method", "confidence", "suppression_rule", "suppressed", "suppression"]
+    for c in cols:
+        if c not in out.columns:
+            out[c] = np.nan
+    return out[cols], plans
+
+
+def ensure_total_first(table: pd.DataFrame, dim: str) -> pd.DataFrame:
+    """Put the overall row (``All``) first for a one-dimension table."""
+    first = table[dim].astype(str) == TOTAL
+    return pd.concat([table[first], table[~first]], ignore_index=True)

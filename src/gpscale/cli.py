@@ -9,10 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gpscale.indicators.cli import compute_command, indicators_app
 from gpscale.sources.base import SourceError
+from gpscale.surveys.cli import survey_app
 
 app = typer.Typer(
     name="gpscale",
@@ -22,6 +25,9 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Inspect the store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+app.add_typer(indicators_app, name="indicators")
+app.add_typer(survey_app, name="survey")
+app.command("compute")(compute_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -42,7 +48,7 @@ def _progress() -> Progress:
 
 def fail(message: str, code: int = 2) -> None:
     """Print a clear error (no traceback) and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -101,11 +107,11 @@ def ingest(
         console.print(table)
     for f in report.files:
         if f.message:
-            console.print(f"[yellow]{f.path.name}[/]: {f.message}")
+            console.print(f"[yellow]{escape(f.path.name)}[/]: {escape(f.message)}")
     if report.rejects:
         console.print(f"[yellow]{len(report.rejects)} rows quarantined[/] (see the rejects table); first 10:")
         for path, r in report.rejects[:10]:
-            console.print(f"  {path.name} row {r.row_number}: [{r.rule}] {r.detail}")
+            console.print(escape(f"  {path.name} row {r.row_number}: [{r.rule}] {r.detail}"))
 
 
 @store_app.command("summary")

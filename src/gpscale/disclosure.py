@@ -21,7 +21,7 @@ over all the breakdowns a table or a dashboard publishes:
    smallest visible part (or, failing that, the total) is hidden too, and the rule is re-applied until
    nothing changes. This is the "hypercube" heuristic used by statistical offices (Giessing & Repsilber,
    *Tools and strategies to protect multiple tables with the GHQUAR cell suppression engine*, 2002).
-3. An audit then attacks the result with linear algebra: a hidden cell is revealed if its indicator
+3. An audit then attacks the result with linear algebra (exact Gauss-Jordan elimination): a hidden cell is revealed if its indicator
    vector over the finest cells lies in the span of the visible cells (any sum and difference of
    published cells, not just one equation at a time). Revealed cells get one more visible cell hidden,
    chosen among those the attack used, and steps 2-3 repeat. Tables with more than
@@ -40,7 +40,6 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 #: Counts in indicator tables from 1 to ``COUNT_THRESHOLD - 1`` are suppressed.
 COUNT_THRESHOLD: Final = 5
@@ -145,25 +144,28 @@ class SuppressionPlan:
         an unplanned cell is exactly how a hidden value leaks.
         """
         dims = list(self.dims)
-        status = self.cells[[*dims, SUPPRESSED_COLUMN, REASON_COLUMN]]
         base = table.drop(columns=[c for c in (SUPPRESSED_COLUMN, REASON_COLUMN) if c in table.columns])
-        if not dims:  # one overall cell (or none, when nobody is in the base)
-            base = base.assign(__cell=TOTAL)
-            status = status.assign(__cell=TOTAL)
-            dims = ["__cell"]
-        keyed = base[dims].astype(str)
-        merged = keyed.merge(status.astype({d: str for d in dims}), on=dims, how="left", validate="m:1")
-        if merged[SUPPRESSED_COLUMN].isna().any():
-            missing = keyed[merged[SUPPRESSED_COLUMN].isna().to_numpy()].drop_duplicates().head(5)
-            raise ValueError(f"cells not covered by the suppression plan: {missing.to_dict('records')}")
-        hide = merged[SUPPRESSED_COLUMN].astype(bool).to_numpy()
+        lookup = {
+            tuple(str(v) for v in key): (bool(hidden), str(reason))
+            for *key, hidden, reason in self.cells[[*dims, SUPPRESSED_COLUMN, REASON_COLUMN]].itertuples(
+                index=False, name=None
+            )
+        }
+        columns = [base[d].astype(str).tolist() for d in dims]
+        keys: list[tuple[str, ...]] = list(zip(*columns, strict=True)) if dims else [()] * len(base)
+        found = [lookup.get(k) for k in keys]
+        missing = sorted({k for k, f in zip(keys, found, strict=True) if f is None})
+        if missing:
+            raise ValueError(f"cells not covered by the suppression plan: {missing[:5]}")
+        hide = np.array([f[0] for f in found if f is not None], dtype=bool)
         out = base.copy()
+        mask = pd.Series(hide, index=out.index)
         for col in [self.count_column, *value_columns]:
             if col in out.columns:
-                out[col] = _null_where(out[col], pd.Series(hide, index=out.index))
+                out[col] = _null_where(out[col], mask)
         out[SUPPRESSED_COLUMN] = hide
-        out[REASON_COLUMN] = merged[REASON_COLUMN].fillna("").to_numpy()
-        return out.drop(columns=["__cell"], errors="ignore")
+        out[REASON_COLUMN] = [f[1] for f in found if f is not None]
+        return out
 
 
 def _null_where(col: pd.Series, hide: pd.Series) -> pd.Series:
@@ -349,9 +351,9 @@ def _linear_audit(
 
     A cell's count is the sum of its finest cells. Visible cells that are single finest cells make those
     finest cells known; the other visible cells are linear equations in the unknown finest cells. A hidden
-    cell is revealed when its indicator vector over the unknowns lies in the row space of those equations,
-    i.e. is orthogonal to their null space. Returns the revealed hidden cells, the visible cells the
-    attack on the first one combines, a description, and whether the audit ran.
+    cell is revealed when its indicator vector over the unknowns lies in the row space of those equations.
+    Returns the revealed hidden cells, the visible cells the attack on the first one combines, a
+    description, and whether the audit ran.
     """
     n_cells = hidden.shape[0]
     sizes = np.zeros(n_cells, dtype=np.int64)
@@ -362,29 +364,31 @@ def _linear_audit(
     for codes in membership:
         known |= singletons[codes]
     unknown = np.flatnonzero(~known)
-    if unknown.size > max_unknown or unknown.size * n_cells > 50_000_000:
+    if unknown.size > max_unknown:
         return [], [], f"audit not run: {unknown.size} unknown finest cells (limit {max_unknown})", False
-    col_of = np.full(n_base, -1)
-    col_of[unknown] = np.arange(unknown.size)
     incidence = np.zeros((n_cells, unknown.size))
     for codes in membership:
-        rows = codes[unknown]
-        incidence[rows, np.arange(unknown.size)] = 1.0
+        incidence[codes[unknown], np.arange(unknown.size)] = 1.0
     visible = np.flatnonzero(~hidden)
     a = incidence[visible]
     keep = a.any(axis=1)
     a, rows_used = a[keep], visible[keep]
-    null = linalg.null_space(a) if a.shape[0] else np.eye(unknown.size)
-    revealed: list[int] = []
-    for c in np.flatnonzero(hidden):
-        v = incidence[c]
-        if not v.any() or np.linalg.norm(v @ null) < 1e-8:
-            revealed.append(int(c))
+    reduced, transform, pivots = _row_reduce(a)
+    coefficients: np.ndarray | None = None
+    hidden_cells = np.flatnonzero(hidden)
+    targets = incidence[hidden_cells]
+    if pivots.size:
+        residual = targets - targets[:, pivots] @ reduced
+    else:
+        residual = targets
+    exposed = np.abs(residual).max(axis=1, initial=0.0) < 1e-9
+    revealed = [int(c) for c in hidden_cells[exposed]]
+    if revealed and pivots.size:
+        coefficients = targets[np.flatnonzero(exposed)[0], pivots] @ transform
     if not revealed:
         return [], [], "passed: no hidden cell is a sum or difference of published cells", True
-    target = incidence[revealed[0]]
-    if not target.any():
-        # every finest cell of it is published on its own: hide the smallest of those
+    if not incidence[revealed[0]].any():
+        # every finest cell of it is published on its own: hide one of those
         members = np.zeros(n_base, dtype=bool)
         for codes in membership:
             members |= codes == revealed[0]
@@ -394,9 +398,42 @@ def _linear_audit(
             if any(members[codes == c].any() for codes in membership)
         ]
     else:
-        coef, *_ = np.linalg.lstsq(a.T, target, rcond=None)
-        used = [int(rows_used[i]) for i in np.flatnonzero(np.abs(coef) > 1e-9)]
+        assert coefficients is not None
+        used = [int(rows_used[i]) for i in np.flatnonzero(np.abs(coefficients) > 1e-9)]
     return revealed, used, f"{len(revealed)} hidden cells recoverable by subtraction", True
+
+
+def _row_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reduced row echelon form of ``a`` by Gauss-Jordan elimination with partial pivoting.
+
+    Returns ``(R, T, pivots)`` with ``R = T @ a`` (the non-zero rows) and the pivot columns, so a vector
+    ``v`` is in the row space of ``a`` exactly when ``v - v[pivots] @ R`` is zero, and then
+    ``v[pivots] @ T`` are the weights on the rows of ``a`` that produce it. Plain elimination rather than
+    an SVD: the matrices are 0/1 incidence matrices, and element-wise numpy avoids multi-threaded BLAS,
+    which is slow on small matrices on busy machines.
+    """
+    m, n = a.shape
+    work = np.hstack([a.astype(float), np.eye(m)])
+    pivots: list[int] = []
+    r = 0
+    for c in range(n):
+        if r == m:
+            break
+        column = np.abs(work[r:, c])
+        i = int(np.argmax(column)) if column.size else 0
+        if column.size == 0 or column[i] < 1e-9:
+            continue
+        i += r
+        if i != r:
+            work[[r, i]] = work[[i, r]]
+        work[r] /= work[r, c]
+        others = np.flatnonzero(np.abs(work[:, c]) > 1e-12)
+        others = others[others != r]
+        if others.size:
+            work[others] -= work[others, c][:, None] * work[r][None, :]
+        pivots.append(c)
+        r += 1
+    return work[:r, :n], work[:r, n:], np.array(pivots, dtype=int)
 
 
 def attack(plan: SuppressionPlan) -> pd.DataFrame:

@@ -77,9 +77,10 @@ def intervals(
         lookup_lo = dict(zip(res.groups, res.lower, strict=True))
         lookup_hi = dict(zip(res.groups, res.upper, strict=True))
         k = (pooled["entity_id"].astype(str) + "|" + pooled["period"].astype(str)).to_numpy()
-        lo = np.array([lookup_lo.get(x, np.nan) for x in k]) * multiplier
-        hi = np.array([lookup_hi.get(x, np.nan) for x in k]) * multiplier
-        return value, lo, hi, f"Student-t {pct} CI of the maximum-weighted mean of member practice scores"
+        # a score cannot leave [0, maximum]: the t interval is truncated there
+        lo = np.clip(np.array([lookup_lo.get(x, np.nan) for x in k]), 0, 1) * multiplier
+        hi = np.clip(np.array([lookup_hi.get(x, np.nan) for x in k]), 0, 1) * multiplier
+        return value, lo, hi, f"Student-t {pct} CI of the maximum-weighted mean of member practice scores, truncated to [0, max]"
     raise ValueError(f"unknown value type {value_type!r}")
 
 

@@ -9,9 +9,11 @@ Three views, and every result names the one it used:
   and after leaving is included; merged and closed practices keep their earlier data).
 * ``ever``: every practice that was ever a member counts in every period.
 
-Membership spells come from the store's ``membership`` table; where several files publish the same
-spell (successive ePCN snapshots), the most recently ingested version of each (group, practice, start)
-is used.
+Membership spells come from the store's ``membership`` table (where several files publish the same
+spell, as successive ePCN snapshots do, the most recently ingested version of each (group, practice,
+start) is used) and, for PCNs, from the PCN columns of other publications where the ePCN workbooks are
+silent (:mod:`gpscale.groups.published`). A practice that merges into another or closes keeps its
+spells up to its end date, so its history stays with the group under every view.
 """
 
 from __future__ import annotations
@@ -56,9 +58,9 @@ def reference_date(period: str) -> date:
     return date(p.start.year, p.start.month, 15)
 
 
-def spells(store: Store) -> pd.DataFrame:
-    """Membership spells, one per (group, practice, start), latest ingest winning."""
-    return store.df(
+def recorded_spells(store: Store) -> pd.DataFrame:
+    """Spells in the store's ``membership`` table, one per (group, practice, start), latest ingest winning."""
+    df = store.df(
         """
         SELECT group_id, practice_code, start_date, end_date FROM (
             SELECT *, row_number() OVER (
@@ -67,6 +69,30 @@ def spells(store: Store) -> pd.DataFrame:
         WHERE rn = 1
         """
     )
+    df["source"] = "membership"
+    return df
+
+
+def spells(store: Store, published: bool = True) -> pd.DataFrame:
+    """Membership spells for every group: the ``membership`` table plus PCN spells from published columns.
+
+    With ``published`` (the default) PCN spells follow :mod:`gpscale.groups.published`: one PCN at a time
+    per practice, and the PCN columns of QOF, payments and registrations-map files fill the dates the
+    ePCN workbooks leave uncovered. Columns: group_id, practice_code, start_date, end_date, source.
+    """
+    from gpscale.groups import published as pub
+
+    rec = recorded_spells(store)
+    if not published:
+        return rec
+    kinds = store.df("SELECT group_id, kind FROM practice_group")
+    pcn_ids = set(kinds.loc[kinds["kind"] == "pcn", "group_id"])
+    derived_all = pub.spells_from_observations(pub.pcn_observations(store))
+    pcn_ids |= set(derived_all["group_id"])
+    rec = pub.one_pcn_at_a_time(rec, pcn_ids)
+    derived = pub.fill_from_attributes(rec, derived_all, pcn_ids)
+    out = pd.concat([rec, derived], ignore_index=True) if not derived.empty else rec
+    return out.sort_values(["group_id", "practice_code", "start_date"], na_position="first").reset_index(drop=True)
 
 
 def members_by_period(spell_df: pd.DataFrame, periods: list[str], view: MembershipView) -> pd.DataFrame:

@@ -186,43 +186,98 @@ def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
     return list(groups.values()), spells
 
 
-def validate_registry(
-    path: Path, groups: list[dict[str, Any]], spells: list[Spell], con: duckdb.DuckDBPyConnection | None
-) -> None:
-    """Apply the registry rules; raise SourceError naming the group, practice and rule."""
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a registry file: an error (the file would be rejected) or a warning."""
+
+    level: str  # error | warning
+    rule: str
+    where: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.where}: [{self.rule}] {self.detail}"
+
+
+RULE_UNKNOWN_PRACTICE = "unknown-practice-code"
+
+
+def registry_problems(
+    groups: list[dict[str, Any]],
+    spells: list[Spell],
+    known_groups: set[str] | None = None,
+    known_practices: list[str] | None = None,
+) -> list[Problem]:
+    """Every rule broken by a registry (errors), plus practice codes the store has never seen (warnings).
+
+    ``known_groups`` are group ids already in the store (allowed as parents); ``known_practices`` the
+    practice codes the store knows (without them no unknown-code warnings are given).
+    """
     import re
 
+    out: list[Problem] = []
     code_re = re.compile(PRACTICE_CODE_RE)
     ids = {g["group_id"] for g in groups}
-    known_parents = set(ids)
-    if con is not None:
-        known_parents |= {r[0] for r in con.execute("SELECT group_id FROM group_record").fetchall()}
+    known_parents = ids | (known_groups or set())
     for g in groups:
+        where = f"group {g['group_id']}"
         if g["kind"] not in GROUP_KINDS:
-            raise SourceError(path, RULE_KIND, f"kind {g['kind']!r} is not one of {', '.join(GROUP_KINDS)}",
-                              f"group {g['group_id']}")
+            out.append(Problem("error", RULE_KIND, where, f"kind {g['kind']!r} is not one of {', '.join(GROUP_KINDS)}"))
         if g["parent"] and g["parent"] not in known_parents:
-            raise SourceError(path, RULE_PARENT, f"parent {g['parent']!r} is not a known group",
-                              f"group {g['group_id']}")
+            out.append(Problem("error", RULE_PARENT, where, f"parent {g['parent']!r} is not a known group"))
     with_members = {s.group_id for s in spells}
     for g in groups:
         if g["group_id"] not in with_members:
-            raise SourceError(path, RULE_EMPTY, "the group has no members", f"group {g['group_id']}")
+            out.append(Problem("error", RULE_EMPTY, f"group {g['group_id']}", "the group has no members"))
     by_key: dict[tuple[str, str], list[Spell]] = {}
     for s in spells:
         if not code_re.match(s.practice_code):
-            raise SourceError(path, RULE_CODE, f"{s.practice_code!r} is not an ODS practice code", s.where)
+            out.append(Problem("error", RULE_CODE, s.where, f"{s.practice_code!r} is not an ODS practice code"))
         if s.start_date and s.end_date and s.end_date < s.start_date:
-            raise SourceError(path, RULE_END_BEFORE_START, f"end {s.end_date} is before start {s.start_date}", s.where)
+            out.append(Problem("error", RULE_END_BEFORE_START, s.where,
+                               f"end {s.end_date} is before start {s.start_date}"))
         by_key.setdefault((s.group_id, s.practice_code), []).append(s)
     for (gid, code), lst in by_key.items():
         ordered = sorted(lst, key=lambda s: s.start_date or date.min)
         for a, b in itertools.pairwise(ordered):
             a_end = a.end_date or date.max
             if (b.start_date or date.min) <= a_end:
-                raise SourceError(path, RULE_OVERLAP,
-                                  f"practice {code} has overlapping spells in group {gid}: "
-                                  f"{a.start_date}..{a.end_date} and {b.start_date}..{b.end_date}", b.where)
+                out.append(Problem("error", RULE_OVERLAP, b.where,
+                                   f"practice {code} has overlapping spells in group {gid}: "
+                                   f"{a.start_date}..{a.end_date} and {b.start_date}..{b.end_date}"))
+    if known_practices:
+        known_set = set(known_practices)
+        seen: set[str] = set()
+        for s in spells:
+            if s.practice_code in known_set or s.practice_code in seen or not code_re.match(s.practice_code):
+                continue
+            seen.add(s.practice_code)
+            near = difflib.get_close_matches(s.practice_code, known_practices, n=1, cutoff=0.6)
+            hint = f"; nearest known code: {near[0]}" if near else ""
+            out.append(Problem("warning", RULE_UNKNOWN_PRACTICE, s.where,
+                               f"practice {s.practice_code} is not in the store{hint}"))
+    return out
+
+
+def read_registry(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
+    """Read a YAML or CSV registry file (by extension) into groups and spells; shape errors raise SourceError."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _read_yaml(path)
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path)
+    raise SourceError(path, RULE_SHAPE, "a group registry is a .yaml, .yml or .csv file")
+
+
+def validate_registry(
+    path: Path, groups: list[dict[str, Any]], spells: list[Spell], con: duckdb.DuckDBPyConnection | None
+) -> None:
+    """Apply the registry rules; raise SourceError naming the group, practice and rule (the first error)."""
+    known_groups = None
+    if con is not None:
+        known_groups = {r[0] for r in con.execute("SELECT group_id FROM group_record").fetchall()}
+    for p in registry_problems(groups, spells, known_groups):
+        if p.level == "error":
+            raise SourceError(path, p.rule, p.detail, p.where)
 
 
 def _unknown_practices_message(spells: list[Spell], con: duckdb.DuckDBPyConnection) -> str:

@@ -93,10 +93,44 @@ class _Engine:
     con: Any
     tables: dict[str, ir.Table]
     store_con: duckdb.DuckDBPyConnection
+    session: Any = None
     _periods: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _small: int = 0
 
     def table(self, name: str) -> ir.Table:
         return self.tables[name]
+
+    def small_table(self, frame: pd.DataFrame) -> ir.Table:
+        """A small in-memory table (periods, codes, weights) usable in this engine's expressions.
+
+        DuckDB takes an ibis memtable; on Spark the frame becomes a named temporary view, because ibis
+        does not register memtables that sit under a cached table.
+        """
+        if self.name != "spark":
+            return ibis.memtable(frame)
+        self._small += 1
+        name = f"gpscale_small_{self._small}"
+        from pyspark.sql import types as T
+
+        def spark_type(dtype: Any) -> Any:
+            if pd.api.types.is_float_dtype(dtype):
+                return T.DoubleType()
+            if pd.api.types.is_integer_dtype(dtype):
+                return T.LongType()
+            return T.StringType()
+
+        schema = T.StructType([T.StructField(str(c), spark_type(frame[c].dtype), True) for c in frame.columns])
+        rows = [tuple(r) for r in frame.astype(object).itertuples(index=False)]
+        self.session.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def materialise(self, t: ir.Table) -> ir.Table:
+        """On Spark, cache an intermediate table that later steps read more than once.
+
+        Spark re-runs a shared sub-plan for every reference to it, and each run is a few local jobs;
+        DuckDB plans the whole expression at once, so there the expression is returned unchanged.
+        """
+        return t.cache() if self.name == "spark" else t
 
     def periods_of(self, table: str, source: str | None = None) -> list[str]:
         """Distinct period labels present in ``table`` (for ``measure_value``, of one dataset)."""
@@ -144,6 +178,7 @@ def spark_session() -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.default.parallelism", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
@@ -166,11 +201,15 @@ def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str]
         schema = T.StructType([T.StructField(c, type_map[described[c]], True) for c in cols])
         proj = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if described[c] == "DATE" else c for c in cols)
         where = "" if name in needed else " WHERE false"
-        rows = con.execute(f"SELECT {proj} FROM {name}{where}").fetchall()
+        frame = con.execute(f"SELECT {proj} FROM {name}{where}").df()
         view = f"gpscale_{name}"
-        session.createDataFrame(rows, schema=schema).createOrReplaceTempView(view)
+        # from pandas (via Arrow), then cached in the JVM: a DataFrame of Python rows would be re-read
+        # through Python workers by every query that scans it
+        sdf = session.createDataFrame(frame, schema=schema).cache()
+        sdf.count()
+        sdf.createOrReplaceTempView(view)
         tables[name] = icon.table(view)
-    return _Engine("spark", icon, tables, con)
+    return _Engine("spark", icon, tables, con, session=session)
 
 
 # ------------------------------------------------------------------------------------- expressions
@@ -214,7 +253,7 @@ def _open_pairs(e: _Engine, periods: list[str]) -> ir.Table:
     pr = pr.select(
         "practice_code", o=pr.open_date.cast("string"), c=pr.close_date.cast("string")
     )
-    per = ibis.memtable(_periods_frame(periods))
+    per = e.small_table(_periods_frame(periods))
     j = pr.cross_join(per)
     j = j.filter((j.o.isnull() | (j.o <= j.p_end)) & (j.c.isnull() | (j.c >= j.p_start)))
     return _keys(j)
@@ -291,8 +330,8 @@ def _star_pu(e: _Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Ta
         return pop.group_by(["practice_code", "period"]).aggregate(
             star_pu=_strict_sum(pop, pop.patients)
         )
-    bands = ibis.memtable(wt.band_map_frame())
-    w = ibis.memtable(weights.rename(columns={"age_band": "star_pu_band"}))
+    bands = e.small_table(wt.band_map_frame())
+    w = e.small_table(weights.rename(columns={"age_band": "star_pu_band"}))
     x = pop.join(bands, "age_band").join(w, ["sex", "star_pu_band"])
     return x.group_by(["practice_code", "period"]).aggregate(star_pu=_strict_sum(x, x.patients * x.weight))
 
@@ -316,16 +355,16 @@ def _prescribing_months(
     if d.value_type == ValueType.PROPORTION:
         den_spec = d.denominator
         assert isinstance(den_spec, PrescribingSpec)
-        counts = _prescribing_counts(e, [n, den_spec], ["numerator", "denominator"])
+        counts = e.materialise(_prescribing_counts(e, [n, den_spec], ["numerator", "denominator"]))
         grid = _grid(e, periods, counts)
         t = _on_grid(grid, counts)
     else:  # rate over (weighted) registrations
         assert weights is not None
-        counts = _prescribing_counts(e, [n], ["numerator"])
+        counts = e.materialise(_prescribing_counts(e, [n], ["numerator"]))
         lists = _star_pu(e, d, weights)
-        grid = _grid(e, periods, counts)
+        grid = e.materialise(_grid(e, periods, counts))
         t = _on_grid(grid, counts, _latest_list(e, grid, lists))
-    return t.select("practice_code", "period", "numerator", "denominator")
+    return e.materialise(t.select("practice_code", "period", "numerator", "denominator"))
 
 
 def _roll_up_to_fy(
@@ -336,7 +375,7 @@ def _roll_up_to_fy(
         [(m, fy) for fy, ms in fy_months.items() for m in ms], columns=["period", "fy"]
     )
     scale = 1.0 / 12.0 if d.value_type == ValueType.RATE else 1.0
-    m = months.join(ibis.memtable(mapping), "period")
+    m = months.join(e.small_table(mapping), "period")
     known = m.filter(m.numerator.notnull() & m.denominator.notnull())
     agg = known.group_by(["practice_code", "fy"]).aggregate(
         numerator=known.numerator.sum(), denominator=known.denominator.sum() * scale
@@ -369,7 +408,7 @@ def _mv_selection(e: _Engine, spec: MeasureValueSpec, periods: list[str]) -> ir.
         return mv.filter(mv.measure_id.isin(spec.measure_ids))
     codes = _codes_frame(spec, periods)
     assert codes is not None
-    return mv.join(ibis.memtable(codes), ["period", "measure_id"])
+    return mv.join(e.small_table(codes), ["period", "measure_id"])
 
 
 def _mv_field(mv: ir.Table, name: str) -> ir.FloatingValue:
@@ -410,7 +449,7 @@ def _measure_value_years(e: _Engine, d: IndicatorDefinition, periods: list[str])
     num_t = agg(n, "numerator", False)
     den_t = agg(den, "denominator", weighted)
     if den.constant_by_period:
-        consts = ibis.memtable(_constants_frame(den, periods))
+        consts = e.small_table(_constants_frame(den, periods))
         j = den_t.left_join(consts, "period").select(den_t, "constant")
         den_t = j.select(
             *[c for c in den_t.columns if c != "denominator"],

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -47,23 +47,29 @@ def decode(raw: bytes) -> str:
 
 
 def read_text_csv(path: Path, header: bool = True, width: int | None = None) -> TextTable:
-    """Read a CSV as text with the csv module (quoted newlines allowed, strict quoting).
+    """Read a CSV as text (quoted newlines allowed, strict quoting).
 
     Rows with a different number of fields from the header are padded/truncated and listed in
-    ``wrong_width`` so the loader can quarantine them (a truncated last line shows up here).
+    ``wrong_width`` so the loader can quarantine them (a truncated last line shows up here). Files
+    without quote characters are parsed by pandas' C reader after a cheap per-line field count; files
+    with quotes (or misfit rows) by the csv module, which follows quoting exactly.
     """
-    text = decode(path.read_bytes())
-    if "\x00" in text:
+    raw = path.read_bytes()
+    if b"\x00" in raw:
         raise SourceError(path, v.MALFORMED_CSV, "the file contains NUL bytes (binary or corrupted)")
+    text = decode(raw)
+    if '"' not in text:
+        fast = _read_unquoted(text, header, width)
+        if fast is not None:
+            return fast
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
     try:
         for rec in reader:
-            rows.append(rec)
+            if rec and (len(rec) > 1 or rec[0].strip()):
+                rows.append(rec)
     except csv.Error as exc:
         raise SourceError(path, v.MALFORMED_CSV, f"cannot parse CSV: {exc}", where=f"line {reader.line_num}") from exc
-    # drop fully blank lines (trailing newlines, Excel exports)
-    rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise SourceError(path, v.EMPTY_FILE, "the file is empty")
     if header:
@@ -74,22 +80,45 @@ def read_text_csv(path: Path, header: bool = True, width: int | None = None) -> 
         head = [str(i) for i in range(n)]
         body = rows
     n = len(head)
-    # header cells may end with empty trailing columns (a trailing comma): keep them as blank names
     wrong: list[tuple[int, int]] = []
-    fixed: list[list[str]] = []
     for i, r in enumerate(body):
         if len(r) != n:
             # tolerate trailing empty fields beyond the header (e.g. a trailing comma)
             if len(r) > n and not any(c.strip() for c in r[n:]):
-                r = r[:n]
+                body[i] = r[:n]
             else:
                 wrong.append((i, len(r)))
-                r = (r + [""] * n)[:n]
-        fixed.append(r)
-    frame = pd.DataFrame(fixed, columns=[str(i) for i in range(n)], dtype=object)
-    if frame.empty:
-        frame = pd.DataFrame({str(i): pd.Series([], dtype=object) for i in range(n)})
+                body[i] = (r + [""] * n)[:n]
+    cols = list(zip(*body, strict=True)) if body else [() for _ in range(n)]
+    frame = pd.DataFrame({str(i): pd.Series(c, dtype=object) for i, c in enumerate(cols)})
     return TextTable(head, frame, wrong)
+
+
+def _read_unquoted(text: str, header: bool, width: int | None) -> TextTable | None:
+    """Fast path for a file without quotes: None if any line has the wrong number of fields."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return None
+    n = (lines[0].count(",") + 1) if header else (width or lines[0].count(",") + 1)
+    for ln in lines[1 if header else 0 :]:
+        if ln.count(",") + 1 != n:
+            return None  # let the csv module path report the misfit rows
+    head = lines[0].split(",") if header else [str(i) for i in range(n)]
+    body = lines[1:] if header else lines
+    if not body:
+        frame = pd.DataFrame({str(i): pd.Series([], dtype=object) for i in range(n)})
+        return TextTable(head, frame, [])
+    frame = pd.read_csv(
+        io.StringIO("\n".join(body)),
+        header=None,
+        names=[str(i) for i in range(n)],
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+    )
+    return TextTable(head, frame.astype(object), [])
 
 
 def flag_wrong_width(table: TextTable, check: v.Checker) -> None:
@@ -135,7 +164,7 @@ class SheetTable:
         return self.header_row + 2 + i
 
 
-def open_workbook(path: Path):  # type: ignore[no-untyped-def]
+def open_workbook(path: Path):
     from openpyxl import load_workbook
 
     try:
@@ -164,7 +193,9 @@ def find_header_row(rows: Sequence[Sequence[object]], wanted: Sequence[Col]) -> 
     return None
 
 
-def read_sheet(path: Path, wanted: Sequence[Col], sheet_hint: Sequence[str] = (), max_header_row: int = 40) -> SheetTable:
+def read_sheet(
+    path: Path, wanted: Sequence[Col], sheet_hint: Sequence[str] = (), max_header_row: int = 40
+) -> SheetTable:
     """Read the first sheet whose header row (within the first rows) holds every required column."""
     wb = open_workbook(path)
     try:
@@ -190,7 +221,9 @@ def read_sheet(path: Path, wanted: Sequence[Col], sheet_hint: Sequence[str] = ()
         wb.close()
     seen = ", ".join(repr(n) for n in names)
     want = ", ".join(c.description for c in wanted if c.required)
-    raise SourceError(path, v.MISSING_COLUMNS, f"no sheet has a header row with: {want}; sheets: {seen}", where="workbook")
+    raise SourceError(
+        path, v.MISSING_COLUMNS, f"no sheet has a header row with: {want}; sheets: {seen}", where="workbook"
+    )
 
 
 # ---- periods from file names and headers -----------------------------------------------------------
@@ -265,3 +298,10 @@ def text(s: pd.Series) -> pd.Series:
     """Trimmed text with blanks as None."""
     t = s.fillna("").astype(str).str.strip()
     return t.where(t != "", None)
+
+
+def map_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply ``fn`` once per distinct value (large files repeat a few codes many times)."""
+    t = s.fillna("").astype(str)
+    table = {u: fn(u) for u in t.unique()}
+    return t.map(table)

@@ -109,8 +109,12 @@ class GPPS:
             wbase_vals[q] = v.counts(raw, str(i), check, table.headers[i])
         for q, k, i in pcts:
             pct = v.counts(raw, str(i), check, table.headers[i])
-            check.flag(pct > 100.0 + 1e-9, v.NUMERATOR_ABOVE_DENOMINATOR,
-                       f"{table.headers[i]} above 100%: " + raw[str(i)].astype(str))  # fmt: skip
+            check.flag(
+                pct > 100.0 + 1e-9,
+                v.NUMERATOR_ABOVE_DENOMINATOR,
+                table.headers[i].replace("{", "{{").replace("}", "}}") + " above 100%: {0}",
+                raw[str(i)],
+            )
             wden = wbase_vals.get(q)
             parts.append(
                 pd.DataFrame(
@@ -131,10 +135,15 @@ class GPPS:
             rate = v.numbers(df, "resprate", check) if "resprate" in df else rec / dist * 100
             parts.append(
                 pd.DataFrame(
-                    {"measure_id": "response", "practice_code": code, "numerator": rec, "denominator": dist,
-                     "value": rate}
+                    {
+                        "measure_id": "response",
+                        "practice_code": code,
+                        "numerator": rec,
+                        "denominator": dist,
+                        "value": rate,
+                    }
                 )
-            )  # fmt: skip
+            )
         check.finish()
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep)

@@ -138,9 +138,7 @@ def match(headers: Sequence[object], wanted: Iterable[Col]) -> tuple[Resolved, l
     return out, missing
 
 
-def resolve(
-    headers: Sequence[object], wanted: Iterable[Col], path: Path | str, where: str = "header row"
-) -> Resolved:
+def resolve(headers: Sequence[object], wanted: Iterable[Col], path: Path | str, where: str = "header row") -> Resolved:
     """Like :func:`match` but raise ``missing-columns`` naming every required column not found."""
     found, missing = match(headers, wanted)
     if missing:
@@ -155,5 +153,5 @@ def score_headers(headers: Sequence[object], wanted: Iterable[Col]) -> float:
     req = [c for c in wanted if c.required]
     if not req:
         return 0.0
-    found, missing = match(headers, req)
+    _found, missing = match(headers, req)
     return 1.0 - len(missing) / len(req)

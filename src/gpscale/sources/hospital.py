@@ -13,7 +13,7 @@ import pandas as pd
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import flag_wrong_width, frame_of, fy_from_text, head_headers, read_text_csv
+from gpscale.sources.common import flag_wrong_width, frame_of, fy_from_text, head_headers, map_unique, read_text_csv
 from gpscale.sources.headers import Col, col, match, resolve
 from gpscale.sources.registrations import SEX, age_band
 
@@ -59,9 +59,9 @@ class HospitalActivity:
         year_txt = df["year"].fillna("").astype(str).str.strip()
         uniq = {y: fy_from_text(y) for y in year_txt.unique()}
         fy = year_txt.map(uniq)
-        check.flag(fy.isna(), v.IMPOSSIBLE_DATE, "financial year " + year_txt.map(repr) + " is not like 2019-20")
+        check.flag(fy.isna(), v.IMPOSSIBLE_DATE, "financial year {0!r} is not like 2019-20", year_txt)
         sex = df["sex"].fillna("").astype(str).str.strip().str.upper()
-        check.flag(~sex.isin(list(SEX)), v.INVALID_VALUE, "sex " + sex.map(repr) + " is not MALE/FEMALE/ALL")
+        check.flag(~sex.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex)
         measure = df["measure"].fillna("").astype(str).str.strip().str.upper()
         check.flag(measure == "", v.INVALID_VALUE, "blank measure")
         events = v.counts(df, "events", check, res["events"])
@@ -75,13 +75,17 @@ class HospitalActivity:
                 "period_type": "fy",
                 "measure": measure.str.lower(),
                 "sex": sex.map(SEX),
-                "age_band": df["age_band"].map(age_band),
+                "age_band": map_unique(df["age_band"], age_band),
                 "events": events,
                 "population": popn,
             }
         )[keep]
-        v.duplicates(out.reset_index(drop=True), ["practice_code", "period", "measure", "sex", "age_band"], path,
-                     "practice-year-measure-sex-age")  # fmt: skip
+        v.duplicates(
+            out.reset_index(drop=True),
+            ["practice_code", "period", "measure", "sex", "age_band"],
+            path,
+            "practice-year-measure-sex-age",
+        )
         periods = sorted(set(out["period"].dropna()))
         return LoadResult(
             tables={"hospital_activity": out},

@@ -38,12 +38,34 @@ if TYPE_CHECKING:
     import duckdb
 
 EPRACCUR_COLUMNS = (
-    "organisation_code", "name", "national_grouping", "high_level_health_geography", "address_1",
-    "address_2", "address_3", "address_4", "address_5", "postcode", "open_date", "close_date",
-    "status_code", "organisation_sub_type_code", "commissioner", "join_provider_date",
-    "left_provider_date", "contact_telephone_number", "null_1", "null_2", "null_3",
-    "amended_record_indicator", "null_4", "provider_purchaser", "null_5", "prescribing_setting", "null_6",
-)  # fmt: skip
+    "organisation_code",
+    "name",
+    "national_grouping",
+    "high_level_health_geography",
+    "address_1",
+    "address_2",
+    "address_3",
+    "address_4",
+    "address_5",
+    "postcode",
+    "open_date",
+    "close_date",
+    "status_code",
+    "organisation_sub_type_code",
+    "commissioner",
+    "join_provider_date",
+    "left_provider_date",
+    "contact_telephone_number",
+    "null_1",
+    "null_2",
+    "null_3",
+    "amended_record_indicator",
+    "null_4",
+    "provider_purchaser",
+    "null_5",
+    "prescribing_setting",
+    "null_6",
+)
 
 STATUS = {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"}
 
@@ -194,14 +216,20 @@ class EPCN:
         check = v.Checker(path, n_p)
         practice = v.ods_codes(pdf["practice_code"], check, f"sheet {partners.sheet!r}: partner code")
         pcn = pdf["pcn_code"].fillna("").astype(str).str.strip().str.upper()
-        check.flag(~pcn.str.match(v.PCN_CODE_RE), v.INVALID_ODS_CODE, "PCN code " + pcn.map(repr) + " is not an ODS PCN code")
+        check.flag(~pcn.str.match(v.PCN_CODE_RE), v.INVALID_ODS_CODE, "PCN code {0!r} is not an ODS PCN code", pcn)
         fmts = ("%Y%m%d", "%Y-%m-%d", "%d/%m/%Y")
         start = v.parse_dates(pdf["start_date"], check, "relationship start date", fmts)
         end = v.parse_dates(pdf["end_date"], check, "relationship end date", fmts)
         inverted = pd.Series(
             [s is not None and e is not None and e < s for s, e in zip(start, end, strict=True)], index=pdf.index
         )
-        check.flag(inverted, v.IMPOSSIBLE_DATE, "relationship ends before it starts: " + pdf["end_date"].astype(str))
+        check.flag(
+            inverted,
+            v.IMPOSSIBLE_DATE,
+            "relationship ends ({0}) before it starts ({1})",
+            pdf["end_date"],
+            pdf["start_date"],
+        )
 
         # PCN details sheet (optional: older snapshots always have it; names come from partners otherwise)
         details_rows: pd.DataFrame | None = None
@@ -215,7 +243,12 @@ class EPCN:
             details_rows = frame_of(det, dres)
             dcheck = v.Checker(path, len(details_rows))
             dcode = details_rows["pcn_code"].fillna("").astype(str).str.strip().str.upper()
-            dcheck.flag(~dcode.str.match(v.PCN_CODE_RE), v.INVALID_ODS_CODE, "PCN code " + dcode.map(repr) + " is not an ODS PCN code")
+            dcheck.flag(
+                ~dcode.str.match(v.PCN_CODE_RE),
+                v.INVALID_ODS_CODE,
+                "PCN code {0!r} is not an ODS PCN code",
+                dcode,
+            )
             details_rows["pcn_code"] = dcode
             details_rows["open_date"] = (
                 v.parse_dates(details_rows["open_date"], dcheck, "PCN open date", fmts)
@@ -233,7 +266,10 @@ class EPCN:
         keep = check.keep_mask(n_p)
         mem = pd.DataFrame({"group_id": pcn, "practice_code": practice, "start_date": start, "end_date": end})[keep]
         v.duplicates(
-            mem.reset_index(drop=True).astype(str), ["group_id", "practice_code", "start_date"], path, "PCN-practice-start"
+            mem.reset_index(drop=True).astype(str),
+            ["group_id", "practice_code", "start_date"],
+            path,
+            "PCN-practice-start",
         )
 
         if details_rows is not None:
@@ -246,7 +282,7 @@ class EPCN:
                     "as_of": as_of,
                     "name": text(d["pcn_name"]).fillna(d["pcn_code"]),
                     "kind": "pcn",
-                    "founded": d["open_date"] if "open_date" in d else None,
+                    "founded": d.get("open_date", None),
                 }
             )
             # PCNs named only on the partner sheet still become groups

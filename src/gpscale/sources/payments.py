@@ -37,18 +37,25 @@ PAY_COLS: tuple[Col, ...] = (
     col("dispensing", "dispensing practice"),
     col("practice_type", "practice type", required=False),
     col("rurality", "practice rurality", "rurality"),
-    col("registered", "number of registered patients", "registered patients",
-        none_of=("payments", "payment", "weighted")),
+    col(
+        "registered",
+        "number of registered patients",
+        "registered patients",
+        none_of=("payments", "payment", "weighted"),
+    ),
     col("weighted", "number of weighted patients", "weighted patients", none_of=("payments", "payment")),
     col("qof_payments", "total qof payments", "qof payments"),
-    col("total_payments", "total nhs payments to general practice",
-        none_of=("minus", "including", "deductions", "average")),
+    col(
+        "total_payments",
+        "total nhs payments to general practice",
+        none_of=("minus", "including", "deductions", "average"),
+    ),
     col("pcn_code", "pcn code", required=False),
     col("pcn_name", "pcn name", required=False),
     col("ccg_code", "ccg code", "sub icb code", none_of=("name",), required=False),
     col("ccg_name", "ccg name", "sub icb name", required=False),
     col("region_code", "region code", "region local office code", none_of=("name",), required=False),
-)  # fmt: skip
+)
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y%m%d", "%d-%m-%Y")
 
@@ -83,10 +90,12 @@ class Payments:
         fy = fy_from_text(path.name)
         if fy is None:
             raise SourceError(
-                path, v.PERIOD_UNKNOWN,
+                path,
+                v.PERIOD_UNKNOWN,
                 "the payments file does not state its financial year; name it as published, e.g. "
-                "'nhspaymentsgp-19-20-prac-csv.csv'", where="file name",
-            )  # fmt: skip
+                "'nhspaymentsgp-19-20-prac-csv.csv'",
+                where="file name",
+            )
         table = read_text_csv(path)
         res = resolve(table.headers, PAY_COLS, path)
         df = frame_of(table, res)
@@ -101,12 +110,14 @@ class Payments:
         tot = v.numbers(df, "total_payments", check, res["total_payments"])
         open_d = (
             v.parse_dates(df["open_date"], check, "practice open date", DATE_FORMATS, excel_serial=True)
-            if "open_date" in df else None
-        )  # fmt: skip
+            if "open_date" in df
+            else None
+        )
         close_d = (
             v.parse_dates(df["close_date"], check, "practice close date", DATE_FORMATS, excel_serial=True)
-            if "close_date" in df else None
-        )  # fmt: skip
+            if "close_date" in df
+            else None
+        )
         check.finish()
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
@@ -136,13 +147,26 @@ class Payments:
             }
         )
         both = pd.concat([df, nums], axis=1)
-        attrs = attribute_rows(both, code, fy, keep, {
-            "registered_patients": "registered_patients", "weighted_patients": "weighted_patients",
-            "total_qof_payments": "total_qof_payments", "total_nhs_payments": "total_nhs_payments",
-            "pcn_code": "pcn_code", "pcn_name": "pcn_name", "practice_type": "practice_type",
-            "contract_type": "contract_type", "rurality": "rurality", "dispensing_flag": "dispensing",
-            "ccg_code": "commissioner_code", "ccg_name": "commissioner_name",
-        })  # fmt: skip
+        attrs = attribute_rows(
+            both,
+            code,
+            fy,
+            keep,
+            {
+                "registered_patients": "registered_patients",
+                "weighted_patients": "weighted_patients",
+                "total_qof_payments": "total_qof_payments",
+                "total_nhs_payments": "total_nhs_payments",
+                "pcn_code": "pcn_code",
+                "pcn_name": "pcn_name",
+                "practice_type": "practice_type",
+                "contract_type": "contract_type",
+                "rurality": "rurality",
+                "dispensing_flag": "dispensing",
+                "ccg_code": "commissioner_code",
+                "ccg_name": "commissioner_name",
+            },
+        )
         return LoadResult(
             tables={"practice_record": rec, "practice_attribute": attrs},
             rows_in=n,

@@ -105,34 +105,44 @@ class PrescribingMonthly:
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         from gpscale.sources.registry import read_head
 
-        headers = head_headers(read_head(path))
+        head = read_head(path)
+        headers = head_headers(head)
+        with path.open("rb") as f:
+            start = f.read(1 << 16)
+        # DuckDB needs the line ending stated when the header holds a quoted line break (else it reads 0 rows)
+        newline = "\\r\\n" if b"\r\n" in start else "\\n"
         pos = self._resolve(headers, path)
         names = [f"c{i}" for i in range(len(headers))]
         numeric = {"items", "quantity", "adq_usage", "nic", "actual_cost"}
-        types = {names[i]: ("DOUBLE" if any(pos.get(k) == i for k in numeric) else "VARCHAR") for i in range(len(names))}
+        types = {
+            names[i]: ("DOUBLE" if any(pos.get(k) == i for k in numeric) else "VARCHAR") for i in range(len(names))
+        }
         cols_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(t)}" for k, t in types.items()) + "}"
         sel = {k: f"c{i}" for k, i in pos.items()}
         trim = ("practice_code", "bnf_code", "year_month")
-        select = ", ".join(
-            (f"trim({sel[k]}) AS {k}" if k in trim else f"{sel[k]} AS {k}") for k in sel
-        )
+        select = ", ".join((f"trim({sel[k]}) AS {k}" if k in trim else f"{sel[k]} AS {k}") for k in sel)
         if "adq_usage" not in sel:
             select += ", CAST(NULL AS DOUBLE) AS adq_usage"
         for t in (REJ_TABLE, REJ_SCAN, STAGE):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+        progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+        con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
         try:
             con.execute(
                 f"""
                 CREATE TEMP TABLE {STAGE} AS
                 SELECT {select}
                 FROM read_csv({_sql_str(str(path))}, header = true, auto_detect = false, delim = ',',
-                              quote = '"', escape = '"', columns = {cols_sql}, store_rejects = true,
+                              quote = '"', escape = '"', new_line = '{newline}', columns = {cols_sql},
+                              store_rejects = true,
                               rejects_table = '{REJ_TABLE}', rejects_scan = '{REJ_SCAN}',
                               ignore_errors = true)
                 """
             )
         except Exception as exc:  # duckdb.Error subclasses: IO, invalid input...
             raise SourceError(path, v.MALFORMED_CSV, f"cannot parse CSV: {exc}".splitlines()[0]) from exc
+        finally:
+            con.execute(f"SET enable_progress_bar = {'true' if progress and progress[0] else 'false'}")
 
         rejects: list[Reject] = []
         parse_errors = con.execute(
@@ -151,7 +161,7 @@ class PrescribingMonthly:
             elif etype in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
                 rule, detail = v.WRONG_FIELD_COUNT, f"line {line}: {etype.lower()} (truncated or misaligned line)"
             else:
-                rule, detail = v.MALFORMED_CSV, f"line {line}: {etype.lower()}: {str(msg).splitlines()[0][:120]}"
+                rule, detail = v.MALFORMED_LINE, f"line {line}: {etype.lower()}: {str(msg).splitlines()[0][:120]}"
             rejects.append(Reject(int(line), rule, detail))
 
         stats = con.execute(
@@ -167,6 +177,8 @@ class PrescribingMonthly:
         n_parsed, n_neg, n_null = (int(x) for x in stats)
         rows_in = n_parsed + len(seen_lines)
         if rows_in == 0:
+            if len([ln for ln in head.text_lines if ln.strip()]) > 1 + sum(h.count("\n") for h in headers):
+                raise SourceError(path, v.MALFORMED_CSV, "the CSV reader found no rows although the file has lines")
             raise SourceError(path, v.EMPTY_FILE, "the file has a header but no data rows", where="row 1")
 
         codes = [r[0] for r in con.execute(f"SELECT DISTINCT practice_code FROM {STAGE}").fetchall()]
@@ -177,7 +189,9 @@ class PrescribingMonthly:
 
         conds = []
         if bad_codes:
-            conds.append(f"practice_code IS NULL OR practice_code IN ({', '.join(_sql_str(c or '') for c in bad_codes)})")
+            conds.append(
+                f"practice_code IS NULL OR practice_code IN ({', '.join(_sql_str(c or '') for c in bad_codes)})"
+            )
         if bad_yms:
             conds.append(f"year_month IS NULL OR year_month IN ({', '.join(_sql_str(y or '') for y in bad_yms)})")
         if n_neg:
@@ -205,19 +219,28 @@ class PrescribingMonthly:
             ).fetchall()
             for rn, code, ym, items, qty, adq, nic in bad_rows:
                 if code is None or code in bad_codes:
-                    rejects.append(Reject(int(rn), v.INVALID_ODS_CODE, f"practice code {code!r} is not an ODS practice code"))
+                    rejects.append(
+                        Reject(int(rn), v.INVALID_ODS_CODE, f"practice code {code!r} is not an ODS practice code")
+                    )
                 elif ym is None or ym in bad_yms:
                     rejects.append(Reject(int(rn), v.IMPOSSIBLE_DATE, f"year month {ym!r} is not a month"))
                 else:
-                    rejects.append(Reject(int(rn), v.NEGATIVE_COUNT,
-                                          f"negative value: items={items} quantity={qty} adq={adq} nic={nic}"))
+                    rejects.append(
+                        Reject(
+                            int(rn),
+                            v.NEGATIVE_COUNT,
+                            f"negative value: items={items} quantity={qty} adq={adq} nic={nic}",
+                        )
+                    )
         good = {y: lab for y, lab in ym_map.items() if lab is not None}
         if len(good) == 1:
             period_sql = _sql_str(next(iter(good.values())))
         else:
-            period_sql = "CASE year_month " + " ".join(
-                f"WHEN {_sql_str(y)} THEN {_sql_str(lab)}" for y, lab in good.items() if y is not None
-            ) + " END"
+            period_sql = (
+                "CASE year_month "
+                + " ".join(f"WHEN {_sql_str(y)} THEN {_sql_str(lab)}" for y, lab in good.items() if y is not None)
+                + " END"
+            )
         rel = con.sql(
             f"""
             SELECT practice_code, {period_sql} AS period, bnf_code, items, quantity, adq_usage, nic, actual_cost
@@ -277,7 +300,9 @@ class PrescribingUnits:
         finally:
             wb.close()
         if not rows_out:
-            raise SourceError(path, v.MISSING_COLUMNS, "no 'Age Band / Male / Female' weight tables found", where="workbook")
+            raise SourceError(
+                path, v.MISSING_COLUMNS, "no 'Age Band / Male / Female' weight tables found", where="workbook"
+            )
         df = pd.DataFrame(rows_out)
         v.duplicates(df, ["scheme", "vintage", "sex", "age_band"], path, "scheme-vintage-sex-age")
         return LoadResult(
@@ -362,11 +387,17 @@ def _weights_from_grid(
                     try:
                         w = float(str(val))
                     except (TypeError, ValueError):
-                        rejects.append(Reject(rr + 1, v.NON_NUMERIC_COUNT,
-                                              f"sheet {sheet!r} row {rr + 1}: weight {val!r} is not a number"))
+                        rejects.append(
+                            Reject(
+                                rr + 1,
+                                v.NON_NUMERIC_COUNT,
+                                f"sheet {sheet!r} row {rr + 1}: weight {val!r} is not a number",
+                            )
+                        )
                         continue
-                    out.append({"scheme": scheme, "vintage": vintage or "unknown", "sex": sex, "age_band": band,
-                                "weight": w})  # fmt: skip
+                    out.append(
+                        {"scheme": scheme, "vintage": vintage or "unknown", "sex": sex, "age_band": band, "weight": w}
+                    )
     return out
 
 

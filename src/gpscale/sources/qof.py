@@ -36,11 +36,12 @@ from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, Source
 from gpscale.sources.common import (
     cell_text,
     find_header_row,
-    fy_end,
-    fy_from_text,
     flag_wrong_width,
     frame_of,
+    fy_end,
+    fy_from_text,
     head_headers,
+    map_unique,
     open_workbook,
     read_text_csv,
     text,
@@ -88,17 +89,26 @@ ACHIEVEMENT_COLS: tuple[Col, ...] = (
     col("list_size", "list size", "all ages", "registered patients"),
     col("points", "achievement score", "points achieved", none_of=("percent", "available")),
     col("pct_total", "points total available", "qof points total", none_of=("maximum", "register", "achieved")),
-    col("max_available", "maximum qof points available", "points where register exists",
-        none_of=("achieved", "percent")),
+    col(
+        "max_available", "maximum qof points available", "points where register exists", none_of=("achieved", "percent")
+    ),
     col("pct_available", "points achieved maximum available", "achieved maximum percent", required=False),
-    col("ccg_code", "ccg code", "sub icb code", "sub icb loc code", "ccg ods code", "sub icb loc ods code",
-        none_of=("ons", "name", "pcn"), required=False),
+    col(
+        "ccg_code",
+        "ccg code",
+        "sub icb code",
+        "sub icb loc code",
+        "ccg ods code",
+        "sub icb loc ods code",
+        none_of=("ons", "name", "pcn"),
+        required=False,
+    ),
     col("ccg_name", "ccg name", "sub icb name", "sub icb loc name", required=False),
     col("pcn_code", "pcn code", "pcn ods code", none_of=("ons", "name"), required=False),
     col("pcn_name", "pcn name", required=False),
     col("stp_code", "stp code", "stp ons code", "icb code", none_of=("sub", "loc", "name"), required=False),
     col("region_code", "region code", none_of=("sub", "local", "ons", "name"), required=False),
-)  # fmt: skip
+)
 
 _NUM = re.compile(r"(?<![\d.])(\d{3,4})(?![\d.])")
 
@@ -122,8 +132,9 @@ class QofAchievement:
         headers = head_headers(head)
         if not headers:
             return None
-        found, missing = match(headers, [c for c in ACHIEVEMENT_COLS if c.required])
-        if missing or not any("achievement" in norm(h) or "qof" in norm(h) for h in headers):
+        # signature only (practice code + achievement score): load() then names any other missing column
+        _, missing = match(headers, [c for c in ACHIEVEMENT_COLS if c.key in ("practice_code", "points")])
+        if missing or not any("achievement score" in norm(h) for h in headers):
             return None
         variant = "pcn" if "pcn_code" in match(headers, ACHIEVEMENT_COLS)[0] else "pre-pcn"
         fy = fy_from_text(head.path.name) or "unknown-year"
@@ -155,8 +166,12 @@ class QofAchievement:
         avail = v.counts(df, "max_available", check, res["max_available"])
         pct_av = v.numbers(df, "pct_available", check, res["pct_available"]) if "pct_available" in res else None
         if max_points is not None:
-            v.numerator_le_denominator(pts, pd.Series(max_points, index=df.index) + 1e-6, check,
-                                       f"achievement points above the year's maximum {max_points:g}")
+            v.numerator_le_denominator(
+                pts,
+                pd.Series(max_points, index=df.index) + 1e-6,
+                check,
+                f"achievement points above the year's maximum {max_points:g}",
+            )
         v.numerator_le_denominator(pts, avail + 1e-6, check, "achievement points above the points available")
         check.finish()
         keep = check.keep_mask(n)
@@ -164,22 +179,39 @@ class QofAchievement:
 
         mv_total = pd.DataFrame(
             {
-                "source": "qof", "measure_id": "total", "practice_code": code, "period": fy,
-                "period_type": "fy", "points": pts, "max_points": max_points, "value": pct_total,
+                "source": "qof",
+                "measure_id": "total",
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "points": pts,
+                "max_points": max_points,
+                "value": pct_total,
             }
-        )  # fmt: skip
+        )
         mv_avail = pd.DataFrame(
             {
-                "source": "qof", "measure_id": "total_available", "practice_code": code, "period": fy,
-                "period_type": "fy", "points": pts, "max_points": avail,
+                "source": "qof",
+                "measure_id": "total_available",
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "points": pts,
+                "max_points": avail,
                 "value": pct_av if pct_av is not None else None,
             }
-        )  # fmt: skip
+        )
         measures = pd.concat([mv_total[keep], mv_avail[keep]], ignore_index=True)
         pop = pd.DataFrame(
-            {"practice_code": code, "period": fy, "period_type": "fy", "sex": "all", "age_band": "all",
-             "patients": lst.round().astype("Int64")}
-        )[keep]  # fmt: skip
+            {
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "sex": "all",
+                "age_band": "all",
+                "patients": lst.round().astype("Int64"),
+            }
+        )[keep]
         rec = pd.DataFrame(
             {
                 "practice_code": code,
@@ -189,13 +221,27 @@ class QofAchievement:
                 "region": text(df["region_code"]) if "region_code" in df else None,
             }
         )[keep]
-        attrs = attribute_rows(df, code, fy, keep, {
-            "pcn_code": "pcn_code", "pcn_name": "pcn_name", "ccg_code": "commissioner_code",
-            "ccg_name": "commissioner_name", "stp_code": "stp_code", "region_code": "region_code",
-        })  # fmt: skip
+        attrs = attribute_rows(
+            df,
+            code,
+            fy,
+            keep,
+            {
+                "pcn_code": "pcn_code",
+                "pcn_name": "pcn_name",
+                "ccg_code": "commissioner_code",
+                "ccg_name": "commissioner_name",
+                "stp_code": "stp_code",
+                "region_code": "region_code",
+            },
+        )
         return LoadResult(
-            tables={"measure_value": measures, "practice_population": pop, "practice_record": rec,
-                    "practice_attribute": attrs},
+            tables={
+                "measure_value": measures,
+                "practice_population": pop,
+                "practice_record": rec,
+                "practice_attribute": attrs,
+            },
             rows_in=n,
             periods=[fy],
             rejects=check.rejects,
@@ -213,9 +259,14 @@ def attribute_rows(
         if src not in df:
             continue
         part = pd.DataFrame(
-            {"practice_code": code, "period": period, "period_type": period_type, "attribute": attr,
-             "value": text(df[src])}
-        )[keep]  # type: ignore[index]  # fmt: skip
+            {
+                "practice_code": code,
+                "period": period,
+                "period_type": period_type,
+                "attribute": attr,
+                "value": text(df[src]),
+            }
+        )[keep]
         parts.append(part[part["value"].notna()])
     if not parts:
         return pd.DataFrame(columns=["practice_code", "period", "period_type", "attribute", "value"])
@@ -229,10 +280,10 @@ PREVALENCE_COLS: tuple[Col, ...] = (
     col("group", "indicator group code", "group code", "indicator group", none_of=("description",)),
     col("register", "register", "disease register size", none_of=("description", "list", "type")),
     col("list_type", "patient list type", required=False),
-    col("list_size", "patient list size", "practice list size", "practice listsize", "list size",
-        none_of=("type",)),
+    col("list_size", "patient list size", "practice list size", "practice listsize", "list size", none_of=("type",)),
     col("prevalence", "prevalence", required=False),
-)  # fmt: skip
+    col("description", "register description", required=False),
+)
 
 
 def list_type_band(t: str) -> str:
@@ -257,7 +308,7 @@ class QofPrevalence:
         headers = head_headers(head)
         if not headers or len(headers) > 12:
             return None
-        found, missing = match(headers, [c for c in PREVALENCE_COLS if c.required])
+        _found, missing = match(headers, [c for c in PREVALENCE_COLS if c.required])
         if missing:
             return None
         variant = "raw" if "list_type" in match(headers, PREVALENCE_COLS)[0] else "prevalencebyprac"
@@ -278,19 +329,37 @@ class QofPrevalence:
         reg = v.counts(df, "register", check, res["register"])
         size = v.counts(df, "list_size", check, res["list_size"])
         v.numerator_le_denominator(reg, size, check, "register above list size")
-        band = df["list_type"].map(list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
+        band = map_unique(df["list_type"], list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
         prev = v.numbers(df, "prevalence", check) if "prevalence" in df else None
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"practice": code, "group": group}), ["practice", "group"], path,
-                     "practice-register group", keep)  # fmt: skip
+        mid = "prevalence:" + group
+        if "description" in df:
+            # prevalencebyprac: a group may hold two registers (HF and 'HF due to LVD'); the one with the
+            # shortest description keeps the plain id, the others get a suffix from their description
+            desc = df["description"].fillna("").astype(str).str.strip()
+            slug = desc.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+            rank = desc.str.len().groupby([code, group]).rank(method="first")
+            mid = mid.where(rank == 1, mid + ":" + slug)
+        v.duplicates(
+            pd.DataFrame({"practice": code, "group": mid}),
+            ["practice", "group"],
+            path,
+            "practice-register group",
+            keep,
+        )
         measures = pd.DataFrame(
             {
-                "source": "qof", "measure_id": "prevalence:" + group, "practice_code": code, "period": fy,
-                "period_type": "fy", "numerator": reg, "denominator": size,
+                "source": "qof",
+                "measure_id": mid,
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "numerator": reg,
+                "denominator": size,
                 "value": prev if prev is not None else None,
             }
-        )[keep]  # fmt: skip
+        )[keep]
         pop = (
             pd.DataFrame({"practice_code": code, "age_band": band, "patients": size})[keep]
             .dropna(subset=["patients"])
@@ -358,9 +427,17 @@ class QofDomains:
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep)
         mv = pd.DataFrame(
-            {"source": "qof", "measure_id": dom, "practice_code": code, "period": fy, "period_type": "fy",
-             "points": pts, "max_points": mx, "value": (pts / mx * 100).where(mx > 0)}
-        )[keep]  # fmt: skip
+            {
+                "source": "qof",
+                "measure_id": dom,
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "points": pts,
+                "max_points": mx,
+                "value": (pts / mx * 100).where(mx > 0),
+            }
+        )[keep]
         return LoadResult(
             tables={"measure_value": mv},
             rows_in=n,
@@ -418,15 +495,22 @@ class QofRawAchievement:
         ind = df["indicator"].fillna("").astype(str).str.strip().str.upper()
         meas = df["measure"].fillna("").astype(str).str.strip().str.upper()
         known = meas.isin(list(RAW_MEASURES))
-        check.flag(~known, v.INVALID_VALUE, "measure " + meas.map(repr) + f" is not one of {sorted(RAW_MEASURES)}")
+        check.flag(
+            ~known, v.INVALID_VALUE, "measure {0!r} is not one of " + str(sorted(RAW_MEASURES)).replace("{", "{{"), meas
+        )
         val = v.counts(df, "value", check, res["value"])
         check.finish()
         keep = check.keep_mask(n)
         long = pd.DataFrame({"practice_code": code, "indicator": ind, "field": meas.map(RAW_MEASURES), "v": val})[keep]
-        v.duplicates(long.reset_index(drop=True).assign(m=meas[keep].to_numpy()), ["practice_code", "indicator", "m"],
-                     path, "practice-indicator-measure")  # fmt: skip
-        wide = long.pivot_table(index=["practice_code", "indicator"], columns="field", values="v", aggfunc="sum",
-                                dropna=False).reset_index()  # fmt: skip
+        v.duplicates(
+            long.reset_index(drop=True).assign(m=meas[keep].to_numpy()),
+            ["practice_code", "indicator", "m"],
+            path,
+            "practice-indicator-measure",
+        )
+        wide = long.pivot_table(
+            index=["practice_code", "indicator"], columns="field", values="v", aggfunc="sum", dropna=False
+        ).reset_index()
         for f in ("points", "numerator", "denominator", "exceptions", "value"):
             if f not in wide:
                 wide[f] = float("nan")
@@ -437,12 +521,25 @@ class QofRawAchievement:
             bad_keys = set(zip(wide.loc[over, "practice_code"], wide.loc[over, "indicator"], strict=True))
             for i, (p, ind_code) in enumerate(zip(code, ind, strict=True)):
                 if keep[i] and (p, ind_code) in bad_keys and meas.iloc[i] == "NUMERATOR":
-                    extra.append(Reject(i + 1, v.NUMERATOR_ABOVE_DENOMINATOR,
-                                        f"{p} {ind_code}: numerator above denominator"))  # fmt: skip
+                    extra.append(
+                        Reject(i + 1, v.NUMERATOR_ABOVE_DENOMINATOR, f"{p} {ind_code}: numerator above denominator")
+                    )
             wide = wide[~over]
         mv = wide.rename(columns={"indicator": "measure_id"}).assign(source="qof", period=fy, period_type="fy")
-        mv = mv[["source", "measure_id", "practice_code", "period", "period_type", "numerator", "denominator",
-                 "exceptions", "points", "value"]]  # fmt: skip
+        mv = mv[
+            [
+                "source",
+                "measure_id",
+                "practice_code",
+                "period",
+                "period_type",
+                "numerator",
+                "denominator",
+                "exceptions",
+                "points",
+                "value",
+            ]
+        ]
         return LoadResult(
             tables={"measure_value": mv},
             rows_in=n,
@@ -457,7 +554,7 @@ class QofRawAchievement:
 
 ORGREF_COLS: tuple[Col, ...] = (
     col("practice_code", "practice code"),
-    col("max_points", "revised maximum points", "maximum points"),
+    col("max_points", "revised maximum points"),
     col("practice_name", "practice name", required=False),
     col("ccg_code", "ccg code", "sub icb loc code", "sub icb code", none_of=("ons", "geography"), required=False),
     col("ccg_name", "ccg name", "sub icb name", "sub icb loc name", required=False),
@@ -495,10 +592,19 @@ class QofOrganisationReference:
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
         df = df.assign(max_points_txt=mx.map(lambda x: None if pd.isna(x) else f"{x:g}"))
-        attrs = attribute_rows(df, code, fy, keep, {
-            "max_points_txt": "qof_revised_maximum_points", "ccg_code": "commissioner_code",
-            "ccg_name": "commissioner_name", "stp_code": "stp_code", "region_code": "region_code",
-        })  # fmt: skip
+        attrs = attribute_rows(
+            df,
+            code,
+            fy,
+            keep,
+            {
+                "max_points_txt": "qof_revised_maximum_points",
+                "ccg_code": "commissioner_code",
+                "ccg_name": "commissioner_name",
+                "stp_code": "stp_code",
+                "region_code": "region_code",
+            },
+        )
         tables: dict[str, pd.DataFrame] = {"practice_attribute": attrs}
         if any(k in df for k in ("practice_name", "ccg_code", "stp_code", "region_code")):
             tables["practice_record"] = pd.DataFrame(
@@ -512,7 +618,7 @@ class QofOrganisationReference:
                 }
             )[keep]
         return LoadResult(
-            tables=tables,  # type: ignore[arg-type]
+            tables=tables,
             rows_in=n,
             periods=[fy],
             rejects=check.rejects,
@@ -547,8 +653,9 @@ class QofGeographies:
         if not headers or match(headers, GEOG_COLS)[1]:
             return None
         fy = fy_from_text(head.path.name) or "unknown-year"
-        return Detection(self.name, "sub-icb" if any("icb" in norm(h) for h in headers) else "ccg",
-                         f"qof_geographies:{fy}")  # fmt: skip
+        return Detection(
+            self.name, "sub-icb" if any("icb" in norm(h) for h in headers) else "ccg", f"qof_geographies:{fy}"
+        )
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES")
@@ -573,11 +680,21 @@ class QofGeographies:
                 "region": text(df["region_code"]) if "region_code" in df else None,
             }
         )[keep]
-        attrs = attribute_rows(df, code, fy, keep, {
-            "pcn_code": "pcn_code", "pcn_name": "pcn_name", "ccg_code": "commissioner_code",
-            "ccg_name": "commissioner_name", "stp_code": "stp_code", "stp_name": "stp_name",
-            "region_code": "region_code",
-        })  # fmt: skip
+        attrs = attribute_rows(
+            df,
+            code,
+            fy,
+            keep,
+            {
+                "pcn_code": "pcn_code",
+                "pcn_name": "pcn_name",
+                "ccg_code": "commissioner_code",
+                "ccg_name": "commissioner_name",
+                "stp_code": "stp_code",
+                "stp_name": "stp_name",
+                "region_code": "region_code",
+            },
+        )
         return LoadResult(
             tables={"practice_record": rec, "practice_attribute": attrs},
             rows_in=n,
@@ -624,22 +741,29 @@ class QofIndicatorMappings:
         flag_wrong_width(table, check)
         pts = v.counts(df, "point_value", check, res["point_value"])
         ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
-        check.flag(~ind.str.fullmatch(r"[A-Z][A-Z0-9]{1,7}\d{3}[A-Z]?"), v.INVALID_VALUE,
-                   "indicator code " + ind.map(repr) + " is not a QOF indicator code")  # fmt: skip
+        check.flag(
+            ~ind.str.fullmatch(r"[A-Z][A-Z0-9]{1,7}\d{3}[A-Z]?"),
+            v.INVALID_VALUE,
+            "indicator code {0!r} is not a QOF indicator code",
+            ind,
+        )
         check.finish()
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep)
         out = pd.DataFrame(
             {
-                "period": fy, "period_type": "fy", "indicator_code": ind,
+                "period": fy,
+                "period_type": "fy",
+                "indicator_code": ind,
                 "description": text(df["description"]) if "description" in df else None,
-                "point_value": pts, "group_code": text(df["group_code"]),
+                "point_value": pts,
+                "group_code": text(df["group_code"]),
                 "group_description": text(df["group_description"]) if "group_description" in df else None,
                 "domain_code": text(df["domain_code"]),
                 "domain_description": text(df["domain_description"]) if "domain_description" in df else None,
                 "patient_list_type": text(df["patient_list_type"]) if "patient_list_type" in df else None,
             }
-        )[keep]  # fmt: skip
+        )[keep]
         return LoadResult(
             tables={"qof_indicator": out},
             rows_in=n,
@@ -688,15 +812,34 @@ class QofPcaMappings:
         keep = check.keep_mask(n)
         ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
         parts = []
-        for key in ("name", "short_name", "description", "type", "general_specific", "category",
-                    "category_description"):  # fmt: skip
+        for key in (
+            "name",
+            "short_name",
+            "description",
+            "type",
+            "general_specific",
+            "category",
+            "category_description",
+        ):
             if key not in df:
                 continue
-            parts.append(pd.DataFrame({"entity_code": ind, "attribute": "pca_exclusion:" + df["name"].astype(str).str.strip()
-                                       + ":" + key, "value": text(df[key])})[keep])  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "entity_code": ind,
+                        "attribute": "pca_exclusion:" + df["name"].astype(str).str.strip() + ":" + key,
+                        "value": text(df[key]),
+                    }
+                )[keep]
+            )
         out = pd.concat(parts, ignore_index=True).assign(entity_type="qof_indicator", period=fy, period_type="fy")
-        return LoadResult(tables={"reference_value": out}, rows_in=n, periods=[fy], rejects=check.rejects,
-                          message=f"{ind[keep].nunique()} indicators")  # fmt: skip
+        return LoadResult(
+            tables={"reference_value": out},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            message=f"{ind[keep].nunique()} indicators",
+        )
 
 
 VALIDATION_COLS: tuple[Col, ...] = (
@@ -735,10 +878,22 @@ class QofValidationOutcomes:
         label = df["rule"].astype(str).str.strip()
         if "description" in df:
             label = label + ": " + df["description"].astype(str).str.strip()
-        out = pd.DataFrame({"practice_code": code, "period": fy, "period_type": "fy",
-                            "attribute": "qof_validation_outcome", "value": label})[keep]  # fmt: skip
-        return LoadResult(tables={"practice_attribute": out}, rows_in=n, periods=[fy], rejects=check.rejects,
-                          message=f"{out['practice_code'].nunique()} practices flagged")  # fmt: skip
+        out = pd.DataFrame(
+            {
+                "practice_code": code,
+                "period": fy,
+                "period_type": "fy",
+                "attribute": "qof_validation_outcome",
+                "value": label,
+            }
+        )[keep]
+        return LoadResult(
+            tables={"practice_attribute": out},
+            rows_in=n,
+            periods=[fy],
+            rejects=check.rejects,
+            message=f"{out['practice_code'].nunique()} practices flagged",
+        )
 
 
 # ---- per-domain practice workbooks (2014/15 asthma layout) ------------------------------------------
@@ -817,8 +972,11 @@ class QofDomainWorkbook:
             raise SourceError(path, v.PERIOD_UNKNOWN, "no financial year in the file name or the year header row")
         area = sheet.strip().upper()
         body = grid[hr + 1 :]
-        data = pd.DataFrame([[cell_text(c) for c in (r + [None] * width)[:width]] for r in body],
-                            columns=[str(i) for i in range(width)], dtype=object)  # fmt: skip
+        data = pd.DataFrame(
+            [[cell_text(c) for c in (r + [None] * width)[:width]] for r in body],
+            columns=[str(i) for i in range(width)],
+            dtype=object,
+        )
         data = data[data.apply(lambda r: any(x.strip() for x in r), axis=1)].reset_index(drop=True)
         n = len(data)
         v.require_rows(n, path)
@@ -839,18 +997,36 @@ class QofDomainWorkbook:
                 reg = v.counts(data, str(cols["register"]), check, f"{y} register")
                 lst = v.counts(data, str(cols["list size"]), check, f"{y} list size")
                 v.numerator_le_denominator(reg, lst, check, f"{y} register above list size")
-                parts.append(pd.DataFrame({"measure_id": f"prevalence:{area}", "period": y, "numerator": reg,
-                                           "denominator": lst, "practice_code": code}))  # fmt: skip
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "measure_id": f"prevalence:{area}",
+                            "period": y,
+                            "numerator": reg,
+                            "denominator": lst,
+                            "practice_code": code,
+                        }
+                    )
+                )
                 pops.append(pd.DataFrame({"practice_code": code, "period": y, "patients": lst}))
             score = next((h for h in cols if h.startswith("total achievement score")), None)
             if score is not None and "achievement" in sec.get(score, "achievement").lower():
                 pts = v.counts(data, str(cols[score]), check, f"{y} {score}")
                 m = _MAX_IN.search(score)
                 mx = float(m.group(1)) if m else float("nan")
-                pct = next((h for h in cols if h.startswith("achievement") and "percent" in h), None)
-                parts.append(pd.DataFrame({"measure_id": f"area:{area}", "period": y, "points": pts, "max_points": mx,
-                                           "value": v.numbers(data, str(cols[pct]), check) if pct else None,
-                                           "practice_code": code}))  # fmt: skip
+                pct = next((h for h in cols if h.startswith("achievement") and "cent" in h), None)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "measure_id": f"area:{area}",
+                            "period": y,
+                            "points": pts,
+                            "max_points": mx,
+                            "value": v.numbers(data, str(cols[pct]), check) if pct else None,
+                            "practice_code": code,
+                        }
+                    )
+                )
         # indicator blocks (the workbook's own year)
         blocks: dict[str, dict[str, int]] = {}
         for c in range(width):
@@ -864,12 +1040,20 @@ class QofDomainWorkbook:
                 rec["points"] = v.counts(data, str(cols[score]), check, f"{ind} {score}")
                 m2 = _MAX_IN.search(score)
                 rec["max_points"] = float(m2.group(1)) if m2 else float("nan")
-            for field, name in (("numerator", "numerator"), ("denominator", "denominator"), ("exceptions", "exceptions")):
+            for field, name in (
+                ("numerator", "numerator"),
+                ("denominator", "denominator"),
+                ("exceptions", "exceptions"),
+            ):
                 if name in cols:
                     rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}")
             if "numerator" in rec and "denominator" in rec:
-                v.numerator_le_denominator(rec["numerator"], rec["denominator"], check,  # type: ignore[arg-type]
-                                           f"{ind} numerator above denominator")  # fmt: skip
+                v.numerator_le_denominator(
+                    rec["numerator"],
+                    rec["denominator"],
+                    check,
+                    f"{ind} numerator above denominator",
+                )
             und = next((h for h in cols if h.startswith("underlying achievement")), None)
             if und:
                 rec["value"] = v.numbers(data, str(cols[und]), check)
@@ -881,12 +1065,19 @@ class QofDomainWorkbook:
         pop = pd.concat([p[keep] for p in pops], ignore_index=True) if pops else pd.DataFrame()
         tables: dict[str, pd.DataFrame] = {"measure_value": mv}
         if not pop.empty:
-            tables["practice_population"] = pop.assign(period_type="fy", sex="all", age_band="all",
-                                                       patients=pop["patients"].round().astype("Int64"))  # fmt: skip
-        rejects = [Reject(hr + 2 + (r.row_number or 1) - 1, r.rule, f"sheet {sheet!r} row {hr + 2 + (r.row_number or 1) - 1}: {r.detail}")
-                   for r in check.rejects]  # fmt: skip
+            tables["practice_population"] = pop.assign(
+                period_type="fy", sex="all", age_band="all", patients=pop["patients"].round().astype("Int64")
+            )
+        rejects = [
+            Reject(
+                hr + 2 + (r.row_number or 1) - 1,
+                r.rule,
+                f"sheet {sheet!r} row {hr + 2 + (r.row_number or 1) - 1}: {r.detail}",
+            )
+            for r in check.rejects
+        ]
         return LoadResult(
-            tables=tables,  # type: ignore[arg-type]
+            tables=tables,
             rows_in=n,
             periods=sorted(set(mv["period"])),
             rejects=rejects,

@@ -27,6 +27,7 @@ from gpscale.sources.common import (
     fy_end,
     head_headers,
     head_records,
+    map_unique,
     month_from_text,
     read_text_csv,
     text,
@@ -105,7 +106,7 @@ class GpRegPatients:
         when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS)
         month = extract_months(when)
         sex_raw = df["sex"].fillna("").astype(str).str.strip().str.upper()
-        check.flag(~sex_raw.isin(list(SEX)), v.INVALID_VALUE, "sex " + sex_raw.map(repr) + " is not MALE/FEMALE/ALL")
+        check.flag(~sex_raw.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex_raw)
         pats = v.counts(df, "patients", check, res["patients"])
         check.finish()
         keep = check.keep_mask(n) & ~skip.to_numpy()
@@ -115,12 +116,13 @@ class GpRegPatients:
                 "period": month,
                 "period_type": "month",
                 "sex": sex_raw.map(SEX),
-                "age_band": df["age"].map(age_band),
+                "age_band": map_unique(df["age"], age_band),
                 "patients": pats.round().astype("Int64"),
             }
         )[keep]
-        v.duplicates(pop.reset_index(drop=True), ["practice_code", "period", "sex", "age_band"], path,
-                     "practice-month-sex-age")  # fmt: skip
+        v.duplicates(
+            pop.reset_index(drop=True), ["practice_code", "period", "sex", "age_band"], path, "practice-month-sex-age"
+        )
         periods = sorted({p for p in pop["period"] if p})
         msg = f"{pop['practice_code'].nunique()} practices"
         if int(skip.sum()):
@@ -154,7 +156,9 @@ class GpRegMap:
 
     name = "gp_reg_map"
     description = "NHS Digital gp-reg-pat-prac-map.csv (practice to PCN/CCG/STP/region mapping)"
-    header_hint = "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE"
+    header_hint = (
+        "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE"
+    )
 
     def sniff(self, head: FileHead) -> Detection | None:
         headers = head_headers(head)
@@ -197,13 +201,30 @@ class GpRegMap:
         attrs = []
         for m in periods:
             sel = keep & (month == m).to_numpy()
-            attrs.append(attribute_rows(df, code, m, sel, {
-                "pcn_code": "pcn_code", "pcn_name": "pcn_name", "ccg_code": "commissioner_code",
-                "ccg_name": "commissioner_name", "stp_code": "stp_code", "region_code": "region_code",
-            }, period_type="month"))  # fmt: skip
+            attrs.append(
+                attribute_rows(
+                    df,
+                    code,
+                    m,
+                    sel,
+                    {
+                        "pcn_code": "pcn_code",
+                        "pcn_name": "pcn_name",
+                        "ccg_code": "commissioner_code",
+                        "ccg_name": "commissioner_name",
+                        "stp_code": "stp_code",
+                        "region_code": "region_code",
+                    },
+                    period_type="month",
+                )
+            )
         return LoadResult(
-            tables={"practice_record": rec, "practice_attribute": pd.concat(attrs, ignore_index=True) if attrs
-                    else attribute_rows(df, code, "", keep, {})},
+            tables={
+                "practice_record": rec,
+                "practice_attribute": pd.concat(attrs, ignore_index=True)
+                if attrs
+                else attribute_rows(df, code, "", keep, {}),
+            },
             rows_in=n,
             periods=periods,
             rejects=check.rejects,
@@ -258,8 +279,17 @@ class PatientListSize2011:
         parts = []
         for i, sex, band in self._bands(table.headers):
             cnt = v.counts(table.frame, str(i), check, table.headers[i])
-            parts.append(pd.DataFrame({"practice_code": code, "period": month, "sex": sex, "age_band": band,
-                                       "patients": cnt.round().astype("Int64")}))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "practice_code": code,
+                        "period": month,
+                        "sex": sex,
+                        "age_band": band,
+                        "patients": cnt.round().astype("Int64"),
+                    }
+                )
+            )
         check.finish()
         keep = check.keep_mask(n)
         pop = pd.concat([p[keep] for p in parts], ignore_index=True).assign(period_type="month")
@@ -305,7 +335,9 @@ class QofListByAgeGroup:
         parts = []
         for i, band in self._groups(table.headers):
             cnt = v.counts(table.frame, str(i), check, table.headers[i])
-            parts.append(pd.DataFrame({"practice_code": code, "age_band": band, "patients": cnt.round().astype("Int64")}))
+            parts.append(
+                pd.DataFrame({"practice_code": code, "age_band": band, "patients": cnt.round().astype("Int64")})
+            )
         check.finish()
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)

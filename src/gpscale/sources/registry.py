@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gpscale.sources.base import Detection, FileHead, SourceError, SourceFormat
+from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError, SourceFormat
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: Number of text lines (or workbook rows per sheet) a loader may look at to recognise a file.
 HEAD_LINES = 40
@@ -66,13 +70,48 @@ def _xlsx_head(path: Path) -> FileHead:
     return FileHead(path=path, kind="xlsx", sheets=sheets, sheet_rows=rows)
 
 
+class Guarded:
+    """A loader wrapped so that a fault inside it surfaces as a SourceError naming the file, never as a
+    raw traceback (the ingest then rolls back). Loaders raise SourceError themselves for every rule;
+    this is the last line of defence against a file shape nobody anticipated."""
+
+    def __init__(self, fmt: SourceFormat) -> None:
+        self.fmt = fmt
+        self.name = fmt.name
+        self.description = fmt.description
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        return self.fmt.sniff(head)
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        try:
+            return self.fmt.load(path, detection, con)
+        except SourceError:
+            raise
+        except (MemoryError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            raise SourceError(
+                path,
+                "unreadable-content",
+                f"the {self.name} loader could not read this file ({type(exc).__name__}: {exc})",
+            ) from exc
+
+
 def detect(path: Path) -> tuple[SourceFormat, Detection]:
     """Return the loader claiming ``path`` and its detection, or raise a SourceError naming the nearest."""
+    if not path.is_file():
+        raise SourceError(path, "missing-file", "no such file")
+    if path.stat().st_size == 0:
+        raise SourceError(path, "empty-file", "the file is empty")
     head = read_head(path)
     for fmt in formats():
-        det = fmt.sniff(head)
+        try:
+            det = fmt.sniff(head)
+        except (ValueError, IndexError, KeyError, TypeError):
+            det = None  # a head this loader cannot even parse is not its format
         if det is not None:
-            return fmt, det
+            return Guarded(fmt), det
     tried = [f.name for f in formats()]
     raise SourceError(
         path,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +44,48 @@ NUMERATOR_ABOVE_DENOMINATOR = "numerator-above-denominator"
 IMPOSSIBLE_DATE = "impossible-date"
 WRONG_FIELD_COUNT = "wrong-field-count"
 INVALID_VALUE = "invalid-value"
+MALFORMED_LINE = "malformed-line"
 
 #: Rules that quarantine a row (the rest reject the whole file).
 ROW_RULES = frozenset(
-    {INVALID_ODS_CODE, NON_NUMERIC_COUNT, NEGATIVE_COUNT, NUMERATOR_ABOVE_DENOMINATOR, IMPOSSIBLE_DATE, WRONG_FIELD_COUNT,
-     INVALID_VALUE}
+    {
+        INVALID_ODS_CODE,
+        NON_NUMERIC_COUNT,
+        NEGATIVE_COUNT,
+        NUMERATOR_ABOVE_DENOMINATOR,
+        IMPOSSIBLE_DATE,
+        WRONG_FIELD_COUNT,
+        INVALID_VALUE,
+        MALFORMED_LINE,
+    }
 )
 
 #: Above this share of quarantined rows (and at least :data:`MIN_REJECTS_FOR_SHARE` rows) the file is rejected.
 MAX_REJECT_SHARE = 0.05
 MIN_REJECTS_FOR_SHARE = 20
 
-#: Cell values that mean "suppressed or not available" in NHS publications.
-SUPPRESSED = frozenset({"", "*", "-", "..", ".", "x", "X", "c", "n/a", "N/A", "NA", "na", ":", "#", "~"})
+#: Cell values that mean "suppressed or not available" in NHS publications (compared lower-cased).
+SUPPRESSED = frozenset(
+    {
+        "",
+        "*",
+        "-",
+        "..",
+        ".",
+        "x",
+        "c",
+        "n/a",
+        "na",
+        ":",
+        "#",
+        "~",
+        "no patients in indicator",
+        "not applicable",
+        "suppressed",
+        "no data",
+        "not available",
+    }
+)
 
 #: ODS code of a GP practice or prescribing cost centre in England and Wales (A81001, Y02625, W91016).
 PRACTICE_CODE_RE = r"^[A-Z][0-9]{5}$"
@@ -83,16 +112,24 @@ class Checker:
     bad: set[int] = field(default_factory=set)  # positional indexes of quarantined rows
     nulls: int = 0
 
-    def flag(self, mask: pd.Series | np.ndarray, rule: str, detail_of: pd.Series | Sequence[str] | str) -> None:
-        """Quarantine rows where ``mask`` is true, with a per-row detail (or one detail for all)."""
+    def flag(self, mask: pd.Series | np.ndarray, rule: str, detail: object, *values: pd.Series) -> None:
+        """Quarantine rows where ``mask`` is true.
+
+        ``detail`` is either one text for every row, a per-row sequence, or (with ``values``) a format
+        string such as ``"sex {0!r} is not MALE/FEMALE"`` filled from ``values`` for the flagged rows only
+        (so a clean file costs no string building).
+        """
         arr = np.asarray(mask, dtype=bool)
         idx = np.flatnonzero(arr)
         if idx.size == 0:
             return
-        if isinstance(detail_of, str):
-            details: list[str] = [detail_of] * idx.size
+        if values:
+            cols = [list(s.iloc[idx]) for s in values]
+            details = [str(detail).format(*(c[k] for c in cols)) for k in range(idx.size)]
+        elif isinstance(detail, str):
+            details = [detail] * idx.size
         else:
-            seq = list(detail_of) if not isinstance(detail_of, pd.Series) else detail_of.tolist()
+            seq = detail.tolist() if isinstance(detail, pd.Series) else list(detail)  # type: ignore[call-overload]
             details = [str(seq[i]) for i in idx] if len(seq) == arr.size else [str(d) for d in seq]
         for i, d in zip(idx.tolist(), details, strict=False):
             if i in self.bad:
@@ -125,37 +162,64 @@ class Checker:
 
 def is_suppressed(s: pd.Series) -> pd.Series:
     """True where a text cell is a suppression marker or blank (nulls count as blank)."""
-    t = s.fillna("").astype(str).str.strip()
+    t = s.fillna("").astype(str).str.strip().str.lower()
     return t.isin(SUPPRESSED)
 
 
 def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse text to float: (values, suppressed mask, non-numeric mask). Thousands separators allowed."""
     t = s.fillna("").astype(str).str.strip()
-    supp = t.isin(SUPPRESSED)
-    cleaned = t.str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%")
-    vals = pd.to_numeric(cleaned.where(~supp), errors="coerce")
+    vals = pd.to_numeric(t, errors="coerce").astype("float64")
+    miss = vals.isna()
+    supp = pd.Series(False, index=s.index)
+    if miss.any():
+        tm = t[miss]
+        supp[miss] = tm.str.lower().isin(SUPPRESSED)
+        retry = miss & ~supp
+        if retry.any():
+            cleaned = t[retry].str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%")
+            vals[retry] = pd.to_numeric(cleaned, errors="coerce")
+    inf = np.isinf(vals)
+    vals[inf] = np.nan
     bad = vals.isna() & ~supp
-    return vals.astype("float64"), supp, bad
+    return vals, supp, bad
 
 
 def counts(
-    df: pd.DataFrame, column: str, check: Checker, label: str | None = None, allow_negative: bool = False
+    df: pd.DataFrame,
+    column: str,
+    check: Checker,
+    label: str | None = None,
+    allow_negative: bool = False,
+    required: bool = True,
 ) -> pd.Series:
-    """A count column as floats; suppressed → null (counted); non-numeric and negative rows quarantined."""
+    """A count column as floats; suppressed → null (counted); non-numeric and negative rows quarantined.
+
+    For a column that is not required (``required=False``) a blank cell is "not published", not a
+    suppression, and is not counted; explicit markers (``*``, ``-``...) still are.
+    """
     vals, supp, bad = to_number(df[column])
     name = label or column
-    check.nulls += int(supp.sum())
-    check.flag(bad, NON_NUMERIC_COUNT, "column " + repr(name) + " = " + df[column].astype(str).map(repr))
+    if required:
+        check.nulls += int(supp.sum())
+    else:
+        check.nulls += int((supp & (df[column].fillna("").astype(str).str.strip() != "")).sum())
+    check.flag(
+        bad, NON_NUMERIC_COUNT, "column " + repr(name).replace("{", "{{").replace("}", "}}") + " = {0!r}", df[column]
+    )
     if not allow_negative:
         neg = vals < 0
-        check.flag(neg, NEGATIVE_COUNT, "column " + repr(name) + " = " + df[column].astype(str))
+        check.flag(
+            neg, NEGATIVE_COUNT, "column " + repr(name).replace("{", "{{").replace("}", "}}") + " = {0}", df[column]
+        )
     return vals.where(~bad)
 
 
-def numbers(df: pd.DataFrame, column: str, check: Checker, label: str | None = None) -> pd.Series:
+def numbers(
+    df: pd.DataFrame, column: str, check: Checker, label: str | None = None, required: bool = True
+) -> pd.Series:
     """A numeric (not necessarily count) column: suppressed → null (counted), non-numeric quarantined."""
-    return counts(df, column, check, label, allow_negative=True)
+    return counts(df, column, check, label, allow_negative=True, required=required)
 
 
 def ods_codes(s: pd.Series, check: Checker, label: str = "practice code", allow_crown: bool = False) -> pd.Series:
@@ -163,14 +227,14 @@ def ods_codes(s: pd.Series, check: Checker, label: str = "practice code", allow_
     t = s.fillna("").astype(str).str.strip().str.upper()
     pattern = _ODS_ANY if allow_crown else _PRACTICE
     ok = t.str.match(pattern)
-    check.flag(~ok, INVALID_ODS_CODE, f"{label} " + s.fillna("").astype(str).map(repr) + " is not an ODS practice code")
+    check.flag(~ok, INVALID_ODS_CODE, label + " {0!r} is not an ODS practice code", s.fillna(""))
     return t
 
 
 def numerator_le_denominator(num: pd.Series, den: pd.Series, check: Checker, what: str) -> None:
     """Quarantine rows whose numerator exceeds the denominator (both present)."""
     mask = (num > den) & num.notna() & den.notna()
-    check.flag(mask, NUMERATOR_ABOVE_DENOMINATOR, what + ": " + num.astype(str) + " > " + den.astype(str))
+    check.flag(mask, NUMERATOR_ABOVE_DENOMINATOR, what.replace("{", "{{").replace("}", "}}") + ": {0} > {1}", num, den)
 
 
 def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, keep: np.ndarray | None = None) -> None:
@@ -187,7 +251,8 @@ def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, kee
         raise SourceError(
             path,
             DUPLICATE_KEY,
-            f"{int(dup.sum())} rows share a {what} key; e.g. {dict(zip(keys, first_key, strict=True))} appears more than once",
+            f"{int(dup.sum())} rows share a {what} key; "
+            f"e.g. {dict(zip(keys, first_key, strict=True))} appears more than once",
             where=f"rows {where}",
         )
 
@@ -198,32 +263,34 @@ def parse_dates(
     """Parse dates in the given formats (and Excel serial day numbers if allowed).
 
     Blank → null (not counted: a blank close date means "open"). Unparseable or out-of-range dates are
-    quarantined as ``impossible-date``. Returns a column of ``datetime.date`` or None.
+    quarantined as ``impossible-date``. Returns a column of ``datetime.date`` or None. Each distinct text
+    is parsed once (a file repeats a few dates many times).
     """
-    t = s.fillna("").astype(str).str.strip()
-    t = t.str.replace(r"\.0$", "", regex=True)
-    blank = t.isin(SUPPRESSED)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    todo = ~blank
-    if excel_serial:
-        serial = t.str.fullmatch(r"\d{4,5}") & todo
-        if serial.any():
-            days = pd.to_numeric(t[serial])
-            out[serial] = pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")
-            todo &= ~serial
-    for fmt in formats:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(t.where(todo), format=fmt, errors="coerce")
-        hit = parsed.notna() & todo
-        out[hit] = parsed[hit]
-        todo &= ~hit
-    lo, hi = pd.Timestamp(EARLIEST_DATE), pd.Timestamp(LATEST_DATE)
-    out_of_range = out.notna() & ((out < lo) | (out > hi))
-    bad = todo | out_of_range
-    check.flag(bad, IMPOSSIBLE_DATE, f"{label} " + s.fillna("").astype(str).map(repr) + " is not a possible date")
-    out[bad] = pd.NaT
-    return pd.Series([None if pd.isna(d) else d.date() for d in out], index=s.index, dtype=object)
+    t = s.fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    uniq = pd.Series(t.unique())
+    parsed = {u: _parse_one_date(u, formats, excel_serial) for u in uniq}
+    bad = t.map(lambda u: parsed[u] is False)
+    check.flag(bad, IMPOSSIBLE_DATE, label + " {0!r} is not a possible date", s.fillna(""))
+    return t.map(lambda u: parsed[u] if parsed[u] is not False else None).astype(object)
+
+
+def _parse_one_date(text: str, formats: Sequence[str], excel_serial: bool) -> date | bool | None:
+    """A date, None for a blank/suppressed cell, or False when the text is not a possible date."""
+    if text.lower() in SUPPRESSED:
+        return None
+    d: date | None = None
+    if excel_serial and re.fullmatch(r"\d{4,5}", text):
+        d = date(1899, 12, 30) + timedelta(days=int(text))
+    else:
+        for fmt in formats:
+            try:
+                d = datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+    if d is None or not (EARLIEST_DATE <= d <= LATEST_DATE):
+        return False
+    return d
 
 
 def require_rows(n: int, path: Path) -> None:

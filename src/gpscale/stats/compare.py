@@ -11,6 +11,10 @@ Two rules, both as Fingertips and PHE funnel plots use them, and the rule used i
   limits (equivalent to asking whether the unit's Wilson interval contains the benchmark); for rates and
   ratios they are exact Poisson limits for the expected count ``benchmark * denominator``, which differ
   from the interval rule because the Poisson interval is Byar's approximation from 10 events.
+* ``method="exact"``: exact one-sided binomial (proportions) or Poisson (rates, ratios) tests at
+  ``(1 - confidence) / 2`` each side. Unlike the Wilson rules, whose false "better" rate under no
+  difference swings around the nominal rate with the denominator (up to 7.5% instead of 2.5% for 20
+  patients and a 5% benchmark), these never exceed it; use them for small denominators.
 
 Labels are polarity-aware: with ``high_is_good`` a significantly higher value is "better", with
 ``low_is_good`` it is "worse", and with ``no_judgement`` it is "higher" (or "lower"). A unit whose data do
@@ -24,10 +28,11 @@ from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
 from gpscale.stats._common import as_float_array, check_confidence, check_polarity
 from gpscale.stats.intervals import poisson_interval, wilson_interval
-from gpscale.stats.limits import poisson_control_limits, proportion_control_limits
+from gpscale.stats.limits import proportion_control_limits
 
 __all__ = [
     "BETTER",
@@ -50,7 +55,7 @@ LOWER: Final = "lower"
 NOT_COMPARED: Final = "not compared"
 
 Statistic = Literal["proportion", "rate", "ratio"]
-Method = Literal["interval", "control_limits"]
+Method = Literal["interval", "control_limits", "exact"]
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,9 @@ def compare_interval(
         method = f"{interval_name} vs benchmark {interval_name} (non-overlap)"
     compared = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(b_lo) & np.isfinite(b_hi)
     with np.errstate(invalid="ignore"):
-        higher = lo > b_hi
-        lower_ = hi < b_lo
-    return _result(higher, lower_, compared, method, level, pol)
+        is_higher = lo > b_hi
+        is_lower = hi < b_lo
+    return _result(is_higher, is_lower, compared, method, level, pol)
 
 
 def compare_to_benchmark(
@@ -160,8 +165,9 @@ def compare_to_benchmark(
     "ratio" (observed over expected, same Poisson limits; ``denominator`` is the expected count and
     ``benchmark`` typically 1, or 100 with ``multiplier=100``). ``method`` is "interval" (the unit's CI
     against the benchmark value, or against the benchmark's CI if ``benchmark_lower`` and
-    ``benchmark_upper`` are given) or "control_limits" (limits around the benchmark at the unit's
-    denominator). Zero events are compared like any other count; zero denominators are "not compared".
+    ``benchmark_upper`` are given), "control_limits" (limits around the benchmark at the unit's
+    denominator) or "exact" (exact binomial or Poisson tests; see the module notes). Zero events are
+    compared like any other count; zero denominators are "not compared".
     """
     level = check_confidence(confidence)
     pol = check_polarity(polarity)
@@ -175,7 +181,7 @@ def compare_to_benchmark(
             name = f"Wilson score {pct} CI"
         else:
             lo, hi = poisson_interval(x, level)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 lo, hi = lo / np.where(n > 0, n, np.nan), hi / np.where(n > 0, n, np.nan)
             name = f"Poisson (exact below 10 events, Byar from 10) {pct} CI"
         return compare_interval(
@@ -188,23 +194,36 @@ def compare_to_benchmark(
             benchmark_upper=benchmark_upper,
             interval_name=name,
         )
-    if method != "control_limits":
-        raise ValueError(f"method must be 'interval' or 'control_limits', got {method!r}")
+    if method not in ("control_limits", "exact"):
+        raise ValueError(f"method must be 'interval', 'control_limits' or 'exact', got {method!r}")
     if benchmark_lower is not None or benchmark_upper is not None:
-        raise ValueError("control limits are drawn around a benchmark value; do not pass its interval")
+        raise ValueError("control limits and exact tests use a benchmark value; do not pass its interval")
     target = bench / multiplier
     valid = np.isfinite(x) & np.isfinite(n) & np.isfinite(target) & (n > 0) & (x >= 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if statistic == "proportion":
-            valid &= x <= n
+    tail = (1.0 - level) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if statistic == "proportion" and method == "control_limits":
             c_lo, c_hi = proportion_control_limits(n, target, level)
-            value = x / n
+            valid &= (x <= n) & np.isfinite(c_lo) & np.isfinite(c_hi)
+            higher, lower = x / n > c_hi, x / n < c_lo
             name = f"PHE funnel control limits (Wilson score) around benchmark, {pct}"
+        elif statistic == "proportion":
+            # exact binomial tails through the regularised incomplete beta function
+            valid &= (x <= n) & (target >= 0) & (target <= 1)
+            x_safe, n_safe = np.where(valid, x, 0.0), np.where(valid, n, 1.0)
+            p0 = np.where(valid, target, 0.5)
+            p_high = np.where(x_safe > 0, special.betainc(np.maximum(x_safe, 1e-300), n_safe - x_safe + 1, p0), 1)
+            p_low = np.where(x_safe < n_safe, special.betainc(n_safe - x_safe, x_safe + 1, 1.0 - p0), 1.0)
+            higher, lower = p_high < tail, p_low < tail
+            name = f"exact binomial test against benchmark, {pct} (one-sided {tail:g} each side)"
         else:
-            c_lo, c_hi = poisson_control_limits(target * n, level)
-            value = x
+            # exact one-sided Poisson tests against mu = benchmark * denominator: the same as comparing
+            # the count with poisson_control_limits(mu), without solving for the limits
+            mu = target * n
+            valid &= mu > 0
+            mu_safe = np.where(valid, mu, 1.0)
+            x_safe = np.where(valid, x, 0.0)
+            higher = np.where(x_safe > 0, special.gammainc(np.maximum(x_safe, 1e-300), mu_safe), 1.0) < tail
+            lower = special.gammaincc(x_safe + 1.0, mu_safe) < tail
             name = f"exact Poisson control limits around benchmark, {pct}"
-        compared = valid & np.isfinite(c_lo) & np.isfinite(c_hi)
-        higher = value > c_hi
-        lower_ = value < c_lo
-    return _result(higher, lower_, compared, name, level, pol)
+    return _result(higher, lower, valid, name, level, pol)

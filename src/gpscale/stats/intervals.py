@@ -30,6 +30,7 @@ from gpscale.stats._common import FloatArray, as_float_array, check_confidence, 
 
 #: Below this many events Poisson limits are exact; from it, Byar's approximation (Fingertips rule).
 BYAR_THRESHOLD = 10
+_UNIQUE_THRESHOLD = 4096
 
 __all__ = [
     "BYAR_THRESHOLD",
@@ -59,20 +60,34 @@ def wilson_interval(
     need not be whole numbers (weighted counts are allowed).
     """
     z = z_value(confidence)
-    x, n = np.broadcast_arrays(as_float_array(numerator), as_float_array(denominator))
-    valid = (n > 0) & (x >= 0) & (x <= n)
-    n_safe = np.where(valid, n, 1.0)
-    x_safe = np.where(valid, x, 0.0)
     z2 = z * z
-    spread = z * np.sqrt(np.maximum(z2 + 4.0 * x_safe * (1.0 - x_safe / n_safe), 0.0))
-    centre = 2.0 * x_safe + z2
-    scale = 2.0 * (n_safe + z2)
-    lower = np.clip((centre - spread) / scale, 0.0, 1.0)
-    upper = np.clip((centre + spread) / scale, 0.0, 1.0)
-    # exact end points: x = 0 gives lower 0 and x = n gives upper 1 analytically; force them past rounding
-    lower = np.where(x_safe == 0, 0.0, lower)
-    upper = np.where(x_safe == n_safe, 1.0, upper)
-    return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+    x, n = np.broadcast_arrays(as_float_array(numerator), as_float_array(denominator))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # in-place arithmetic: this runs on millions of rows
+        spread = np.divide(x, n, out=np.empty(x.shape))
+        np.subtract(1.0, spread, out=spread)
+        spread *= 4.0 * x
+        spread += z2
+        np.maximum(spread, 0.0, out=spread)
+        np.sqrt(spread, out=spread)
+        spread *= z
+        centre = np.multiply(2.0, x, out=np.empty(x.shape))
+        centre += z2
+        scale = np.add(n, z2, out=np.empty(x.shape))
+        scale *= 2.0
+        lower = np.subtract(centre, spread, out=np.empty(x.shape))
+        lower /= scale
+        upper = np.add(centre, spread, out=centre)
+        upper /= scale
+    np.clip(lower, 0.0, 1.0, out=lower)
+    np.clip(upper, 0.0, 1.0, out=upper)
+    # x = 0 gives lower 0 and x = n gives upper 1 analytically; force them past rounding
+    lower[x == 0] = 0.0
+    upper[x == n] = 1.0
+    invalid = ~((n > 0) & (x >= 0) & (x <= n))  # also catches NaN
+    lower[invalid] = np.nan
+    upper[invalid] = np.nan
+    return lower, upper
 
 
 def exact_poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
@@ -86,9 +101,21 @@ def exact_poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[
     x = as_float_array(count)
     valid = np.isfinite(x) & (x >= 0)
     x_safe = np.where(valid, x, 0.0)
-    lower = np.where(x_safe > 0, special.gammaincinv(np.maximum(x_safe, 1e-300), alpha / 2.0), 0.0)
-    upper = special.gammaincinv(x_safe + 1.0, 1.0 - alpha / 2.0)
+    if x_safe.size > _UNIQUE_THRESHOLD:
+        # counts repeat a lot; the gamma quantile is costly, so evaluate it once per distinct count
+        distinct, inverse = np.unique(x_safe, return_inverse=True)
+        lo_d, hi_d = _exact_limits(distinct, alpha)
+        lower, upper = lo_d[inverse].reshape(x.shape), hi_d[inverse].reshape(x.shape)
+    else:
+        lower, upper = _exact_limits(x_safe, alpha)
     return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+
+
+def _exact_limits(x: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
+    """Gamma-quantile limits for non-negative counts ``x`` (lower 0 at zero events)."""
+    lower = np.where(x > 0, special.gammaincinv(np.maximum(x, 1e-300), alpha / 2.0), 0.0)
+    upper = special.gammaincinv(x + 1.0, 1.0 - alpha / 2.0)
+    return lower, upper
 
 
 def byar_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
@@ -102,8 +129,9 @@ def byar_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArra
     x = as_float_array(count)
     valid = np.isfinite(x) & (x >= 0)
     x_safe = np.where(valid & (x > 0), x, 1.0)
-    lower = x_safe * (1.0 - 1.0 / (9.0 * x_safe) - z / (3.0 * np.sqrt(x_safe))) ** 3
-    lower = np.where(valid & (x > 0), np.maximum(lower, 0.0), 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # tiny counts: the cube goes to -inf, limit 0
+        lower = x_safe * (1.0 - 1.0 / (9.0 * x_safe) - z / (3.0 * np.sqrt(x_safe))) ** 3
+    lower = np.where(valid & (x > 0), np.maximum(np.nan_to_num(lower, nan=0.0), 0.0), 0.0)
     x1 = np.where(valid, x, 0.0) + 1.0
     upper = x1 * (1.0 - 1.0 / (9.0 * x1) + z / (3.0 * np.sqrt(x1))) ** 3
     return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
@@ -117,10 +145,12 @@ def poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatA
     lower limit of 0; negative or NaN counts give NaN.
     """
     x = as_float_array(count)
-    exact_lo, exact_hi = exact_poisson_interval(x, confidence)
-    byar_lo, byar_hi = byar_interval(x, confidence)
-    use_exact = x < BYAR_THRESHOLD
-    return np.where(use_exact, exact_lo, byar_lo), np.where(use_exact, exact_hi, byar_hi)
+    lower, upper = byar_interval(x, confidence)
+    small = x < BYAR_THRESHOLD  # NaN counts are not small: byar_interval already gave them NaN
+    if small.any():
+        # the gamma quantile is costly: evaluate it only where it is used
+        lower[small], upper[small] = exact_poisson_interval(x[small], confidence)
+    return lower, upper
 
 
 def rate_interval(

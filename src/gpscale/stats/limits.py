@@ -47,6 +47,9 @@ def proportion_control_limits(
     half_width = np.sqrt(np.maximum(inside, 0.0))
     lower = np.clip((first - half_width) / last / n_safe, 0.0, 1.0)
     upper = np.clip((first + half_width) / last / n_safe, 0.0, 1.0)
+    # a target of 0 or 1 gives limits of exactly 0 or 1 analytically; force them past rounding
+    lower = np.where(a_safe == 0, 0.0, lower)
+    upper = np.where(a_safe == 1, 1.0, upper)
     return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
 
 
@@ -55,27 +58,20 @@ def _illinois(f: Callable[[FloatArray, IntArray], FloatArray], lo: FloatArray, h
 
     ``f`` receives the trial points and the flat indices they belong to (so it can pick its parameters).
     Requires ``f(lo) <= 0 <= f(hi)``; converges superlinearly, never leaves the bracket, and iterates
-    only on the elements not yet converged (to a relative step of 1e-10).
+    only on the elements still moving by more than 1e-10 (relative).
     """
     lo, hi = lo.ravel().copy(), hi.ravel().copy()
     index = np.arange(lo.size)
     f_lo, f_hi = f(lo, index), f(hi, index)
-    x = 0.5 * (lo + hi)
-    result = x.copy()
+    result = 0.5 * (lo + hi)
+    previous = np.full(lo.size, np.inf)
     last = np.zeros(lo.size, dtype=np.int8)
     for _ in range(_MAX_STEPS):
         denom = f_hi - f_lo
         with np.errstate(invalid="ignore", divide="ignore"):
             secant = (lo * f_hi - hi * f_lo) / denom
-        x_new = np.where((denom > 0) & (secant > lo) & (secant < hi), secant, 0.5 * (lo + hi))
-        done = np.abs(x_new - x) <= 1e-10 * (1.0 + np.abs(x_new))
-        x = x_new
+        x = np.where((denom > 0) & (secant > lo) & (secant < hi), secant, 0.5 * (lo + hi))
         result[index] = x
-        keep = ~done
-        if not keep.any():
-            break
-        index, last = index[keep], last[keep]
-        x, lo, hi, f_lo, f_hi = x[keep], lo[keep], hi[keep], f_lo[keep], f_hi[keep]
         fx = f(x, index)
         right = fx < 0  # root lies to the right of x
         lo, f_lo = np.where(right, x, lo), np.where(right, fx, f_lo)
@@ -84,6 +80,12 @@ def _illinois(f: Callable[[FloatArray, IntArray], FloatArray], lo: FloatArray, h
         f_hi = np.where(right & (last == 1), 0.5 * f_hi, f_hi)
         f_lo = np.where(~right & (last == -1), 0.5 * f_lo, f_lo)
         last = np.where(right, 1, -1).astype(np.int8)
+        tolerance = 1e-10 * (1.0 + np.abs(x))
+        keep = (fx != 0) & (hi - lo > tolerance) & (np.abs(x - previous) > tolerance)
+        if not keep.any():
+            break
+        index, last, previous = index[keep], last[keep], x[keep]
+        lo, hi, f_lo, f_hi = lo[keep], hi[keep], f_lo[keep], f_hi[keep]
     return result
 
 
@@ -134,5 +136,5 @@ def poisson_control_limits(expected: ArrayLike, confidence: float = 0.95) -> tup
     lo = np.where(bad, flat_mu, lo)
     hi = np.where(bad, flat_mu + wide, hi)
     upper = _illinois(above, lo, hi)
-    lower, upper = lower.reshape(mu_safe.shape), upper.reshape(mu_safe.shape)
-    return np.where(valid, lower, np.nan), np.where(valid, upper, np.nan)
+    shape = mu_safe.shape
+    return np.where(valid, lower.reshape(shape), np.nan), np.where(valid, upper.reshape(shape), np.nan)

@@ -361,10 +361,10 @@ def group_trend_glm(
     One row per practice-period: ``numerator``, ``denominator``, ``period`` (numeric time),
     ``in_group`` (True for the group's member practices). Model: ``link(mu) = a + b t + c g + d g t``
     (binomial-logit, or Poisson-log with offset ``log(denominator)``), so the others' trend is ``b``, the
-    group's ``b + d`` and the difference ``d``. The scale is estimated from the Pearson chi-squared
-    (quasi-likelihood, because practice-level indicators are overdispersed) and, when ``cluster``
-    (e.g. practice code) is given, standard errors are cluster-robust, allowing for repeated measures on
-    a practice. Intervals are z-based.
+    group's ``b + d`` and the difference ``d``. Practice-level indicators are overdispersed, so the
+    standard errors are either scaled by the Pearson chi-squared over its degrees of freedom
+    (quasi-likelihood) or, when ``cluster`` (e.g. practice code) is given, cluster-robust, which also
+    allows for repeated measures on a practice (recommended). Intervals are z-based.
     """
     import statsmodels.api as sm
 
@@ -383,14 +383,17 @@ def group_trend_glm(
     else:
         raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
     if cluster is None:
-        result = model.fit(scale="X2")
-        cov_note = "Pearson scale"
+        # quasi-likelihood scale from the Pearson chi-squared, computed here because statsmodels'
+        # scale="X2" ignores the binomial totals when the response is given as two count columns
+        result = model.fit()
+        cov = np.asarray(result.cov_params()) * result.pearson_chi2 / result.df_resid
+        cov_note = "Pearson quasi-likelihood scale"
     else:
         groups = np.unique(np.asarray(cluster)[ok], return_inverse=True)[1]
-        result = model.fit(scale="X2", cov_type="cluster", cov_kwds={"groups": groups})
-        cov_note = "Pearson scale, cluster-robust by practice"
+        result = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        cov = np.asarray(result.cov_params())
+        cov_note = "cluster-robust by practice"
     params = np.asarray(result.params)
-    cov = np.asarray(result.cov_params())
     link = "logit" if family == "binomial" else "log"
     method = f"practice-level {family} GLM with group-by-period terms ({cov_note})"
     inf = np.asarray(np.inf)

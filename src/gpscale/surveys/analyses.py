@@ -68,6 +68,49 @@ def base_frame(data: SurveyData, mask: pd.Series | np.ndarray, dims: Sequence[st
     return cells.prepare(data.frame.loc[m], dims)
 
 
+def _option_sums(
+    df: pd.DataFrame, indicators: Mapping[str, np.ndarray], breakdown: Breakdown
+) -> pd.DataFrame:
+    """Per published cell: ``n``, ``sw``, ``sw2`` and, per option ``i``, ``k{i}`` (count) and ``wy{i}``."""
+    w = df[WEIGHT].to_numpy(dtype=float)
+    columns: dict[str, np.ndarray] = {"sw": w, "sw2": w * w}
+    for i, code in enumerate(indicators):
+        y = np.asarray(indicators[code], dtype=float)
+        columns[f"k{i}"] = y
+        columns[f"wy{i}"] = w * y
+    work = pd.DataFrame({**{d: df[d].to_numpy() for d in breakdown.dims}, **columns})
+    return cells.cell_sums(work, breakdown, list(columns))
+
+
+def _share_rows(
+    sums: pd.DataFrame,
+    codes: Sequence[str],
+    breakdown: Breakdown,
+    confidence: float,
+    option_name: str,
+    positions: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Long rows (one per option and cell) from :func:`_option_sums`; ``positions`` index the options."""
+    idx = list(positions) if positions is not None else list(range(len(codes)))
+    m, c = len(codes), len(sums)
+    keys = [*breakdown.dims, "level", "n"]
+    frame: dict[str, object] = {k: np.tile(sums[k].to_numpy(), m) for k in keys}
+    frame[option_name] = np.repeat(np.asarray(list(codes), dtype=object), c)
+    sw = np.tile(sums["sw"].to_numpy(dtype=float), m)
+    sw2 = np.tile(sums["sw2"].to_numpy(dtype=float), m)
+    wy = np.concatenate([sums[f"wy{i}"].to_numpy(dtype=float) for i in idx]) if m else np.zeros(0)
+    k = np.concatenate([sums[f"k{i}"].to_numpy(dtype=float) for i in idx]) if m else np.zeros(0)
+    share, n_eff, lower, upper = estimates.proportion(sw, sw2, wy, confidence)
+    frame["n_selected"] = np.rint(k).astype(np.int64)
+    frame["share"] = share
+    frame["lower"] = lower
+    frame["upper"] = upper
+    frame["n_eff"] = n_eff
+    out = pd.DataFrame(frame)
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
 def shares(
     df: pd.DataFrame,
     indicators: Mapping[str, np.ndarray],
@@ -80,32 +123,9 @@ def shares(
 
     All options share one base per cell, hence one suppression plan.
     """
-    work = df[[*breakdown.dims, WEIGHT]].copy()
-    w = work[WEIGHT].to_numpy(dtype=float)
-    work["sw"] = w
-    work["sw2"] = w * w
-    codes = list(indicators)
-    for i, code in enumerate(codes):
-        y = np.asarray(indicators[code], dtype=float)
-        work[f"k{i}"] = y
-        work[f"wy{i}"] = w * y
-    sums = cells.cell_sums(work, breakdown, ["sw", "sw2", *[f"k{i}" for i in range(len(codes))],
-                                             *[f"wy{i}" for i in range(len(codes))]])
+    sums = _option_sums(df, indicators, breakdown)
     suppression = cells.plan(df, breakdown)
-    rows = []
-    for i, code in enumerate(codes):
-        part = sums[[*breakdown.dims, "level", "n", "sw", "sw2"]].copy()
-        part[option_name] = code
-        part["n_selected"] = sums[f"k{i}"].round().astype(np.int64)
-        share, n_eff, lower, upper = estimates.proportion(
-            sums["sw"].to_numpy(), sums["sw2"].to_numpy(), sums[f"wy{i}"].to_numpy(), confidence
-        )
-        part["share"] = share
-        part["lower"] = lower
-        part["upper"] = upper
-        part["n_eff"] = n_eff
-        rows.append(part)
-    table = pd.concat(rows, ignore_index=True) if rows else sums
+    table = _share_rows(sums, list(indicators), breakdown, confidence, option_name)
     published = cells.publish(
         table, suppression, ["n_selected", "share", "lower", "upper", "n_eff"],
         estimates.proportion_method(weighted), confidence,
@@ -142,23 +162,60 @@ def likert_distribution(
     The base is respondents giving a substantive answer (not-applicable points such as "don't know" are
     left out). Each row carries ``point``, ``point_label`` and ``side`` (negative, neutral, positive).
     """
+    dist, _summary, suppression = _likert(data, qid, breakdown, confidence, mask)
+    return dist, suppression
+
+
+def _likert(
+    data: SurveyData, qid: str, breakdown: Breakdown, confidence: float, mask: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, SuppressionPlan]:
+    """Distribution over points and summary (share positive, mean score) of one Likert item, one pass."""
     q = data.codebook.question(qid)
     assert isinstance(q, Likert)
     scale = data.codebook.scale_of(q)
-    values = data.frame[qid]
-    substantive = values.isin([p.code for p in scale.substantive]).fillna(False)
+    substantive = data.frame[qid].isin([p.code for p in scale.substantive]).fillna(False)
     keep = substantive if mask is None else substantive & mask
     df = base_frame(data, keep, breakdown.dims)
     y = df[qid].to_numpy(dtype=float)
-    indicators = {str(p.code): (y == p.code).astype(float) for p in scale.substantive}
-    table, suppression = shares(df, indicators, breakdown, data.weighted, confidence, option_name="point")
-    table["point"] = table["point"].astype(int)
+    points = [p.code for p in scale.substantive]
+    indicators = {str(c): (y == c).astype(float) for c in points}
+    indicators["positive"] = np.isin(y, scale.positive).astype(float)
+    sums = _option_sums(df, indicators, breakdown)
+    suppression = cells.plan(df, breakdown)
+    codes = list(indicators)
+    dist = _share_rows(sums, codes[:-1], breakdown, confidence, "point")
+    dist = cells.publish(dist, suppression, ["n_selected", "share", "lower", "upper", "n_eff"],
+                         estimates.proportion_method(data.weighted), confidence)
+    dist["point"] = dist["point"].astype(int)
     sides = {c: "negative" for c in scale.negative} | {c: "positive" for c in scale.positive}
-    table["point_label"] = table["point"].map(scale.label_of)
-    table["side"] = table["point"].map(lambda c: sides.get(c, "neutral"))
-    table.insert(0, "question", qid)
-    table.insert(1, "question_text", q.label)
-    return table, suppression
+    dist["point_label"] = dist["point"].map(scale.label_of)
+    dist["side"] = dist["point"].map(lambda c: sides.get(c, "neutral"))
+    dist.insert(0, "question", qid)
+    dist.insert(1, "question_text", q.label)
+
+    # summary: share positive, and the mean score from the weighted point counts
+    summary = _share_rows(sums, ["positive"], breakdown, confidence, "option", [len(points)])
+    summary = summary.drop(columns="option")
+    summary = summary.rename(columns={"n_selected": "n_positive", "share": "share_positive",
+                                      "lower": "share_lower", "upper": "share_upper"})
+    swy = sum(c * sums[f"wy{i}"].to_numpy() for i, c in enumerate(points))
+    swy2 = sum(c * c * sums[f"wy{i}"].to_numpy() for i, c in enumerate(points))
+    m, _n_eff, lo, hi = estimates.mean(sums["sw"].to_numpy(), sums["sw2"].to_numpy(), np.asarray(swy),
+                                       np.asarray(swy2), confidence)
+    summary["mean_score"] = m
+    summary["mean_lower"] = lo
+    summary["mean_upper"] = hi
+    summary = cells.publish(
+        summary, suppression,
+        ["n_positive", "share_positive", "share_lower", "share_upper", "n_eff", "mean_score", "mean_lower",
+         "mean_upper"],
+        f"share: {estimates.proportion_method(data.weighted)}; mean: {estimates.mean_method(data.weighted)}",
+        confidence,
+    )
+    summary.insert(0, "question", qid)
+    summary.insert(1, "question_text", q.label)
+    summary["positive_points"] = ", ".join(scale.label_of(c) for c in scale.positive)
+    return dist, summary, suppression
 
 
 def likert_items(
@@ -171,34 +228,9 @@ def likert_items(
     """
     summaries, dists, plans = [], [], []
     for qid in items:
-        q = data.codebook.question(qid)
-        scale = data.codebook.scale_of(q)
-        dist, suppression = likert_distribution(data, qid, breakdown, confidence)
+        dist, summary, suppression = _likert(data, qid, breakdown, confidence)
         plans.append(suppression)
         dists.append(dist)
-        substantive = data.frame[qid].isin([p.code for p in scale.substantive]).fillna(False)
-        df = base_frame(data, substantive, breakdown.dims)
-        y = df[qid].to_numpy(dtype=float)
-        pos, _ = shares(df, {"positive": np.isin(y, scale.positive).astype(float)}, breakdown,
-                        data.weighted, confidence)
-        mean_t, _ = means(df, y, breakdown, data.weighted, confidence)
-        keys = [*breakdown.dims, "level"]
-        summary = pos[[*keys, "n", "n_selected", "share", "lower", "upper", "n_eff", "suppressed",
-                       "suppression"]].rename(columns={
-            "n_selected": "n_positive", "share": "share_positive", "lower": "share_lower",
-            "upper": "share_upper"})
-        summary = summary.merge(
-            mean_t[[*keys, "mean", "lower", "upper"]].rename(
-                columns={"mean": "mean_score", "lower": "mean_lower", "upper": "mean_upper"}),
-            on=keys, how="left", validate="1:1",
-        )
-        summary.insert(0, "question", qid)
-        summary.insert(1, "question_text", q.label)
-        summary["positive_points"] = ", ".join(scale.label_of(c) for c in scale.positive)
-        summary["method"] = (f"share: {estimates.proportion_method(data.weighted)}; "
-                             f"mean: {estimates.mean_method(data.weighted)}")
-        summary["confidence"] = confidence
-        summary["suppression_rule"] = suppression.rule
         summaries.append(summary)
     return (pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
             pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(), plans)

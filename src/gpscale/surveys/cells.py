@@ -14,6 +14,7 @@ would otherwise be the total minus the parts, a cell revealed by subtraction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -59,36 +60,74 @@ def prepare(frame: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
 def cell_sums(df: pd.DataFrame, breakdown: Breakdown, columns: Sequence[str]) -> pd.DataFrame:
     """Per published cell: the dimensions (``All`` for margins), ``level``, ``n`` and the sums of ``columns``.
 
-    ``df`` holds the base respondents only, with text dimension columns (see :func:`prepare`).
+    ``df`` holds the base respondents only, with text dimension columns (see :func:`prepare`). Cells come
+    grouping by grouping, each sorted by its dimension values; cells with no respondents do not exist.
     """
     cols = list(columns)
-    parts = []
-    work = df[[*breakdown.dims, *cols]].copy()
-    work["n"] = 1
+    dims = list(breakdown.dims)
+    values = np.column_stack([np.ones(len(df)), *(df[c].to_numpy(dtype=float) for c in cols)]).reshape(
+        len(df), len(cols) + 1
+    )
+    factors = {d: pd.factorize(df[d].astype(str), sort=True) for d in dims}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in [*dims, "level", "n", *cols]}
     for g in breakdown.groupings:
+        if len(df) == 0:
+            continue
         if g:
-            s = work.groupby(list(g), sort=True)[["n", *cols]].sum().reset_index()
+            shape = tuple(len(factors[d][1]) for d in g)
+            combined = np.ravel_multi_index(tuple(factors[d][0] for d in g), shape)
+            keys, inverse = np.unique(combined, return_inverse=True)
+            positions = np.unravel_index(keys, shape)
         else:
-            s = pd.DataFrame([work[["n", *cols]].sum().to_dict()]) if len(work) else pd.DataFrame(
-                columns=["n", *cols]
-            )
-        for d in breakdown.dims:
-            if d not in g:
-                s[d] = TOTAL
-        s["level"] = "+".join(g) if g else TOTAL
-        parts.append(s[[*breakdown.dims, "level", "n", *cols]])
-    out = pd.concat(parts, ignore_index=True)
-    out["n"] = out["n"].astype(np.int64)
-    return out
+            keys, inverse, positions = np.zeros(1, dtype=int), np.zeros(len(df), dtype=int), ()
+        sums = np.zeros((len(keys), values.shape[1]))
+        np.add.at(sums, inverse.ravel(), values)
+        for d in dims:
+            if d in g:
+                out[d].append(np.asarray(factors[d][1], dtype=object)[positions[g.index(d)]])
+            else:
+                out[d].append(np.full(len(keys), TOTAL, dtype=object))
+        out["level"].append(np.full(len(keys), "+".join(g) if g else TOTAL, dtype=object))
+        out["n"].append(np.rint(sums[:, 0]).astype(np.int64))
+        for j, c in enumerate(cols, start=1):
+            out[c].append(sums[:, j])
+    frame = {k: (np.concatenate(v) if v else np.array([], dtype=object if k in (*dims, "level") else float))
+             for k, v in out.items()}
+    result = pd.DataFrame(frame)
+    result["n"] = result["n"].astype(np.int64)
+    return result
+
+
+_PLAN_CACHE: dict[tuple[object, ...], SuppressionPlan] = {}
+_PLAN_CACHE_SIZE = 512
 
 
 def plan(df: pd.DataFrame, breakdown: Breakdown) -> SuppressionPlan:
-    """Suppression plan for the base respondents ``df`` over the breakdown's published cells."""
-    base = df[list(breakdown.dims)].copy()
+    """Suppression plan for the base respondents ``df`` over the breakdown's published cells.
+
+    Plans depend only on the dimension values of the base, so analyses that share a base (the mean and
+    the share of one domain, say) share one plan; a small cache keyed on a hash of those values saves
+    recomputing it.
+    """
+    dims = list(breakdown.dims)
+    digest = (
+        hashlib.sha1(pd.util.hash_pandas_object(df[dims], index=False).to_numpy().tobytes()).hexdigest()
+        if dims
+        else ""
+    )
+    key = (breakdown, len(df), digest)
+    cached = _PLAN_CACHE.get(key)
+    if cached is not None:
+        return cached
+    base = df[dims].copy()
     base["n"] = 1
-    return disclosure.plan_suppression(
+    result = disclosure.plan_suppression(
         base, breakdown.dims, breakdown.groupings, "n", disclosure.SURVEY_MIN_RESPONDENTS
     )
+    if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
+        _PLAN_CACHE.clear()
+    _PLAN_CACHE[key] = result
+    return result
 
 
 def publish(

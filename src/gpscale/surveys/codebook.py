@@ -521,7 +521,7 @@ class Codebook(_Model):
             return
         q = self._find(qid)
         if not isinstance(q, types):
-            names = " or ".join(t.__name__ for t in types)
+            names = " or ".join(_TYPE_NAMES.get(t.__name__, t.__name__) for t in types)
             raise ValueError(f"analysis.{what}: {qid!r} must be a {names} question")
 
     def _require_code(self, qid: str | None, code: str, what: str) -> None:
@@ -559,6 +559,13 @@ class Codebook(_Model):
             for did in [*(a.satisfaction_domains or []), a.engagement_practice, a.engagement_organisation]:
                 if did is not None and did not in domain_ids:
                     raise ValueError(f"analysis refers to domain {did!r}, which is not under domains")
+
+
+_TYPE_NAMES = {
+    "SingleChoice": "single_choice", "MultipleChoice": "multiple_choice", "Likert": "likert",
+    "Numeric": "numeric", "MonthsSince": "months_since", "DateQuestion": "date", "Text": "text",
+    "BandDerived": "band (derived)", "MonthsSinceDate": "months_since_date (derived)",
+}
 
 
 def load_codebook(path: Path | str) -> Codebook:

@@ -97,7 +97,10 @@ class _Collector:
                 return
         self.issues.append(SurveyIssue(self.file, rule, message, row, column, severity))  # type: ignore[arg-type]
 
-    def finish(self) -> None:
+    def finish(self, columns: list[str] | None = None) -> None:
+        """Sort the issues (file-level first, then by row and column) and raise if any is an error."""
+        order = {c: i for i, c in enumerate(columns or [])}
+        self.issues.sort(key=lambda i: (i.row is not None, i.row or 0, order.get(i.column or "", -1)))
         if self.n_errors > MAX_ISSUES:
             self.issues.append(
                 SurveyIssue(self.file, "too_many_errors",
@@ -164,7 +167,7 @@ def load_responses(codebook: Codebook, responses_path: Path | str) -> SurveyData
     _check_routing(codebook, frame, rows, out)
     for d in codebook.derived:
         frame[d.id] = _derive(d, frame, rows, out)
-    out.finish()
+    out.finish(header)
     return SurveyData(codebook=codebook, frame=frame, source=label, warnings=list(out.issues))
 
 
@@ -172,12 +175,10 @@ def _read_csv(path: Path, out: _Collector) -> tuple[list[str], list[list[str]]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
-            try:
-                header = next(reader)
-            except StopIteration:
+            header = next(reader, [])
+            if not any(h.strip() for h in header):
                 out.add("empty_file", "the file is empty: a header row naming the columns is needed")
                 out.finish()
-                raise AssertionError("unreachable") from None
             records = [r for r in reader if any(c.strip() for c in r)]
     except OSError as exc:
         out.add("file_not_found", f"cannot read the responses file: {exc.strerror or exc}")

@@ -251,7 +251,7 @@ def _staff(rng: np.random.Generator, groups: dict[str, list[str]]) -> tuple[list
                         row[item] = _blank_sometimes(rng, str(_likert(rng, mu)), 0.02)
                     for item in eng_items:
                         if item.startswith("eng_practice"):
-                            mu = 0.9 + 0.5 * (site_effect + person) + _ENG_PRACTICE_ROLE.get(role, 0.0)
+                            mu = 0.45 + 0.5 * (site_effect + person) + _ENG_PRACTICE_ROLE.get(role, 0.0)
                             dont_know = 0.0
                         else:
                             mu = 0.0 + org_effect + 0.5 * person + _ENG_ORG_ROLE.get(role, 0.0)

@@ -33,7 +33,7 @@ def write(tmp_path, text, name="registry.yaml"):
 def test_yaml_registry_loads_groups_and_spells(tmp_path):
     path = write(tmp_path, GOOD)
     fmt, det = detect(path)
-    assert isinstance(fmt, GroupRegistryFile) and det.variant == "yaml v1"
+    assert fmt.name == GroupRegistryFile.name and det.variant == "yaml v1"
     with open_store(tmp_path / "s.duckdb") as st:
         ingest(st, [path])
         assert st.df("SELECT name, kind, contracts FROM practice_group").to_dict("records") == [

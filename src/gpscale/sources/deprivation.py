@@ -1,0 +1,309 @@
+"""Deprivation: Fingertips practice extracts, practice and PCN IMD files, and the IMD 2019 LSOA file.
+
+* :class:`Fingertips` — the standard Fingertips ``all_data`` CSV (any indicator; practice rows are
+  ``Area Type`` GP). → ``measure_value(source='fingertips', measure_id=<Indicator ID>)`` with value,
+  count and denominator; indicator 93553 (IMD 2019 score) also sets ``practice_record.imd_score``.
+* :class:`PracticeImd` — a practice IMD score file (practice_code, ..., imd_score, imd_decile).
+  → ``practice_record.imd_score`` and ``practice_attribute`` (decile).
+* :class:`PcnImd` — a PCN IMD score file (pcn_code, pcn_name, ..., imd_score, imd_decile).
+  → ``reference_value(entity_type='pcn')``.
+* :class:`ImdLsoa` — MHCLG IoD 2019 File 1 (LSOA rank and decile, xlsx) and LSOA lookups carrying IMD
+  deciles. → ``reference_value(entity_type='lsoa')``.
+
+Fingertips periods: ``2019/20`` is a financial year; a calendar year ``2019`` is mapped to the
+financial year that starts in it (FY2019/20), which is how IMD 2019 is used in practice profiles.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from gpscale.periods import fy_label
+from gpscale.sources import validate as v
+from gpscale.sources.base import Detection, FileHead, LoadResult
+from gpscale.sources.common import (
+    find_header_row,
+    flag_wrong_width,
+    frame_of,
+    head_headers,
+    read_sheet,
+    read_text_csv,
+    text,
+)
+from gpscale.sources.headers import Col, col, match, resolve
+
+if TYPE_CHECKING:
+    import duckdb
+
+FT_COLS: tuple[Col, ...] = (
+    col("indicator_id", "indicator id"),
+    col("indicator_name", "indicator name", required=False),
+    col("area_code", "area code"),
+    col("area_type", "area type"),
+    col("sex", "sex"),
+    col("age", "age", none_of=("category",)),
+    col("period", "time period", none_of=("sortable", "range")),
+    col("value", "value", none_of=("note", "compared", "lower", "upper")),
+    col("count", "count", required=False),
+    col("denominator", "denominator", required=False),
+)
+
+
+def fingertips_period(label: str) -> str | None:
+    t = (label or "").strip()
+    m = re.fullmatch(r"(\d{4})/(\d{2})", t)
+    if m and (int(m.group(1)) + 1) % 100 == int(m.group(2)):
+        return fy_label(int(m.group(1)))
+    m = re.fullmatch(r"(\d{4})", t)
+    if m:
+        return fy_label(int(m.group(1)))
+    return None
+
+
+class Fingertips:
+    """Fingertips all_data CSV (any indicator), practice rows."""
+
+    name = "fingertips"
+    description = "OHID Fingertips all_data CSV (Indicator ID, Area Code, Area Type, Time period, Value, ...)"
+    header_hint = "Indicator ID,Indicator Name,Parent Code,Parent Name,Area Code,Area Name,Area Type,Sex,Age"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, FT_COLS)[1]:
+            return None
+        return Detection(self.name, "all_data", f"fingertips:{head.path.name}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        table = read_text_csv(path)
+        res = resolve(table.headers, FT_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        is_gp = df["area_type"].fillna("").astype(str).str.strip().str.upper().isin(["GP", "GP PRACTICE", "GPS"])
+        skip = ~is_gp
+        code = v.ods_codes(df["area_code"].where(is_gp, "A00000"), check, "area code")
+        per = df["period"].fillna("").astype(str).map(fingertips_period)
+        check.flag(
+            per.isna() & is_gp,
+            v.IMPOSSIBLE_DATE,
+            "time period {0!r} not understood",
+            df["period"],
+        )
+        val = v.numbers(df, "value", check, res["value"])
+        cnt = v.counts(df, "count", check, required=False) if "count" in df else None
+        den = v.counts(df, "denominator", check, required=False) if "denominator" in df else None
+        if cnt is not None and den is not None:
+            v.numerator_le_denominator(cnt, den, check, "count above denominator")
+        check.finish()
+        keep = check.keep_mask(n) & is_gp.to_numpy()
+        ind = df["indicator_id"].fillna("").astype(str).str.strip()
+        mv = pd.DataFrame(
+            {
+                "source": "fingertips",
+                "measure_id": ind,
+                "practice_code": code,
+                "period": per,
+                "period_type": "fy",
+                "value": val,
+                "numerator": cnt,
+                "denominator": den,
+            }
+        )[keep]
+        v.duplicates(
+            mv.reset_index(drop=True).assign(sex=df["sex"][keep].to_numpy(), age=df["age"][keep].to_numpy()),
+            ["measure_id", "practice_code", "period", "sex", "age"],
+            path,
+            "indicator-practice-period",
+        )
+        tables: dict[str, pd.DataFrame] = {"measure_value": mv}
+        imd = mv[mv["measure_id"] == "93553"]
+        if not imd.empty:
+            tables["practice_record"] = pd.DataFrame(
+                {"practice_code": imd["practice_code"], "imd_score": imd["value"], "as_of": None}
+            )
+        return LoadResult(
+            tables=tables,
+            rows_in=n,
+            periods=sorted({p for p in mv["period"] if p}),
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{len(mv)} practice rows; {int(skip.sum())} rows for other area types (England, CCG...) skipped",
+        )
+
+
+PIMD_COLS: tuple[Col, ...] = (
+    col("practice_code", "practice code"),
+    col("imd_score", "imd score"),
+    col("imd_decile", "imd decile", required=False),
+    col("practice_name", "practice name", required=False),
+    col("postcode", "postcode", required=False),
+)
+
+
+class PracticeImd:
+    """Practice IMD score file (practice_code, practice_name, postcode, subicb_code, imd_score, imd_decile)."""
+
+    name = "practice_imd"
+    description = "practice-level IMD score file (practice_code, ..., imd_score, imd_decile)"
+    header_hint = '"practice_code","practice_name","postcode","subicb_code","imd_score","imd_decile"'
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, PIMD_COLS)[1] or len(headers) > 12:
+            return None
+        return Detection(self.name, "v1", f"practice_imd:{head.path.name}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        table = read_text_csv(path)
+        res = resolve(table.headers, PIMD_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        code = v.ods_codes(df["practice_code"], check)
+        score = v.counts(df, "imd_score", check, res["imd_score"])
+        dec = v.counts(df, "imd_decile", check, res["imd_decile"]) if "imd_decile" in df else None
+        if dec is not None:
+            check.flag((dec < 1) | (dec > 10), v.INVALID_VALUE, "IMD decile {0} not 1-10", df["imd_decile"])
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        rec = pd.DataFrame(
+            {
+                "practice_code": code,
+                "imd_score": score,
+                "as_of": None,
+                "name": text(df["practice_name"]) if "practice_name" in df else None,
+                "postcode": text(df["postcode"]) if "postcode" in df else None,
+            }
+        )[keep]
+        return LoadResult(
+            tables={"practice_record": rec},
+            rows_in=n,
+            periods=[],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{len(rec)} practices; no snapshot date in the file (as_of left empty)",
+        )
+
+
+PCNIMD_COLS: tuple[Col, ...] = (
+    col("pcn_code", "pcn code"),
+    col("pcn_name", "pcn name", required=False),
+    col("imd_score", "imd score"),
+    col("imd_decile", "imd decile", required=False),
+)
+
+
+class PcnImd:
+    """PCN IMD score file (pcn_code, pcn_name, postcode, subicb_code, imd_score, imd_decile)."""
+
+    name = "pcn_imd"
+    description = "PCN-level IMD score file (pcn_code, pcn_name, ..., imd_score, imd_decile)"
+    header_hint = '"pcn_code","pcn_name","postcode","subicb_code","imd_score","imd_decile"'
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        headers = head_headers(head)
+        if not headers or match(headers, PCNIMD_COLS)[1] or len(headers) > 12:
+            return None
+        return Detection(self.name, "v1", f"pcn_imd:{head.path.name}")
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        table = read_text_csv(path)
+        res = resolve(table.headers, PCNIMD_COLS, path)
+        df = frame_of(table, res)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        flag_wrong_width(table, check)
+        pcn = df["pcn_code"].fillna("").astype(str).str.strip().str.upper()
+        score = v.counts(df, "imd_score", check, res["imd_score"])
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"p": pcn}), ["p"], path, "PCN", keep)
+        parts = [
+            pd.DataFrame(
+                {
+                    "entity_code": pcn,
+                    "attribute": "imd_score",
+                    "value": score.map(lambda x: None if pd.isna(x) else repr(float(x))),
+                }
+            )
+        ]
+        for key in ("pcn_name", "imd_decile"):
+            if key in df:
+                parts.append(pd.DataFrame({"entity_code": pcn, "attribute": key, "value": text(df[key])}))
+        out = pd.concat([p[keep] for p in parts], ignore_index=True).assign(
+            entity_type="pcn", period=None, period_type=None
+        )
+        unknown = int((~pcn[keep].str.match(v.PCN_CODE_RE)).sum())
+        return LoadResult(
+            tables={"reference_value": out},
+            rows_in=n,
+            periods=[],
+            rejects=check.rejects,
+            nulls_suppressed=check.nulls,
+            message=f"{int(keep.sum())} PCNs ({unknown} with a non-ODS code such as 'U' Unknown, kept as published)",
+        )
+
+
+LSOA_FILE1_COLS: tuple[Col, ...] = (
+    col("lsoa_code", "lsoa code", "lsoa code 2011", "lsoa11cd"),
+    col("imd_rank", "index of multiple deprivation imd rank", "imd rank"),
+    col("imd_decile", "index of multiple deprivation imd decile", "imd decile"),
+)
+
+
+class ImdLsoaWorkbook:
+    """MHCLG English Indices of Deprivation 2019, File 1 (IMD rank and decile per LSOA), xlsx."""
+
+    name = "imd_lsoa_file1"
+    description = "MHCLG IoD2019 File 1 workbook: LSOA IMD rank and decile"
+    header_hint = "LSOA code (2011) LSOA name (2011) Local Authority District code (2019) ... IMD Rank IMD Decile"
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        if head.kind != "xlsx":
+            return None
+        for sheet in head.sheets:
+            if find_header_row(head.sheet_rows.get(sheet, ()), LSOA_FILE1_COLS) is not None:
+                return Detection(self.name, "iod2019-file1", f"imd_lsoa_file1:{head.path.name}")
+        return None
+
+    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        sheet = read_sheet(path, LSOA_FILE1_COLS)
+        wanted = (*LSOA_FILE1_COLS, col("lad_code", "local authority district code", required=False))
+        found, _ = match(sheet.headers, wanted)
+        df = frame_of(sheet, found)
+        n = len(df)
+        v.require_rows(n, path)
+        check = v.Checker(path, n)
+        lsoa = df["lsoa_code"].fillna("").astype(str).str.strip()
+        check.flag(~lsoa.str.fullmatch(r"[EW]0\d{7}"), v.INVALID_VALUE, "LSOA code {0!r} is not an ONS code", lsoa)
+        v.counts(df, "imd_rank", check, found["imd_rank"])
+        v.counts(df, "imd_decile", check, found["imd_decile"])
+        check.finish()
+        keep = check.keep_mask(n)
+        v.duplicates(pd.DataFrame({"l": lsoa}), ["l"], path, "LSOA", keep)
+        parts = [
+            pd.DataFrame({"entity_code": lsoa, "attribute": f"imd2019_{k}", "value": text(df[k])})[keep]
+            for k in ("imd_rank", "imd_decile")
+        ]
+        if "lad_code" in df:
+            parts.append(
+                pd.DataFrame({"entity_code": lsoa, "attribute": "lad_code", "value": text(df["lad_code"])})[keep]
+            )
+        out = pd.concat(parts, ignore_index=True).assign(entity_type="lsoa", period=None, period_type=None)
+        return LoadResult(
+            tables={"reference_value": out},
+            rows_in=n,
+            periods=[],
+            rejects=check.rejects,
+            message=f"sheet {sheet.sheet!r}: {int(keep.sum())} LSOAs",
+        )

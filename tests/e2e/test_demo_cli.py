@@ -1,0 +1,64 @@
+"""End to end from the command line: synth → ingest → store summary → evaluate → demo report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from gpscale.cli import app
+from tests.synthetic_england import small_england
+
+runner = CliRunner()
+
+
+def test_ingest_summary_and_evaluate_from_the_cli(tmp_path):
+    synth = small_england()
+    store = tmp_path / "store.duckdb"
+    r = runner.invoke(app, ["ingest", "--store", str(store), str(synth.out / "nhs"), str(synth.out / "groups")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["store", "summary", "--store", str(store), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    sources = {x["source"] for x in rows}
+    assert {"ods_epraccur", "ods_epcn", "qof_achievement", "gpps_practice", "prescribing", "gp_reg_patients",
+            "nhs_payments", "hospital_activity", "group_registry", "qof_domains"} <= sources
+    qof = [x for x in rows if x["table"] == "measure_value" and x["file"] == "QOF_2019-20.csv"]
+    assert qof and qof[0]["period"] == "FY2019/20" and qof[0]["practices"] > 40
+    # ingesting the same files again changes nothing
+    before = store.stat().st_size
+    r = runner.invoke(app, ["ingest", "--store", str(store), str(synth.out / "nhs" / "QOF_2019-20.csv")])
+    assert r.exit_code == 0 and "unchanged" in r.output
+    out = tmp_path / "results"
+    r = runner.invoke(app, ["evaluate", "--store", str(store), "--out", str(out), "--indicator", "qof_total",
+                            "--indicator", "rx_broad_spectrum"])
+    assert r.exit_code == 0, r.output
+    card = pd.read_parquet(out / "scorecard.parquet")
+    assert set(card["indicator_id"]) == {"qof_total", "rx_broad_spectrum"}
+    assert set(card["confidence"]) == {0.95, 0.998}
+    assert card["method"].str.len().min() > 5 and set(card["membership_view"]) == {"as-was", "all practices"}
+    assert store.stat().st_size >= before
+
+
+def test_unknown_file_fails_cleanly_and_leaves_the_store_unchanged(tmp_path):
+    synth = small_england()
+    store = tmp_path / "store.duckdb"
+    bad = tmp_path / "mystery.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    r = runner.invoke(app, ["ingest", "--store", str(store), str(synth.out / "nhs" / "epraccur.csv"), str(bad)])
+    assert r.exit_code != 0
+    assert "mystery.csv" in r.output and "unknown-format" in r.output and "nearest match" in r.output
+    r = runner.invoke(app, ["store", "summary", "--store", str(store), "--json"])
+    assert json.loads(r.output) == []
+
+
+def test_demo_writes_report_tables_and_summary(tmp_path):
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path), "--practices", "30", "--seed", "4"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("<svg") >= 3 and "How to read this report" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: no external resources
+    card = pd.read_csv(tmp_path / "results" / "scorecard.csv")
+    assert {"qof_total", "rx_broad_spectrum", "rx_antibacterial_items"} <= set(card["indicator_id"])
+    assert "Named groups, latest year" in r.output

@@ -1,0 +1,107 @@
+"""Scorecard spec: pooling and comparison on small hand-checked tables.
+
+Three practices, one group of two (A81001, A81002), one period. Each value type pools numerators and
+denominators (never averages percentages), and the comparison with England follows polarity.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from gpscale.evaluate.scorecard import scorecard
+
+PERIOD = "FY2019/20"
+
+
+def practice_values(indicator, rows, value_type):
+    df = pd.DataFrame(rows, columns=["practice_code", "numerator", "denominator"])
+    df["indicator_id"] = indicator
+    df["period"] = PERIOD
+    df["period_type"] = "fy"
+    df["value"] = df["numerator"] / df["denominator"]
+    df["definition_version"] = "1"
+    return df
+
+
+MEMBERS = pd.DataFrame({"group_id": ["G1", "G1"], "practice_code": ["A81001", "A81002"], "period": [PERIOD] * 2})
+
+
+def definition(value_type, polarity="high_is_good", multiplier=100.0):
+    return SimpleNamespace(value_type=value_type, polarity=polarity, multiplier=multiplier)
+
+
+def run(indicator, rows, value_type, polarity="high_is_good", multiplier=100.0):
+    pv = practice_values(indicator, rows, value_type)
+    card = scorecard(pv, MEMBERS, {indicator: definition(value_type, polarity, multiplier)}, "as-was", "v0")
+    return card.set_index(["entity_type", "confidence"])
+
+
+def test_proportion_pools_counts_not_percentages():
+    # practice shares 10/100 and 90/900; pooled 100/1000 = 10% (mean of shares would also be 10%)
+    # third practice outside the group: 400/1000; England = 500/2000 = 25%
+    card = run("p", [("A81001", 10, 100), ("A81002", 90, 900), ("A81003", 400, 1000)], "proportion", "low_is_good")
+    g = card.loc[("group", 0.95)]
+    assert g["value"] == pytest.approx(10.0)
+    assert g["numerator"] == 100 and g["denominator"] == 1000 and g["n_practices"] == 2
+    assert card.loc[("england", 0.95)]["value"] == pytest.approx(25.0)
+    # Wilson 95%: hand formula
+    z = stats.norm.ppf(0.975)
+    p, n = 0.1, 1000
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert g["lower"] == pytest.approx(100 * (centre - half))
+    assert g["upper"] == pytest.approx(100 * (centre + half))
+    assert g["comparison"] == "better"  # low is good, 10% against England's 25%
+    assert "Wilson" in g["method"] and g["membership_view"] == "as-was"
+
+
+def test_unequal_sizes_pool_differently_from_mean_of_percentages():
+    # 9/10 (90%) and 100/1000 (10%): pooled 109/1010 = 10.79%, the mean of percentages would say 50%
+    card = run("p", [("A81001", 9, 10), ("A81002", 100, 1000), ("A81003", 50, 100)], "proportion")
+    assert card.loc[("group", 0.95)]["value"] == pytest.approx(100 * 109 / 1010)
+
+
+def test_rate_uses_poisson_limits_over_the_denominator():
+    card = run("r", [("A81001", 4, 2000), ("A81002", 3, 1000), ("A81003", 300, 3000)], "rate", "low_is_good", 1000)
+    g = card.loc[("group", 0.95)]
+    assert g["value"] == pytest.approx(1000 * 7 / 3000)
+    lo = stats.chi2.ppf(0.025, 14) / 2  # exact below 10 events
+    hi = stats.chi2.ppf(0.975, 16) / 2
+    assert g["lower"] == pytest.approx(1000 * lo / 3000)
+    assert g["upper"] == pytest.approx(1000 * hi / 3000)
+    assert g["comparison"] == "better"
+
+
+def test_standardised_ratio_observed_over_expected_no_judgement():
+    card = run("s", [("A81001", 130, 100), ("A81002", 130, 100), ("A81003", 800, 1000)], "standardised_ratio",
+               "no_judgement", 100)
+    g = card.loc[("group", 0.95)]
+    assert g["value"] == pytest.approx(130.0)
+    assert g["comparison"] == "higher"  # England = 1060/1200 = 88.3; group CI well above
+
+
+def test_score_is_pooled_points_over_maximum_with_interval_of_member_scores():
+    card = run("q", [("A81001", 500, 559), ("A81002", 540, 559), ("A81003", 559, 559)], "score")
+    g = card.loc[("group", 0.95)]
+    assert g["value"] == pytest.approx(100 * 1040 / 1118)
+    s = np.array([500, 540]) / 559
+    half = stats.t.ppf(0.975, 1) * np.sqrt(2 / 1 * ((s - s.mean()) ** 2).sum() / 4)
+    assert g["lower"] == pytest.approx(max(0, 100 * (s.mean() - half)))
+    assert g["upper"] == pytest.approx(min(100, 100 * (s.mean() + half)))
+    assert g["upper"] <= 100
+
+
+def test_both_confidence_levels_and_99_8_is_wider():
+    card = run("p", [("A81001", 30, 100), ("A81002", 40, 100), ("A81003", 250, 1000)], "proportion")
+    g95, g998 = card.loc[("group", 0.95)], card.loc[("group", 0.998)]
+    assert g998["lower"] < g95["lower"] and g998["upper"] > g95["upper"]
+
+
+def test_missing_denominators_are_not_pooled():
+    card = run("p", [("A81001", 30, 100), ("A81002", np.nan, np.nan), ("A81003", 250, 1000)], "proportion")
+    assert card.loc[("group", 0.95)]["n_practices"] == 1

@@ -1,0 +1,219 @@
+"""Unit tests of gpscale.disclosure: thresholds, primary and complementary suppression, the audit."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpscale import disclosure
+from gpscale.disclosure import (
+    COUNT_THRESHOLD,
+    SURVEY_MIN_RESPONDENTS,
+    TOTAL,
+    attack,
+    plan_suppression,
+    recover_by_subtraction,
+    suppress_small_counts,
+)
+
+
+def test_thresholds_are_named_constants():
+    assert COUNT_THRESHOLD == 5
+    assert SURVEY_MIN_RESPONDENTS == 10
+    assert "fewer than 10 respondents" in disclosure.survey_rule()
+    assert "1 to 4" in disclosure.count_rule()
+
+
+def test_suppress_small_counts_nulls_counts_one_to_four():
+    frame = pd.DataFrame({"practice": list("ABCDE"), "events": [0, 1, 4, 5, 12], "rate": [0.0, 0.1, 0.4, 0.5, 1.2]})
+    out = suppress_small_counts(frame, ["events"], ["rate"])
+    assert out["suppressed"].tolist() == [False, True, True, False, False]
+    assert out["events"].isna().tolist() == [False, True, True, False, False]
+    assert out["rate"].isna().tolist() == [False, True, True, False, False]
+    assert out["suppression"].tolist() == ["", "primary", "primary", "", ""]
+    # nulls, never zeros; the input is untouched
+    assert frame["events"].tolist() == [0, 1, 4, 5, 12]
+    zero = suppress_small_counts(frame, ["events"], suppress_zero=True)
+    assert zero["suppressed"].tolist() == [True, True, True, False, False]
+
+
+def one_dimension(counts: dict[str, int]) -> pd.DataFrame:
+    return pd.DataFrame({"role": list(counts), "n": list(counts.values())})
+
+
+def status(plan: disclosure.SuppressionPlan) -> dict[tuple[str, ...], str]:
+    return {tuple(r[list(plan.dims)]): r["suppression"] for _, r in plan.cells.iterrows()}
+
+
+def test_one_small_part_hides_the_next_smallest_too():
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "admin": 15, "manager": 12}), ["role"],
+                            [(), ("role",)])
+    assert status(plan) == {(TOTAL,): "", ("admin",): "", ("gp",): "", ("manager",): "complementary",
+                            ("nurse",): "primary"}
+    assert plan.n_primary == 1 and plan.n_complementary == 1
+    assert plan.audit.ran and plan.audit.revealed == 0
+
+
+def test_two_small_parts_together_under_the_threshold_hide_a_third():
+    # nurse + manager = 7 would be known as total minus the rest: a group of 7 revealed
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "manager": 3, "admin": 15}), ["role"],
+                            [(), ("role",)])
+    assert status(plan)[("admin",)] == "complementary"
+    assert status(plan)[("gp",)] == ""
+
+
+def test_no_total_published_means_no_complementary_suppression():
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4}), ["role"], [("role",)])
+    assert status(plan) == {("gp",): "", ("nurse",): "primary"}
+
+
+def test_small_total_is_hidden_with_all_its_parts():
+    plan = plan_suppression(one_dimension({"gp": 3, "nurse": 4}), ["role"], [(), ("role",)])
+    assert set(status(plan).values()) == {"primary"}
+
+
+def test_two_way_table_with_margins():
+    base = pd.DataFrame({"site": list("AAABBB"), "role": ["gp", "nurse", "admin"] * 2, "n": [12, 4, 20, 15, 11, 30]})
+    plan = plan_suppression(base, ["site", "role"], [(), ("role",), ("site",), ("site", "role")])
+    hidden = {k for k, v in status(plan).items() if v}
+    # nurse at A is primary; its row needs a partner (gp at A, 12 is the smallest), then each
+    # column needs a second hidden cell (gp at B, nurse at B)
+    assert hidden == {("A", "nurse"), ("A", "gp"), ("B", "gp"), ("B", "nurse")}
+    assert attack(plan).empty
+    published = plan.apply(plan.cells.drop(columns=["suppressed", "suppression"]), [])
+    assert recover_by_subtraction(published, ["site", "role"], "n").empty
+
+
+def test_nested_sites_within_groups_and_single_site_groups():
+    # group H has one site, so "group H" and "site H1" are the same people: both must share a status
+    base = pd.DataFrame({
+        "group": ["G", "G", "G", "H", "H"], "site": ["G1", "G2", "G3", "H1", "H1"],
+        "role": ["gp", "gp", "nurse", "gp", "nurse"], "n": [20, 6, 15, 5, 3],
+    })
+    plan = plan_suppression(base, ["group", "site", "role"],
+                            [(), ("role",), ("group",), ("group", "role"), ("group", "site")])
+    s = status(plan)
+    assert s[("H", TOTAL, TOTAL)] == "primary" and s[("H", "H1", TOTAL)] == "primary"
+    assert s[("G", "G2", TOTAL)] == "primary"
+    assert s[("G", "G3", TOTAL)] == "complementary"  # the smallest other site of G
+    assert attack(plan).empty
+
+
+def test_apply_nulls_hidden_rows_and_refuses_unplanned_cells():
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "admin": 15}), ["role"], [(), ("role",)])
+    table = pd.DataFrame({"role": [TOTAL, "gp", "nurse", "admin", "nurse"], "n": [59, 40, 4, 15, 4],
+                          "share": [0.5, 0.6, 0.25, 0.4, 0.75], "option": ["a", "a", "a", "a", "b"]})
+    out = plan.apply(table, ["share"])
+    assert out.loc[out["role"] == "nurse", ["n", "share"]].isna().all().all()
+    assert out.loc[out["role"] == "gp", "share"].item() == 0.6
+    assert out["option"].tolist() == ["a", "a", "a", "a", "b"]
+    with pytest.raises(ValueError, match="not covered"):
+        plan.apply(pd.DataFrame({"role": ["pharmacist"], "n": [3]}), [])
+
+
+def test_attack_finds_what_primary_suppression_alone_leaves_open():
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "admin": 15}), ["role"], [(), ("role",)])
+    cells = plan.cells.copy()
+    cells["suppressed"] = cells["suppression"] == "primary"  # undo the complementary suppression
+    naive = dataclasses.replace(plan, cells=cells)
+    assert attack(naive)["role"].tolist() == ["nurse"]
+    table = naive.apply(cells.drop(columns=["suppressed", "suppression"]), [])
+    recovered = recover_by_subtraction(table, ["role"], "n")
+    assert recovered.to_dict("records") == [{"role": "nurse", "n": 4.0}]
+
+
+def test_attack_sees_through_a_chain_of_equations():
+    # 4x4 table with margins. Two hidden rectangles joined by one hidden "bridge" cell (r2, c3): every row
+    # and column has at least two hidden cells, so no single equation gives anything away, yet
+    # rows r1 + r2 minus columns c1 + c2 isolate the bridge. The one-equation-at-a-time rule misses this;
+    # the audit in plan_suppression (and attack) does not.
+    rows, cols = ["r1", "r2", "r3", "r4"], ["c1", "c2", "c3", "c4"]
+    base = pd.DataFrame([{"r": r, "c": c, "n": 30} for r in rows for c in cols])
+    plan = plan_suppression(base, ["r", "c"], [(), ("r",), ("c",), ("r", "c")])
+    hide = {("r1", "c1"), ("r1", "c2"), ("r2", "c1"), ("r2", "c2"), ("r3", "c3"), ("r3", "c4"), ("r4", "c3"),
+            ("r4", "c4"), ("r2", "c3")}
+    cells = plan.cells.copy()
+    cells["suppressed"] = [(a, b) in hide for a, b in zip(cells["r"], cells["c"], strict=True)]
+    revealed = attack(dataclasses.replace(plan, cells=cells))
+    assert revealed[["r", "c"]].values.tolist() == [["r2", "c3"]]
+    equations = disclosure._equations(
+        [(), ("r",), ("c",), ("r", "c")], list(plan.membership))
+    hidden = cells["suppressed"].to_numpy().copy()
+    before = hidden.copy()
+    disclosure._enforce_equations(equations, hidden, cells["n"].to_numpy(dtype=float),
+                                  np.zeros(len(cells), dtype=int), SURVEY_MIN_RESPONDENTS)
+    assert (hidden == before).all()  # the per-equation rule is satisfied, so only the audit catches it
+
+
+def test_audit_repairs_what_the_equations_miss():
+    # the same 4x4 layout with small cells that force hidden rectangles: whatever the pattern, the
+    # finished plan survives the attack
+    counts = {("r1", "c1"): 4, ("r2", "c2"): 3, ("r3", "c3"): 5, ("r4", "c4"): 2, ("r2", "c3"): 6}
+    base = pd.DataFrame([{"r": r, "c": c, "n": counts.get((r, c), 30)}
+                         for r in ["r1", "r2", "r3", "r4"] for c in ["c1", "c2", "c3", "c4"]])
+    plan = plan_suppression(base, ["r", "c"], [(), ("r",), ("c",), ("r", "c")])
+    assert plan.audit.ran and plan.audit.revealed == 0
+    assert attack(plan).empty
+
+
+def test_rejects_bad_input():
+    with pytest.raises(ValueError, match="margin label"):
+        plan_suppression(one_dimension({TOTAL: 3, "gp": 20}), ["role"], [(), ("role",)])
+    with pytest.raises(ValueError, match="not in"):
+        plan_suppression(one_dimension({"gp": 20}), ["role"], [("site",)])
+    with pytest.raises(ValueError, match="negative"):
+        plan_suppression(one_dimension({"gp": -1}), ["role"], [("role",)])
+
+
+def test_count_threshold_plan_for_indicator_tables():
+    base = pd.DataFrame({"practice": ["A", "B", "C"], "n": [3, 40, 7]})
+    plan = plan_suppression(base, ["practice"], [(), ("practice",)], threshold=COUNT_THRESHOLD)
+    assert status(plan) == {(TOTAL,): "", ("A",): "primary", ("B",): "", ("C",): "complementary"}
+    assert "1 to 4" in plan.rule
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=30), min_size=6, max_size=6),
+    layout=st.sampled_from(["2x3", "nested"]),
+)
+def test_property_no_hidden_cell_is_recoverable(counts, layout):
+    if layout == "2x3":
+        keys = list(itertools.product(["a", "b"], ["x", "y", "z"]))
+        base = pd.DataFrame({"d1": [k[0] for k in keys], "d2": [k[1] for k in keys], "n": counts})
+        groupings = [(), ("d1",), ("d2",), ("d1", "d2")]
+    else:  # sites nested in groups, crossed with a role; the finest level is not published
+        keys = [("g1", "s1", "x"), ("g1", "s2", "x"), ("g1", "s2", "y"), ("g2", "s3", "x"), ("g2", "s3", "y"),
+                ("g2", "s4", "y")]
+        base = pd.DataFrame({"d1": [k[0] for k in keys], "site": [k[1] for k in keys], "d2": [k[2] for k in keys],
+                             "n": counts})
+        groupings = [(), ("d2",), ("d1",), ("d1", "d2"), ("d1", "site")]
+    dims = ["d1", "d2"] if layout == "2x3" else ["d1", "site", "d2"]
+    plan = plan_suppression(base, dims, groupings)
+    cells = plan.cells
+    # every small cell is hidden
+    small = (cells["n"] > 0) & (cells["n"] < SURVEY_MIN_RESPONDENTS)
+    assert cells.loc[small, "suppressed"].all()
+    # no hidden cell is a linear combination of visible ones, checked by rank, independently
+    finest = base[base["n"] > 0][dims].astype(str).reset_index(drop=True)
+    if finest.empty:  # nobody at all: no cells to publish
+        assert cells.empty
+        return
+
+    def vec(r: pd.Series) -> np.ndarray:
+        m = np.ones(len(finest), dtype=bool)
+        for d in dims:
+            if r[d] != TOTAL:
+                m &= (finest[d] == r[d]).to_numpy()
+        return m.astype(float)
+
+    visible = np.array([vec(r) for _, r in cells[~cells["suppressed"]].iterrows()]).reshape(-1, len(finest))
+    rank = np.linalg.matrix_rank(visible) if len(visible) else 0
+    for _, r in cells[cells["suppressed"]].iterrows():
+        assert np.linalg.matrix_rank(np.vstack([visible, vec(r)])) > rank

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -188,8 +189,23 @@ def demo(
         table.add_row(r.entity_id, r.indicator_id, r.period, f"{r.value:.2f} ({r.lower:.2f}-{r.upper:.2f})",
                       f"{r.comparator_value:.2f}", r.comparison)
     console.print(table)
+    _demo_surveys(out, step)
     console.print(f"report: [bold]{result.report}[/]; tables: {result.out / 'results'}; store: {result.store}")
     console.print(f"done in {time.perf_counter() - t0:.0f}s")
+
+
+def _demo_surveys(out: Path, step: Callable[[str], None]) -> None:
+    """Analyse the synthetic collaboration and staff surveys (Table-1 layout, satisfaction by role)."""
+    from gpscale.surveys.cli import print_summary
+    from gpscale.surveys.report import build_survey_report
+
+    surveys = out / "synth" / "surveys"
+    for kind in ("collaboration", "staff"):
+        codebook, responses = surveys / f"{kind}_codebook.yaml", surveys / f"{kind}_responses.csv"
+        if not codebook.exists():
+            continue
+        step(f"analysing the synthetic {kind} survey")
+        print_summary(console, build_survey_report(codebook, responses, out / "surveys" / kind))
 
 
 def main() -> None:  # pragma: no cover - console entry point

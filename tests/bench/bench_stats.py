@@ -8,6 +8,8 @@ the number of rows), which each record states. Run with ``python -m tests.bench.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -19,13 +21,15 @@ N_INTERVALS = 1_000_000
 GROUPS, INDICATORS, PERIODS = 1_300, 16, 15
 
 
-def _phstats():  # noqa: ANN202 - optional test-only module
+def _phstats() -> ModuleType:
+    """PHStatsMethods, imported only here (test-only, GPL): never a run-time dependency."""
     import PHStatsMethods
 
     return PHStatsMethods
 
 
-def _scaled(fn, subsample: int, total: int, repeat: int = 1) -> dict[str, float]:  # noqa: ANN001
+def _scaled(fn: Callable[[], object], subsample: int, total: int, repeat: int = 1) -> dict[str, float]:
+    """Time ``fn`` on ``subsample`` rows and scale linearly to ``total`` rows."""
     timing = timeit(fn, repeat=repeat)
     scale = total / subsample
     return {"subsample": subsample, "subsample_min_s": timing["min_s"], "scaled_min_s": timing["min_s"] * scale}

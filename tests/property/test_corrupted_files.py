@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.fixtures import layouts as L
+from tests.unit.store.test_ingest_atomic import content_hash
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
-from tests.fixtures import layouts as L
-from tests.unit.store.test_ingest_atomic import content_hash
 
 #: Examples per layout (raise with GPSCALE_HYPOTHESIS_EXAMPLES for a deeper search; the suite stays fast).
 EXAMPLES = int(os.environ.get("GPSCALE_HYPOTHESIS_EXAMPLES", "12"))
@@ -129,9 +129,13 @@ def test_corrupted_file_gives_clear_error_or_quarantine(kind: str, data, tmp_pat
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_corrupted_workbook_gives_clear_error(data, tmp_path: Path) -> None:
-    d = tmp_path / "wb"
-    p = L.write_epcn(d)
-    raw = p.read_bytes()
+    if "epcn" not in _TEMPLATES:  # one template: xlsx bytes carry a timestamp, so rebuild-per-example drifts
+        d0 = Path(tempfile.mkdtemp(prefix="gpscale-prop-"))
+        _TEMPLATES["epcn"] = L.write_epcn(d0).read_bytes()
+        shutil.rmtree(d0, ignore_errors=True)
+    raw = _TEMPLATES["epcn"]
+    p = tmp_path / "ePCN.xlsx"
+    p.write_bytes(raw)
     cut = data.draw(st.integers(0, len(raw)))
     mode = data.draw(st.sampled_from(["truncate", "cell"]))
     if mode == "truncate":

@@ -52,18 +52,23 @@ def status(plan: disclosure.SuppressionPlan) -> dict[tuple[str, ...], str]:
 
 
 def test_one_small_part_hides_the_next_smallest_too():
-    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "admin": 15, "manager": 12}), ["role"],
-                            [(), ("role",)])
-    assert status(plan) == {(TOTAL,): "", ("admin",): "", ("gp",): "", ("manager",): "complementary",
-                            ("nurse",): "primary"}
+    plan = plan_suppression(
+        one_dimension({"gp": 40, "nurse": 4, "admin": 15, "manager": 12}), ["role"], [(), ("role",)]
+    )
+    assert status(plan) == {
+        (TOTAL,): "",
+        ("admin",): "",
+        ("gp",): "",
+        ("manager",): "complementary",
+        ("nurse",): "primary",
+    }
     assert plan.n_primary == 1 and plan.n_complementary == 1
     assert plan.audit.ran and plan.audit.revealed == 0
 
 
 def test_two_small_parts_together_under_the_threshold_hide_a_third():
     # nurse + manager = 7 would be known as total minus the rest: a group of 7 revealed
-    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "manager": 3, "admin": 15}), ["role"],
-                            [(), ("role",)])
+    plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "manager": 3, "admin": 15}), ["role"], [(), ("role",)])
     assert status(plan)[("admin",)] == "complementary"
     assert status(plan)[("gp",)] == ""
 
@@ -92,12 +97,17 @@ def test_two_way_table_with_margins():
 
 def test_nested_sites_within_groups_and_single_site_groups():
     # group H has one site, so "group H" and "site H1" are the same people: both must share a status
-    base = pd.DataFrame({
-        "group": ["G", "G", "G", "H", "H"], "site": ["G1", "G2", "G3", "H1", "H1"],
-        "role": ["gp", "gp", "nurse", "gp", "nurse"], "n": [20, 6, 15, 5, 3],
-    })
-    plan = plan_suppression(base, ["group", "site", "role"],
-                            [(), ("role",), ("group",), ("group", "role"), ("group", "site")])
+    base = pd.DataFrame(
+        {
+            "group": ["G", "G", "G", "H", "H"],
+            "site": ["G1", "G2", "G3", "H1", "H1"],
+            "role": ["gp", "gp", "nurse", "gp", "nurse"],
+            "n": [20, 6, 15, 5, 3],
+        }
+    )
+    plan = plan_suppression(
+        base, ["group", "site", "role"], [(), ("role",), ("group",), ("group", "role"), ("group", "site")]
+    )
     s = status(plan)
     assert s[("H", TOTAL, TOTAL)] == "primary" and s[("H", "H1", TOTAL)] == "primary"
     assert s[("G", "G2", TOTAL)] == "primary"
@@ -107,8 +117,14 @@ def test_nested_sites_within_groups_and_single_site_groups():
 
 def test_apply_nulls_hidden_rows_and_refuses_unplanned_cells():
     plan = plan_suppression(one_dimension({"gp": 40, "nurse": 4, "admin": 15}), ["role"], [(), ("role",)])
-    table = pd.DataFrame({"role": [TOTAL, "gp", "nurse", "admin", "nurse"], "n": [59, 40, 4, 15, 4],
-                          "share": [0.5, 0.6, 0.25, 0.4, 0.75], "option": ["a", "a", "a", "a", "b"]})
+    table = pd.DataFrame(
+        {
+            "role": [TOTAL, "gp", "nurse", "admin", "nurse"],
+            "n": [59, 40, 4, 15, 4],
+            "share": [0.5, 0.6, 0.25, 0.4, 0.75],
+            "option": ["a", "a", "a", "a", "b"],
+        }
+    )
     out = plan.apply(table, ["share"])
     assert out.loc[out["role"] == "nurse", ["n", "share"]].isna().all().all()
     assert out.loc[out["role"] == "gp", "share"].item() == 0.6
@@ -136,18 +152,27 @@ def test_attack_sees_through_a_chain_of_equations():
     rows, cols = ["r1", "r2", "r3", "r4"], ["c1", "c2", "c3", "c4"]
     base = pd.DataFrame([{"r": r, "c": c, "n": 30} for r in rows for c in cols])
     plan = plan_suppression(base, ["r", "c"], [(), ("r",), ("c",), ("r", "c")])
-    hide = {("r1", "c1"), ("r1", "c2"), ("r2", "c1"), ("r2", "c2"), ("r3", "c3"), ("r3", "c4"), ("r4", "c3"),
-            ("r4", "c4"), ("r2", "c3")}
+    hide = {
+        ("r1", "c1"),
+        ("r1", "c2"),
+        ("r2", "c1"),
+        ("r2", "c2"),
+        ("r3", "c3"),
+        ("r3", "c4"),
+        ("r4", "c3"),
+        ("r4", "c4"),
+        ("r2", "c3"),
+    }
     cells = plan.cells.copy()
     cells["suppressed"] = [(a, b) in hide for a, b in zip(cells["r"], cells["c"], strict=True)]
     revealed = attack(dataclasses.replace(plan, cells=cells))
     assert revealed[["r", "c"]].values.tolist() == [["r2", "c3"]]
-    equations = disclosure._equations(
-        [(), ("r",), ("c",), ("r", "c")], list(plan.membership))
+    equations = disclosure._equations([(), ("r",), ("c",), ("r", "c")], list(plan.membership))
     hidden = cells["suppressed"].to_numpy().copy()
     before = hidden.copy()
-    disclosure._enforce_equations(equations, hidden, cells["n"].to_numpy(dtype=float),
-                                  np.zeros(len(cells), dtype=int), SURVEY_MIN_RESPONDENTS)
+    disclosure._enforce_equations(
+        equations, hidden, cells["n"].to_numpy(dtype=float), np.zeros(len(cells), dtype=int), SURVEY_MIN_RESPONDENTS
+    )
     assert (hidden == before).all()  # the per-equation rule is satisfied, so only the audit catches it
 
 
@@ -155,8 +180,13 @@ def test_audit_repairs_what_the_equations_miss():
     # the same 4x4 layout with small cells that force hidden rectangles: whatever the pattern, the
     # finished plan survives the attack
     counts = {("r1", "c1"): 4, ("r2", "c2"): 3, ("r3", "c3"): 5, ("r4", "c4"): 2, ("r2", "c3"): 6}
-    base = pd.DataFrame([{"r": r, "c": c, "n": counts.get((r, c), 30)}
-                         for r in ["r1", "r2", "r3", "r4"] for c in ["c1", "c2", "c3", "c4"]])
+    base = pd.DataFrame(
+        [
+            {"r": r, "c": c, "n": counts.get((r, c), 30)}
+            for r in ["r1", "r2", "r3", "r4"]
+            for c in ["c1", "c2", "c3", "c4"]
+        ]
+    )
     plan = plan_suppression(base, ["r", "c"], [(), ("r",), ("c",), ("r", "c")])
     assert plan.audit.ran and plan.audit.revealed == 0
     assert attack(plan).empty
@@ -189,10 +219,17 @@ def test_property_no_hidden_cell_is_recoverable(counts, layout):
         base = pd.DataFrame({"d1": [k[0] for k in keys], "d2": [k[1] for k in keys], "n": counts})
         groupings = [(), ("d1",), ("d2",), ("d1", "d2")]
     else:  # sites nested in groups, crossed with a role; the finest level is not published
-        keys = [("g1", "s1", "x"), ("g1", "s2", "x"), ("g1", "s2", "y"), ("g2", "s3", "x"), ("g2", "s3", "y"),
-                ("g2", "s4", "y")]
-        base = pd.DataFrame({"d1": [k[0] for k in keys], "site": [k[1] for k in keys], "d2": [k[2] for k in keys],
-                             "n": counts})
+        keys = [
+            ("g1", "s1", "x"),
+            ("g1", "s2", "x"),
+            ("g1", "s2", "y"),
+            ("g2", "s3", "x"),
+            ("g2", "s3", "y"),
+            ("g2", "s4", "y"),
+        ]
+        base = pd.DataFrame(
+            {"d1": [k[0] for k in keys], "site": [k[1] for k in keys], "d2": [k[2] for k in keys], "n": counts}
+        )
         groupings = [(), ("d2",), ("d1",), ("d1", "d2"), ("d1", "site")]
     dims = ["d1", "d2"] if layout == "2x3" else ["d1", "site", "d2"]
     plan = plan_suppression(base, dims, groupings)
@@ -217,3 +254,83 @@ def test_property_no_hidden_cell_is_recoverable(counts, layout):
     rank = np.linalg.matrix_rank(visible) if len(visible) else 0
     for _, r in cells[cells["suppressed"]].iterrows():
         assert np.linalg.matrix_rank(np.vstack([visible, vec(r)])) > rank
+
+
+# --------------------------------------------------------------------------- pooled indicator counts
+
+
+def _single_hidden_part(counts, hidden, part_eq, part_row, total_row, total_hidden):
+    """Equations whose total is visible and exactly one part is hidden (the part = total - the rest)."""
+    bad = []
+    for e, t in enumerate(total_row):
+        rows = [r for q, r in zip(part_eq, part_row, strict=True) if q == e]
+        external_small = 0 < sum(counts[r] for r in rows) < COUNT_THRESHOLD  # hidden wherever shown
+        t_hidden = hidden[t] if t >= 0 else (total_hidden[e] or external_small)
+        if not t_hidden and sum(hidden[r] for r in rows) == 1:
+            bad.append(e)
+    return bad
+
+
+def test_pooled_counts_hide_a_partner_for_a_small_practice():
+    # one group of four practices; the group total is published elsewhere (-1)
+    counts = [3, 20, 15, 30]
+    hidden, reason, total_hidden = disclosure.protect_pooled_counts(counts, [0, 0, 0, 0], [0, 1, 2, 3], [-1])
+    assert hidden.tolist() == [True, False, True, False]
+    assert reason.tolist() == ["primary", "", "complementary", ""]
+    assert total_hidden.tolist() == [False]
+
+
+def test_pooled_counts_two_small_parts_need_a_third():
+    counts = [1, 2, 30, 40]
+    hidden, _, _ = disclosure.protect_pooled_counts(counts, [0] * 4, [0, 1, 2, 3], [-1])
+    assert hidden.tolist() == [True, True, True, False]
+
+
+def test_pooled_counts_internal_total_and_overlapping_equations():
+    # rows 0-3: practices; row 4: a published financial-year total of practice 0's months (rows 5, 6)
+    counts = [3, 20, 15, 30, 12, 4, 8]
+    part_eq = [0, 0, 0, 0, 1, 1]
+    part_row = [0, 1, 2, 3, 5, 6]
+    total_row = [-1, 4]
+    hidden, reason, total_hidden = disclosure.protect_pooled_counts(counts, part_eq, part_row, total_row)
+    assert hidden[0] and hidden[5] and hidden[6]
+    assert not _single_hidden_part(np.array(counts), hidden, part_eq, part_row, total_row, total_hidden)
+    assert reason[2] == "complementary"
+
+
+def test_pooled_counts_zero_parts_stay_and_a_small_total_is_primary():
+    # zeros are not hidden; the group's total (3) is itself below the threshold, so the primary rule
+    # hides it wherever it is shown and no extra flag is needed
+    hidden, _, total_hidden = disclosure.protect_pooled_counts([3, 0], [0, 0], [0, 1], [-1])
+    assert hidden.tolist() == [True, False]
+    assert total_hidden.tolist() == [False]
+
+
+def test_pooled_counts_hide_a_published_total_when_no_part_can_be():
+    # row 2 is a published total of rows 0 (zero) and 1; rows 1 and 3 make up another total. Row 3 (3)
+    # is small, so row 1 is hidden as its partner; then row 2 would equal row 1, and the only other part
+    # of row 2 is a zero (never hidden), so the total row 2 is hidden instead
+    counts = [0, 9, 9, 3]
+    hidden, reason, _ = disclosure.protect_pooled_counts(counts, [0, 0, 1, 1], [0, 1, 1, 3], [2, -1])
+    assert hidden.tolist() == [False, True, True, True]
+    assert reason.tolist() == ["", "complementary", "complementary", "primary"]
+
+
+def test_pooled_counts_validate_their_input():
+    with pytest.raises(ValueError, match="same length"):
+        disclosure.protect_pooled_counts([1, 2], [0, 0], [0], [-1])
+    with pytest.raises(ValueError, match="outside total_row"):
+        disclosure.protect_pooled_counts([1, 2], [0, 1], [0, 1], [-1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=25), min_size=6, max_size=6))
+def test_property_pooled_counts_never_leave_one_hidden_part(counts):
+    # two groups of three practices, and England over all six
+    part_eq = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+    part_row = [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]
+    total_row = [-1, -1, -1]
+    hidden, _, total_hidden = disclosure.protect_pooled_counts(counts, part_eq, part_row, total_row)
+    c = np.array(counts)
+    assert hidden[(c > 0) & (c < COUNT_THRESHOLD)].all()
+    assert not _single_hidden_part(c, hidden, part_eq, part_row, total_row, total_hidden)

@@ -1,21 +1,70 @@
-"""Running the evaluation on a store: indicators → membership → scorecard, as tidy tables."""
+"""Running the evaluation: indicators -> membership -> the five analyses, as tidy tables.
+
+:func:`evaluate` works on a store: it computes every indicator with data for every practice and period,
+reads every group's membership (registry files, ePCN workbooks, the PCN columns of other publications,
+plus an optional registry file not yet ingested), applies the membership view and runs the analyses.
+:func:`evaluate_frames` does the same from data frames (practice values, spells and practice context),
+for notebooks and benchmarks. :func:`write_tables` writes every table as Parquet and CSV (and Excel on
+request) with a manifest.
+
+Analyses (``analyses=`` selects; each table is empty when its analysis was not run):
+
+=================  =====================================================================================
+scorecard          ``scorecard`` (every group and England x indicator x period, 95% and 99.8%, p- and
+                   q-values) and ``summary`` (per group: indicators better / worse, with FDR control)
+trends             ``trends`` (group, England and group-minus-England trends per data-break segment)
+variation          ``funnels`` (member practices in England's funnel, PHE and overdispersion-adjusted),
+                   ``dispersion`` (IQR, CV, SCV per group and year), ``convergence`` (narrowing?)
+characteristics    ``characteristics`` (meta-regression of relative performance on group characteristics)
+size               ``size_effect``, ``size_curve``, ``size_bands`` (is bigger better?)
+=================  =====================================================================================
+
+``profiles`` (the organisation table) and ``groups`` (the registry) are always produced.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from gpscale.evaluate.scorecard import scorecard
+from gpscale.evaluate import pooling
+from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
+from gpscale.evaluate.common import definition_versions, enum_value
+from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
+from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, counts_by_group, scorecard
+from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS, size_analysis
+from gpscale.evaluate.trends import TREND_COLUMNS, group_trends
+from gpscale.evaluate.variation import (
+    CONVERGENCE_COLUMNS,
+    DISPERSION_COLUMNS,
+    FUNNEL_COLUMNS,
+    convergence,
+    dispersion,
+    member_funnels,
+)
 from gpscale.groups.membership import MembershipView, members_by_period, spells
 from gpscale.store.db import Store, data_version
+
+ANALYSES: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size")
+
+Progress = Callable[[str], None]
+
+#: Row limit of an Excel sheet (less the header).
+EXCEL_MAX_ROWS = 1_048_575
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Results of one evaluation, and what produced them."""
+    """Results of one evaluation, and what produced them. Every table is a pandas data frame."""
 
     scorecard: pd.DataFrame
     practice_values: pd.DataFrame
@@ -23,6 +72,29 @@ class Evaluation:
     definitions: dict[str, Any]
     view: MembershipView
     data_version: str
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    funnels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dispersion: pd.DataFrame = field(default_factory=pd.DataFrame)
+    convergence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    characteristics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    size_effect: pd.DataFrame = field(default_factory=pd.DataFrame)
+    size_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    size_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    analyses: tuple[str, ...] = ANALYSES
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name (practice values and members excluded)."""
+        return {
+            "scorecard": self.scorecard, "summary": self.summary, "trends": self.trends, "funnels": self.funnels,
+            "dispersion": self.dispersion, "convergence": self.convergence, "profiles": self.profiles,
+            "characteristics": self.characteristics, "size_effect": self.size_effect,
+            "size_curve": self.size_curve, "size_bands": self.size_bands, "groups": self.groups,
+        }
 
 
 def evaluate(
@@ -31,38 +103,221 @@ def evaluate(
     view: str = "as-was",
     definitions_dir: Path | None = None,
     engine: str = "duckdb",
+    *,
+    groups_file: Path | None = None,
+    analyses: Iterable[str] = ANALYSES,
+    confidences: Iterable[float] = CONFIDENCES,
+    n_boot: int = 499,
+    progress: Progress | None = None,
 ) -> Evaluation:
-    """Compute indicators for every practice and period, pool them by group and compare with England."""
+    """Compute indicators for every practice and period and run the analyses for every group in the store.
+
+    ``groups_file`` adds the groups of a registry file (YAML or CSV) that has not been ingested (a group
+    with the id of a stored one replaces it); it is validated by the registry rules first.
+    """
+    from gpscale.groups.registry import group_records
     from gpscale.indicators.compute import compute_indicators
     from gpscale.indicators.library import load_definitions
 
-    mv = MembershipView.parse(view)
+    say = progress or (lambda _msg: None)
+    MembershipView.parse(view)
     definitions = load_definitions(definitions_dir)
     if indicator_ids:
         unknown = sorted(set(indicator_ids) - set(definitions))
         if unknown:
             raise ValueError(f"unknown indicator(s): {', '.join(unknown)}")
         definitions = {k: definitions[k] for k in indicator_ids}
+    say(f"computing {len(definitions)} indicators for every practice and period")
     pv = compute_indicators(store, list(definitions), engine=engine, definitions_dir=definitions_dir)
-    with_data = set(pv.loc[pv["numerator"].notna(), "indicator_id"])
+    say("reading groups and membership")
+    spell_df = spells(store)
+    groups = group_records(store)
+    if groups_file is not None:
+        extra_groups, extra_spells = read_groups_file(store, groups_file)
+        spell_df = pd.concat([spell_df[~spell_df["group_id"].isin(extra_groups["group_id"])], extra_spells],
+                             ignore_index=True)
+        groups = pd.concat([groups[~groups["group_id"].isin(extra_groups["group_id"])], extra_groups],
+                           ignore_index=True)
+    periods = sorted(pv["period"].unique().tolist()) if not pv.empty else []
+    context = practice_context(store, periods)
+    return evaluate_frames(pv, spell_df, definitions, view=view, data_version=data_version(store),
+                           context=context, groups=groups, analyses=analyses, confidences=confidences,
+                           n_boot=n_boot, progress=say)
+
+
+def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Groups and spells of a registry file, validated (errors raise ValueError naming the rule)."""
+    from gpscale.groups.registry_file import read_registry, registry_problems
+    from gpscale.sources.base import SourceError
+
+    try:
+        groups, spell_list = read_registry(Path(path))
+    except SourceError as exc:
+        raise ValueError(str(exc)) from exc
+    known = {r[0] for r in store.con.execute("SELECT group_id FROM group_record").fetchall()}
+    errors = [p for p in registry_problems(groups, spell_list, known) if p.level == "error"]
+    if errors:
+        raise ValueError(f"{Path(path).name}: " + "; ".join(str(e) for e in errors[:5]))
+    g = pd.DataFrame(groups).drop(columns=["as_of"], errors="ignore").assign(source=f"registry file {Path(path).name}")
+    s = pd.DataFrame([{"group_id": x.group_id, "practice_code": x.practice_code, "start_date": x.start_date,
+                       "end_date": x.end_date, "source": f"registry file {Path(path).name}"} for x in spell_list])
+    for c in ("start_date", "end_date"):
+        s[c] = pd.to_datetime(s[c])
+    return g, s
+
+
+def evaluate_frames(
+    practice_values: pd.DataFrame,
+    spell_df: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    *,
+    view: str = "as-was",
+    data_version: str = "",
+    context: pd.DataFrame | None = None,
+    groups: pd.DataFrame | None = None,
+    analyses: Iterable[str] = ANALYSES,
+    confidences: Iterable[float] = CONFIDENCES,
+    n_boot: int = 499,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Run the analyses on data frames (see :func:`evaluate`).
+
+    ``practice_values``: indicator_id, practice_code, period, period_type, numerator, denominator,
+    value, definition_version (and effective_n for survey indicators). ``spell_df``: group_id,
+    practice_code, start_date, end_date. ``context``: :func:`gpscale.evaluate.profiles.practice_context`
+    rows (needed for profiles, characteristics and the size analysis). ``groups``: group_id, name, kind.
+    """
+    say = progress or (lambda _msg: None)
+    wanted = tuple(a for a in ANALYSES if a in set(analyses))
+    unknown = set(analyses) - set(ANALYSES)
+    if unknown:
+        raise ValueError(f"unknown analysis {', '.join(sorted(unknown))}; choose from {', '.join(ANALYSES)}")
+    mv = MembershipView.parse(view)
+    pv = practice_values
+    with_data = set(pv.loc[pv["numerator"].notna(), "indicator_id"]) if not pv.empty else set()
     definitions = {k: d for k, d in definitions.items() if k in with_data}
-    periods = sorted(pv["period"].unique().tolist())
-    members = members_by_period(spells(store), periods, mv)
-    version = data_version(store)
-    card = scorecard(pv, members, definitions, mv.label, version)
-    return Evaluation(card, pv, members, definitions, mv, version)
+    pv = pv[pv["indicator_id"].isin(set(definitions))]
+    periods = sorted(pv["period"].unique().tolist()) if not pv.empty else []
+    members = members_by_period(spell_df, periods, mv)
+    versions = definition_versions(pv, definitions)
+    label = mv.label
+    score_ids = {k for k, d in definitions.items() if enum_value(d.value_type) == "score"}
+    say(f"pooling {members['group_id'].nunique()} groups x {len(definitions)} indicators x {len(periods)} periods")
+    pooled = pooling.pooled_table(pv, members, score_ids)
+    out: dict[str, pd.DataFrame] = {}
+    if "scorecard" in wanted:
+        say("scorecard: every group against England at 95% and 99.8%")
+        out["scorecard"] = scorecard(pv, members, definitions, label, data_version, confidences, pooled=pooled)
+        conf_levels = tuple(confidences)
+        out["summary"] = pd.concat([counts_by_group(out["scorecard"], confidence=c) for c in conf_levels],
+                                   ignore_index=True)
+    if "trends" in wanted:
+        say("trends: groups and England, between data breaks")
+        out["trends"] = group_trends(pv, members, definitions, label, data_version, versions, confidences,
+                                     pooled=pooled)
+    if "variation" in wanted:
+        say("variation between member practices: funnels, dispersion, convergence")
+        out["funnels"] = member_funnels(pv, members, definitions, label, data_version, versions)
+        out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, out["funnels"])
+        out["convergence"] = convergence(pv, members, definitions, label, data_version, versions, n_boot=n_boot)
+    fy_members = members[members["period"].astype(str).str.startswith("FY")]
+    if context is not None and not context.empty:
+        say("group profiles")
+        out["profiles"] = group_profiles(fy_members, context, groups, label, data_version)
+    else:
+        out["profiles"] = _empty(PROFILE_COLUMNS)
+    if {"characteristics", "size"} & set(wanted):
+        relative = relative_performance(pooled, definitions)
+        if "characteristics" in wanted:
+            say("characteristics: meta-regression of relative performance")
+            out["characteristics"] = characteristics(relative, out["profiles"], label, data_version, versions)
+        if "size" in wanted:
+            say("is bigger better? performance against group size")
+            eff, curve, bands = size_analysis(relative, out["profiles"], label, data_version, versions)
+            out["size_effect"], out["size_curve"], out["size_bands"] = eff, curve, bands
+    group_table = groups if groups is not None else pd.DataFrame(columns=["group_id", "name", "kind"])
+    return Evaluation(
+        scorecard=out.get("scorecard", _empty(RESULT_COLUMNS)),
+        practice_values=pv,
+        members=members,
+        definitions=dict(definitions),
+        view=mv,
+        data_version=data_version,
+        summary=out.get("summary", pd.DataFrame()),
+        trends=out.get("trends", _empty(TREND_COLUMNS)),
+        funnels=out.get("funnels", _empty(FUNNEL_COLUMNS)),
+        dispersion=out.get("dispersion", _empty(DISPERSION_COLUMNS)),
+        convergence=out.get("convergence", _empty(CONVERGENCE_COLUMNS)),
+        profiles=out["profiles"],
+        characteristics=out.get("characteristics", _empty(CHARACTERISTIC_COLUMNS)),
+        size_effect=out.get("size_effect", _empty(EFFECT_COLUMNS)),
+        size_curve=out.get("size_curve", _empty(CURVE_COLUMNS)),
+        size_bands=out.get("size_bands", _empty(BAND_COLUMNS)),
+        groups=group_table,
+        spells=spell_df,
+        analyses=wanted,
+    )
 
 
-def write_tables(ev: Evaluation, out: Path) -> list[Path]:
-    """Write the scorecard and practice values as Parquet and CSV into ``out``."""
+def write_tables(
+    ev: Evaluation,
+    out: Path,
+    excel: bool = False,
+    include_practice_values: bool = True,
+    csv: bool = True,
+) -> list[Path]:
+    """Write every result table as Parquet and CSV into ``out`` (and ``results.xlsx`` when ``excel``).
+
+    A ``manifest.json`` lists the tables, their rows and columns, the membership view, data version and
+    analyses run. Excel sheets hold at most 1,048,575 rows: a longer table is left out of the workbook and
+    the manifest says so (the Parquet and CSV files always hold everything).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, df in (("scorecard", ev.scorecard), ("practice_values", ev.practice_values)):
-        for suffix in ("parquet", "csv"):
-            p = out / f"{name}.{suffix}"
-            if suffix == "parquet":
-                df.to_parquet(p, index=False)
-            else:
-                df.to_csv(p, index=False)
+    tables = dict(ev.tables)
+    if include_practice_values:
+        tables["practice_values"] = ev.practice_values
+    paths: list[Path] = []
+    manifest: dict[str, Any] = {
+        "membership_view": ev.view.label, "data_version": ev.data_version, "analyses": list(ev.analyses),
+        "indicators": list(ev.definitions), "tables": {},
+    }
+    for name, df in tables.items():
+        df = _writable(df)
+        p = out / f"{name}.parquet"
+        df.to_parquet(p, index=False)
+        paths.append(p)
+        if csv:
+            p = out / f"{name}.csv"
+            df.to_csv(p, index=False)
             paths.append(p)
+        manifest["tables"][name] = {"rows": len(df), "columns": list(df.columns)}
+    if excel:
+        xlsx = out / "results.xlsx"
+        skipped = []
+        with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
+            for name, df in tables.items():
+                if len(df) > EXCEL_MAX_ROWS:
+                    skipped.append(name)
+                    continue
+                _writable(df).to_excel(writer, sheet_name=name[:31], index=False)
+            pd.DataFrame({"table": list(manifest["tables"]),
+                          "rows": [manifest["tables"][t]["rows"] for t in manifest["tables"]],
+                          "in_workbook": [t not in skipped for t in manifest["tables"]]}).to_excel(
+                writer, sheet_name="contents", index=False)
+        manifest["excel"] = {"file": xlsx.name, "left_out_too_many_rows": skipped}
+        paths.append(xlsx)
+    mp = out / "manifest.json"
+    mp.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
+    paths.append(mp)
     return paths
+
+
+def _writable(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed Python objects (dates, None) as text so Parquet and Excel accept them."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            sample = out[c].dropna()
+            if not sample.empty and not all(isinstance(x, str) for x in sample.head(1000)):
+                out[c] = out[c].map(lambda x: None if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
+    return out

@@ -15,6 +15,14 @@ Interval by value type (Fingertips conventions, :mod:`gpscale.stats`):
 
 Comparison: the entity's interval against England's value (overlapping-interval rule, England's own
 interval being negligible at national size).
+
+Multiplicity: every group row also has the two-sided p-value of the test its interval inverts
+(:mod:`gpscale.evaluate.pvalues`), so ``p < 1 - confidence`` exactly when the label is not "similar",
+and a Benjamini-Hochberg q-value over the family of all group comparisons in the same period (every
+group and indicator of that financial year or month). ``comparison_fdr`` is the label kept when the
+false discovery rate is controlled at ``1 - confidence`` (5% for the 95% rows, 0.2% for the 99.8% rows);
+otherwise "similar". :func:`counts_by_group` summarises each group's latest period per indicator, with
+and without that control (there the family is every group-indicator pair summarised).
 """
 
 from __future__ import annotations
@@ -24,23 +32,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as st
 
 from gpscale.evaluate import pooling
-from gpscale.stats.compare import compare_interval
+from gpscale.evaluate.common import enum_value
+from gpscale.evaluate.pvalues import comparison_p_values
+from gpscale.stats.compare import compare_interval, direction_labels
 from gpscale.stats.intervals import rate_interval, weighted_proportion_interval, wilson_interval
-from gpscale.stats.means import grouped_mean_interval
+from gpscale.stats.multiplicity import benjamini_hochberg
 
 CONFIDENCES = (0.95, 0.998)
 
 RESULT_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
-    "comparison", "comparison_method", "membership_view", "definition_version", "data_version",
+    "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
+    "membership_view", "definition_version", "data_version",
 ]
 
-
-def _enum(v: Any) -> str:
-    return str(getattr(v, "value", v))
+_enum = enum_value
 
 
 def intervals(
@@ -50,7 +60,11 @@ def intervals(
     confidence: float,
     members: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Value, lower and upper (on the indicator's scale) and the method, for pooled rows of one indicator."""
+    """Value, lower and upper (on the indicator's scale) and the method, for pooled rows of one indicator.
+
+    For scores the pooled rows carry ``score_se`` and ``score_k`` (:func:`pooling.pooled_table`); when they
+    do not, ``members`` (practice rows with ``entity_id``) are used to compute them.
+    """
     num = pooled["numerator"].to_numpy(float)
     den = pooled["denominator"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -65,22 +79,26 @@ def intervals(
         return value, lo, hi, f"Poisson {pct} CI (exact below 10 events, Byar from 10) on {what}"
     if value_type == "weighted_proportion":
         n_eff = pooled["effective_n"].to_numpy(float) if "effective_n" in pooled else den
-        lo, hi = weighted_proportion_interval(num / den, n_eff, confidence)
+        n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, den)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo, hi = weighted_proportion_interval(num / den, n_eff, confidence)
         return value, lo * multiplier, hi * multiplier, f"Wilson {pct} CI on Kish effective sample size"
     if value_type == "score":
-        if members is None or "entity_id" not in pooled:
-            return value, np.full_like(value, np.nan), np.full_like(value, np.nan), "pooled score"
-        keys = members["entity_id"].astype(str) + "|" + members["period"].astype(str)
-        score = members["numerator"].to_numpy(float) / members["denominator"].to_numpy(float)
-        res = grouped_mean_interval(score, keys.to_numpy(), members["denominator"].to_numpy(float),
-                                    confidence=confidence)
-        lookup_lo = dict(zip(res.groups, res.lower, strict=True))
-        lookup_hi = dict(zip(res.groups, res.upper, strict=True))
-        k = (pooled["entity_id"].astype(str) + "|" + pooled["period"].astype(str)).to_numpy()
+        if "score_se" not in pooled:
+            if members is None or "entity_id" not in pooled:
+                nan = np.full_like(value, np.nan)
+                return value, nan, nan, "pooled score"
+            se = pooling.score_standard_errors(members, ["entity_id", "period"])
+            pooled = pooled.merge(se, on=["entity_id", "period"], how="left")
+        se_v = pooled["score_se"].to_numpy(float)
+        k = pooled["score_k"].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            half = st.t.ppf(0.5 + confidence / 2, np.where(k > 1, k - 1, np.nan)) * se_v
         # a score cannot leave [0, maximum]: the t interval is truncated there
-        lo = np.clip(np.array([lookup_lo.get(x, np.nan) for x in k]), 0, 1) * multiplier
-        hi = np.clip(np.array([lookup_hi.get(x, np.nan) for x in k]), 0, 1) * multiplier
-        return value, lo, hi, f"Student-t {pct} CI of the maximum-weighted mean of member practice scores, truncated to [0, max]"
+        lo = np.clip(num / den - half, 0, 1) * multiplier
+        hi = np.clip(num / den + half, 0, 1) * multiplier
+        return value, lo, hi, (f"Student-t {pct} CI of the maximum-weighted mean of member practice scores, "
+                               "truncated to [0, max]")
     raise ValueError(f"unknown value type {value_type!r}")
 
 
@@ -91,27 +109,35 @@ def scorecard(
     view_label: str,
     data_version: str,
     confidences: Iterable[float] = CONFIDENCES,
+    pooled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Group and England rows for every indicator and period, compared with England."""
-    eng = pooling.england(practice_values)
-    grp = pooling.groups(practice_values, members)
-    member_rows = pooling.member_rows(practice_values, members).rename(columns={"group_id": "entity_id"})
-    versions = practice_values.groupby("indicator_id")["definition_version"].first().to_dict()
+    """Group and England rows for every indicator and period, compared with England.
+
+    ``pooled`` (from :func:`pooling.pooled_table`) may be passed to avoid pooling twice.
+    """
+    from gpscale.evaluate.common import definition_versions
+
+    confidences = tuple(confidences)
+    if pooled is None:
+        score_ids = {k for k, d in definitions.items() if _enum(d.value_type) == "score"}
+        pooled = pooling.pooled_table(practice_values, members, score_ids)
+    versions = definition_versions(practice_values, definitions)
     out = []
     for ind_id, d in definitions.items():
         vt, pol, mult = _enum(d.value_type), _enum(d.polarity), float(d.multiplier)
-        e = eng[eng["indicator_id"] == ind_id]
-        g = grp[grp["indicator_id"] == ind_id]
+        rows_i = pooled[pooled["indicator_id"] == ind_id]
+        e = rows_i[rows_i["entity_type"] == "england"]
         if e.empty:
             continue
         e_value = dict(zip(e["period"], mult * e["numerator"] / e["denominator"], strict=True))
-        mrows = member_rows[member_rows["indicator_id"] == ind_id]
-        for conf in confidences:
-            for etype, rows in (("england", e), ("group", g)):
-                if rows.empty:
-                    continue
-                value, lo, hi, method = intervals(rows, vt, mult, conf, mrows if etype == "group" else None)
-                bench = rows["period"].map(e_value).to_numpy(float)
+        for etype in ("england", "group"):
+            rows = rows_i[rows_i["entity_type"] == etype]
+            if rows.empty:
+                continue
+            bench = rows["period"].map(e_value).to_numpy(float)
+            p = comparison_p_values(rows, vt, bench, mult) if etype == "group" else np.full(len(rows), np.nan)
+            for conf in confidences:
+                value, lo, hi, method = intervals(rows, vt, mult, conf)
                 cmp = compare_interval(lo, hi, bench, polarity=pol, confidence=conf, interval_name=method)
                 labels = np.where(etype == "england", "comparator", cmp.labels)
                 out.append(pd.DataFrame({
@@ -126,25 +152,84 @@ def scorecard(
                     "comparator": pooling.ENGLAND_NAME, "comparator_value": bench,
                     "comparison": labels,
                     "comparison_method": "interval vs England value" if etype == "group" else "",
+                    "p_value": p,
+                    "_direction": cmp.direction, "_polarity": pol,
                     "membership_view": view_label if etype == "group" else "all practices",
                     "definition_version": versions.get(ind_id, ""),
                     "data_version": data_version,
                 }))
     if not out:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    return pd.concat(out, ignore_index=True)[RESULT_COLUMNS]
+    card = pd.concat(out, ignore_index=True)
+    return _add_fdr(card)[RESULT_COLUMNS]
+
+
+def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
+    """q-values over all group comparisons in the same period, and the labels that survive FDR control."""
+    card["q_value"] = np.nan
+    card["comparison_fdr"] = np.where(card["entity_type"] == "group", card["comparison"], "comparator")
+    card["fdr_family"] = ""
+    grp = card["entity_type"] == "group"
+    for (period, conf), idx in card[grp].groupby(["period", "confidence"], observed=True).groups.items():
+        p = card.loc[idx, "p_value"].to_numpy(float)
+        alpha = 1.0 - float(conf)
+        rejected, q = benjamini_hochberg(p, alpha)
+        card.loc[idx, "q_value"] = q
+        sub = card.loc[idx]
+        compared = np.isfinite(p) & (sub["comparison"] != "not compared").to_numpy()
+        direction = np.where(rejected, sub["_direction"].to_numpy(), 0)
+        labels = np.empty(len(idx), dtype=object)
+        for pol in sub["_polarity"].unique():
+            m = (sub["_polarity"] == pol).to_numpy()
+            labels[m] = direction_labels(direction[m], compared[m], pol)
+        card.loc[idx, "comparison_fdr"] = labels
+        card.loc[idx, "fdr_family"] = (f"Benjamini-Hochberg over {int(np.isfinite(p).sum())} group comparisons "
+                                       f"in {period}, FDR {alpha:g}")
+    return card.drop(columns=["_direction", "_polarity"])
+
+
+SUMMARY_LABELS = ("better", "similar", "worse", "higher", "lower", "not compared")
 
 
 def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
-    """Per group, in the latest period of each indicator (or ``period``): indicators better and worse."""
+    """Per group, in the latest period of each indicator (or ``period``): indicators better and worse.
+
+    Financial-year rows are summarised (monthly indicators by their financial-year roll-up). Columns
+    ``better`` ... ``not compared`` count the interval labels; ``better_fdr`` ... count the labels that
+    survive Benjamini-Hochberg control of the false discovery rate at ``1 - confidence`` over the family
+    of every group-indicator comparison summarised (all groups), with the family size in ``fdr_family``.
+    """
     g = card[(card["entity_type"] == "group") & (card["confidence"] == confidence)]
+    if "period_type" in g and (g["period_type"] == "fy").any():
+        g = g[g["period_type"] == "fy"]
     if period is None:
         latest = g.groupby("indicator_id")["period"].transform("max")
         g = g[g["period"] == latest]
     else:
         g = g[g["period"] == period]
+    g = g.copy()
+    if "p_value" in g:
+        p = g["p_value"].to_numpy(float)
+        rejected, _q = benjamini_hochberg(p, 1.0 - confidence) if len(p) else (np.array([], bool), np.array([]))
+        g["_fdr"] = np.where(rejected | ~np.isfinite(p), g["comparison"], "similar")
+        g.loc[g["comparison"] == "not compared", "_fdr"] = "not compared"
+        family = int(np.isfinite(p).sum())
+    else:
+        g["_fdr"] = g["comparison"]
+        family = 0
     tab = pd.crosstab(g["entity_id"], g["comparison"])
-    for col in ("better", "similar", "worse", "not compared", "higher", "lower"):
+    fdr = pd.crosstab(g["entity_id"], g["_fdr"]).add_suffix("_fdr")
+    for col in SUMMARY_LABELS:
         if col not in tab:
             tab[col] = 0
-    return tab.reset_index()
+        if f"{col}_fdr" not in fdr:
+            fdr[f"{col}_fdr"] = 0
+    out = tab[list(SUMMARY_LABELS)].join(fdr[[f"{c}_fdr" for c in SUMMARY_LABELS]], how="left").fillna(0)
+    out = out.astype(int).reset_index().rename(columns={"entity_id": "group_id"})
+    out.insert(1, "n_indicators", g.groupby("entity_id")["indicator_id"].nunique().reindex(out["group_id"]).to_numpy())
+    out["confidence"] = confidence
+    out["fdr_family"] = f"Benjamini-Hochberg at FDR {1 - confidence:g} over {family} group-indicator comparisons"
+    out["periods"] = "latest financial year of each indicator" if period is None else period
+    for col in ("membership_view", "data_version"):
+        out[col] = g[col].iloc[0] if len(g) else ""
+    return out

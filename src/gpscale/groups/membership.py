@@ -82,7 +82,7 @@ def spells(store: Store, published: bool = True) -> pd.DataFrame:
     """
     from gpscale.groups import published as pub
 
-    rec = recorded_spells(store)
+    rec = _as_datetimes(recorded_spells(store))
     if not published:
         return rec
     kinds = store.df("SELECT group_id, kind FROM practice_group")
@@ -92,6 +92,15 @@ def spells(store: Store, published: bool = True) -> pd.DataFrame:
     rec = pub.one_pcn_at_a_time(rec, pcn_ids)
     derived = pub.fill_from_attributes(rec, derived_all, pcn_ids)
     out = pd.concat([rec, derived], ignore_index=True) if not derived.empty else rec
+    return _as_datetimes(out)
+
+
+def _as_datetimes(df: pd.DataFrame) -> pd.DataFrame:
+    """Spell dates as pandas datetimes (DuckDB gives timestamps, derived spells give dates)."""
+    out = df.copy()
+    for c in ("start_date", "end_date"):
+        out[c] = pd.to_datetime(pd.Series([None if x is None or (not isinstance(x, str) and pd.isna(x)) else x
+                                           for x in out[c]], dtype=object))
     return out.sort_values(["group_id", "practice_code", "start_date"], na_position="first").reset_index(drop=True)
 
 

@@ -120,8 +120,8 @@ class _Engine:
             return T.StringType()
 
         schema = T.StructType([T.StructField(str(c), spark_type(frame[c].dtype), True) for c in frame.columns])
-        rows = [tuple(r) for r in frame.astype(object).itertuples(index=False)]
-        self.session.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
+        # from pandas (Arrow), not Python rows, so that scans do not go through Python workers
+        self.session.createDataFrame(frame, schema=schema).createOrReplaceTempView(name)
         return self.con.table(name)
 
     def materialise(self, t: ir.Table) -> ir.Table:
@@ -147,11 +147,17 @@ class _Engine:
 
 
 def _store_connection(store: Any) -> tuple[duckdb.DuckDBPyConnection, Any]:
-    """(connection, thing to close or None) for a Store, a DuckDB connection or a path."""
+    """(connection, thing to close) for a Store, a DuckDB connection or a path.
+
+    The computation works on a cursor of its own (a second connection to the same database), so that
+    it neither disturbs nor is refused by a caller's unfinished result on the main connection.
+    """
     if isinstance(store, duckdb.DuckDBPyConnection):
-        return store, None
+        cur = store.cursor()
+        return cur, cur
     if hasattr(store, "con") and isinstance(store.con, duckdb.DuckDBPyConnection):
-        return store.con, None
+        cur = store.con.cursor()
+        return cur, cur
     if isinstance(store, str | Path):
         from gpscale.store.db import open_store
 
@@ -203,11 +209,9 @@ def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str]
         where = "" if name in needed else " WHERE false"
         frame = con.execute(f"SELECT {proj} FROM {name}{where}").df()
         view = f"gpscale_{name}"
-        # from pandas (via Arrow), then cached in the JVM: a DataFrame of Python rows would be re-read
-        # through Python workers by every query that scans it
-        sdf = session.createDataFrame(frame, schema=schema).cache()
-        sdf.count()
-        sdf.createOrReplaceTempView(view)
+        # from pandas (via Arrow, so the rows live in the JVM): a DataFrame of Python rows would be
+        # re-read through Python workers by every query that scans it
+        session.createDataFrame(frame, schema=schema).createOrReplaceTempView(view)
         tables[name] = icon.table(view)
     return _Engine("spark", icon, tables, con, session=session)
 
@@ -666,8 +670,7 @@ def compute_indicators(
         out.attrs["parameters"] = {"engine": engine, **parameters}
         return out
     finally:
-        if owned is not None:
-            owned.close()
+        owned.close()
 
 
 def _needed_tables(defs: Iterable[IndicatorDefinition]) -> set[str]:

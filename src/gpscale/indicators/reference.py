@@ -250,7 +250,6 @@ def reference_indicators(
         tables = {name: _read(con, name) for name in STORE_TABLES}
         frames = [_one(d, tables, con, star_pu_vintage) for d in defs]
     finally:
-        if owned is not None:
-            owned.close()
+        owned.close()
     out = _tidy(frames)
     return out if len(out) else empty_result()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,7 +25,11 @@ _COLUMNS: dict[str, tuple[str, ...]] = {}
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
     if table not in _COLUMNS:
-        _COLUMNS[table] = tuple(r[0] for r in con.execute(f"DESCRIBE {table}").fetchall())
+        cur = con.cursor()
+        try:
+            _COLUMNS[table] = tuple(r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall())
+        finally:
+            cur.close()
     return _COLUMNS[table]
 
 
@@ -48,12 +53,55 @@ def insert(store: Any, table: str, rows: Iterable[Mapping[str, Any]] | pd.DataFr
         if c not in df.columns:
             df[c] = None
     df = df[list(cols)].astype(object).where(df[list(cols)].notna(), None)
-    con.register("_gpscale_insert", df)
+    # a cursor of its own: DuckDB refuses new work on a connection with an unfinished result
+    cur = con.cursor()
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM _gpscale_insert")
+        cur.register("_gpscale_insert", df)
+        cur.execute(f"INSERT INTO {table} SELECT * FROM _gpscale_insert")
     finally:
-        con.unregister("_gpscale_insert")
+        cur.close()
     return len(df)
+
+
+#: Columns that are always text in a parsed table (codes that look like numbers stay codes).
+TEXT_COLUMNS = frozenset({
+    "practice_code", "period", "period_type", "bnf_code", "sex", "age_band", "measure", "measure_id",
+    "source", "scheme", "vintage", "open_date", "close_date", "name", "status",
+})
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def parse_table(text: str) -> pd.DataFrame:
+    """A data frame from a little pipe-separated table, so spec tests read as data::
+
+        practice_code | period  | items
+        A81001        | 2019-04 | 3
+        A81002        | 2019-04 | null
+
+    Numbers become floats (except in :data:`TEXT_COLUMNS`), ``null`` or an empty cell None.
+    """
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    header = [h.strip() for h in lines[0].split("|")]
+    rows = []
+    for ln in lines[1:]:
+        cells = [c.strip() for c in ln.split("|")]
+        if len(cells) != len(header):
+            raise ValueError(f"row {ln!r} has {len(cells)} cells, header has {len(header)}")
+        row: list[Any] = []
+        for name, c in zip(header, cells, strict=True):
+            if c in ("", "null"):
+                row.append(None)
+            elif name not in TEXT_COLUMNS and _NUMBER.match(c):
+                row.append(float(c))
+            else:
+                row.append(c)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=header)
+
+
+def insert_table(store: Any, table: str, text: str) -> int:
+    """:func:`insert` of a :func:`parse_table` table."""
+    return insert(store, table, parse_table(text))
 
 
 def practices(store: Any, codes: Iterable[str], open_date: str | None = None, close_date: str | None = None) -> None:

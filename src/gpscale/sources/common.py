@@ -296,7 +296,7 @@ def frame_of(table: TextTable | SheetTable, resolved: Resolved) -> pd.DataFrame:
 
 def text(s: pd.Series) -> pd.Series:
     """Trimmed text with blanks as None."""
-    t = s.fillna("").astype(str).str.strip()
+    t = s.astype(object).where(s.notna(), "").astype(str).str.strip()
     return t.where(t != "", None)
 
 

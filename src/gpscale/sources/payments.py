@@ -79,9 +79,13 @@ class Payments:
         headers = head_headers(head)
         if not headers:
             return None
-        found, missing = match(headers, PAY_COLS)
+        # signature: practice code, contract type and dispensing flag; load() names any other missing column
+        found, missing = match(
+            headers, [c for c in PAY_COLS if c.key in ("practice_code", "contract_type", "dispensing")]
+        )
         if missing:
             return None
+        found, _ = match(headers, PAY_COLS)
         variant = "with-pcn" if "pcn_code" in found else "pre-pcn"
         fy = fy_from_text(head.path.name) or "unknown-year"
         return Detection(self.name, variant, f"nhs_payments:{fy}")
@@ -143,7 +147,9 @@ class Payments:
                 "weighted_patients": wtd.map(_fmt),
                 "total_qof_payments": qofp.map(_fmt),
                 "total_nhs_payments": tot.map(_fmt),
-                "dispensing_flag": disp.map(lambda b: None if pd.isna(b) else ("true" if b else "false")),
+                "dispensing_flag": pd.Series(
+                    [None if pd.isna(b) else ("true" if b else "false") for b in disp], index=df.index, dtype=object
+                ),
             }
         )
         both = pd.concat([df, nums], axis=1)

@@ -80,6 +80,11 @@ class PrescribingMonthly:
         "QUANTITY,ITEMS,TOTAL_QUANTITY,ADQUSAGE,NIC,ACTUAL_COST,UNIDENTIFIED"
     )
 
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the staging tables once the ingest has copied the rows (an EPD month is gigabytes)."""
+        for t in (STAGE, REJ_TABLE, REJ_SCAN):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
     def _resolve(self, headers: list[str], path: Path | str) -> dict[str, int]:
         found = resolve(headers, EPD_COLS, path)
         # in EPD, QUANTITY is per item and TOTAL_QUANTITY the total; prefer the total
@@ -233,7 +238,9 @@ class PrescribingMonthly:
                         )
                     )
         good = {y: lab for y, lab in ym_map.items() if lab is not None}
-        if len(good) == 1:
+        if not good:
+            period_sql = "CAST(NULL AS VARCHAR)"  # every row has a bad month and is quarantined
+        elif len(good) == 1:
             period_sql = _sql_str(next(iter(good.values())))
         else:
             period_sql = (

@@ -83,6 +83,12 @@ class Guarded:
     def sniff(self, head: FileHead) -> Detection | None:
         return self.fmt.sniff(head)
 
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop whatever the loader staged for its relations, once the ingest has inserted them."""
+        hook = getattr(self.fmt, "cleanup", None)
+        if hook is not None:
+            hook(con)
+
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         try:
             return self.fmt.load(path, detection, con)

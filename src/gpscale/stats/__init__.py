@@ -34,7 +34,7 @@ from gpscale.stats.intervals import (
     weighted_proportion_interval,
     wilson_interval,
 )
-from gpscale.stats.limits import poisson_control_limits, proportion_control_limits
+from gpscale.stats.limits import poisson_control_limits, poisson_control_limits_at, proportion_control_limits
 from gpscale.stats.means import GroupMeans, grouped_mean_interval, mean_interval
 from gpscale.stats.multiplicity import benjamini_hochberg
 from gpscale.stats.spc import XmRChart, xmr_chart
@@ -94,6 +94,7 @@ __all__ = [
     "label_rows",
     "mean_interval",
     "poisson_control_limits",
+    "poisson_control_limits_at",
     "poisson_interval",
     "proportion_control_limits",
     "rate_interval",

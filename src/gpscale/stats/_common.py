@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
 #: Two-sided 95% level (the "2 sigma" limits of Fingertips and PHE funnel plots).
 CONFIDENCE_95: Final = 0.95
@@ -39,7 +39,7 @@ def check_confidence(confidence: float) -> float:
 
 def z_value(confidence: float) -> float:
     """Standard normal quantile for a two-sided interval at ``confidence`` (1.959964 for 0.95)."""
-    return float(stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    return float(special.ndtri(0.5 + check_confidence(confidence) / 2.0))
 
 
 def check_polarity(polarity: str) -> Polarity:

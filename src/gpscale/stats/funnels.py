@@ -40,7 +40,7 @@ from gpscale.stats._common import (
     z_value,
 )
 from gpscale.stats.intervals import poisson_interval
-from gpscale.stats.limits import poisson_control_limits, proportion_control_limits
+from gpscale.stats.limits import poisson_control_limits_at, proportion_control_limits
 
 __all__ = [
     "HIGH_0001",
@@ -429,9 +429,7 @@ def funnel(
         ]
         method = "PHE funnel limits (Wilson score)"
     else:
-        expected = centre * n_safe
-        lo95, hi95 = poisson_control_limits(expected, 0.95)
-        lo998, hi998 = poisson_control_limits(expected, 0.998)
+        (lo95, hi95), (lo998, hi998) = poisson_control_limits_at(centre * n_safe, (0.95, 0.998))
         limits = [lim / n_safe for lim in (lo95, hi95, lo998, hi998)]
         method = "PHE funnel limits (exact Poisson)"
     lo95, hi95, lo998, hi998 = limits

@@ -120,6 +120,9 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport
         con.execute("UPDATE ingest_log SET status = 'replaced' WHERE ingest_id = ?", [old_id])
 
     loaded = sum(_insert(con, table, rows, ingest_id) for table, rows in result.tables.items())
+    cleanup = getattr(fmt, "cleanup", None)  # loaders that staged rows in temporary tables drop them here
+    if cleanup is not None:
+        cleanup(con)
     if result.rejects:
         con.executemany(
             "INSERT INTO rejects VALUES (?, ?, ?, ?)",

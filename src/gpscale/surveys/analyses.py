@@ -45,11 +45,8 @@ class ResultTable:
 
     @property
     def n_hidden(self) -> int:
-        if "suppressed" not in self.frame.columns:
-            return 0
-        keys = [c for c in self.frame.columns if c == "level" or c.endswith("_label") is False]
-        del keys
-        return int(sum(p.cells["suppressed"].sum() for p in self.plans))
+        """Hidden cells over every plan behind the table (primary and complementary)."""
+        return sum(int(p.cells["suppressed"].sum()) for p in self.plans)
 
     @property
     def audit(self) -> str:
@@ -68,9 +65,7 @@ def base_frame(data: SurveyData, mask: pd.Series | np.ndarray, dims: Sequence[st
     return cells.prepare(data.frame.loc[m], dims)
 
 
-def _option_sums(
-    df: pd.DataFrame, indicators: Mapping[str, np.ndarray], breakdown: Breakdown
-) -> pd.DataFrame:
+def option_sums(df: pd.DataFrame, indicators: Mapping[str, np.ndarray], breakdown: Breakdown) -> pd.DataFrame:
     """Per published cell: ``n``, ``sw``, ``sw2`` and, per option ``i``, ``k{i}`` (count) and ``wy{i}``."""
     w = df[WEIGHT].to_numpy(dtype=float)
     columns: dict[str, np.ndarray] = {"sw": w, "sw2": w * w}
@@ -90,7 +85,7 @@ def _share_rows(
     option_name: str,
     positions: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Long rows (one per option and cell) from :func:`_option_sums`; ``positions`` index the options."""
+    """Long rows (one per option and cell) from :func:`option_sums`; ``positions`` index the options."""
     idx = list(positions) if positions is not None else list(range(len(codes)))
     m, c = len(codes), len(sums)
     keys = [*breakdown.dims, "level", "n"]
@@ -123,12 +118,15 @@ def shares(
 
     All options share one base per cell, hence one suppression plan.
     """
-    sums = _option_sums(df, indicators, breakdown)
+    sums = option_sums(df, indicators, breakdown)
     suppression = cells.plan(df, breakdown)
     table = _share_rows(sums, list(indicators), breakdown, confidence, option_name)
     published = cells.publish(
-        table, suppression, ["n_selected", "share", "lower", "upper", "n_eff"],
-        estimates.proportion_method(weighted), confidence,
+        table,
+        suppression,
+        ["n_selected", "share", "lower", "upper", "n_eff"],
+        estimates.proportion_method(weighted),
+        confidence,
     )
     return published, suppression
 
@@ -141,7 +139,10 @@ def means(
     sums = cells.cell_sums(work, breakdown, list(cells.SUM_COLUMNS))
     suppression = cells.plan(df, breakdown)
     m, n_eff, lower, upper = estimates.mean(
-        sums["sw"].to_numpy(), sums["sw2"].to_numpy(), sums["swy"].to_numpy(), sums["swy2"].to_numpy(),
+        sums["sw"].to_numpy(),
+        sums["sw2"].to_numpy(),
+        sums["swy"].to_numpy(),
+        sums["swy2"].to_numpy(),
         confidence,
     )
     sums["mean"] = m
@@ -180,12 +181,17 @@ def _likert(
     points = [p.code for p in scale.substantive]
     indicators = {str(c): (y == c).astype(float) for c in points}
     indicators["positive"] = np.isin(y, scale.positive).astype(float)
-    sums = _option_sums(df, indicators, breakdown)
+    sums = option_sums(df, indicators, breakdown)
     suppression = cells.plan(df, breakdown)
     codes = list(indicators)
     dist = _share_rows(sums, codes[:-1], breakdown, confidence, "point")
-    dist = cells.publish(dist, suppression, ["n_selected", "share", "lower", "upper", "n_eff"],
-                         estimates.proportion_method(data.weighted), confidence)
+    dist = cells.publish(
+        dist,
+        suppression,
+        ["n_selected", "share", "lower", "upper", "n_eff"],
+        estimates.proportion_method(data.weighted),
+        confidence,
+    )
     dist["point"] = dist["point"].astype(int)
     sides = {c: "negative" for c in scale.negative} | {c: "positive" for c in scale.positive}
     dist["point_label"] = dist["point"].map(scale.label_of)
@@ -196,19 +202,30 @@ def _likert(
     # summary: share positive, and the mean score from the weighted point counts
     summary = _share_rows(sums, ["positive"], breakdown, confidence, "option", [len(points)])
     summary = summary.drop(columns="option")
-    summary = summary.rename(columns={"n_selected": "n_positive", "share": "share_positive",
-                                      "lower": "share_lower", "upper": "share_upper"})
+    summary = summary.rename(
+        columns={"n_selected": "n_positive", "share": "share_positive", "lower": "share_lower", "upper": "share_upper"}
+    )
     swy = sum(c * sums[f"wy{i}"].to_numpy() for i, c in enumerate(points))
     swy2 = sum(c * c * sums[f"wy{i}"].to_numpy() for i, c in enumerate(points))
-    m, _n_eff, lo, hi = estimates.mean(sums["sw"].to_numpy(), sums["sw2"].to_numpy(), np.asarray(swy),
-                                       np.asarray(swy2), confidence)
+    m, _n_eff, lo, hi = estimates.mean(
+        sums["sw"].to_numpy(), sums["sw2"].to_numpy(), np.asarray(swy), np.asarray(swy2), confidence
+    )
     summary["mean_score"] = m
     summary["mean_lower"] = lo
     summary["mean_upper"] = hi
     summary = cells.publish(
-        summary, suppression,
-        ["n_positive", "share_positive", "share_lower", "share_upper", "n_eff", "mean_score", "mean_lower",
-         "mean_upper"],
+        summary,
+        suppression,
+        [
+            "n_positive",
+            "share_positive",
+            "share_lower",
+            "share_upper",
+            "n_eff",
+            "mean_score",
+            "mean_lower",
+            "mean_upper",
+        ],
         f"share: {estimates.proportion_method(data.weighted)}; mean: {estimates.mean_method(data.weighted)}",
         confidence,
     )
@@ -232,8 +249,11 @@ def likert_items(
         plans.append(suppression)
         dists.append(dist)
         summaries.append(summary)
-    return (pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
-            pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(), plans)
+    return (
+        pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
+        pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(),
+        plans,
+    )
 
 
 def question_summaries(data: SurveyData, confidence: float) -> tuple[pd.DataFrame, list[SuppressionPlan]]:
@@ -279,13 +299,27 @@ def question_summaries(data: SurveyData, confidence: float) -> tuple[pd.DataFram
             mean_t, suppression = means(df, y, overall, data.weighted, confidence)
             plans.append(suppression)
             hidden = bool(suppression.cells["suppressed"].any())
-            quant = {k: (np.nan if hidden or y.size == 0 else float(np.quantile(y, p)))
-                     for k, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75))}
+            quant = {
+                k: (np.nan if hidden or y.size == 0 else float(np.quantile(y, p)))
+                for k, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75))
+            }
             table = mean_t.rename(columns={"mean": "value"})
             table["statistic"] = "mean"
-            extra = pd.DataFrame([{**table.iloc[0].to_dict(), "statistic": k, "value": v, "lower": np.nan,
-                                   "upper": np.nan, "method": "sample quantile (unweighted)"}
-                                  for k, v in quant.items()])
+            if table.empty:  # nobody answered: nothing to summarise
+                continue
+            extra = pd.DataFrame(
+                [
+                    {
+                        **table.iloc[0].to_dict(),
+                        "statistic": k,
+                        "value": v,
+                        "lower": np.nan,
+                        "upper": np.nan,
+                        "method": "sample quantile (unweighted)",
+                    }
+                    for k, v in quant.items()
+                ]
+            )
             table = pd.concat([table, extra], ignore_index=True)
             table["option"] = ""
             table["option_label"] = ""
@@ -297,8 +331,24 @@ def question_summaries(data: SurveyData, confidence: float) -> tuple[pd.DataFram
     if not rows:
         return pd.DataFrame(), plans
     out = pd.concat(rows, ignore_index=True)
-    cols = ["question", "question_text", "statistic", "option", "option_label", "n", "n_selected", "value",
-            "lower", "upper", "n_eff", "method", "confidence", "suppression_rule", "suppressed", "suppression"]
+    cols = [
+        "question",
+        "question_text",
+        "statistic",
+        "option",
+        "option_label",
+        "n",
+        "n_selected",
+        "value",
+        "lower",
+        "upper",
+        "n_eff",
+        "method",
+        "confidence",
+        "suppression_rule",
+        "suppressed",
+        "suppression",
+    ]
     for c in cols:
         if c not in out.columns:
             out[c] = np.nan

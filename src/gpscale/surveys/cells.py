@@ -24,7 +24,7 @@ import pandas as pd
 
 from gpscale import disclosure
 from gpscale.disclosure import TOTAL, SuppressionPlan
-from gpscale.surveys.codebook import Codebook
+from gpscale.surveys.codebook import BandDerived, Codebook, SingleChoice
 
 NOT_STATED: Final = "not_stated"
 NOT_STATED_LABEL: Final = "Not stated"
@@ -91,8 +91,10 @@ def cell_sums(df: pd.DataFrame, breakdown: Breakdown, columns: Sequence[str]) ->
         out["n"].append(np.rint(sums[:, 0]).astype(np.int64))
         for j, c in enumerate(cols, start=1):
             out[c].append(sums[:, j])
-    frame = {k: (np.concatenate(v) if v else np.array([], dtype=object if k in (*dims, "level") else float))
-             for k, v in out.items()}
+    frame = {
+        k: (np.concatenate(v) if v else np.array([], dtype=object if k in (*dims, "level") else float))
+        for k, v in out.items()
+    }
     result = pd.DataFrame(frame)
     result["n"] = result["n"].astype(np.int64)
     return result
@@ -111,9 +113,7 @@ def plan(df: pd.DataFrame, breakdown: Breakdown) -> SuppressionPlan:
     """
     dims = list(breakdown.dims)
     digest = (
-        hashlib.sha1(pd.util.hash_pandas_object(df[dims], index=False).to_numpy().tobytes()).hexdigest()
-        if dims
-        else ""
+        hashlib.sha1(pd.util.hash_pandas_object(df[dims], index=False).to_numpy().tobytes()).hexdigest() if dims else ""
     )
     key = (breakdown, len(df), digest)
     cached = _PLAN_CACHE.get(key)
@@ -151,11 +151,8 @@ def add_labels(table: pd.DataFrame, codebook: Codebook, dims: Sequence[str]) -> 
     out = table.copy()
     for d in dims:
         labels: dict[str, str] = {TOTAL: TOTAL, NOT_STATED: NOT_STATED_LABEL}
-        if codebook.has(d):
-            try:
-                labels.update({o.code: o.display for o in codebook.categories(d)})
-            except TypeError:
-                pass
+        if codebook.has(d) and isinstance(codebook.question(d), SingleChoice | BandDerived):
+            labels.update({o.code: o.display for o in codebook.categories(d)})
         values = out[d].astype(str)
         out.insert(out.columns.get_loc(d) + 1, f"{d}_label", values.map(labels).fillna(values))
     return out

@@ -51,14 +51,15 @@ def _wrap(text: str, width: int = 95) -> list[str]:
 
 def _title(title: str, notes: Sequence[str]) -> alt.TitleParams:
     subtitle = [piece for note in notes for piece in _wrap(note)]
-    return alt.TitleParams(text=title, subtitle=subtitle, anchor="start", fontSize=14, subtitleFontSize=10,
-                           subtitleColor="#555555")
+    return alt.TitleParams(
+        text=title, subtitle=subtitle, anchor="start", fontSize=14, subtitleFontSize=10, subtitleColor="#555555"
+    )
 
 
 def _shades(palette: list[str], k: int) -> list[str]:
     """``k`` well-separated shades from a dark-to-light (or light-to-dark) palette of four."""
     picks = {0: [], 1: [1], 2: [0, 2], 3: [0, 1, 2], 4: [0, 1, 2, 3]}
-    idx = picks.get(k, [int(round(i * 3 / max(k - 1, 1))) for i in range(k)])
+    idx = picks.get(k, [round(i * 3 / max(k - 1, 1)) for i in range(k)])
     return [palette[i] for i in idx]
 
 
@@ -105,15 +106,28 @@ def diverging_bars(
     present = list(dict.fromkeys(seg[row].tolist()))
     rows = [r for r in row_order if r in present] if row_order is not None else present
     height = max(60, 22 * len(rows))
-    bars = alt.Chart(seg).mark_bar().encode(
-        x=alt.X("x:Q", title="% of answers (negative left of zero, positive right)",
-                scale=alt.Scale(domain=[-100, 100])),
-        x2="x2:Q",
-        y=alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=320)),
-        color=alt.Color("point_label:N", sort=labels, scale=alt.Scale(domain=labels, range=colours),
-                        legend=alt.Legend(title=None, orient="bottom", columns=len(labels))),
-        tooltip=[alt.Tooltip(f"{row}:N"), alt.Tooltip("point_label:N", title="answer"),
-                 alt.Tooltip("pct:Q", format=".1f", title="%"), alt.Tooltip("n:Q", title="n")],
+    bars = (
+        alt.Chart(seg)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "x:Q", title="% of answers (negative left of zero, positive right)", scale=alt.Scale(domain=[-100, 100])
+            ),
+            x2="x2:Q",
+            y=alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=320)),
+            color=alt.Color(
+                "point_label:N",
+                sort=labels,
+                scale=alt.Scale(domain=labels, range=colours),
+                legend=alt.Legend(title=None, orient="bottom", columns=len(labels)),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{row}:N"),
+                alt.Tooltip("point_label:N", title="answer"),
+                alt.Tooltip("pct:Q", format=".1f", title="%"),
+                alt.Tooltip("n:Q", title="n"),
+            ],
+        )
     )
     rule = alt.Chart(pd.DataFrame({"zero": [0]})).mark_rule(color="#333333").encode(x="zero:Q")
     return (bars + rule).properties(width=WIDTH, height=height, title=_title(title, notes))
@@ -142,18 +156,30 @@ def share_bars(
     extra = {}
     if colour:
         groups = list(dict.fromkeys(visible[colour].tolist()))
-        extra = {"yOffset": alt.YOffset(f"{colour}:N", sort=groups),
-                 "color": alt.Color(f"{colour}:N", sort=groups, scale=alt.Scale(range=_CATEGORY),
-                                    legend=alt.Legend(title=None, orient="bottom"))}
+        extra = {
+            "yOffset": alt.YOffset(f"{colour}:N", sort=groups),
+            "color": alt.Color(
+                f"{colour}:N",
+                sort=groups,
+                scale=alt.Scale(range=_CATEGORY),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+        }
     bars = base.mark_bar(opacity=0.85, color=_CATEGORY[0]).encode(
-        x=alt.X(f"{value}:Q", title="%", scale=alt.Scale(domain=[0, 100])), y=enc_y,
-        tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{value}:Q", format=".1f", title="%"),
-                 alt.Tooltip(f"{lower}:Q", format=".1f"), alt.Tooltip(f"{upper}:Q", format=".1f"),
-                 alt.Tooltip("n:Q")],
+        x=alt.X(f"{value}:Q", title="%", scale=alt.Scale(domain=[0, 100])),
+        y=enc_y,
+        tooltip=[
+            alt.Tooltip(f"{category}:N"),
+            alt.Tooltip(f"{value}:Q", format=".1f", title="%"),
+            alt.Tooltip(f"{lower}:Q", format=".1f"),
+            alt.Tooltip(f"{upper}:Q", format=".1f"),
+            alt.Tooltip("n:Q"),
+        ],
         **extra,
     )
     whiskers = base.mark_rule(color="#222222").encode(
-        x=f"{lower}:Q", x2=f"{upper}:Q", y=enc_y, **({"yOffset": extra["yOffset"]} if colour else {}))
+        x=f"{lower}:Q", x2=f"{upper}:Q", y=enc_y, **({"yOffset": extra["yOffset"]} if colour else {})
+    )
     n_rows = len(order) * (len(visible[colour].unique()) if colour else 1)
     return (bars + whiskers).properties(width=WIDTH, height=max(60, 16 * n_rows), title=_title(title, notes))
 
@@ -170,17 +196,27 @@ def share_by_role(
     groups = list(dict.fromkeys(visible[group].tolist()))
     y = alt.Y(f"{role_label}:N", sort=list(sort), title=None)
     offset = alt.YOffset(f"{group}:N", sort=groups)
-    colour = alt.Color(f"{group}:N", sort=groups, scale=alt.Scale(range=_CATEGORY),
-                       legend=alt.Legend(title=None, orient="bottom", columns=2))
+    colour = alt.Color(
+        f"{group}:N",
+        sort=groups,
+        scale=alt.Scale(range=_CATEGORY),
+        legend=alt.Legend(title=None, orient="bottom", columns=2),
+    )
     base = alt.Chart(visible)
     whiskers = base.mark_rule().encode(x="share_lower:Q", x2="share_upper:Q", y=y, yOffset=offset, color=colour)
     points = base.mark_point(filled=True, size=50).encode(
         x=alt.X("share_positive:Q", title="% positive (with interval)", scale=alt.Scale(domain=[0, 100])),
-        y=y, yOffset=offset, color=colour,
-        tooltip=[alt.Tooltip(f"{role_label}:N", title="role"), alt.Tooltip(f"{group}:N"),
-                 alt.Tooltip("share_positive:Q", format=".1f", title="%"),
-                 alt.Tooltip("share_lower:Q", format=".1f"), alt.Tooltip("share_upper:Q", format=".1f"),
-                 alt.Tooltip("n:Q")],
+        y=y,
+        yOffset=offset,
+        color=colour,
+        tooltip=[
+            alt.Tooltip(f"{role_label}:N", title="role"),
+            alt.Tooltip(f"{group}:N"),
+            alt.Tooltip("share_positive:Q", format=".1f", title="%"),
+            alt.Tooltip("share_lower:Q", format=".1f"),
+            alt.Tooltip("share_upper:Q", format=".1f"),
+            alt.Tooltip("n:Q"),
+        ],
     )
     height = max(80, 14 * len(sort) * max(len(groups), 1))
     return (whiskers + points).properties(width=WIDTH, height=height, title=_title(title, notes))

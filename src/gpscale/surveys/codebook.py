@@ -51,9 +51,7 @@ IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_]*$"
 
 def _code_to_str(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError(
-            "answer code read as a boolean: quote codes such as 'yes', 'no', 'true' in the YAML ('yes')"
-        )
+        raise ValueError("answer code read as a boolean: quote codes such as 'yes', 'no', 'true' in the YAML ('yes')")
     if isinstance(value, int | float):
         return str(int(value)) if float(value).is_integer() else str(value)
     return value
@@ -335,7 +333,11 @@ class CollaborationAnalysis(_Model):
     min_share: float = Field(default=0.25, gt=0.0, le=1.0)
 
     _codes = field_validator(
-        "practice_code", "commissioner_code", "collaborating_code", "formal_code", "same_commissioner_code",
+        "practice_code",
+        "commissioner_code",
+        "collaborating_code",
+        "formal_code",
+        "same_commissioner_code",
         mode="before",
     )(_code_to_str)
 
@@ -352,9 +354,7 @@ class StaffAnalysis(_Model):
     engagement_organisation: str | None = None
 
 
-Analysis = Annotated[
-    GenericAnalysis | CollaborationAnalysis | StaffAnalysis, Field(discriminator="kind")
-]
+Analysis = Annotated[GenericAnalysis | CollaborationAnalysis | StaffAnalysis, Field(discriminator="kind")]
 
 
 class Codebook(_Model):
@@ -423,21 +423,29 @@ class Codebook(_Model):
             ids = {
                 v
                 for v in (
-                    a.respondent_type, a.collaborating, a.formality, a.form, a.population_covered,
-                    a.practices_in_collaboration, a.same_commissioner, a.reasons, a.achievements,
-                    a.maturity_band, a.support_needed,
+                    a.respondent_type,
+                    a.collaborating,
+                    a.formality,
+                    a.form,
+                    a.population_covered,
+                    a.practices_in_collaboration,
+                    a.same_commissioner,
+                    a.reasons,
+                    a.achievements,
+                    a.maturity_band,
+                    a.support_needed,
                 )
                 if v
             }
         elif isinstance(a, StaffAnalysis):
             ids = {v for v in (a.role, a.group, a.site) if v}
-            for d in self.domains:
-                ids.update(d.items)
-        for d in self.derived:
-            if d.id in ids:
-                ids.add(d.source)
-                if isinstance(d, MonthsSinceDate) and d.reference_question:
-                    ids.add(d.reference_question)
+            for dom in self.domains:
+                ids.update(dom.items)
+        for derived in self.derived:
+            if derived.id in ids:
+                ids.add(derived.source)
+                if isinstance(derived, MonthsSinceDate) and derived.reference_question:
+                    ids.add(derived.reference_question)
         return ids
 
     # ------------------------------------------------------------------ consistency
@@ -562,9 +570,15 @@ class Codebook(_Model):
 
 
 _TYPE_NAMES = {
-    "SingleChoice": "single_choice", "MultipleChoice": "multiple_choice", "Likert": "likert",
-    "Numeric": "numeric", "MonthsSince": "months_since", "DateQuestion": "date", "Text": "text",
-    "BandDerived": "band (derived)", "MonthsSinceDate": "months_since_date (derived)",
+    "SingleChoice": "single_choice",
+    "MultipleChoice": "multiple_choice",
+    "Likert": "likert",
+    "Numeric": "numeric",
+    "MonthsSince": "months_since",
+    "DateQuestion": "date",
+    "Text": "text",
+    "BandDerived": "band (derived)",
+    "MonthsSinceDate": "months_since_date (derived)",
 }
 
 
@@ -584,7 +598,9 @@ def load_codebook(path: Path | str) -> Codebook:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SurveyValidationError([SurveyIssue(label, "yaml_syntax", str(problem), row=row, row_kind="line")]) from None
+        raise SurveyValidationError(
+            [SurveyIssue(label, "yaml_syntax", str(problem), row=row, row_kind="line")]
+        ) from None
     if not isinstance(raw, dict):
         raise SurveyValidationError(
             [SurveyIssue(label, "codebook_schema", "the codebook must be a YAML mapping (id, title, questions...)")]
@@ -620,9 +636,20 @@ def _readable_loc(loc: list[Any], raw: Any) -> str:
         if isinstance(node, dict) and part in node:
             out += f".{part}" if out else str(part)
             node = node[part]
-        elif isinstance(node, dict) and part in {"single_choice", "multiple_choice", "likert", "numeric",
-                                                 "months_since", "date", "text", "band", "months_since_date",
-                                                 "collaboration", "staff", "generic"}:
+        elif isinstance(node, dict) and part in {
+            "single_choice",
+            "multiple_choice",
+            "likert",
+            "numeric",
+            "months_since",
+            "date",
+            "text",
+            "band",
+            "months_since_date",
+            "collaboration",
+            "staff",
+            "generic",
+        }:
             continue  # the discriminator tag pydantic inserts
         else:
             out += f".{part}" if out else str(part)

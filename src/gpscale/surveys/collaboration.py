@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from gpscale.disclosure import TOTAL, survey_rule
+from gpscale.disclosure import TOTAL, SuppressionPlan, survey_rule
 from gpscale.surveys import estimates
 from gpscale.surveys.analyses import ResultTable, base_frame, likert_distribution, means, shares
 from gpscale.surveys.cells import Breakdown, add_labels, category_order, sort_cells
@@ -50,8 +50,9 @@ def meets_share(cited: int, n: int, min_share: float) -> bool:
     return Fraction(cited, n) >= Fraction(str(min_share))
 
 
-def analyse_collaboration(data: SurveyData, confidence: float = 0.95,
-                          min_share: float | None = None) -> list[ResultTable]:
+def analyse_collaboration(
+    data: SurveyData, confidence: float = 0.95, min_share: float | None = None
+) -> list[ResultTable]:
     """All collaboration-survey tables for ``data`` (its codebook must have a collaboration analysis)."""
     a = data.codebook.analysis
     if not isinstance(a, CollaborationAnalysis):
@@ -130,14 +131,24 @@ def forms(data: SurveyData, a: CollaborationAnalysis, confidence: float) -> Resu
     df = base_frame(data, mask, ())
     opts = data.codebook.categories(a.form)
     col = df[a.form].astype(str).to_numpy()
-    table, plan = shares(df, {o.code: (col == o.code).astype(float) for o in opts}, Breakdown.overall(),
-                         data.weighted, confidence, option_name="form")
+    table, plan = shares(
+        df,
+        {o.code: (col == o.code).astype(float) for o in opts},
+        Breakdown.overall(),
+        data.weighted,
+        confidence,
+        option_name="form",
+    )
     table = table.drop(columns=["level"])
     table.insert(1, "form_label", table["form"].map({o.code: o.display for o in opts}))
     return ResultTable(
-        name="forms", title="Organisational form of collaborations", frame=table,
+        name="forms",
+        title="Organisational form of collaborations",
+        frame=table,
         description="Share of collaborating practices by the form of their collaboration.",
-        method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+        method=estimates.proportion_method(data.weighted),
+        confidence=confidence,
+        rule=survey_rule(),
         plans=(plan,),
     )
 
@@ -146,8 +157,10 @@ def population_by_form(data: SurveyData, a: CollaborationAnalysis, confidence: f
     assert a.form
     breakdown = Breakdown.by(a.form)
     parts, plans = [], []
-    for measure, qid in (("population_covered", a.population_covered),
-                         ("practices_in_collaboration", a.practices_in_collaboration)):
+    for measure, qid in (
+        ("population_covered", a.population_covered),
+        ("practices_in_collaboration", a.practices_in_collaboration),
+    ):
         if not qid:
             continue
         mask = _collaborating(data, a) & data.frame[qid].notna()
@@ -155,11 +168,13 @@ def population_by_form(data: SurveyData, a: CollaborationAnalysis, confidence: f
         y = df[qid].to_numpy(dtype=float)
         table, plan = means(df, y, breakdown, data.weighted, confidence)
         plans.append(plan)
-        quart = (df.assign(_y=y).groupby(a.form)["_y"].quantile([0.25, 0.5, 0.75]).unstack())
-        overall = np.quantile(y, [0.25, 0.5, 0.75]) if y.size else [np.nan] * 3
-        quart.loc[TOTAL] = overall
-        quart.columns = ["q1", "median", "q3"]
-        table = table.merge(quart, left_on=a.form, right_index=True, how="left")
+        quartiles = {TOTAL: _quartiles(y)}
+        for code, values in pd.Series(y).groupby(df[a.form].to_numpy()):
+            quartiles[str(code)] = _quartiles(values.to_numpy())
+        empty = _quartiles(np.zeros(0))
+        table[["q1", "median", "q3"]] = np.array([quartiles.get(str(v), empty) for v in table[a.form]]).reshape(
+            len(table), 3
+        )
         hidden = table["suppressed"].to_numpy(dtype=bool)
         table.loc[hidden, ["q1", "median", "q3"]] = np.nan
         table.insert(0, "measure", measure)
@@ -167,15 +182,22 @@ def population_by_form(data: SurveyData, a: CollaborationAnalysis, confidence: f
     frame = pd.concat(parts, ignore_index=True)
     frame["method"] = frame["method"] + "; quartiles: sample quantiles (unweighted)"
     frame = add_labels(frame, data.codebook, [a.form])
-    frame = sort_cells(frame, {a.form: category_order([o.code for o in data.codebook.categories(a.form)])},
-                       ["measure"])
+    frame = sort_cells(frame, {a.form: category_order([o.code for o in data.codebook.categories(a.form)])}, ["measure"])
     return ResultTable(
-        name="population_by_form", title="Population covered and member practices, by form", frame=frame,
+        name="population_by_form",
+        title="Population covered and member practices, by form",
+        frame=frame,
         description="Registered population covered by the collaboration and number of member practices, "
         "as reported by collaborating practices: mean with interval, median and quartiles.",
-        method=frame["method"].iloc[0] if len(frame) else "", confidence=confidence, rule=survey_rule(),
+        method=frame["method"].iloc[0] if len(frame) else "",
+        confidence=confidence,
+        rule=survey_rule(),
         plans=tuple(plans),
     )
+
+
+def _quartiles(values: np.ndarray) -> list[float]:
+    return [float(v) for v in np.quantile(values, [0.25, 0.5, 0.75])] if values.size else [np.nan] * 3
 
 
 def same_commissioner(data: SurveyData, a: CollaborationAnalysis, confidence: float) -> ResultTable:
@@ -185,22 +207,26 @@ def same_commissioner(data: SurveyData, a: CollaborationAnalysis, confidence: fl
     mask = _collaborating(data, a) & data.frame[a.same_commissioner].notna()
     df = base_frame(data, mask, dims)
     y = (df[a.same_commissioner] == a.same_commissioner_code).to_numpy(dtype=float)
-    table, plan = shares(df, {"same_commissioner": y}, breakdown, data.weighted, confidence,
-                         option_name="measure")
+    table, plan = shares(df, {"same_commissioner": y}, breakdown, data.weighted, confidence, option_name="measure")
     if a.form:
         table = add_labels(table, data.codebook, [a.form])
         table = sort_cells(table, {a.form: category_order([o.code for o in data.codebook.categories(a.form)])})
     return ResultTable(
-        name="same_commissioner", title="Member practices all under the same commissioner", frame=table,
+        name="same_commissioner",
+        title="Member practices all under the same commissioner",
+        frame=table,
         description="Share of collaborating practices whose collaboration's members all share one "
         "commissioner, overall and by form.",
-        method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+        method=estimates.proportion_method(data.weighted),
+        confidence=confidence,
+        rule=survey_rule(),
         plans=(plan,),
     )
 
 
-def _options_share(data: SurveyData, qid: str, mask: pd.Series, breakdown: Breakdown, confidence: float,
-                   weighted: bool = True) -> tuple[pd.DataFrame, object]:
+def _options_share(
+    data: SurveyData, qid: str, mask: pd.Series, breakdown: Breakdown, confidence: float, weighted: bool = True
+) -> tuple[pd.DataFrame, SuppressionPlan]:
     q = data.codebook.question(qid)
     assert isinstance(q, MultipleChoice)
     full = mask & data.answered(qid)
@@ -209,8 +235,9 @@ def _options_share(data: SurveyData, qid: str, mask: pd.Series, breakdown: Break
         df[WEIGHT] = 1.0
     ind = {o.code: df[option_column(qid, o.code)].astype(float).to_numpy() for o in q.options}
     table, plan = shares(df, ind, breakdown, data.weighted and weighted, confidence, option_name="option")
-    table.insert(table.columns.get_loc("option") + 1, "option_label",
-                 table["option"].map({o.code: o.display for o in q.options}))
+    table.insert(
+        table.columns.get_loc("option") + 1, "option_label", table["option"].map({o.code: o.display for o in q.options})
+    )
     return table, plan
 
 
@@ -224,15 +251,20 @@ def reasons(data: SurveyData, a: CollaborationAnalysis, confidence: float) -> Re
     table.insert(0, "rank", np.where(table["suppressed"], np.nan, np.arange(1, len(table) + 1)))
     table["rank"] = table["rank"].astype("Int64")
     return ResultTable(
-        name="reasons", title="Reasons for forming a collaboration, ranked", frame=table.reset_index(drop=True),
+        name="reasons",
+        title="Reasons for forming a collaboration, ranked",
+        frame=table.reset_index(drop=True),
         description="Share of collaborating practices citing each reason (more than one could be chosen).",
-        method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+        method=estimates.proportion_method(data.weighted),
+        confidence=confidence,
+        rule=survey_rule(),
         plans=(plan,),
     )
 
 
-def achievements_by_band(data: SurveyData, a: CollaborationAnalysis, confidence: float,
-                         min_share: float) -> ResultTable:
+def achievements_by_band(
+    data: SurveyData, a: CollaborationAnalysis, confidence: float, min_share: float
+) -> ResultTable:
     assert a.achievements and a.maturity_band
     band = a.maturity_band
     mask = _collaborating(data, a) & data.frame[band].notna()
@@ -240,8 +272,7 @@ def achievements_by_band(data: SurveyData, a: CollaborationAnalysis, confidence:
     table = table.rename(columns={"option": "achievement", "option_label": "achievement_label"})
     meets = [
         pd.NA if hidden else meets_share(int(k), int(n), min_share)
-        for hidden, k, n in zip(table["suppressed"], table["n_selected"].fillna(0), table["n"].fillna(0),
-                                strict=True)
+        for hidden, k, n in zip(table["suppressed"], table["n_selected"].fillna(0), table["n"].fillna(0), strict=True)
     ]
     table["meets_min_share"] = pd.array(meets, dtype="boolean")
     table["min_share"] = min_share
@@ -250,12 +281,15 @@ def achievements_by_band(data: SurveyData, a: CollaborationAnalysis, confidence:
     table = sort_cells(table, {band: category_order(bands)})
     table = table.rename(columns={band: "band", f"{band}_label": "band_label"})
     return ResultTable(
-        name="achievements_by_band", title="Achievements by months since forming (all achievements)",
+        name="achievements_by_band",
+        title="Achievements by months since forming (all achievements)",
         frame=table,
         description=f"Share of collaborations in each maturity band citing each achievement; "
         f"meets_min_share marks those cited by at least {min_share:.0%} of the band (unweighted counts of "
         "collaborating practice respondents).",
-        method=estimates.PROPORTION_METHOD + " (unweighted)", confidence=confidence, rule=survey_rule(),
+        method=estimates.PROPORTION_METHOD + " (unweighted)",
+        confidence=confidence,
+        rule=survey_rule(),
         plans=(plan,),
     )
 
@@ -266,22 +300,61 @@ def table1(full: ResultTable, min_share: float) -> ResultTable:
     rows = []
     for band_code, part in t[t["band"] != TOTAL].groupby("band", sort=False):
         hidden = bool(part["suppressed"].iloc[0])
-        base = {"band": band_code, "band_label": part["band_label"].iloc[0],
-                "band_n": pd.NA if hidden else int(part["n"].iloc[0])}
+        base = {
+            "band": band_code,
+            "band_label": part["band_label"].iloc[0],
+            "band_n": pd.NA if hidden else int(part["n"].iloc[0]),
+        }
         if hidden:
-            rows.append({**base, "rank": pd.NA, "achievement": pd.NA, "achievement_label": pd.NA, "n": pd.NA,
-                         "share": np.nan, "lower": np.nan, "upper": np.nan, "suppressed": True,
-                         "suppression": part["suppression"].iloc[0]})
+            rows.append(
+                {
+                    **base,
+                    "rank": pd.NA,
+                    "achievement": pd.NA,
+                    "achievement_label": pd.NA,
+                    "n": pd.NA,
+                    "share": np.nan,
+                    "lower": np.nan,
+                    "upper": np.nan,
+                    "suppressed": True,
+                    "suppression": part["suppression"].iloc[0],
+                }
+            )
             continue
         listed = part[part["meets_min_share"].fillna(False).astype(bool)]
         listed = listed.sort_values(["n_selected", "achievement"], ascending=[False, True], kind="stable")
         for rank, r in enumerate(listed.itertuples(index=False), start=1):
-            rows.append({**base, "rank": rank, "achievement": r.achievement,
-                         "achievement_label": r.achievement_label, "n": int(r.n_selected), "share": r.share,
-                         "lower": r.lower, "upper": r.upper, "suppressed": False, "suppression": ""})
-    frame = pd.DataFrame(rows, columns=["band", "band_label", "band_n", "rank", "achievement",
-                                        "achievement_label", "n", "share", "lower", "upper", "suppressed",
-                                        "suppression"])
+            rows.append(
+                {
+                    **base,
+                    "rank": rank,
+                    "achievement": r.achievement,
+                    "achievement_label": r.achievement_label,
+                    "n": int(r.n_selected),
+                    "share": r.share,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                    "suppressed": False,
+                    "suppression": "",
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "band",
+            "band_label",
+            "band_n",
+            "rank",
+            "achievement",
+            "achievement_label",
+            "n",
+            "share",
+            "lower",
+            "upper",
+            "suppressed",
+            "suppression",
+        ],
+    )
     for c in ("band_n", "rank", "n"):
         frame[c] = frame[c].astype("Int64")
     frame["min_share"] = min_share
@@ -290,13 +363,15 @@ def table1(full: ResultTable, min_share: float) -> ResultTable:
     frame["suppression_rule"] = full.rule
     return ResultTable(
         name="table1",
-        title=f"Table 1: achievements cited by at least {min_share:.0%} of collaborations, by months since "
-        "forming",
+        title=f"Table 1: achievements cited by at least {min_share:.0%} of collaborations, by months since forming",
         frame=frame,
         description="For each maturity band, every achievement cited by at least "
-        f"{min_share:g} of the collaborations in that band, most cited first, with the number citing it "
+        f"{min_share:.0%} of the collaborations in that band, most cited first, with the number citing it "
         "(n) and the band's number of collaborations.",
-        method=full.method, confidence=full.confidence, rule=full.rule, plans=full.plans,
+        method=full.method,
+        confidence=full.confidence,
+        rule=full.rule,
+        plans=full.plans,
     )
 
 
@@ -308,10 +383,14 @@ def support_needed(data: SurveyData, a: CollaborationAnalysis, confidence: float
     table = add_labels(table, data.codebook, [rt])
     table = sort_cells(table, {rt: category_order([o.code for o in data.codebook.categories(rt)])})
     main = ResultTable(
-        name="support_needed", title="Support needed, by respondent type", frame=table,
+        name="support_needed",
+        title="Support needed, by respondent type",
+        frame=table,
         description="Share of respondents citing each kind of support their collaboration needs (practices) "
         "or collaborations in their area need (commissioners).",
-        method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+        method=estimates.proportion_method(data.weighted),
+        confidence=confidence,
+        rule=survey_rule(),
         plans=(plan,),
     )
     p = table[table[rt] == a.practice_code].set_index("option")
@@ -319,11 +398,19 @@ def support_needed(data: SurveyData, a: CollaborationAnalysis, confidence: float
     diff = pd.DataFrame({"option": p.index, "option_label": p["option_label"].to_numpy()})
     pp, cc = p.reindex(diff["option"]), c.reindex(diff["option"])
     d, lo, hi = estimates.newcombe_difference(
-        pp["share"].to_numpy(dtype=float), pp["lower"].to_numpy(dtype=float), pp["upper"].to_numpy(dtype=float),
-        cc["share"].to_numpy(dtype=float), cc["lower"].to_numpy(dtype=float), cc["upper"].to_numpy(dtype=float),
+        pp["share"].to_numpy(dtype=float),
+        pp["lower"].to_numpy(dtype=float),
+        pp["upper"].to_numpy(dtype=float),
+        cc["share"].to_numpy(dtype=float),
+        cc["lower"].to_numpy(dtype=float),
+        cc["upper"].to_numpy(dtype=float),
     )
-    pv = estimates.two_proportion_p(pp["share"].to_numpy(dtype=float), pp["n_eff"].to_numpy(dtype=float),
-                                    cc["share"].to_numpy(dtype=float), cc["n_eff"].to_numpy(dtype=float))
+    pv = estimates.two_proportion_p(
+        pp["share"].to_numpy(dtype=float),
+        pp["n_eff"].to_numpy(dtype=float),
+        cc["share"].to_numpy(dtype=float),
+        cc["n_eff"].to_numpy(dtype=float),
+    )
     diff["practice_share"] = pp["share"].to_numpy(dtype=float)
     diff["commissioner_share"] = cc["share"].to_numpy(dtype=float)
     diff["difference"] = d
@@ -331,20 +418,29 @@ def support_needed(data: SurveyData, a: CollaborationAnalysis, confidence: float
     diff["upper"] = hi
     diff["p_value"] = pv
     diff["q_value"] = estimates.benjamini_hochberg(pv)
-    diff["significant"] = pd.array([pd.NA if np.isnan(q) else bool(q < 1 - confidence)
-                                    for q in diff["q_value"]], dtype="boolean")
-    diff["suppressed"] = pp["suppressed"].fillna(True).to_numpy(dtype=bool) | cc["suppressed"].fillna(
-        True).to_numpy(dtype=bool)
+    diff["significant"] = pd.array(
+        [pd.NA if np.isnan(q) else bool(q < 1 - confidence) for q in diff["q_value"]], dtype="boolean"
+    )
+    diff["suppressed"] = pp["suppressed"].fillna(True).to_numpy(dtype=bool) | cc["suppressed"].fillna(True).to_numpy(
+        dtype=bool
+    )
     diff["method"] = f"{estimates.DIFFERENCE_METHOD}; {estimates.TEST_METHOD}"
     diff["confidence"] = confidence
     diff["suppression_rule"] = survey_rule()
-    return [main, ResultTable(
-        name="support_difference", title="Support needed: practices minus commissioners", frame=diff,
-        description="Difference in the share citing each kind of support (practice minus commissioner), "
-        "with q-values controlling the false discovery rate over the options.",
-        method=diff["method"].iloc[0] if len(diff) else "", confidence=confidence, rule=survey_rule(),
-        plans=(plan,),
-    )]
+    return [
+        main,
+        ResultTable(
+            name="support_difference",
+            title="Support needed: practices minus commissioners",
+            frame=diff,
+            description="Difference in the share citing each kind of support (practice minus commissioner), "
+            "with q-values controlling the false discovery rate over the options.",
+            method=diff["method"].iloc[0] if len(diff) else "",
+            confidence=confidence,
+            rule=survey_rule(),
+            plans=(plan,),
+        ),
+    ]
 
 
 def likert_tables(data: SurveyData, a: CollaborationAnalysis, confidence: float) -> ResultTable | None:
@@ -362,8 +458,12 @@ def likert_tables(data: SurveyData, a: CollaborationAnalysis, confidence: float)
     if a.maturity_band:
         frame = add_labels(frame, data.codebook, [a.maturity_band])
     return ResultTable(
-        name="likert", title="Views of the collaboration (Likert items)", frame=frame,
+        name="likert",
+        title="Views of the collaboration (Likert items)",
+        frame=frame,
         description="Distribution of answers on each scale item, overall and by months since forming.",
-        method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+        method=estimates.proportion_method(data.weighted),
+        confidence=confidence,
+        rule=survey_rule(),
         plans=tuple(plans),
     )

@@ -15,8 +15,9 @@ everything reduces to the textbook unweighted methods.
 * Two-proportion test: pooled z test on the effective sample sizes; Benjamini-Hochberg (1995) q-values
   control the false discovery rate where many comparisons are reported together.
 
-The t interval, Newcombe interval and Benjamini-Hochberg adjustment are candidates to move to
-:mod:`gpscale.stats` once it has them; the weighting here is survey-specific.
+Wilson and Benjamini-Hochberg come from :mod:`gpscale.stats`. The sum-based weighted t interval and the
+Newcombe interval live here for now (the breakdown engine needs estimates from per-cell sums); they are
+candidates to move to :mod:`gpscale.stats`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
-import pandas as pd
 from scipy import stats as sps
 
 from gpscale.stats.intervals import weighted_proportion_interval
+from gpscale.stats.multiplicity import benjamini_hochberg as stats_benjamini_hochberg
 
 PROPORTION_METHOD: Final = "Wilson score interval"
 WEIGHTED_PROPORTION_METHOD: Final = "Wilson score interval on Kish effective sample size (weighted)"
@@ -103,27 +104,9 @@ def two_proportion_p(p1: np.ndarray, n1: np.ndarray, p2: np.ndarray, n2: np.ndar
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg (1995) adjusted p-values (q-values); NaN inputs stay NaN and are not counted."""
-    p = np.asarray(p_values, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if ok.size == 0:
-        return q
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = ok.size
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return q
+    """Benjamini-Hochberg (1995) q-values (:func:`gpscale.stats.multiplicity.benjamini_hochberg`).
 
-
-def add_proportion(frame: pd.DataFrame, confidence: float, weighted: bool, prefix: str = "") -> pd.DataFrame:
-    """Add ``share``, ``n_eff``, ``lower``, ``upper`` from the sum columns ``sw``, ``sw2``, ``swy``."""
-    share, n_eff, lower, upper = proportion(
-        frame["sw"].to_numpy(), frame["sw2"].to_numpy(), frame["swy"].to_numpy(), confidence
-    )
-    out = frame.copy()
-    out[f"{prefix}share"] = share
-    out[f"{prefix}lower"] = lower
-    out[f"{prefix}upper"] = upper
-    out["n_eff"] = n_eff
-    return out
+    NaN p-values stay NaN and are not counted in the family.
+    """
+    _rejected, q = stats_benjamini_hochberg(np.asarray(p_values, dtype=float))
+    return np.asarray(q, dtype=float)

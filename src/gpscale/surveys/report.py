@@ -13,36 +13,76 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import numpy as np
 import pandas as pd
 
 from gpscale.disclosure import SURVEY_MIN_RESPONDENTS, TOTAL, survey_rule
-from gpscale.surveys import charts
 from gpscale.surveys.analyses import ResultTable, question_summaries
-from gpscale.surveys.codebook import CollaborationAnalysis, Codebook, StaffAnalysis
+from gpscale.surveys.codebook import Codebook, CollaborationAnalysis, StaffAnalysis
 from gpscale.surveys.collaboration import analyse_collaboration
 from gpscale.surveys.errors import SurveyIssue
 from gpscale.surveys.responses import SurveyData, load_survey
 from gpscale.surveys.staff import analyse_staff
 
-_PCT = {"share", "lower", "upper", "share_positive", "share_lower", "share_upper", "practice_share",
-        "commissioner_share", "share_rest", "practice_share_positive", "organisation_share_positive"}
+_PCT = {
+    "share",
+    "lower",
+    "upper",
+    "share_positive",
+    "share_lower",
+    "share_upper",
+    "practice_share",
+    "commissioner_share",
+    "share_rest",
+    "practice_share_positive",
+    "organisation_share_positive",
+}
 _INT = {"n", "n_selected", "n_positive", "n_rest", "band_n", "rank"}
 _P = {"p_value", "q_value"}
 _HEADERS = {
-    "n": "n", "n_selected": "n citing", "n_positive": "n positive", "share": "%", "lower": "lower",
-    "upper": "upper", "share_positive": "% positive", "share_lower": "lower", "share_upper": "upper",
-    "mean_score": "mean score", "mean_lower": "lower", "mean_upper": "upper", "q_value": "q",
-    "p_value": "p", "n_rest": "n (rest)", "share_rest": "% positive (rest)", "difference": "difference",
-    "measure_label": "measure", "form_label": "form", "reason_label": "reason", "option_label": "option",
-    "achievement_label": "achievement", "band_label": "months since forming", "role_label": "role",
-    "group_label": "group", "site_label": "site", "question_text": "item", "variable_label": "item or domain",
-    "domain_label": "domain", "respondent_type_label": "respondent type", "practice_mean": "practice",
-    "organisation_mean": "wider organisation", "difference_mean": "difference", "difference_lower": "lower",
-    "difference_upper": "upper", "practice_share": "% practices", "commissioner_share": "% commissioners",
-    "meets_min_share": "listed", "suppression": "hidden", "level": "breakdown",
+    "n": "n",
+    "n_selected": "n citing",
+    "n_positive": "n positive",
+    "share": "%",
+    "lower": "lower",
+    "upper": "upper",
+    "share_positive": "% positive",
+    "share_lower": "lower",
+    "share_upper": "upper",
+    "mean_score": "mean score",
+    "mean_lower": "lower",
+    "mean_upper": "upper",
+    "q_value": "q",
+    "p_value": "p",
+    "n_rest": "n (rest)",
+    "share_rest": "% positive (rest)",
+    "difference": "difference",
+    "measure_label": "measure",
+    "form_label": "form",
+    "reason_label": "reason",
+    "option_label": "option",
+    "achievement_label": "achievement",
+    "band_label": "months since forming",
+    "role_label": "role",
+    "group_label": "group",
+    "site_label": "site",
+    "question_text": "item",
+    "variable_label": "item or domain",
+    "domain_label": "domain",
+    "respondent_type_label": "respondent type",
+    "practice_mean": "practice",
+    "organisation_mean": "wider organisation",
+    "difference_mean": "difference",
+    "difference_lower": "lower",
+    "difference_upper": "upper",
+    "practice_share": "% practices",
+    "commissioner_share": "% commissioners",
+    "meets_min_share": "listed",
+    "suppression": "hidden",
+    "level": "breakdown",
 }
 
 
@@ -79,12 +119,19 @@ def analyse(data: SurveyData, confidence: float = 0.95, min_share: float | None 
     elif isinstance(a, StaffAnalysis):
         tables.extend(analyse_staff(data, confidence))
     summary, plans = question_summaries(data, confidence)
-    tables.append(ResultTable(
-        name="questions", title="Every question, overall", frame=summary,
-        description="Share choosing each answer (choice and scale questions) and mean, quartiles "
-        "(numeric questions), over the respondents answering each question.",
-        method="see the method column", confidence=confidence, rule=survey_rule(), plans=tuple(plans),
-    ))
+    tables.append(
+        ResultTable(
+            name="questions",
+            title="Every question, overall",
+            frame=summary,
+            description="Share choosing each answer (choice and scale questions) and mean, quartiles "
+            "(numeric questions), over the respondents answering each question.",
+            method="see the method column",
+            confidence=confidence,
+            rule=survey_rule(),
+            plans=tuple(plans),
+        )
+    )
     tables.append(_suppression_summary(tables))
     return tables
 
@@ -95,23 +142,29 @@ def _suppression_summary(tables: Sequence[ResultTable]) -> ResultTable:
         if not t.plans:
             continue
         cells = sum(len(p.cells) for p in t.plans)
-        rows.append({
-            "table": t.name,
-            "cells": cells,
-            "hidden_primary": sum(p.n_primary for p in t.plans),
-            "hidden_complementary": sum(p.n_complementary for p in t.plans),
-            "subtraction_audit": t.audit,
-        })
-    frame = pd.DataFrame(rows, columns=["table", "cells", "hidden_primary", "hidden_complementary",
-                                        "subtraction_audit"])
+        rows.append(
+            {
+                "table": t.name,
+                "cells": cells,
+                "hidden_primary": sum(p.n_primary for p in t.plans),
+                "hidden_complementary": sum(p.n_complementary for p in t.plans),
+                "subtraction_audit": t.audit,
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["table", "cells", "hidden_primary", "hidden_complementary", "subtraction_audit"]
+    )
     frame["suppression_rule"] = survey_rule()
     return ResultTable(
-        name="suppression", title="Disclosure control", frame=frame,
+        name="suppression",
+        title="Disclosure control",
+        frame=frame,
         description=f"Cells hidden because fewer than {SURVEY_MIN_RESPONDENTS} respondents answered "
         "(primary) and further cells hidden so none of those can be worked out by subtraction "
         "(complementary); the audit checks that no hidden cell is a sum or difference of published cells.",
         method="primary and complementary cell suppression with a linear-algebra subtraction audit",
-        confidence=None, rule=survey_rule(),
+        confidence=None,
+        rule=survey_rule(),
     )
 
 
@@ -141,14 +194,25 @@ def build_survey_report(
         _parquet_ready(t.frame).to_parquet(parquet_path, index=False)
         files += [csv_path, parquet_path]
     report = SurveyReport(
-        codebook=data.codebook, data_source=data.source, n_respondents=data.n_respondents,
-        weighted=data.weighted, confidence=confidence, tables={t.name: t for t in tables}, files=files,
+        codebook=data.codebook,
+        data_source=data.source,
+        n_respondents=data.n_respondents,
+        weighted=data.weighted,
+        confidence=confidence,
+        tables={t.name: t for t in tables},
+        files=files,
         warnings=list(data.warnings),
     )
     report.html_section = render_section(report)
-    page = _env().get_template("survey_page.html.j2").render(
-        title=data.codebook.title, codebook=str(codebook_path), responses=str(responses_path),
-        section=report.html_section,
+    page = (
+        _env()
+        .get_template("survey_page.html.j2")
+        .render(
+            title=data.codebook.title,
+            codebook=str(codebook_path),
+            responses=str(responses_path),
+            section=report.html_section,
+        )
     )
     html_path = out / f"{sid}_report.html"
     html_path.write_text(page, encoding="utf-8")
@@ -177,7 +241,7 @@ def _env() -> jinja2.Environment:
 # ---------------------------------------------------------------------------------------------- HTML
 
 
-def _fmt(col: str, value: object) -> tuple[str, bool]:
+def _fmt(col: str, value: Any) -> tuple[str, bool]:
     """Display text of a cell and whether it is numeric (right-aligned)."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "", False
@@ -236,15 +300,20 @@ def table1_html(frame: pd.DataFrame) -> str:
             items: list[str] = []
         else:
             head = f"{label} (n = {int(part['band_n'].iloc[0]):,})"
-            items = [f"{r.achievement_label}: {int(r.n):,} ({float(r.share) * 100:.0f}%)"
-                     for r in part.itertuples(index=False)]
+            items = [
+                f"{r.achievement_label}: {int(r.n):,} ({float(r.share) * 100:.0f}%)"
+                for r in part.itertuples(index=False)
+            ]
         columns.append((head, items))
     depth = max((len(items) for _, items in columns), default=0)
     head = "".join(f"<th>{html.escape(h)}</th>" for h, _ in columns)
     body = []
     for i in range(depth):
-        body.append("<tr>" + "".join(
-            f"<td>{html.escape(items[i]) if i < len(items) else ''}</td>" for _, items in columns) + "</tr>")
+        body.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(items[i]) if i < len(items) else ''}</td>" for _, items in columns)
+            + "</tr>"
+        )
     if depth == 0:
         body.append("<tr>" + "".join("<td>none listed</td>" for _ in columns) + "</tr>")
     return f'<table class="survey-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -268,12 +337,18 @@ class _Block:
 
 def _notes(t: ResultTable, shown: pd.DataFrame | None = None) -> list[str]:
     """Chart subtitle: method, confidence, rule, and how many of the cells the chart covers are hidden."""
+    from gpscale.surveys import charts  # altair is imported only when charts are drawn
+
     frame = t.frame if shown is None else shown
     hidden = 0
     if "suppressed" in frame.columns:
         rows = frame[frame["suppressed"].astype(bool)]
-        keys = [c for c in frame.columns if c in {"level", "question", "domain", "measure"}
-                or (f"{c}_label" in frame.columns and c not in _OPTION_COLUMNS)]
+        keys = [
+            c
+            for c in frame.columns
+            if c in {"level", "question", "domain", "measure"}
+            or (f"{c}_label" in frame.columns and c not in _OPTION_COLUMNS)
+        ]
         hidden = len(rows[keys].drop_duplicates()) if keys else int(len(rows) > 0)
     return charts.footnote(t.method, t.confidence, t.rule, hidden)
 
@@ -288,11 +363,21 @@ def _hidden_note(t: ResultTable) -> str:
     comp = sum(p.n_complementary for p in t.plans)
     if prim + comp == 0:
         return "No cells hidden."
-    return (f"Cells hidden: {prim} with fewer than {SURVEY_MIN_RESPONDENTS} respondents, {comp} more to "
-            f"prevent recovery by subtraction (audit: {t.audit}).")
+    return (
+        f"Cells hidden: {prim} with fewer than {SURVEY_MIN_RESPONDENTS} respondents, {comp} more to "
+        f"prevent recovery by subtraction (audit: {t.audit})."
+    )
+
+
+def _scale_name(cb: Codebook, qid: str) -> str:
+    """The name a Likert question's scale has under ``scales`` (or "scale" for an inline one)."""
+    q = cb.question(qid)
+    return q.scale if isinstance(q.scale, str) else "scale"
 
 
 def _charts_for(report: SurveyReport, t: ResultTable) -> list[str]:
+    from gpscale.surveys import charts  # altair is imported only when charts are drawn
+
     cb = report.codebook
     a = cb.analysis
     f = t.frame
@@ -305,55 +390,120 @@ def _charts_for(report: SurveyReport, t: ResultTable) -> list[str]:
         found.append(charts.share_bars(f, "reason_label", t.title, _notes(t)))
     elif t.name == "support_needed" and isinstance(a, CollaborationAnalysis):
         part = f[f[a.respondent_type] != TOTAL]
-        found.append(charts.share_bars(part, "option_label", t.title, _notes(t, part),
-                                       colour=f"{a.respondent_type}_label"))
+        found.append(
+            charts.share_bars(part, "option_label", t.title, _notes(t, part), colour=f"{a.respondent_type}_label")
+        )
     elif t.name == "likert" and isinstance(a, CollaborationAnalysis):
         row = f"{a.maturity_band}_label" if a.maturity_band else "question_text"
         for _qid, part in f.groupby("question", sort=False):
-            found.append(charts.diverging_bars(part, row, str(part["question_text"].iloc[0]), _notes(t, part),
-                                               row_title="months since forming"))
+            found.append(
+                charts.diverging_bars(
+                    part, row, str(part["question_text"].iloc[0]), _notes(t, part), row_title="months since forming"
+                )
+            )
     elif t.name == "likert_by_role" and isinstance(a, StaffAnalysis):
         overall = f[f[a.role] == TOTAL]
-        scale_of = {q: cb.scale_of(cb.question(q)).model_dump_json() for q in overall["question"].unique()}
-        for _scale, part in overall.groupby(overall["question"].map(scale_of), sort=False):
-            found.append(charts.diverging_bars(part, "question_text", "All staff: answers to each item",
-                                               _notes(t, part)))
+        scale_of = {q: _scale_name(cb, q) for q in overall["question"].unique()}
+        for scale_name, part in overall.groupby(overall["question"].map(scale_of), sort=False):
+            found.append(
+                charts.diverging_bars(part, "question_text", f"All staff: {scale_name} items", _notes(t, part))
+            )
         roles = [TOTAL, *[o.display for o in cb.categories(a.role)]]
         for qid in list(dict.fromkeys(f["question"]))[:1]:
             part = f[f["question"] == qid]
-            found.append(charts.diverging_bars(part, f"{a.role}_label",
-                                               f"By role: {part['question_text'].iloc[0]}", _notes(t, part),
-                                               row_order=roles))
+            found.append(
+                charts.diverging_bars(
+                    part,
+                    f"{a.role}_label",
+                    f"By role: {part['question_text'].iloc[0]}",
+                    _notes(t, part),
+                    row_order=roles,
+                )
+            )
     elif t.name == "domains" and isinstance(a, StaffAnalysis):
         part = f[f["level"].isin([TOTAL, a.role])]
         roles = [TOTAL, *[o.display for o in cb.categories(a.role)]]
-        found.append(charts.share_by_role(part, f"{a.role}_label", "domain_label",
-                                          "Satisfaction and engagement by role: % positive", _notes(t, part),
-                                          sort=roles))
+        found.append(
+            charts.share_by_role(
+                part,
+                f"{a.role}_label",
+                "domain_label",
+                "Satisfaction and engagement by role: % positive",
+                _notes(t, part),
+                sort=roles,
+            )
+        )
     return [charts.to_svg(c) for c in found if c is not None]  # type: ignore[arg-type]
 
 
 _DISPLAY: dict[str, list[str]] = {
     "share_collaborating": ["measure_label", "n", "n_selected", "share", "lower", "upper", "suppression"],
     "forms": ["form_label", "n", "n_selected", "share", "lower", "upper", "suppression"],
-    "population_by_form": ["measure", "form_label", "n", "mean", "lower", "upper", "q1", "median", "q3",
-                           "suppression"],
+    "population_by_form": ["measure", "form_label", "n", "mean", "lower", "upper", "q1", "median", "q3", "suppression"],
     "same_commissioner": ["form_label", "n", "n_selected", "share", "lower", "upper", "suppression"],
     "reasons": ["rank", "reason_label", "n", "n_selected", "share", "lower", "upper", "suppression"],
-    "achievements_by_band": ["band_label", "achievement_label", "n", "n_selected", "share", "lower", "upper",
-                             "meets_min_share", "suppression"],
-    "support_difference": ["option_label", "practice_share", "commissioner_share", "difference", "lower",
-                           "upper", "q_value", "significant"],
-    "items_by_role": ["question_text", "role_label", "n", "share_positive", "share_lower", "share_upper",
-                      "mean_score", "mean_lower", "mean_upper", "suppression"],
-    "role_comparisons": ["variable_label", "role_label", "n", "share_positive", "n_rest", "share_rest",
-                         "difference", "lower", "upper", "q_value", "direction"],
+    "achievements_by_band": [
+        "band_label",
+        "achievement_label",
+        "n",
+        "n_selected",
+        "share",
+        "lower",
+        "upper",
+        "meets_min_share",
+        "suppression",
+    ],
+    "support_difference": [
+        "option_label",
+        "practice_share",
+        "commissioner_share",
+        "difference",
+        "lower",
+        "upper",
+        "q_value",
+        "significant",
+    ],
+    "items_by_role": [
+        "question_text",
+        "role_label",
+        "n",
+        "share_positive",
+        "share_lower",
+        "share_upper",
+        "mean_score",
+        "mean_lower",
+        "mean_upper",
+        "suppression",
+    ],
+    "role_comparisons": [
+        "variable_label",
+        "role_label",
+        "n",
+        "share_positive",
+        "n_rest",
+        "share_rest",
+        "difference",
+        "lower",
+        "upper",
+        "q_value",
+        "direction",
+    ],
     "respondents": ["level", "group_label", "site_label", "role_label", "n", "suppression"],
     "suppression": ["table", "cells", "hidden_primary", "hidden_complementary", "subtraction_audit"],
     "questions": ["question_text", "statistic", "option_label", "n", "value", "lower", "upper", "suppression"],
 }
-_COLLAPSED = {"achievements_by_band", "respondents", "questions", "likert", "likert_by_role", "domains",
-              "role_comparisons", "population_by_form", "support_needed", "items_by_role"}
+_COLLAPSED = {
+    "achievements_by_band",
+    "respondents",
+    "questions",
+    "likert",
+    "likert_by_role",
+    "domains",
+    "role_comparisons",
+    "population_by_form",
+    "support_needed",
+    "items_by_role",
+}
 
 
 def _display_columns(report: SurveyReport, t: ResultTable) -> list[str]:
@@ -361,19 +511,47 @@ def _display_columns(report: SurveyReport, t: ResultTable) -> list[str]:
     if t.name in _DISPLAY:
         return _DISPLAY[t.name]
     if t.name == "support_needed" and isinstance(a, CollaborationAnalysis):
-        return [f"{a.respondent_type}_label", "option_label", "n", "n_selected", "share", "lower", "upper",
-                "suppression"]
+        return [
+            f"{a.respondent_type}_label",
+            "option_label",
+            "n",
+            "n_selected",
+            "share",
+            "lower",
+            "upper",
+            "suppression",
+        ]
     if t.name in ("likert", "likert_by_role"):
         lead = [c for c in t.frame.columns if c.endswith("_label") and c != "point_label"]
         return ["question_text", *lead, "n", "point_label", "share", "lower", "upper", "suppression"]
     if t.name == "domains":
         lead = [c for c in t.frame.columns if c.endswith("_label") and c != "domain_label"]
-        return ["domain_label", "level", *lead, "n", "mean_score", "mean_lower", "mean_upper", "share_positive",
-                "share_lower", "share_upper", "suppression"]
+        return [
+            "domain_label",
+            "level",
+            *lead,
+            "n",
+            "mean_score",
+            "mean_lower",
+            "mean_upper",
+            "share_positive",
+            "share_lower",
+            "share_upper",
+            "suppression",
+        ]
     if t.name == "engagement":
         lead = [c for c in t.frame.columns if c.endswith("_label")]
-        return ["level", *lead, "n", "practice_mean", "organisation_mean", "difference_mean", "difference_lower",
-                "difference_upper", "suppression"]
+        return [
+            "level",
+            *lead,
+            "n",
+            "practice_mean",
+            "organisation_mean",
+            "difference_mean",
+            "difference_lower",
+            "difference_upper",
+            "suppression",
+        ]
     return [c for c in t.frame.columns if c not in {"method", "confidence", "suppression_rule", "suppressed"}]
 
 
@@ -383,19 +561,34 @@ def render_section(report: SurveyReport) -> str:
     renderers: dict[str, Callable[[pd.DataFrame], str]] = {"table1": table1_html}
     for t in report.tables.values():
         svgs = _charts_for(report, t)
-        if t.name in renderers:
-            body = renderers[t.name](t.frame)
-        else:
-            body = table_html(t.frame, _display_columns(report, t))
-        blocks.append(_Block(
-            name=t.name, title=t.title, description=t.description, method=t.method,
-            confidence=f"{t.confidence:.0%}" if t.confidence is not None else "",
-            rule=t.rule, hidden_note=_hidden_note(t),
-            file=f"{report.codebook.id}_{t.name}.csv", svgs=svgs, table_html=body, rows=len(t.frame),
-            collapsed=t.name in _COLLAPSED,
-        ))
-    return _env().get_template("survey_section.html.j2").render(
-        survey_id=report.codebook.id, title=report.codebook.title, n_respondents=f"{report.n_respondents:,}",
-        weighted=report.weighted, confidence_pct=f"{report.confidence:.0%}",
-        rule_sentence=f"Disclosure control: {survey_rule()}.", blocks=blocks,
+        renderer = renderers.get(t.name)
+        body = renderer(t.frame) if renderer else table_html(t.frame, _display_columns(report, t))
+        blocks.append(
+            _Block(
+                name=t.name,
+                title=t.title,
+                description=t.description,
+                method=t.method,
+                confidence=f"{t.confidence:.0%}" if t.confidence is not None else "",
+                rule=t.rule,
+                hidden_note=_hidden_note(t),
+                file=f"{report.codebook.id}_{t.name}.csv",
+                svgs=svgs,
+                table_html=body,
+                rows=len(t.frame),
+                collapsed=t.name in _COLLAPSED,
+            )
+        )
+    return (
+        _env()
+        .get_template("survey_section.html.j2")
+        .render(
+            survey_id=report.codebook.id,
+            title=report.codebook.title,
+            n_respondents=f"{report.n_respondents:,}",
+            weighted=report.weighted,
+            confidence_pct=f"{report.confidence:.0%}",
+            rule_sentence=f"Disclosure control: {survey_rule()}.",
+            blocks=blocks,
+        )
     )

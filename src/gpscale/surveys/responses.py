@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from gpscale.surveys.codebook import (
     Text,
     load_codebook,
 )
-from gpscale.surveys.errors import SurveyIssue, SurveyValidationError
+from gpscale.surveys.errors import Severity, SurveyIssue, SurveyValidationError
 
 RESPONDENT = "_respondent"
 WEIGHT = "_weight"
@@ -84,18 +84,32 @@ class SurveyData:
 
 
 class _Collector:
+    """Collects issues for one file; :meth:`finish` raises if any is an error."""
+
     def __init__(self, file: str) -> None:
         self.file = file
         self.issues: list[SurveyIssue] = []
         self.n_errors = 0
 
-    def add(self, rule: str, message: str, row: int | None = None, column: str | None = None,
-            severity: str = "error") -> None:
+    def add(
+        self,
+        rule: str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        severity: Severity = "error",
+    ) -> None:
         if severity == "error":
             self.n_errors += 1
             if self.n_errors > MAX_ISSUES:
                 return
-        self.issues.append(SurveyIssue(self.file, rule, message, row, column, severity))  # type: ignore[arg-type]
+        self.issues.append(SurveyIssue(self.file, rule, message, row, column, severity))
+
+    def fail(self, rule: str, message: str) -> NoReturn:
+        """Record a file-level error and stop."""
+        self.add(rule, message)
+        self.finish()
+        raise AssertionError("finish() raises when there are errors")  # pragma: no cover
 
     def finish(self, columns: list[str] | None = None) -> None:
         """Sort the issues (file-level first, then by row and column) and raise if any is an error."""
@@ -103,8 +117,7 @@ class _Collector:
         self.issues.sort(key=lambda i: (i.row is not None, i.row or 0, order.get(i.column or "", -1)))
         if self.n_errors > MAX_ISSUES:
             self.issues.append(
-                SurveyIssue(self.file, "too_many_errors",
-                            f"{self.n_errors - MAX_ISSUES} further errors not listed")
+                SurveyIssue(self.file, "too_many_errors", f"{self.n_errors - MAX_ISSUES} further errors not listed")
             )
         if self.n_errors:
             raise SurveyValidationError(self.issues)
@@ -130,15 +143,17 @@ def load_responses(codebook: Codebook, responses_path: Path | str) -> SurveyData
             continue
         if needed:
             what = "respondent id" if qid == "<respondent id>" else "weight" if qid == "<weight>" else qid
-            out.add("missing_column", f"column {col!r} ({what}) is required by the codebook but absent",
-                    column=col)
+            out.add("missing_column", f"column {col!r} ({what}) is required by the codebook but absent", column=col)
         else:
-            out.add("missing_column", f"optional column {col!r} ({qid}) is absent; treated as unanswered",
-                    column=col, severity="warning")
+            out.add(
+                "missing_column",
+                f"optional column {col!r} ({qid}) is absent; treated as unanswered",
+                column=col,
+                severity="warning",
+            )
     unknown = [c for c in header if c not in expected]
     if unknown:
-        out.add("unknown_column", f"columns not in the codebook are ignored: {', '.join(unknown)}",
-                severity="warning")
+        out.add("unknown_column", f"columns not in the codebook are ignored: {', '.join(unknown)}", severity="warning")
     if out.n_errors:
         out.finish()
 
@@ -152,8 +167,12 @@ def load_responses(codebook: Codebook, responses_path: Path | str) -> SurveyData
         if not rid:
             out.add("missing_respondent_id", "respondent id is blank", int(rows[i]), codebook.id_column)
         elif rid in first_row:
-            out.add("duplicate_respondent_id", f"respondent id {rid!r} already used in row {first_row[rid]}",
-                    int(rows[i]), codebook.id_column)
+            out.add(
+                "duplicate_respondent_id",
+                f"respondent id {rid!r} already used in row {first_row[rid]}",
+                int(rows[i]),
+                codebook.id_column,
+            )
         else:
             first_row[rid] = int(rows[i])
     frame[RESPONDENT] = pd.array(ids, dtype="string")
@@ -177,17 +196,12 @@ def _read_csv(path: Path, out: _Collector) -> tuple[list[str], list[list[str]]]:
             reader = csv.reader(fh)
             header = next(reader, [])
             if not any(h.strip() for h in header):
-                out.add("empty_file", "the file is empty: a header row naming the columns is needed")
-                out.finish()
+                out.fail("empty_file", "the file is empty: a header row naming the columns is needed")
             records = [r for r in reader if any(c.strip() for c in r)]
     except OSError as exc:
-        out.add("file_not_found", f"cannot read the responses file: {exc.strerror or exc}")
-        out.finish()
-        raise AssertionError("unreachable") from None
+        out.fail("file_not_found", f"cannot read the responses file: {exc.strerror or exc}")
     except UnicodeDecodeError as exc:
-        out.add("file_not_found", f"the responses file is not UTF-8 text: {exc.reason}")
-        out.finish()
-        raise AssertionError("unreachable") from None
+        out.fail("file_not_found", f"the responses file is not UTF-8 text: {exc.reason}")
     header = [h.strip() for h in header]
     seen: set[str] = set()
     for h in header:
@@ -195,15 +209,14 @@ def _read_csv(path: Path, out: _Collector) -> tuple[list[str], list[list[str]]]:
             out.add("duplicate_column", f"header {h!r} appears more than once", row=1, column=h)
         seen.add(h)
     for i, r in enumerate(records):
-        if len(r) > len(header) and any(c.strip() for c in r[len(header):]):
+        if len(r) > len(header) and any(c.strip() for c in r[len(header) :]):
             out.add("malformed_row", f"{len(r)} cells but the header has {len(header)}", row=i + 2)
     if out.n_errors:
         out.finish()
     return header, records
 
 
-def _weights(codebook: Codebook, raw: Callable[[str], list[str]], rows: np.ndarray,
-             out: _Collector) -> np.ndarray:
+def _weights(codebook: Codebook, raw: Callable[[str], list[str]], rows: np.ndarray, out: _Collector) -> np.ndarray:
     if codebook.weight_column is None:
         return np.ones(len(rows))
     values = np.full(len(rows), np.nan)
@@ -213,15 +226,17 @@ def _weights(codebook: Codebook, raw: Callable[[str], list[str]], rows: np.ndarr
         except ValueError:
             w = math.nan
         if not (math.isfinite(w) and w > 0):
-            out.add("invalid_weight", f"weight {text!r} must be a positive number", int(rows[i]),
-                    codebook.weight_column)
+            out.add(
+                "invalid_weight", f"weight {text!r} must be a positive number", int(rows[i]), codebook.weight_column
+            )
         else:
             values[i] = w
     return values
 
 
-def _parse_question(q: Any, codebook: Codebook, raw: Callable[[str], list[str]], rows: np.ndarray,
-                    out: _Collector) -> dict[str, Any]:
+def _parse_question(
+    q: Any, codebook: Codebook, raw: Callable[[str], list[str]], rows: np.ndarray, out: _Collector
+) -> dict[str, Any]:
     col = q.source_column
     if isinstance(q, MultipleChoice):
         return _parse_multiple(q, raw, rows, out)
@@ -231,8 +246,12 @@ def _parse_question(q: Any, codebook: Codebook, raw: Callable[[str], list[str]],
         parsed: list[Any] = []
         for i, v in enumerate(values):
             if v and v not in allowed:
-                out.add("answer_not_in_codebook", f"{v!r} is not a code of {q.id} "
-                        f"(allowed: {', '.join(sorted(allowed))})", int(rows[i]), col)
+                out.add(
+                    "answer_not_in_codebook",
+                    f"{v!r} is not a code of {q.id} (allowed: {', '.join(sorted(allowed))})",
+                    int(rows[i]),
+                    col,
+                )
                 v = ""
             parsed.append(v or None)
         return {q.id: pd.array(parsed, dtype="string")}
@@ -245,8 +264,13 @@ def _parse_question(q: Any, codebook: Codebook, raw: Callable[[str], list[str]],
         for i, v in enumerate(values):
             code = _as_int(v)
             if v and (code is None or code not in allowed_codes):
-                out.add("answer_not_in_codebook", f"{v!r} is not a point of the scale of {q.id} "
-                        f"(allowed: {', '.join(str(c) for c in sorted(allowed_codes))})", int(rows[i]), col)
+                out.add(
+                    "answer_not_in_codebook",
+                    f"{v!r} is not a point of the scale of {q.id} "
+                    f"(allowed: {', '.join(str(c) for c in sorted(allowed_codes))})",
+                    int(rows[i]),
+                    col,
+                )
                 code = None
             ints.append(code)
         return {q.id: pd.array(ints, dtype="Int64")}
@@ -292,8 +316,9 @@ def _parse_question(q: Any, codebook: Codebook, raw: Callable[[str], list[str]],
     raise TypeError(f"unhandled question type {type(q).__name__}")  # pragma: no cover
 
 
-def _parse_multiple(q: MultipleChoice, raw: Callable[[str], list[str]], rows: np.ndarray,
-                    out: _Collector) -> dict[str, Any]:
+def _parse_multiple(
+    q: MultipleChoice, raw: Callable[[str], list[str]], rows: np.ndarray, out: _Collector
+) -> dict[str, Any]:
     n = len(rows)
     chosen = np.zeros((n, len(q.options)), dtype=bool)
     answered = np.zeros(n, dtype=bool)
@@ -307,8 +332,12 @@ def _parse_multiple(q: MultipleChoice, raw: Callable[[str], list[str]], rows: np
                 if not token:
                     continue
                 if token not in index:
-                    out.add("answer_not_in_codebook", f"{token!r} is not a code of {q.id} "
-                            f"(allowed: {', '.join(o.code for o in q.options)})", int(rows[i]), q.source_column)
+                    out.add(
+                        "answer_not_in_codebook",
+                        f"{token!r} is not a code of {q.id} (allowed: {', '.join(o.code for o in q.options)})",
+                        int(rows[i]),
+                        q.source_column,
+                    )
                     continue
                 chosen[i, index[token]] = True
     else:
@@ -345,8 +374,9 @@ def _check_routing(codebook: Codebook, frame: pd.DataFrame, rows: np.ndarray, ou
             asked = frame[q.asked_if.question].isin(q.asked_if.values).fillna(False).to_numpy(dtype=bool)
             cond = f"{q.asked_if.question} in {q.asked_if.values}"
             for i in np.flatnonzero(~asked & selected):
-                out.add("answered_but_not_asked", f"answered although only asked when {cond}", int(rows[i]),
-                        q.source_column)
+                out.add(
+                    "answered_but_not_asked", f"answered although only asked when {cond}", int(rows[i]), q.source_column
+                )
             if isinstance(q, MultipleChoice):  # all-zero option columns where not asked mean "not asked"
                 for c in cols:
                     frame.loc[~asked, c] = pd.NA
@@ -367,21 +397,28 @@ def _derive(d: Any, frame: pd.DataFrame, rows: np.ndarray, out: _Collector) -> A
             if np.isnan(x):
                 codes.append(None)
             elif k < 0:
-                out.add("outside_bands", f"{d.source} = {_fmt(x)} is below the first band of {d.id} "
-                        f"({_fmt(mins[0])})", int(rows[i]), d.source)
+                out.add(
+                    "outside_bands",
+                    f"{d.source} = {_fmt(x)} is below the first band of {d.id} ({_fmt(mins[0])})",
+                    int(rows[i]),
+                    d.source,
+                )
                 codes.append(None)
             else:
                 codes.append(d.bands[k].code)
         return pd.array(codes, dtype="string")
     if isinstance(d, MonthsSinceDate):
         src = pd.to_datetime(frame[d.source])
-        ref = (pd.Series(pd.Timestamp(d.reference_date), index=frame.index) if d.reference_date
-               else pd.to_datetime(frame[d.reference_question]))
+        ref = (
+            pd.Series(pd.Timestamp(d.reference_date), index=frame.index)
+            if d.reference_date
+            else pd.to_datetime(frame[d.reference_question])
+        )
         months = (ref.dt.year - src.dt.year) * 12 + (ref.dt.month - src.dt.month) - (ref.dt.day < src.dt.day)
-        result = months.astype("float").to_numpy()
-        for i in np.flatnonzero(result < 0):
-            out.add("out_of_range", f"{d.source} is after the reference date of {d.id}", int(rows[i]), d.source)
-            result[i] = np.nan
+        result = np.asarray(months.astype("float").to_numpy(), dtype=float)
+        for j in np.flatnonzero(result < 0):
+            out.add("out_of_range", f"{d.source} is after the reference date of {d.id}", int(rows[j]), d.source)
+            result[j] = np.nan
         return result
     raise TypeError(f"unhandled derived type {type(d).__name__}")  # pragma: no cover
 

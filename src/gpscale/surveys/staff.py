@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gpscale.disclosure import TOTAL, survey_rule
+from gpscale.disclosure import SURVEY_MIN_RESPONDENTS, TOTAL, SuppressionPlan, survey_rule
 from gpscale.surveys import estimates
-from gpscale.surveys.analyses import ResultTable, base_frame, likert_items, means, shares
+from gpscale.surveys.analyses import ResultTable, base_frame, likert_items, means, option_sums, shares
 from gpscale.surveys.cells import Breakdown, add_labels, category_order, cell_sums, plan, sort_cells
 from gpscale.surveys.codebook import Likert, StaffAnalysis
 from gpscale.surveys.responses import SurveyData
@@ -94,8 +94,15 @@ def respondents(data: SurveyData, a: StaffAnalysis) -> ResultTable:
     table["suppression_rule"] = p.rule
     table = add_labels(table, data.codebook, list(breakdown.dims))
     table = sort_cells(table, _orders(data, a, breakdown.dims))
-    return ResultTable(name="respondents", title="Respondents by role, group and site", frame=table,
-                       description="Number of staff responding.", method="count", rule=p.rule, plans=(p,))
+    return ResultTable(
+        name="respondents",
+        title="Respondents by role, group and site",
+        frame=table,
+        description="Number of staff responding.",
+        method="count",
+        rule=p.rule,
+        plans=(p,),
+    )
 
 
 def items_by_role(data: SurveyData, a: StaffAnalysis, items: list[str], confidence: float) -> list[ResultTable]:
@@ -109,15 +116,24 @@ def items_by_role(data: SurveyData, a: StaffAnalysis, items: list[str], confiden
     method = summary["method"].iloc[0] if len(summary) else ""
     return [
         ResultTable(
-            name="items_by_role", title="Satisfaction and engagement items by role", frame=summary,
+            name="items_by_role",
+            title="Satisfaction and engagement items by role",
+            frame=summary,
             description="Share answering positively (the scale's top points) and mean score (points coded "
             "1 upwards) on each item, by role.",
-            method=method, confidence=confidence, rule=survey_rule(), plans=tuple(plans),
+            method=method,
+            confidence=confidence,
+            rule=survey_rule(),
+            plans=tuple(plans),
         ),
         ResultTable(
-            name="likert_by_role", title="Distribution of answers by role", frame=dist,
+            name="likert_by_role",
+            title="Distribution of answers by role",
+            frame=dist,
             description="Share giving each answer, by role (the data behind the diverging bar charts).",
-            method=estimates.proportion_method(data.weighted), confidence=confidence, rule=survey_rule(),
+            method=estimates.proportion_method(data.weighted),
+            confidence=confidence,
+            rule=survey_rule(),
             plans=tuple(plans),
         ),
     ]
@@ -136,8 +152,9 @@ def domain_scores(data: SurveyData) -> pd.DataFrame:
     return out
 
 
-def _domain_table(data: SurveyData, scores: pd.Series, midpoint: float, breakdown: Breakdown,
-                  confidence: float) -> tuple[pd.DataFrame, object]:
+def _domain_table(
+    data: SurveyData, scores: pd.Series, midpoint: float, breakdown: Breakdown, confidence: float
+) -> tuple[pd.DataFrame, SuppressionPlan]:
     mask = scores.notna()
     df = base_frame(data, mask, breakdown.dims)
     y = scores[mask.to_numpy()].to_numpy(dtype=float)
@@ -145,12 +162,21 @@ def _domain_table(data: SurveyData, scores: pd.Series, midpoint: float, breakdow
     pos, _ = shares(df, {"positive": (y > midpoint).astype(float)}, breakdown, data.weighted, confidence)
     keys = [*breakdown.dims, "level"]
     table = mean_t[[*keys, "n", "mean", "lower", "upper", "n_eff", "suppressed", "suppression"]].rename(
-        columns={"mean": "mean_score", "lower": "mean_lower", "upper": "mean_upper"})
+        columns={"mean": "mean_score", "lower": "mean_lower", "upper": "mean_upper"}
+    )
     table = table.merge(
-        pos[[*keys, "n_selected", "share", "lower", "upper"]].rename(columns={
-            "n_selected": "n_positive", "share": "share_positive", "lower": "share_lower",
-            "upper": "share_upper"}),
-        on=keys, how="left", validate="1:1")
+        pos[[*keys, "n_selected", "share", "lower", "upper"]].rename(
+            columns={
+                "n_selected": "n_positive",
+                "share": "share_positive",
+                "lower": "share_lower",
+                "upper": "share_upper",
+            }
+        ),
+        on=keys,
+        how="left",
+        validate="1:1",
+    )
     return table, p
 
 
@@ -168,70 +194,114 @@ def domains(data: SurveyData, a: StaffAnalysis, confidence: float) -> ResultTabl
         parts.append(table)
     frame = pd.concat(parts, ignore_index=True)
     frame = add_labels(frame, data.codebook, list(breakdown.dims))
-    frame = sort_cells(frame, {"level": {lvl: i for i, lvl in enumerate(
-        [TOTAL, *["+".join(g) for g in breakdown.groupings if g]])}, **_orders(data, a, breakdown.dims)})
-    frame = frame.sort_values("domain", key=lambda s: s.map({d.id: i for i, d in enumerate(data.codebook.domains)}),
-                              kind="stable").reset_index(drop=True)
-    frame["method"] = (f"mean: {estimates.mean_method(data.weighted)}; share positive: "
-                       f"{estimates.proportion_method(data.weighted)}")
+    frame = sort_cells(
+        frame,
+        {
+            "level": {lvl: i for i, lvl in enumerate([TOTAL, *["+".join(g) for g in breakdown.groupings if g]])},
+            **_orders(data, a, breakdown.dims),
+        },
+    )
+    frame = frame.sort_values(
+        "domain", key=lambda s: s.map({d.id: i for i, d in enumerate(data.codebook.domains)}), kind="stable"
+    ).reset_index(drop=True)
+    frame["method"] = (
+        f"mean: {estimates.mean_method(data.weighted)}; share positive: {estimates.proportion_method(data.weighted)}"
+    )
     frame["confidence"] = confidence
     frame["suppression_rule"] = survey_rule()
     return ResultTable(
-        name="domains", title="Domain scores by role, group and site", frame=frame,
+        name="domains",
+        title="Domain scores by role, group and site",
+        frame=frame,
         description="Mean domain score (1 = most negative point) and share of staff whose domain score is "
         "above the scale midpoint, overall, by role and, where given, by group, group and role, and site.",
-        method=frame["method"].iloc[0], confidence=confidence, rule=survey_rule(), plans=tuple(plans),
+        method=f"mean: {estimates.mean_method(data.weighted)}; share positive: "
+        f"{estimates.proportion_method(data.weighted)}",
+        confidence=confidence,
+        rule=survey_rule(),
+        plans=tuple(plans),
     )
 
 
 def role_comparisons(data: SurveyData, a: StaffAnalysis, items: list[str], confidence: float) -> ResultTable:
-    """Each role against all other respondents on every item and domain (share positive)."""
+    """Each role against all other respondents on every item and domain (share positive).
+
+    Only roles visible in the by-role table are compared, and only against a rest of at least the
+    threshold; the rest is the total minus the role, which the by-role table already shows.
+    """
     scores = domain_scores(data)
-    variables: list[tuple[str, str, str, pd.Series, object]] = []
-    for d in data.codebook.domains:
-        scale = data.codebook.scale_of(data.codebook.question(d.items[0]))
-        s = scores[d.id]
-        variables.append(("domain", d.id, d.label, (s > scale.midpoint).astype(float).where(s.notna()), None))
+    variables: list[tuple[str, str, str, pd.Series]] = []
+    for dom in data.codebook.domains:
+        scale = data.codebook.scale_of(data.codebook.question(dom.items[0]))
+        s = scores[dom.id]
+        variables.append(("domain", dom.id, dom.label, (s > scale.midpoint).astype(float).where(s.notna())))
     for qid in items:
         q = data.codebook.question(qid)
         scale = data.codebook.scale_of(q)
         v = data.frame[qid]
         sub = v.isin([p.code for p in scale.substantive]).fillna(False)
-        y = v.isin(scale.positive).fillna(False).astype(float).where(sub)
-        variables.append(("item", qid, q.label, y, None))
+        variables.append(("item", qid, q.label, v.isin(scale.positive).fillna(False).astype(float).where(sub)))
     breakdown = Breakdown.by(a.role)
     roles = [o.code for o in data.codebook.categories(a.role)]
-    rows = []
-    for kind, vid, label, y, _ in variables:
+    parts = []
+    for kind, vid, label, y in variables:
         mask = y.notna()
         df = base_frame(data, mask, breakdown.dims)
-        yy = y[mask].to_numpy(dtype=float)
-        table, _p = shares(df, {"positive": yy}, breakdown, data.weighted, confidence)
-        visible = table[(table["level"] == a.role) & ~table["suppressed"]]
-        for r in visible.itertuples(index=False):
-            role = getattr(r, a.role)
-            rest = df[a.role] != role
-            rest_df = df[rest.to_numpy()]
-            rest_y = yy[rest.to_numpy()]
-            if len(rest_df) < _p.threshold:
-                continue
-            w = rest_df["_weight"].to_numpy(dtype=float)
-            share_r, neff_r, lo_r, hi_r = estimates.proportion(
-                np.array([w.sum()]), np.array([(w * w).sum()]), np.array([(w * rest_y).sum()]), confidence)
-            d, lo, hi = estimates.newcombe_difference(np.array([r.share]), np.array([r.lower]),
-                                                      np.array([r.upper]), share_r, lo_r, hi_r)
-            pv = estimates.two_proportion_p(np.array([r.share]), np.array([r.n_eff]), share_r, neff_r)
-            rows.append({"variable_type": kind, "variable": vid, "variable_label": label, a.role: role,
-                         "n": int(r.n), "share_positive": float(r.share), "n_rest": len(rest_df),
-                         "share_rest": float(share_r[0]), "difference": float(d[0]), "lower": float(lo[0]),
-                         "upper": float(hi[0]), "p_value": float(pv[0])})
-    cols = ["variable_type", "variable", "variable_label", a.role, "n", "share_positive", "n_rest",
-            "share_rest", "difference", "lower", "upper", "p_value"]
-    frame = pd.DataFrame(rows, columns=cols)
+        sums = option_sums(df, {"positive": y[mask].to_numpy(dtype=float)}, breakdown)
+        status = plan(df, breakdown).cells.set_index(a.role)["suppressed"]
+        total = sums[sums["level"] == TOTAL]
+        rows = sums[(sums["level"] == a.role) & ~sums[a.role].map(status).fillna(True).astype(bool)]
+        if total.empty or rows.empty:
+            continue
+        rest = {c: total[c].iloc[0] - rows[c].to_numpy(dtype=float) for c in ("n", "sw", "sw2", "wy0", "k0")}
+        keep = rest["n"] >= SURVEY_MIN_RESPONDENTS
+        if not keep.any():
+            continue
+        rows = rows[keep]
+        rest = {c: v[keep] for c, v in rest.items()}
+        p1, n1, l1, u1 = estimates.proportion(
+            rows["sw"].to_numpy(), rows["sw2"].to_numpy(), rows["wy0"].to_numpy(), confidence
+        )
+        p2, n2, l2, u2 = estimates.proportion(rest["sw"], rest["sw2"], rest["wy0"], confidence)
+        diff, lo, hi = estimates.newcombe_difference(p1, l1, u1, p2, l2, u2)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "variable_type": kind,
+                    "variable": vid,
+                    "variable_label": label,
+                    a.role: rows[a.role].to_numpy(),
+                    "n": rows["n"].to_numpy(dtype=np.int64),
+                    "share_positive": p1,
+                    "n_rest": rest["n"].astype(np.int64),
+                    "share_rest": p2,
+                    "difference": diff,
+                    "lower": lo,
+                    "upper": hi,
+                    "p_value": estimates.two_proportion_p(p1, n1, p2, n2),
+                }
+            )
+        )
+    cols = [
+        "variable_type",
+        "variable",
+        "variable_label",
+        a.role,
+        "n",
+        "share_positive",
+        "n_rest",
+        "share_rest",
+        "difference",
+        "lower",
+        "upper",
+        "p_value",
+    ]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     frame["q_value"] = estimates.benjamini_hochberg(frame["p_value"].to_numpy(dtype=float))
     frame["significant"] = frame["q_value"] < (1 - confidence)
-    frame["direction"] = np.where(~frame["significant"], "similar",
-                                  np.where(frame["difference"] > 0, "more positive", "less positive"))
+    frame["direction"] = np.where(
+        ~frame["significant"], "similar", np.where(frame["difference"] > 0, "more positive", "less positive")
+    )
     frame = add_labels(frame, data.codebook, [a.role])
     frame = sort_cells(frame, {a.role: category_order(roles)})
     frame = frame.sort_values(["variable_type", "variable"], kind="stable").reset_index(drop=True)
@@ -239,10 +309,14 @@ def role_comparisons(data: SurveyData, a: StaffAnalysis, items: list[str], confi
     frame["confidence"] = confidence
     frame["suppression_rule"] = survey_rule() + "; roles hidden in the by-role table are not compared"
     return ResultTable(
-        name="role_comparisons", title="Each role compared with all other staff", frame=frame,
+        name="role_comparisons",
+        title="Each role compared with all other staff",
+        frame=frame,
         description="Difference in share positive between each role and all other respondents, with "
         "q-values controlling the false discovery rate across every comparison in the table.",
-        method=frame["method"].iloc[0] if len(frame) else "", confidence=confidence, rule=survey_rule(),
+        method=f"{estimates.DIFFERENCE_METHOD}; {estimates.TEST_METHOD}",
+        confidence=confidence,
+        rule=survey_rule(),
     )
 
 
@@ -259,32 +333,56 @@ def engagement(data: SurveyData, a: StaffAnalysis, confidence: float) -> ResultT
     scale = data.codebook.scale_of(data.codebook.question(data.codebook.domain(a.engagement_practice).items[0]))
     keys = [*dims, "level"]
     parts = {}
-    for name, y in (("practice", prac[mask].to_numpy(dtype=float)), ("organisation", org[mask].to_numpy(dtype=float)),
-                    ("difference", (prac - org)[mask].to_numpy(dtype=float))):
+    for name, y in (
+        ("practice", prac[mask].to_numpy(dtype=float)),
+        ("organisation", org[mask].to_numpy(dtype=float)),
+        ("difference", (prac - org)[mask].to_numpy(dtype=float)),
+    ):
         t, p = means(df, y, breakdown, data.weighted, confidence)
-        parts[name] = t.rename(columns={"mean": f"{name}_mean", "lower": f"{name}_lower",
-                                        "upper": f"{name}_upper"})
-    pos, _ = shares(df, {"practice": (prac[mask].to_numpy(dtype=float) > scale.midpoint).astype(float),
-                         "organisation": (org[mask].to_numpy(dtype=float) > scale.midpoint).astype(float)},
-                    breakdown, data.weighted, confidence)
-    frame = parts["practice"][[*keys, "n", "practice_mean", "practice_lower", "practice_upper", "suppressed",
-                               "suppression"]]
+        parts[name] = t.rename(columns={"mean": f"{name}_mean", "lower": f"{name}_lower", "upper": f"{name}_upper"})
+    pos, _ = shares(
+        df,
+        {
+            "practice": (prac[mask].to_numpy(dtype=float) > scale.midpoint).astype(float),
+            "organisation": (org[mask].to_numpy(dtype=float) > scale.midpoint).astype(float),
+        },
+        breakdown,
+        data.weighted,
+        confidence,
+    )
+    frame = parts["practice"][
+        [*keys, "n", "practice_mean", "practice_lower", "practice_upper", "suppressed", "suppression"]
+    ]
     for name in ("organisation", "difference"):
-        frame = frame.merge(parts[name][[*keys, f"{name}_mean", f"{name}_lower", f"{name}_upper"]], on=keys,
-                            validate="1:1")
+        frame = frame.merge(
+            parts[name][[*keys, f"{name}_mean", f"{name}_lower", f"{name}_upper"]], on=keys, validate="1:1"
+        )
     for opt in ("practice", "organisation"):
         sel = pos[pos["option"] == opt][[*keys, "share"]].rename(columns={"share": f"{opt}_share_positive"})
         frame = frame.merge(sel, on=keys, validate="1:1")
     frame = add_labels(frame, data.codebook, list(dims))
-    frame = sort_cells(frame, {"level": {lvl: i for i, lvl in enumerate(
-        [TOTAL, *["+".join(g) for g in groupings if g]])}, **_orders(data, a, dims)})
-    frame["method"] = (f"paired difference (practice minus organisation): {estimates.mean_method(data.weighted)}; "
-                       f"share positive: {estimates.proportion_method(data.weighted)}")
+    frame = sort_cells(
+        frame,
+        {
+            "level": {lvl: i for i, lvl in enumerate([TOTAL, *["+".join(g) for g in groupings if g]])},
+            **_orders(data, a, dims),
+        },
+    )
+    method = (
+        f"paired difference (practice minus organisation): {estimates.mean_method(data.weighted)}; "
+        f"share positive: {estimates.proportion_method(data.weighted)}"
+    )
+    frame["method"] = method
     frame["confidence"] = confidence
     frame["suppression_rule"] = survey_rule()
     return ResultTable(
-        name="engagement", title="Engagement with own practice and with the wider organisation", frame=frame,
+        name="engagement",
+        title="Engagement with own practice and with the wider organisation",
+        frame=frame,
         description="Mean engagement score with the respondent's own practice and with the wider "
         "organisation, and the within-respondent difference (positive: more engaged with the practice).",
-        method=frame["method"].iloc[0], confidence=confidence, rule=survey_rule(), plans=(p,),
+        method=method,
+        confidence=confidence,
+        rule=survey_rule(),
+        plans=(p,),
     )

@@ -47,14 +47,25 @@ _BAND_P = {
     "multi_site": [0.20, 0.25, 0.55],
     "other": [0.45, 0.30, 0.25],
 }
-_POP_MEDIAN = {"federation": 110_000, "network": 35_000, "super_partnership": 70_000, "multi_site": 55_000,
-               "other": 25_000}
-_SAME_COMM_P = {"federation": 0.82, "network": 0.95, "super_partnership": 0.55, "multi_site": 0.40,
-                "other": 0.90}
+_POP_MEDIAN = {
+    "federation": 110_000,
+    "network": 35_000,
+    "super_partnership": 70_000,
+    "multi_site": 55_000,
+    "other": 25_000,
+}
+_SAME_COMM_P = {"federation": 0.82, "network": 0.95, "super_partnership": 0.55, "multi_site": 0.40, "other": 0.90}
 _REASONS = {
-    "sustainability": 0.64, "bid_for_contracts": 0.58, "wider_services": 0.52, "workforce": 0.44,
-    "quality": 0.47, "peer_support": 0.41, "back_office": 0.36, "influence": 0.33,
-    "commissioner_encouraged": 0.21, "premises": 0.11,
+    "sustainability": 0.64,
+    "bid_for_contracts": 0.58,
+    "wider_services": 0.52,
+    "workforce": 0.44,
+    "quality": 0.47,
+    "peer_support": 0.41,
+    "back_office": 0.36,
+    "influence": 0.33,
+    "commissioner_encouraged": 0.21,
+    "premises": 0.11,
 }
 #: P(cited) by maturity band 0-12, 13-24, 25+ months
 _ACHIEVEMENTS = {
@@ -82,15 +93,34 @@ _SUPPORT = {
 
 _ROLES = ["gp_partner", "salaried_gp", "nurse", "receptionist", "administrator", "manager", "other"]
 _ROLE_RATE = np.array([2.0, 1.0, 1.8, 3.2, 1.8, 0.9, 0.9])  # responding staff per practice
-_ROLE_EFFECT = {"gp_partner": -0.35, "salaried_gp": 0.05, "nurse": 0.15, "receptionist": -0.30,
-                "administrator": 0.05, "manager": 0.35, "other": 0.10}
-_ITEM_MEAN = {"sat_overall": 0.55, "sat_workload": -0.10, "sat_pay": 0.20, "sat_recognition": 0.25,
-              "sat_autonomy": 0.50, "sat_colleagues": 1.00, "sat_training": 0.35}
+_ROLE_EFFECT = {
+    "gp_partner": -0.35,
+    "salaried_gp": 0.05,
+    "nurse": 0.15,
+    "receptionist": -0.30,
+    "administrator": 0.05,
+    "manager": 0.35,
+    "other": 0.10,
+}
+_ITEM_MEAN = {
+    "sat_overall": 0.55,
+    "sat_workload": -0.10,
+    "sat_pay": 0.20,
+    "sat_recognition": 0.25,
+    "sat_autonomy": 0.50,
+    "sat_colleagues": 1.00,
+    "sat_training": 0.35,
+}
 _ITEM_ROLE = {
-    ("sat_workload", "gp_partner"): -0.6, ("sat_workload", "salaried_gp"): -0.2,
-    ("sat_pay", "receptionist"): -0.6, ("sat_pay", "administrator"): -0.3, ("sat_pay", "gp_partner"): 0.3,
-    ("sat_autonomy", "gp_partner"): 0.4, ("sat_autonomy", "receptionist"): -0.3,
-    ("sat_training", "nurse"): 0.2, ("sat_training", "receptionist"): -0.2,
+    ("sat_workload", "gp_partner"): -0.6,
+    ("sat_workload", "salaried_gp"): -0.2,
+    ("sat_pay", "receptionist"): -0.6,
+    ("sat_pay", "administrator"): -0.3,
+    ("sat_pay", "gp_partner"): 0.3,
+    ("sat_autonomy", "gp_partner"): 0.4,
+    ("sat_autonomy", "receptionist"): -0.3,
+    ("sat_training", "nurse"): 0.2,
+    ("sat_training", "receptionist"): -0.2,
 }
 _ENG_PRACTICE_ROLE = {"gp_partner": 0.3, "manager": 0.3, "receptionist": -0.1}
 _ENG_ORG_ROLE = {"gp_partner": 0.4, "manager": 0.5, "receptionist": -0.4, "administrator": -0.2, "nurse": -0.1}
@@ -147,9 +177,24 @@ def _collaboration(
     rng: np.random.Generator, practice_codes: list[str], commissioner_codes: list[str]
 ) -> tuple[list[str], list[dict[str, str]]]:
     achievement_cols = [f"achievements_{a}" for a in [*_ACHIEVEMENTS, "nothing_yet"]]
-    header = ["respondent_id", "respondent_type", "org_code", "date_completed", "weight", "collaborating",
-              "formality", "form", "population_covered", "practices_in_collaboration", "same_commissioner",
-              "months_since_forming", "reasons", *achievement_cols, "improved_care", "support_needed"]
+    header = [
+        "respondent_id",
+        "respondent_type",
+        "org_code",
+        "date_completed",
+        "weight",
+        "collaborating",
+        "formality",
+        "form",
+        "population_covered",
+        "practices_in_collaboration",
+        "same_commissioner",
+        "months_since_forming",
+        "reasons",
+        *achievement_cols,
+        "improved_care",
+        "support_needed",
+    ]
     practices = sorted(dict.fromkeys(practice_codes))
     n_p = min(PRACTICE_TARGET, len(practices))
     chosen = [practices[i] for i in sorted(rng.choice(len(practices), n_p, replace=False))] if n_p else []
@@ -161,8 +206,12 @@ def _collaboration(
         size = int(rng.choice(3, p=size_p))
         weight = weights_by_size[size] * float(np.exp(rng.normal(0.0, 0.05)))
         row = dict.fromkeys(header, "")
-        row.update(respondent_type="practice", org_code=code, weight=f"{weight:.4f}",
-                   date_completed=(start + dt.timedelta(days=int(rng.integers(0, 75)))).isoformat())
+        row.update(
+            respondent_type="practice",
+            org_code=code,
+            weight=f"{weight:.4f}",
+            date_completed=(start + dt.timedelta(days=int(rng.integers(0, 75)))).isoformat(),
+        )
         collaborating = rng.random() < _SIZE_COLLAB[size]
         row["collaborating"] = "yes" if collaborating else "no"
         if collaborating:
@@ -178,9 +227,13 @@ def _collaboration(
             picks = sorted([*comms, *[comms[i] for i in extra]])
         for code in picks:
             row = dict.fromkeys(header, "")
-            row.update(respondent_type="commissioner", org_code=code, weight="1.0000",
-                       date_completed=(start + dt.timedelta(days=int(rng.integers(0, 75)))).isoformat(),
-                       support_needed=_pick(rng, {k: v[1] for k, v in _SUPPORT.items()}))
+            row.update(
+                respondent_type="commissioner",
+                org_code=code,
+                weight="1.0000",
+                date_completed=(start + dt.timedelta(days=int(rng.integers(0, 75)))).isoformat(),
+                support_needed=_pick(rng, {k: v[1] for k, v in _SUPPORT.items()}),
+            )
             rows.append(row)
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["date_completed"], i))
     out = []

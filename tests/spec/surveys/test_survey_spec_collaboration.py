@@ -30,44 +30,92 @@ def wilson(x: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 
 QUESTIONS: dict[str, dict[str, Any]] = {
-    "type": {"type": "single_choice", "required": True,
-             "options": [{"code": "practice", "label": "GP practice"}, {"code": "commissioner"}]},
-    "collab": {"type": "single_choice", "asked_if": {"question": "type", "in": ["practice"]},
-               "options": [{"code": "yes"}, {"code": "no"}]},
-    "formality": {"type": "single_choice", "asked_if": {"question": "collab", "in": ["yes"]},
-                  "options": [{"code": "formal"}, {"code": "informal"}]},
-    "form": {"type": "single_choice", "asked_if": {"question": "collab", "in": ["yes"]},
-             "options": [{"code": "federation", "label": "Federation"}, {"code": "network", "label": "Network"},
-                         {"code": "other", "label": "Other"}]},
-    "same_ccg": {"type": "single_choice", "asked_if": {"question": "collab", "in": ["yes"]},
-                 "options": [{"code": "yes"}, {"code": "no"}]},
+    "type": {
+        "type": "single_choice",
+        "required": True,
+        "options": [{"code": "practice", "label": "GP practice"}, {"code": "commissioner"}],
+    },
+    "collab": {
+        "type": "single_choice",
+        "asked_if": {"question": "type", "in": ["practice"]},
+        "options": [{"code": "yes"}, {"code": "no"}],
+    },
+    "formality": {
+        "type": "single_choice",
+        "asked_if": {"question": "collab", "in": ["yes"]},
+        "options": [{"code": "formal"}, {"code": "informal"}],
+    },
+    "form": {
+        "type": "single_choice",
+        "asked_if": {"question": "collab", "in": ["yes"]},
+        "options": [
+            {"code": "federation", "label": "Federation"},
+            {"code": "network", "label": "Network"},
+            {"code": "other", "label": "Other"},
+        ],
+    },
+    "same_ccg": {
+        "type": "single_choice",
+        "asked_if": {"question": "collab", "in": ["yes"]},
+        "options": [{"code": "yes"}, {"code": "no"}],
+    },
     "months": {"type": "months_since", "asked_if": {"question": "collab", "in": ["yes"]}},
-    "reasons": {"type": "multiple_choice", "asked_if": {"question": "collab", "in": ["yes"]},
-                "options": [{"code": "sustainability"}, {"code": "quality"}, {"code": "contracts"}]},
-    "achievements": {"type": "multiple_choice", "asked_if": {"question": "collab", "in": ["yes"]},
-                     "options": [{"code": "peer_support", "label": "Peer support"},
-                                 {"code": "back_office", "label": "Back office"},
-                                 {"code": "new_services", "label": "New services"},
-                                 {"code": "nothing_yet", "label": "Nothing yet"}]},
+    "reasons": {
+        "type": "multiple_choice",
+        "asked_if": {"question": "collab", "in": ["yes"]},
+        "options": [{"code": "sustainability"}, {"code": "quality"}, {"code": "contracts"}],
+    },
+    "achievements": {
+        "type": "multiple_choice",
+        "asked_if": {"question": "collab", "in": ["yes"]},
+        "options": [
+            {"code": "peer_support", "label": "Peer support"},
+            {"code": "back_office", "label": "Back office"},
+            {"code": "new_services", "label": "New services"},
+            {"code": "nothing_yet", "label": "Nothing yet"},
+        ],
+    },
     "support": {"type": "multiple_choice", "options": [{"code": "funding"}, {"code": "management"}]},
 }
-ANALYSIS_FIELD = {"formality": "formality", "form": "form", "same_ccg": "same_commissioner",
-                  "reasons": "reasons", "achievements": "achievements", "support": "support_needed"}
+ANALYSIS_FIELD = {
+    "formality": "formality",
+    "form": "form",
+    "same_ccg": "same_commissioner",
+    "reasons": "reasons",
+    "achievements": "achievements",
+    "support": "support_needed",
+}
 
 
 def codebook(*qids: str, weighted: bool = False, min_share: float = 0.25) -> dict[str, Any]:
     """A collaboration codebook with the questions ``type``, ``collab`` and ``qids``."""
     ids = ["type", "collab", *qids]
     cb: dict[str, Any] = {
-        "id": "collab", "title": "Collaboration survey (spec)", "id_column": "id",
+        "id": "collab",
+        "title": "Collaboration survey (spec)",
+        "id_column": "id",
         "questions": [{"id": q, **QUESTIONS[q]} for q in ids],
-        "analysis": {"kind": "collaboration", "respondent_type": "type", "collaborating": "collab",
-                     "min_share": min_share, **{ANALYSIS_FIELD[q]: q for q in qids if q in ANALYSIS_FIELD}},
+        "analysis": {
+            "kind": "collaboration",
+            "respondent_type": "type",
+            "collaborating": "collab",
+            "min_share": min_share,
+            **{ANALYSIS_FIELD[q]: q for q in qids if q in ANALYSIS_FIELD},
+        },
     }
     if "months" in qids:
-        cb["derived"] = [{"id": "band", "type": "band", "source": "months", "bands": [
-            {"code": "0-12", "label": "0–12 months", "min": 0}, {"code": "13-24", "label": "13–24 months", "min": 13},
-            {"code": "25+", "label": "25+ months", "min": 25}]}]
+        cb["derived"] = [
+            {
+                "id": "band",
+                "type": "band",
+                "source": "months",
+                "bands": [
+                    {"code": "0-12", "label": "0–12 months", "min": 0},
+                    {"code": "13-24", "label": "13–24 months", "min": 13},
+                    {"code": "25+", "label": "25+ months", "min": 25},
+                ],
+            }
+        ]
         cb["analysis"]["maturity_band"] = "band"
     if weighted:
         cb["weight_column"] = "weight"
@@ -91,7 +139,9 @@ def row(frame: pd.DataFrame, **match: str) -> pd.Series:
 
 def test_share_collaborating_formal_and_informal(write_survey):
     # 12 practices: 9 collaborate (6 formally, 3 informally), 3 do not; commissioners are not asked
-    cb, rs = write_survey(codebook("formality"), """
+    cb, rs = write_survey(
+        codebook("formality"),
+        """
         id,  type,         collab, formality
         P01, practice,     yes,    formal
         P02, practice,     yes,    formal
@@ -107,7 +157,8 @@ def test_share_collaborating_formal_and_informal(write_survey):
         P12, practice,     no,
         C01, commissioner, ,
         C02, commissioner, ,
-    """)
+    """,
+    )
     share = tables(cb, rs)["share_collaborating"].set_index("measure")
 
     any_ = share.loc["in_collaboration"]
@@ -129,7 +180,9 @@ def test_share_collaborating_formal_and_informal(write_survey):
 
 def test_weighted_share_uses_kish_effective_sample_size(write_survey):
     # weights: the 4 collaborating practices of weight 2 represent twice as many practices
-    cb, rs = write_survey(codebook(weighted=True), """
+    cb, rs = write_survey(
+        codebook(weighted=True),
+        """
         id,  type,         collab, weight
         P01, practice,     yes,    2
         P02, practice,     yes,    2
@@ -142,7 +195,8 @@ def test_weighted_share_uses_kish_effective_sample_size(write_survey):
         P09, practice,     no,     1
         P10, practice,     no,     1
         C01, commissioner, ,       5
-    """)
+    """,
+    )
     r = row(tables(cb, rs)["share_collaborating"], measure="in_collaboration")
     # sum w = 14, sum w*y = 9, sum w^2 = 22: share 9/14 (unweighted it would be 5/10)
     n_eff = 14**2 / 22
@@ -168,25 +222,29 @@ ACHIEVEMENT_ROWS = [
     # months, achievements cited,           collaborations
     ("6", "peer_support", 3),
     ("6", "back_office", 2),
-    ("6", "nothing_yet", 7),              # 0-12 months: 12 collaborations
+    ("6", "nothing_yet", 7),  # 0-12 months: 12 collaborations
     ("18", "peer_support", 3),
     ("18", "back_office", 4),
-    ("18", "nothing_yet", 6),             # 13-24 months: 13 collaborations
+    ("18", "nothing_yet", 6),  # 13-24 months: 13 collaborations
     ("30", "peer_support;back_office", 5),
     ("30", "back_office", 5),
     ("30", "new_services", 4),
-    ("30", "nothing_yet", 6),             # 25+ months: 20 collaborations
+    ("30", "nothing_yet", 6),  # 25+ months: 20 collaborations
 ]
 
 
 def achievements_csv(expand, rows=ACHIEVEMENT_ROWS) -> str:
-    return expand(["type", "collab", "months", "achievements"],
-                  [(n, ["practice", "yes", months, cited]) for months, cited, n in rows])
+    return expand(
+        ["type", "collab", "months", "achievements"],
+        [(n, ["practice", "yes", months, cited]) for months, cited, n in rows],
+    )
 
 
 def table1_listing(t1: pd.DataFrame) -> dict[str, list[tuple[str, int]]]:
-    return {band: [(r.achievement, int(r.n)) for r in part.itertuples() if not r.suppressed]
-            for band, part in t1.groupby("band", sort=False)}
+    return {
+        band: [(r.achievement, int(r.n)) for r in part.itertuples() if not r.suppressed]
+        for band, part in t1.groupby("band", sort=False)
+    }
 
 
 def test_table1_lists_achievements_cited_by_at_least_a_quarter(write_survey, expand):
@@ -207,8 +265,7 @@ def test_table1_lists_achievements_cited_by_at_least_a_quarter(write_survey, exp
     below = row(full, band="13-24", achievement="peer_support")
     assert (below["n_selected"], below["n"], bool(below["meets_min_share"])) == (3, 13, False)
     # the unweighted Wilson interval goes with each listed share
-    assert (row(t1, band="0-12", achievement="peer_support")[["lower", "upper"]].tolist()
-            == pytest.approx(wilson(3, 12)))
+    assert row(t1, band="0-12", achievement="peer_support")[["lower", "upper"]].tolist() == pytest.approx(wilson(3, 12))
 
 
 def test_table1_share_is_configurable(write_survey, expand):
@@ -227,8 +284,15 @@ def test_table1_share_is_configurable(write_survey, expand):
 
 @pytest.mark.parametrize(
     ("cited", "n", "share", "listed"),
-    [(3, 12, 0.25, True), (2, 8, 0.25, True), (3, 13, 0.25, False), (1, 3, 0.3333, True), (1, 3, 0.33334, False),
-     (0, 10, 0.25, False), (5, 5, 1.0, True)],
+    [
+        (3, 12, 0.25, True),
+        (2, 8, 0.25, True),
+        (3, 13, 0.25, False),
+        (1, 3, 0.3333, True),
+        (1, 3, 0.33334, False),
+        (0, 10, 0.25, False),
+        (5, 5, 1.0, True),
+    ],
 )
 def test_share_rule_is_exact_at_the_boundary(cited, n, share, listed):
     assert meets_share(cited, n, share) is listed
@@ -266,13 +330,16 @@ def test_small_band_hidden_and_not_recoverable_from_the_total(write_survey, expa
 
 
 def test_forms_same_commissioner_and_reasons_ranked(write_survey, expand):
-    csv = expand(["type", "collab", "form", "same_ccg", "reasons"], [
-        (6, ["practice", "yes", "federation", "yes", "sustainability;contracts"]),
-        (4, ["practice", "yes", "federation", "no", "sustainability"]),
-        (5, ["practice", "yes", "network", "yes", "quality;sustainability"]),
-        (5, ["practice", "yes", "network", "yes", "contracts"]),
-        (3, ["practice", "no", "", "", ""]),
-    ])
+    csv = expand(
+        ["type", "collab", "form", "same_ccg", "reasons"],
+        [
+            (6, ["practice", "yes", "federation", "yes", "sustainability;contracts"]),
+            (4, ["practice", "yes", "federation", "no", "sustainability"]),
+            (5, ["practice", "yes", "network", "yes", "quality;sustainability"]),
+            (5, ["practice", "yes", "network", "yes", "contracts"]),
+            (3, ["practice", "no", "", "", ""]),
+        ],
+    )
     cb, rs = write_survey(codebook("form", "same_ccg", "reasons"), csv)
     t = tables(cb, rs)
     forms = t["forms"].set_index("form")
@@ -286,16 +353,22 @@ def test_forms_same_commissioner_and_reasons_ranked(write_survey, expand):
     reasons = t["reasons"]
     # sustainability 15 of 20, contracts 11, quality 5
     assert reasons[["rank", "reason", "n_selected"]].values.tolist() == [
-        [1, "sustainability", 15], [2, "contracts", 11], [3, "quality", 5]]
+        [1, "sustainability", 15],
+        [2, "contracts", 11],
+        [3, "quality", 5],
+    ]
 
 
 def test_support_needed_by_respondent_type_with_difference(write_survey, expand):
-    csv = expand(["type", "collab", "support"], [
-        (8, ["practice", "no", "funding"]),
-        (4, ["practice", "no", "funding;management"]),
-        (3, ["commissioner", "", "funding;management"]),
-        (7, ["commissioner", "", "management"]),
-    ])
+    csv = expand(
+        ["type", "collab", "support"],
+        [
+            (8, ["practice", "no", "funding"]),
+            (4, ["practice", "no", "funding;management"]),
+            (3, ["commissioner", "", "funding;management"]),
+            (7, ["commissioner", "", "management"]),
+        ],
+    )
     cb, rs = write_survey(codebook("support"), csv)
     t = tables(cb, rs)
     support = t["support_needed"]
@@ -304,8 +377,9 @@ def test_support_needed_by_respondent_type_with_difference(write_survey, expand)
     assert (prac["n"], prac["n_selected"], comm["n"], comm["n_selected"]) == (12, 12, 10, 3)
     assert row(support, type=TOTAL, option="management")["share"] == pytest.approx(14 / 22)
     diff = t["support_difference"].set_index("option").loc["funding"]
-    expected = newcombe_difference(np.array([1.0]), *map(np.array, wilson(12, 12)),
-                                   np.array([0.3]), *map(np.array, wilson(3, 10)))
+    expected = newcombe_difference(
+        np.array([1.0]), *map(np.array, wilson(12, 12)), np.array([0.3]), *map(np.array, wilson(3, 10))
+    )
     assert (diff["difference"], diff["lower"], diff["upper"]) == pytest.approx([e[0] for e in expected])
     assert bool(diff["significant"])
 
@@ -313,10 +387,13 @@ def test_support_needed_by_respondent_type_with_difference(write_survey, expand)
 def test_few_commissioners_hides_both_types_not_just_one(write_survey, expand):
     # 4 commissioners: hidden. With only two respondent types and a published total, showing the
     # practices would reveal the commissioners as total minus practices, so practices are hidden too.
-    csv = expand(["type", "collab", "support"], [
-        (12, ["practice", "no", "funding"]),
-        (4, ["commissioner", "", "management"]),
-    ])
+    csv = expand(
+        ["type", "collab", "support"],
+        [
+            (12, ["practice", "no", "funding"]),
+            (4, ["commissioner", "", "management"]),
+        ],
+    )
     cb, rs = write_survey(codebook("support"), csv)
     t = tables(cb, rs)
     status = t["support_needed"].groupby("type")["suppression"].first().to_dict()
@@ -327,7 +404,8 @@ def test_few_commissioners_hides_both_types_not_just_one(write_survey, expand):
 
 def test_newcombe_difference_matches_the_published_example():
     # Newcombe (1998), Statistics in Medicine 17:873, method 10: 56/70 vs 48/80 -> 0.0524 to 0.3339
-    d, lo, hi = newcombe_difference(np.array([56 / 70]), *map(np.array, wilson(56, 70)),
-                                    np.array([48 / 80]), *map(np.array, wilson(48, 80)))
+    d, lo, hi = newcombe_difference(
+        np.array([56 / 70]), *map(np.array, wilson(56, 70)), np.array([48 / 80]), *map(np.array, wilson(48, 80))
+    )
     assert d[0] == pytest.approx(0.2)
     assert (lo[0], hi[0]) == pytest.approx((0.0524, 0.3339), abs=5e-5)

@@ -15,14 +15,20 @@ import pytest
 from scipy import stats
 
 from gpscale.disclosure import TOTAL, recover_by_subtraction
+from gpscale.stats.intervals import wilson_interval
 from gpscale.surveys.report import build_survey_report
 from gpscale.surveys.responses import load_survey
 from gpscale.surveys.staff import analyse_staff
-from gpscale.stats.intervals import wilson_interval
 
-ROLES = [("gp_partner", "GP partner"), ("salaried_gp", "Salaried GP"), ("nurse", "Nurse"),
-         ("receptionist", "Receptionist"), ("administrator", "Administrator"), ("manager", "Manager"),
-         ("other", "Other")]
+ROLES = [
+    ("gp_partner", "GP partner"),
+    ("salaried_gp", "Salaried GP"),
+    ("nurse", "Nurse"),
+    ("receptionist", "Receptionist"),
+    ("administrator", "Administrator"),
+    ("manager", "Manager"),
+    ("other", "Other"),
+]
 
 
 def staff_codebook(with_group: bool) -> dict[str, Any]:
@@ -30,51 +36,75 @@ def staff_codebook(with_group: bool) -> dict[str, Any]:
     agree = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
     questions: list[dict[str, Any]] = []
     if with_group:
-        questions += [{"id": "group", "type": "text", "required": True},
-                      {"id": "site", "type": "text", "required": True}]
+        questions += [
+            {"id": "group", "type": "text", "required": True},
+            {"id": "site", "type": "text", "required": True},
+        ]
     questions += [
-        {"id": "role", "type": "single_choice", "required": True,
-         "options": [{"code": c, "label": lab} for c, lab in ROLES]},
+        {
+            "id": "role",
+            "type": "single_choice",
+            "required": True,
+            "options": [{"code": c, "label": lab} for c, lab in ROLES],
+        },
         {"id": "sat_overall", "type": "likert", "scale": "satisfaction", "text": "Overall satisfaction"},
         {"id": "sat_pay", "type": "likert", "scale": "satisfaction", "text": "Pay"},
         {"id": "eng_practice", "type": "likert", "scale": "agreement", "text": "Valued by my practice"},
         {"id": "eng_org", "type": "likert", "scale": "agreement", "text": "Valued by the organisation"},
     ]
-    analysis: dict[str, Any] = {"kind": "staff", "role": "role", "engagement_practice": "eng_p",
-                                "engagement_organisation": "eng_o"}
+    analysis: dict[str, Any] = {
+        "kind": "staff",
+        "role": "role",
+        "engagement_practice": "eng_p",
+        "engagement_organisation": "eng_o",
+    }
     if with_group:
         analysis |= {"group": "group", "site": "site"}
     return {
-        "id": "staff", "title": "Staff survey (spec)", "id_column": "id",
+        "id": "staff",
+        "title": "Staff survey (spec)",
+        "id_column": "id",
         "scales": {
-            "satisfaction": {"points": [{"code": i + 1, "label": p} for i, p in enumerate(points)],
-                             "negative": [1, 2], "positive": [4, 5]},
-            "agreement": {"points": [*({"code": i + 1, "label": p} for i, p in enumerate(agree)),
-                                     {"code": 9, "label": "Don't know"}],
-                          "negative": [1, 2], "positive": [4, 5], "not_applicable": [9]},
+            "satisfaction": {
+                "points": [{"code": i + 1, "label": p} for i, p in enumerate(points)],
+                "negative": [1, 2],
+                "positive": [4, 5],
+            },
+            "agreement": {
+                "points": [
+                    *({"code": i + 1, "label": p} for i, p in enumerate(agree)),
+                    {"code": 9, "label": "Don't know"},
+                ],
+                "negative": [1, 2],
+                "positive": [4, 5],
+                "not_applicable": [9],
+            },
         },
         "questions": questions,
-        "domains": [{"id": "job", "label": "Job satisfaction", "items": ["sat_overall", "sat_pay"]},
-                    {"id": "eng_p", "label": "Engagement: practice", "items": ["eng_practice"]},
-                    {"id": "eng_o", "label": "Engagement: organisation", "items": ["eng_org"]}],
+        "domains": [
+            {"id": "job", "label": "Job satisfaction", "items": ["sat_overall", "sat_pay"]},
+            {"id": "eng_p", "label": "Engagement: practice", "items": ["eng_practice"]},
+            {"id": "eng_o", "label": "Engagement: organisation", "items": ["eng_org"]},
+        ],
         "analysis": analysis,
     }
 
 
 BY_ROLE = [
     # role,        sat_overall, sat_pay, eng_practice, eng_org, staff
-    ("gp_partner",   "4", "2", "5", "4", 6),
-    ("gp_partner",   "2", "2", "4", "2", 4),
-    ("nurse",        "5", "4", "4", "3", 8),
-    ("nurse",        "3", "4", "4", "9", 2),   # don't know about the wider organisation
+    ("gp_partner", "4", "2", "5", "4", 6),
+    ("gp_partner", "2", "2", "4", "2", 4),
+    ("nurse", "5", "4", "4", "3", 8),
+    ("nurse", "3", "4", "4", "9", 2),  # don't know about the wider organisation
     ("receptionist", "2", "1", "3", "2", 10),
 ]
 
 
 @pytest.fixture(scope="module")
 def by_role(write_survey, expand):
-    csv = expand(["role", "sat_overall", "sat_pay", "eng_practice", "eng_org"],
-                 [(n, list(values)) for *values, n in BY_ROLE])
+    csv = expand(
+        ["role", "sat_overall", "sat_pay", "eng_practice", "eng_org"], [(n, list(values)) for *values, n in BY_ROLE]
+    )
     cb, rs = write_survey(staff_codebook(with_group=False), csv)
     data = load_survey(cb, rs)
     return data, {t.name: t.frame for t in analyse_staff(data)}
@@ -140,7 +170,8 @@ def test_engagement_practice_versus_organisation_is_paired(by_role):
     assert everyone["difference_mean"] == pytest.approx(diffs.mean())
     half = stats.t.ppf(0.975, 27) * diffs.std(ddof=1) / np.sqrt(28)
     assert (everyone["difference_lower"], everyone["difference_upper"]) == pytest.approx(
-        (diffs.mean() - half, diffs.mean() + half))
+        (diffs.mean() - half, diffs.mean() + half)
+    )
     # nurses (8 in the base) are hidden; hiding only them would let All minus the others reveal them,
     # so the smaller of the other roles (a tie at 10: the first in order) is hidden as well
     status = eng.set_index("role")["suppression"].to_dict()
@@ -169,21 +200,23 @@ def test_role_compared_with_all_other_staff(by_role):
 
 BY_GROUP = [
     # group, site, role,        sat_overall, sat_pay, eng_practice, eng_org, staff
-    ("G1", "S1", "gp_partner",   "4", "4", "5", "4", 6),
-    ("G1", "S2", "gp_partner",   "5", "2", "4", "3", 6),
-    ("G1", "S1", "nurse",        "2", "2", "4", "2", 6),
-    ("G1", "S2", "nurse",        "4", "3", "4", "4", 6),
-    ("G2", "S3", "gp_partner",   "4", "4", "4", "4", 4),
+    ("G1", "S1", "gp_partner", "4", "4", "5", "4", 6),
+    ("G1", "S2", "gp_partner", "5", "2", "4", "3", 6),
+    ("G1", "S1", "nurse", "2", "2", "4", "2", 6),
+    ("G1", "S2", "nurse", "4", "3", "4", "4", 6),
+    ("G2", "S3", "gp_partner", "4", "4", "4", "4", 4),
     ("G2", "S3", "receptionist", "3", "1", "4", "2", 12),
     ("G2", "S4", "receptionist", "2", "2", "2", "2", 4),
-    ("G2", "S4", "manager",      "5", "5", "5", "5", 3),
+    ("G2", "S4", "manager", "5", "5", "5", "5", 3),
 ]
 
 
 @pytest.fixture(scope="module")
 def by_group(write_survey, expand):
-    csv = expand(["group", "site", "role", "sat_overall", "sat_pay", "eng_practice", "eng_org"],
-                 [(n, list(values)) for *values, n in BY_GROUP])
+    csv = expand(
+        ["group", "site", "role", "sat_overall", "sat_pay", "eng_practice", "eng_org"],
+        [(n, list(values)) for *values, n in BY_GROUP],
+    )
     return write_survey(staff_codebook(with_group=True), csv)
 
 
@@ -198,8 +231,8 @@ def test_no_filter_combination_reveals_a_hidden_cell(by_group, linear_attack):
     for (g, r), n in n_true.items():
         cell = row(job, group=g, site=TOTAL, role=r)
         assert cell["suppressed"] == (n < 10) or cell["suppression"] == "complementary"
-    assert row(job, group=TOTAL, site=TOTAL, role="manager")["suppression"] == "primary"   # 3 managers
-    assert row(job, group="G2", site="S4", role=TOTAL)["suppression"] == "primary"         # 7 at site S4
+    assert row(job, group=TOTAL, site=TOTAL, role="manager")["suppression"] == "primary"  # 3 managers
+    assert row(job, group="G2", site="S4", role=TOTAL)["suppression"] == "primary"  # 7 at site S4
     assert row(job, group="G2", site=TOTAL, role="gp_partner")["suppression"] == "primary"  # 4 GPs in G2
     # the naive attack (a total minus its visible parts, along any one filter) recovers nothing ...
     for column in ("n", "n_positive"):
@@ -226,10 +259,33 @@ def test_hidden_cells_stay_hidden_in_tables_charts_and_downloads(by_group, tmp_p
     monkeypatch.setattr(charts, "to_svg", capture)
     cb, rs = by_group
     report = build_survey_report(cb, rs, tmp_path / "out")
-    values = {"n", "n_selected", "n_positive", "share", "lower", "upper", "share_positive", "share_lower",
-              "share_upper", "mean_score", "mean_lower", "mean_upper", "mean", "n_eff", "practice_mean",
-              "organisation_mean", "difference_mean", "difference_lower", "difference_upper",
-              "practice_share_positive", "organisation_share_positive", "value", "q1", "median", "q3"}
+    values = {
+        "n",
+        "n_selected",
+        "n_positive",
+        "share",
+        "lower",
+        "upper",
+        "share_positive",
+        "share_lower",
+        "share_upper",
+        "mean_score",
+        "mean_lower",
+        "mean_upper",
+        "mean",
+        "n_eff",
+        "practice_mean",
+        "organisation_mean",
+        "difference_mean",
+        "difference_lower",
+        "difference_upper",
+        "practice_share_positive",
+        "organisation_share_positive",
+        "value",
+        "q1",
+        "median",
+        "q3",
+    }
     # tables: hidden rows carry no numbers
     n_hidden = 0
     for name, table in report.tables.items():
@@ -259,6 +315,18 @@ def test_hidden_cells_stay_hidden_in_tables_charts_and_downloads(by_group, tmp_p
     labels = {r.get("role_label") for s in by_role for rs_ in s["datasets"].values() for r in rs_}
     assert "Manager" not in labels
     assert "Hidden cells:" in report.html_path.read_text(encoding="utf-8")
+
+
+def test_group_and_site_breakdowns(by_group):
+    cb, rs = by_group
+    dom = {t.name: t.frame for t in analyse_staff(load_survey(cb, rs))}["domains"]
+    job = dom[dom["domain"] == "job"]
+    # G1: GP partners at S1 score 4 and at S2 3.5 (positive), nurses at S1 2 (not), at S2 3.5 (positive)
+    g1 = row(job, group="G1", site=TOTAL, role=TOTAL)
+    assert (g1["n"], g1["n_positive"]) == (24, 18)
+    assert row(job, group="G1", site="S1", role=TOTAL)["share_positive"] == pytest.approx(6 / 12)
+    assert row(job, group="G1", site="S2", role=TOTAL)["share_positive"] == 1.0
+    assert row(job, group="G1", site="S2", role=TOTAL)["mean_score"] == pytest.approx(3.5)
 
 
 def test_respondent_counts_follow_the_same_rule(by_group):

@@ -15,11 +15,11 @@ import random
 from pathlib import Path
 
 import pytest
+from tests.fixtures import layouts as L
 
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
 from gpscale.store.schema import DATA_TABLES
-from tests.fixtures import layouts as L
 
 
 def perturb_cell(h: str, rnd: random.Random) -> str:
@@ -90,7 +90,7 @@ FIXTURES = {
 }
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("kind", sorted(FIXTURES))
 def test_perturbed_header_loads_the_same_rows(tmp_path: Path, kind: str, seed: int) -> None:
     original = FIXTURES[kind](tmp_path / "orig")

@@ -18,8 +18,9 @@ PRACTICES = [f"B{82000 + i}" for i in range(300)]
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli")
-    write_synthetic_surveys(out, 3, PRACTICES, [f"0{i}Y" for i in range(20)],
-                            {"NORTH": PRACTICES[:6], "SOUTH": PRACTICES[6:11]})
+    write_synthetic_surveys(
+        out, 3, PRACTICES, [f"0{i}Y" for i in range(20)], {"NORTH": PRACTICES[:6], "SOUTH": PRACTICES[6:11]}
+    )
     return out
 
 
@@ -64,8 +65,9 @@ def test_missing_files_are_clear(synthetic, tmp_path):
 
 def test_report_collaboration_prints_table1(synthetic, tmp_path):
     out = tmp_path / "report"
-    result = invoke("report", synthetic / "collaboration_codebook.yaml", synthetic / "collaboration_responses.csv",
-                    "--out", out)
+    result = invoke(
+        "report", synthetic / "collaboration_codebook.yaml", synthetic / "collaboration_responses.csv", "--out", out
+    )
     assert result.exit_code == 0, result.output
     text = result.output
     assert "Practices in a collaboration" in text
@@ -80,13 +82,31 @@ def test_report_collaboration_prints_table1(synthetic, tmp_path):
     assert html.count("<svg") >= 4
     assert "<script" not in html and not re.search(r'(src|href)="(https?:)?//', html)
     t1 = pd.read_csv(out / "collaboration_table1.csv")
-    assert {"band", "band_n", "rank", "achievement", "n", "share", "lower", "upper", "method", "confidence",
-            "suppression_rule"} <= set(t1.columns)
+    assert {
+        "band",
+        "band_n",
+        "rank",
+        "achievement",
+        "n",
+        "share",
+        "lower",
+        "upper",
+        "method",
+        "confidence",
+        "suppression_rule",
+    } <= set(t1.columns)
 
 
 def test_report_min_share_option(synthetic, tmp_path):
-    result = invoke("report", synthetic / "collaboration_codebook.yaml", synthetic / "collaboration_responses.csv",
-                    "--out", tmp_path, "--min-share", "0.4")
+    result = invoke(
+        "report",
+        synthetic / "collaboration_codebook.yaml",
+        synthetic / "collaboration_responses.csv",
+        "--out",
+        tmp_path,
+        "--min-share",
+        "0.4",
+    )
     assert result.exit_code == 0
     assert "at least 40% of collaborations" in result.output
     assert (pd.read_csv(tmp_path / "collaboration_table1.csv")["share"].dropna() >= 0.4).all()
@@ -102,7 +122,14 @@ def test_report_staff_prints_by_role_satisfaction(synthetic, tmp_path):
 
 
 def test_bad_options(synthetic, tmp_path):
-    result = invoke("report", synthetic / "staff_codebook.yaml", synthetic / "staff_responses.csv", "--out",
-                    tmp_path, "--confidence", "95")
+    result = invoke(
+        "report",
+        synthetic / "staff_codebook.yaml",
+        synthetic / "staff_responses.csv",
+        "--out",
+        tmp_path,
+        "--confidence",
+        "95",
+    )
     assert result.exit_code == 2
     assert "between 0 and 1" in result.output

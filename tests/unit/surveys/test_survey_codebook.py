@@ -16,8 +16,13 @@ from gpscale.surveys.synth import standard_codebook
 MINIMAL: dict[str, Any] = {
     "id": "mini",
     "title": "Minimal survey",
-    "scales": {"agree": {"points": [{"code": 1, "label": "No"}, {"code": 2, "label": "Meh"},
-                                    {"code": 3, "label": "Yes"}], "negative": [1], "positive": [3]}},
+    "scales": {
+        "agree": {
+            "points": [{"code": 1, "label": "No"}, {"code": 2, "label": "Meh"}, {"code": 3, "label": "Yes"}],
+            "negative": [1],
+            "positive": [3],
+        }
+    },
     "questions": [
         {"id": "role", "type": "single_choice", "required": True, "options": [{"code": "gp"}, {"code": "nurse"}]},
         {"id": "happy", "type": "likert", "scale": "agree"},
@@ -96,13 +101,24 @@ def test_unquoted_yes_is_explained(tmp_path):
         ({"questions": []}, "at least 1"),
         ({"questions": [{"id": "q", "type": "telepathy"}]}, "does not match any of the expected tags"),
         ({"questions": [{"id": "q", "type": "likert", "scale": "nope"}]}, "scale 'nope' is not defined"),
-        ({"questions": [{"id": "q", "type": "single_choice", "options": [{"code": "a"}, {"code": "a"}]}]},
-         "option codes repeat"),
-        ({"questions": [{"id": "q", "type": "single_choice", "options": [{"code": "a"}]},
-                        {"id": "q", "type": "numeric"}]}, "used more than once"),
+        (
+            {"questions": [{"id": "q", "type": "single_choice", "options": [{"code": "a"}, {"code": "a"}]}]},
+            "option codes repeat",
+        ),
+        (
+            {
+                "questions": [
+                    {"id": "q", "type": "single_choice", "options": [{"code": "a"}]},
+                    {"id": "q", "type": "numeric"},
+                ]
+            },
+            "used more than once",
+        ),
         ({"questions": [{"id": "q", "type": "numeric", "minimum": 5, "maximum": 1}]}, "minimum above maximum"),
-        ({"questions": [{"id": "a", "type": "numeric"}, {"id": "b", "type": "numeric", "column": "a"}]},
-         "same responses column"),
+        (
+            {"questions": [{"id": "a", "type": "numeric"}, {"id": "b", "type": "numeric", "column": "a"}]},
+            "same responses column",
+        ),
     ],
 )
 def test_schema_errors(tmp_path, edit, expected):
@@ -130,8 +146,16 @@ def test_scale_errors(tmp_path):
 
 
 def test_derived_band_errors(tmp_path):
-    doc = changed(derived=[{"id": "band", "type": "band", "source": "months",
-                            "bands": [{"code": "a", "min": 10}, {"code": "b", "min": 5}]}])
+    doc = changed(
+        derived=[
+            {
+                "id": "band",
+                "type": "band",
+                "source": "months",
+                "bands": [{"code": "a", "min": 10}, {"code": "b", "min": 5}],
+            }
+        ]
+    )
     assert any("strictly increasing" in m for m in errors_of(tmp_path, doc))
     doc = changed(derived=[{"id": "band", "type": "band", "source": "role", "bands": [{"code": "a", "min": 0}]}])
     assert any("must be numeric or months" in m for m in errors_of(tmp_path, doc))
@@ -149,12 +173,28 @@ def test_analysis_references_are_checked(tmp_path):
     assert any("analysis.role: 'months' must be a single_choice question" in m for m in errors_of(tmp_path, doc))
     doc = changed(analysis={"kind": "staff", "role": "role", "site": "role"})
     assert any("needs analysis.group" in m for m in errors_of(tmp_path, doc))
-    doc = changed(analysis={"kind": "collaboration", "respondent_type": "role", "collaborating": "role",
-                            "practice_code": "gp", "commissioner_code": "nurse", "collaborating_code": "maybe"})
+    doc = changed(
+        analysis={
+            "kind": "collaboration",
+            "respondent_type": "role",
+            "collaborating": "role",
+            "practice_code": "gp",
+            "commissioner_code": "nurse",
+            "collaborating_code": "maybe",
+        }
+    )
     assert any("'maybe' is not an option of role" in m for m in errors_of(tmp_path, doc))
-    doc = changed(analysis={"kind": "collaboration", "respondent_type": "role", "collaborating": "role",
-                            "practice_code": "gp", "commissioner_code": "nurse", "collaborating_code": "gp",
-                            "min_share": 1.5})
+    doc = changed(
+        analysis={
+            "kind": "collaboration",
+            "respondent_type": "role",
+            "collaborating": "role",
+            "practice_code": "gp",
+            "commissioner_code": "nurse",
+            "collaborating_code": "gp",
+            "min_share": 1.5,
+        }
+    )
     assert any("min_share" in m for m in errors_of(tmp_path, doc))
 
 
@@ -167,10 +207,22 @@ def test_loc_is_readable(tmp_path):
 
 def test_multiple_choice_column_names_and_bands(tmp_path):
     doc = changed()
-    doc["questions"].append({"id": "help", "type": "multiple_choice", "format": "columns",
-                             "options": [{"code": "money"}, {"code": "time", "column": "Q9_time"}]})
-    doc["derived"] = [{"id": "band", "type": "band", "source": "months",
-                       "bands": [{"code": "new", "min": 0}, {"code": "old", "label": "Old", "min": 13}]}]
+    doc["questions"].append(
+        {
+            "id": "help",
+            "type": "multiple_choice",
+            "format": "columns",
+            "options": [{"code": "money"}, {"code": "time", "column": "Q9_time"}],
+        }
+    )
+    doc["derived"] = [
+        {
+            "id": "band",
+            "type": "band",
+            "source": "months",
+            "bands": [{"code": "new", "min": 0}, {"code": "old", "label": "Old", "min": 13}],
+        }
+    ]
     cb = load_codebook(write(tmp_path, doc))
     help_q = cb.question("help")
     assert isinstance(help_q, MultipleChoice)

@@ -24,16 +24,16 @@ def test_unweighted_proportion_is_wilson():
 
 
 def test_zero_and_all_are_ordinary():
-    share, _, lo, hi = estimates.proportion(np.array([10.0, 10.0]), np.array([10.0, 10.0]),
-                                            np.array([0.0, 10.0]), 0.95)
+    share, _, lo, hi = estimates.proportion(np.array([10.0, 10.0]), np.array([10.0, 10.0]), np.array([0.0, 10.0]), 0.95)
     assert share.tolist() == [0.0, 1.0]
     assert lo[0] == 0.0 and hi[1] == 1.0
 
 
 def test_weighted_mean_reduces_to_t_interval():
     y = np.array([1.0, 3.0, 4.0, 4.0, 5.0, 2.0])
-    m, n_eff, lo, hi = estimates.mean(np.array([6.0]), np.array([6.0]), np.array([y.sum()]),
-                                      np.array([(y * y).sum()]), 0.95)
+    m, n_eff, lo, hi = estimates.mean(
+        np.array([6.0]), np.array([6.0]), np.array([y.sum()]), np.array([(y * y).sum()]), 0.95
+    )
     expected = stats.t.interval(0.95, 5, loc=y.mean(), scale=stats.sem(y))
     assert (m[0], n_eff[0]) == pytest.approx((y.mean(), 6))
     assert (lo[0], hi[0]) == pytest.approx(expected)
@@ -44,8 +44,9 @@ def test_weighted_mean_reduces_to_t_interval():
 def test_weighted_mean_uses_effective_n():
     y = np.array([1.0, 2.0, 5.0])
     w = np.array([1.0, 1.0, 2.0])
-    m, n_eff, lo, hi = estimates.mean(np.array([w.sum()]), np.array([(w * w).sum()]), np.array([(w * y).sum()]),
-                                      np.array([(w * y * y).sum()]), 0.9)
+    m, n_eff, lo, hi = estimates.mean(
+        np.array([w.sum()]), np.array([(w * w).sum()]), np.array([(w * y).sum()]), np.array([(w * y * y).sum()]), 0.9
+    )
     mean = (w * y).sum() / w.sum()
     ne = w.sum() ** 2 / (w * w).sum()
     var = ((w * (y - mean) ** 2).sum() / w.sum()) * ne / (ne - 1)
@@ -65,7 +66,6 @@ def test_benjamini_hochberg_matches_scipy():
 def test_two_proportion_test():
     p = estimates.two_proportion_p(np.array([0.6]), np.array([100.0]), np.array([0.4]), np.array([100.0]))
     table = np.array([[60, 40], [40, 60]])
-    chi2, expected_p, *_ = stats.chi2_contingency(table, correction=False)
+    _chi2, expected_p, *_ = stats.chi2_contingency(table, correction=False)
     assert p[0] == pytest.approx(expected_p)
-    assert np.isnan(estimates.two_proportion_p(np.array([0.5]), np.array([0.0]), np.array([0.5]),
-                                               np.array([10.0]))[0])
+    assert np.isnan(estimates.two_proportion_p(np.array([0.5]), np.array([0.0]), np.array([0.5]), np.array([10.0]))[0])

@@ -21,27 +21,54 @@ CODEBOOK: dict[str, Any] = {
     "title": "Test survey",
     "id_column": "id",
     "weight_column": "w",
-    "scales": {"sat": {"points": [{"code": c, "label": str(c)} for c in (1, 2, 3, 4, 5, 9)],
-                       "negative": [1, 2], "positive": [4, 5], "not_applicable": [9]}},
+    "scales": {
+        "sat": {
+            "points": [{"code": c, "label": str(c)} for c in (1, 2, 3, 4, 5, 9)],
+            "negative": [1, 2],
+            "positive": [4, 5],
+            "not_applicable": [9],
+        }
+    },
     "questions": [
-        {"id": "type", "type": "single_choice", "required": True,
-         "options": [{"code": "practice"}, {"code": "commissioner"}]},
-        {"id": "collab", "type": "single_choice", "required": True,
-         "asked_if": {"question": "type", "in": ["practice"]}, "options": [{"code": "yes"}, {"code": "no"}]},
+        {
+            "id": "type",
+            "type": "single_choice",
+            "required": True,
+            "options": [{"code": "practice"}, {"code": "commissioner"}],
+        },
+        {
+            "id": "collab",
+            "type": "single_choice",
+            "required": True,
+            "asked_if": {"question": "type", "in": ["practice"]},
+            "options": [{"code": "yes"}, {"code": "no"}],
+        },
         {"id": "sat", "type": "likert", "scale": "sat"},
         {"id": "pop", "type": "numeric", "minimum": 1000, "maximum": 100000, "integer": True},
         {"id": "months", "type": "months_since", "asked_if": {"question": "collab", "in": ["yes"]}},
         {"id": "formed", "type": "date"},
         {"id": "done", "type": "date", "format": "%d/%m/%Y"},
-        {"id": "reasons", "type": "multiple_choice", "format": "delimited",
-         "options": [{"code": "money"}, {"code": "quality"}]},
-        {"id": "gains", "type": "multiple_choice", "format": "columns",
-         "options": [{"code": "peer"}, {"code": "hours"}]},
+        {
+            "id": "reasons",
+            "type": "multiple_choice",
+            "format": "delimited",
+            "options": [{"code": "money"}, {"code": "quality"}],
+        },
+        {
+            "id": "gains",
+            "type": "multiple_choice",
+            "format": "columns",
+            "options": [{"code": "peer"}, {"code": "hours"}],
+        },
         {"id": "note", "type": "text"},
     ],
     "derived": [
-        {"id": "band", "type": "band", "source": "months",
-         "bands": [{"code": "0-12", "min": 0}, {"code": "13+", "min": 13}]},
+        {
+            "id": "band",
+            "type": "band",
+            "source": "months",
+            "bands": [{"code": "0-12", "min": 0}, {"code": "13+", "min": 13}],
+        },
         {"id": "age", "type": "months_since_date", "source": "formed", "reference_date": "2016-01-31"},
         {"id": "age2", "type": "months_since_date", "source": "formed", "reference_question": "done"},
     ],
@@ -49,10 +76,10 @@ CODEBOOK: dict[str, Any] = {
 
 HEADER = "id, w, type, collab, sat, pop, months, formed, done, reasons, gains_peer, gains_hours, note"
 GOOD = """
-    id, w,   type,         collab, sat, pop,   months, formed,     done,       reasons,       gains_peer, gains_hours, note
-    R1, 1.5, practice,     yes,    4,   20000, 5,      2015-03-15, 14/01/2016, money;quality, 1,          0,           hello
-    R2, 0.5, practice,     no,     9,   ,      ,       ,           ,           money,         0,          0,
-    R3, 1,   commissioner, ,       1,   ,      ,       ,           ,           ,              ,           ,
+    id, w,   type,         collab, sat, pop,   months, formed,     done,       reasons,       gains_peer, gains_hours
+    R1, 1.5, practice,     yes,    4,   20000, 5,      2015-03-15, 14/01/2016, money;quality, 1,          0
+    R2, 0.5, practice,     no,     9,   ,      ,       ,           ,           money,         0,          0
+    R3, 1,   commissioner, ,       1,   ,      ,       ,           ,           ,              ,
 """
 
 
@@ -77,7 +104,9 @@ def only(found: list[SurveyIssue], rule: str) -> list[tuple[int | None, str | No
 def test_good_file_is_typed(tmp_path):
     data = load_survey(*write(tmp_path, GOOD))
     f = data.frame
-    assert data.n_respondents == 3 and data.weighted and data.warnings == []
+    assert data.n_respondents == 3 and data.weighted
+    # the optional free-text column is absent: a warning, not an error
+    assert [(i.rule, i.column, i.severity) for i in data.warnings] == [("missing_column", "note", "warning")]
     assert f[RESPONDENT].tolist() == ["R1", "R2", "R3"]
     assert f[WEIGHT].tolist() == [1.5, 0.5, 1.0]
     assert f["type"].tolist() == ["practice", "practice", "commissioner"]
@@ -100,21 +129,26 @@ def test_every_rule_is_documented():
 
 
 def test_answers_outside_the_codebook(tmp_path):
-    found = issues(tmp_path, """
+    found = issues(
+        tmp_path,
+        """
         id, w, type,     collab, sat, pop, months, formed, done, reasons,     gains_peer, gains_hours, note
         R1, 1, practise, yes,    6,   ,    ,       ,       ,     money;wealth, 2,          0,
-    """)
-    assert set(only(found, "answer_not_in_codebook")) == {
-        (2, "type"), (2, "sat"), (2, "reasons"), (2, "gains_peer")}
+    """,
+    )
+    assert set(only(found, "answer_not_in_codebook")) == {(2, "type"), (2, "sat"), (2, "reasons"), (2, "gains_peer")}
     msg = next(i.message for i in found if i.column == "type")
     assert "'practise'" in msg and "commissioner, practice" in msg
 
 
 def test_missing_required_columns_and_optional_ones(tmp_path):
-    found = issues(tmp_path, """
+    found = issues(
+        tmp_path,
+        """
         id, type, sat
         R1, practice, 4
-    """)
+    """,
+    )
     errors = [(i.column, i.severity) for i in found if i.rule == "missing_column"]
     assert ("w", "error") in errors  # the declared weight column
     assert ("collab", "error") in errors  # required question
@@ -128,25 +162,31 @@ def test_missing_id_column(tmp_path):
 
 
 def test_duplicate_and_blank_respondent_ids(tmp_path):
-    found = issues(tmp_path, f"""
+    found = issues(
+        tmp_path,
+        f"""
         {HEADER}
         R1, 1, commissioner, , , , , , , , , ,
         R2, 1, commissioner, , , , , , , , , ,
         R1, 1, commissioner, , , , , , , , , ,
           , 1, commissioner, , , , , , , , , ,
-    """)
+    """,
+    )
     assert only(found, "duplicate_respondent_id") == [(4, "id")]
     assert "already used in row 2" in next(i.message for i in found if i.rule == "duplicate_respondent_id")
     assert only(found, "missing_respondent_id") == [(5, "id")]
 
 
 def test_numbers_dates_and_weights(tmp_path):
-    found = issues(tmp_path, f"""
+    found = issues(
+        tmp_path,
+        f"""
         {HEADER}
         R1, 0,   practice, yes, , 500,     3.5, 2015-02-30, 2016-01-14, , , ,
         R2, abc, practice, yes, , 1000.5,  -1,  ,           ,           , , ,
         R3, 1,   practice, yes, , lots,    ,    ,           ,           , , ,
-    """)
+    """,
+    )
     assert only(found, "invalid_weight") == [(2, "w"), (3, "w")]
     assert only(found, "out_of_range") == [(2, "pop"), (3, "months")]
     assert only(found, "not_a_whole_number") == [(2, "months"), (3, "pop")]
@@ -155,12 +195,15 @@ def test_numbers_dates_and_weights(tmp_path):
 
 
 def test_routing(tmp_path):
-    found = issues(tmp_path, f"""
+    found = issues(
+        tmp_path,
+        f"""
         {HEADER}
         R1, 1, practice,     ,    , , ,  , , , , ,
         R2, 1, commissioner, yes, , , ,  , , , , ,
         R3, 1, practice,     no,  , , 4, , , , , ,
-    """)
+    """,
+    )
     assert only(found, "required_answer_missing") == [(2, "collab")]
     assert only(found, "answered_but_not_asked") == [(3, "collab"), (4, "months")]
 
@@ -177,7 +220,7 @@ def test_file_level_problems(tmp_path):
 
 
 def test_unknown_columns_warn_and_bom_is_ignored(tmp_path):
-    cb, rs = write(tmp_path, GOOD.replace("note\n", "note, extra\n", 1))
+    cb, rs = write(tmp_path, GOOD.replace("gains_hours\n", "gains_hours, note, extra\n", 1))
     rs.write_bytes(b"\xef\xbb\xbf" + rs.read_bytes())
     data = load_survey(cb, rs)
     assert [(i.rule, i.severity) for i in data.warnings] == [("unknown_column", "warning")]

@@ -23,8 +23,12 @@ def surveys(tmp_path_factory):
 
 def test_files_written(surveys):
     out, paths = surveys
-    assert [p.name for p in paths] == ["collaboration_codebook.yaml", "collaboration_responses.csv",
-                                       "staff_codebook.yaml", "staff_responses.csv"]
+    assert [p.name for p in paths] == [
+        "collaboration_codebook.yaml",
+        "collaboration_responses.csv",
+        "staff_codebook.yaml",
+        "staff_responses.csv",
+    ]
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
 
 
@@ -80,8 +84,7 @@ def test_staff_survey_covers_the_named_groups(surveys):
     assert set(f["group"]) == set(GROUPS)
     for group, members in GROUPS.items():
         assert set(f.loc[f["group"] == group, "site"]) <= set(members)
-    assert set(f["role"]) == {"gp_partner", "salaried_gp", "nurse", "receptionist", "administrator", "manager",
-                              "other"}
+    assert set(f["role"]) == {"gp_partner", "salaried_gp", "nurse", "receptionist", "administrator", "manager", "other"}
     satisfied = (f["sat_overall"] >= 4).groupby(f["role"]).mean()
     assert satisfied["manager"] > satisfied["receptionist"]
     workload = f.groupby("role")["sat_workload"].mean()

@@ -1,0 +1,382 @@
+"""Trends: each group's trend per indicator, England's, and the group's trend relative to England's.
+
+For every indicator the financial years are split into segments at its flagged data breaks
+(:func:`gpscale.evaluate.common.segments`); no trend is ever fitted across a break. Monthly indicators are
+trended on their financial-year roll-ups. Within a segment, with ``t`` the financial year:
+
+* **A group's trend** is the practice-level model of DESIGN.md section 6 in its linear form: a weighted
+  least-squares regression of member practices' values on the link scale (logit for shares, log for
+  rates and ratios) on year, with a fixed effect for each practice. The slope is the average change per
+  year *within* the group's practices; practices joining, leaving, merging or closing change which
+  practices contribute but cannot create a trend by themselves (a pooled value would jump when a practice
+  with a different level joins). Practice values use the empirical logit or log (0.5 added to counts) so
+  that zero events do not break them, with the delta-method sampling variance ``v``; weights are
+  ``1 / (v + tau^2)`` where ``tau^2`` is the practice-year variance beyond sampling, estimated for the
+  indicator and segment from every practice's residuals about its own line (method of moments).
+* **England's trend** is the same regression over every practice with data, and the row for England
+  also gives the least-squares trend of England's pooled value with a t interval on k - 2 degrees of
+  freedom (``comparator_value`` of each group row is the practice-level slope the group is compared with).
+* **Group relative to England** is the difference of the two slopes, in log odds (or log rate ratio) per
+  year, with standard error ``sqrt(se_group^2 + se_england^2)``.
+* **Uncertainty.** Each group's residual variance (relative to ``v + tau^2``) is estimated from its own
+  residuals, on ``n - practices - 1`` degrees of freedom, and moderated across all groups fitted on the
+  same indicator and segment (:mod:`gpscale.evaluate.moderation`, Smyth 2004), because with three to
+  five years per segment a group's own estimate is imprecise. Intervals are t on the moderated degrees of
+  freedom. A trend needs at least three financial years with data in the segment; fewer is "not
+  calculated".
+
+Classification of the difference at each confidence level: "improving relative to England" when the
+interval lies wholly on the good side of zero (by the indicator's polarity), "worsening relative to
+England" on the bad side, otherwise "similar to England's trend"; indicators without a judgement get
+"rising" or "falling relative to England". Trends themselves are labelled in Fingertips' words
+("increasing and getting better", ...). ``per_year_natural`` translates a slope into the indicator's own
+units per year at the mean level (percentage points per year for shares); ``value_first`` and
+``value_last`` are the group's pooled values at the ends of the segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from gpscale.evaluate.common import (
+    PROVENANCE,
+    enum_value,
+    fy_year,
+    link_derivative,
+    link_of,
+    segments,
+    to_link,
+)
+from gpscale.evaluate.moderation import squeeze
+from gpscale.evaluate.pooling import ENGLAND_ID, ENGLAND_NAME
+from gpscale.stats.trends import wls_trend
+
+MIN_POINTS = 3
+NOT_CALCULATED = "not calculated"
+
+TREND_COLUMNS = [
+    "entity_type", "entity_id", "indicator_id", "segment_first", "segment_last", "n_periods", "statistic",
+    "scale", "value", "lower", "upper", "confidence", "p_value", "df", "dispersion", "per_year_natural",
+    "comparator", "comparator_value", "classification", "latest_segment", "value_first", "value_last",
+    "method", *PROVENANCE,
+]
+
+
+def _trend_label(direction: np.ndarray, ok: np.ndarray, polarity: str) -> np.ndarray:
+    """Fingertips trend wording for the sign of a significant slope."""
+    if polarity == "no_judgement":
+        up, down = "increasing", "decreasing"
+    elif polarity == "high_is_good":
+        up, down = "increasing and getting better", "decreasing and getting worse"
+    else:
+        up, down = "increasing and getting worse", "decreasing and getting better"
+    return np.select([~ok, direction > 0, direction < 0], [NOT_CALCULATED, up, down], "no significant change")
+
+
+def _relative_label(direction: np.ndarray, ok: np.ndarray, polarity: str) -> np.ndarray:
+    """Classification of a trend difference (group minus England) by polarity."""
+    if polarity == "no_judgement":
+        up, down = "rising relative to England", "falling relative to England"
+    elif polarity == "high_is_good":
+        up, down = "improving relative to England", "worsening relative to England"
+    else:
+        up, down = "worsening relative to England", "improving relative to England"
+    return np.select([~ok, direction > 0, direction < 0], [NOT_CALCULATED, up, down], "similar to England's trend")
+
+
+def _sxx(times: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted sum of squares of times about their weighted mean, per row (NaN weights = absent)."""
+    w0 = np.where(np.isfinite(w) & (w > 0), w, 0.0)
+    sw = w0.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tbar = (w0 * times).sum(axis=1) / sw
+        return (w0 * (times - tbar[:, None]) ** 2).sum(axis=1)
+
+
+def _fit(values: np.ndarray, weights: np.ndarray, times: np.ndarray, moderate: bool) -> dict[str, np.ndarray]:
+    """WLS slopes per row with (moderated) residual variances: slope, se, df, dispersion."""
+    est = wls_trend(values, times=times, weights=weights, confidence=0.95)
+    sxx = _sxx(times[None, :].repeat(len(values), 0), np.where(np.isfinite(values), weights, np.nan))
+    s2 = est.se**2 * sxx
+    df = np.asarray(est.df, dtype=float)
+    if moderate:
+        m = squeeze(s2, np.where(np.isfinite(df), df, 0.0))
+        s2, df = m.variance, m.df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(s2 / sxx)
+    return {"slope": np.asarray(est.slope, float), "se": se, "df": df, "dispersion": s2}
+
+
+def practice_link_values(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Practice values on the link scale (empirical logit / log) and their sampling variances."""
+    vt = enum_value(value_type)
+    x = rows["numerator"].to_numpy(float)
+    n = rows["denominator"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if vt in ("rate", "standardised_ratio"):
+            y = np.log((x + 0.5) / n)
+            v = 1.0 / (x + 0.5)
+        elif vt == "score":
+            share = np.clip(x / n, 0.5 / n, 1 - 0.5 / n)
+            y = np.log(share / (1 - share))
+            v = np.zeros_like(y)  # no sampling variance: all of it is practice-year variation (tau^2)
+        else:
+            if vt == "weighted_proportion" and "effective_n" in rows:
+                n_eff = rows["effective_n"].to_numpy(float)
+                m = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
+                x, n = x / n * m, m
+            y = np.log((x + 0.5) / (n - x + 0.5))
+            v = 1.0 / (x + 0.5) + 1.0 / (n - x + 0.5)
+    ok = np.isfinite(y) & np.isfinite(v) & (n > 0)
+    return np.where(ok, y, np.nan), np.where(ok, v, np.nan)
+
+
+def _within(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Fixed-effects WLS of y on t within ``by`` groups (practices nested in units): per unit sums."""
+    unit = by[:-1]
+    g = df.groupby(by, sort=False, observed=True)
+    sw = g["w"].transform("sum")
+    tbar = (df["w"] * df["t"]).groupby([df[c] for c in by], sort=False, observed=True).transform("sum") / sw
+    ybar = (df["w"] * df["y"]).groupby([df[c] for c in by], sort=False, observed=True).transform("sum") / sw
+    dt = df["t"] - tbar
+    dy = df["y"] - ybar
+    work = pd.DataFrame({c: df[c] for c in unit})
+    work["sxx"] = df["w"] * dt * dt
+    work["sxy"] = df["w"] * dt * dy
+    work["syy"] = df["w"] * dy * dy
+    work["n"] = 1
+    work["t"] = df["t"]
+    sums = work.groupby(unit, sort=True, observed=True).agg(
+        sxx=("sxx", "sum"), sxy=("sxy", "sum"), syy=("syy", "sum"), n=("n", "sum"), k=("t", "nunique"))
+    sums["m"] = df.groupby(unit, sort=True, observed=True)[by[-1]].nunique()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums["slope"] = sums["sxy"] / sums["sxx"]
+        sums["df"] = sums["n"] - sums["m"] - 1
+        rss = (sums["syy"] - sums["slope"] * sums["sxy"]).clip(lower=0)
+        sums["s2"] = np.where(sums["df"] > 0, rss / sums["df"], np.nan)
+    return sums
+
+
+def practice_year_variance(frame: pd.DataFrame) -> float:
+    """tau^2: variance of practices' yearly link values about their own lines, beyond sampling variance.
+
+    Method of moments over practices with at least three years: the mean of (residual mean square minus
+    mean sampling variance), weighted by residual degrees of freedom, floored at 0.
+    """
+    f = frame.assign(w=1.0)
+    g = f.groupby("practice_code", sort=False)
+    k = g["t"].transform("count")
+    f = f[k >= MIN_POINTS]
+    if f.empty:
+        return 0.0
+    g = f.groupby("practice_code", sort=False)
+    tbar = g["t"].transform("mean")
+    ybar = g["y"].transform("mean")
+    dt, dy = f["t"] - tbar, f["y"] - ybar
+    per = pd.DataFrame({"p": f["practice_code"], "sxx": dt * dt, "sxy": dt * dy, "syy": dy * dy, "v": f["v"]})
+    s = per.groupby("p", sort=False).agg(sxx=("sxx", "sum"), sxy=("sxy", "sum"), syy=("syy", "sum"),
+                                          v=("v", "mean"), n=("v", "size"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rss = s["syy"] - s["sxy"] ** 2 / s["sxx"]
+        df = s["n"] - 2
+        extra = rss / df - s["v"]
+    ok = np.isfinite(extra) & (df > 0)
+    if not ok.any():
+        return 0.0
+    return float(max(0.0, np.average(extra[ok], weights=df[ok])))
+
+
+def group_trends(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+    confidences: Iterable[float] = (0.95, 0.998),
+    moderate: bool = True,
+    pooled: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Trend rows for England and every group, per indicator and data-break segment (see module notes).
+
+    ``practice_values`` are practice x period values (financial-year rows are used), ``members`` the
+    (group_id, practice_code, period) rows of the membership view, ``pooled`` optionally the
+    :func:`gpscale.evaluate.pooling.pooled_table` output (computed when not given).
+    """
+    from gpscale.evaluate import pooling
+
+    confidences = tuple(confidences)
+    versions = versions or {}
+    pv = pooling.usable(practice_values)
+    pv = pv[pv["period_type"] == "fy"]
+    if pooled is None:
+        score_ids = {k for k, d in definitions.items() if enum_value(d.value_type) == "score"}
+        pooled = pooling.pooled_table(pv, members, score_ids)
+    pooled = pooled[pooled["period_type"] == "fy"]
+    out: list[pd.DataFrame] = []
+    for ind_id, d in definitions.items():
+        rows = pv[pv["indicator_id"] == ind_id]
+        if rows.empty:
+            continue
+        vt, pol, mult = enum_value(d.value_type), enum_value(d.polarity), float(d.multiplier)
+        link = link_of(vt)
+        meta = {"indicator_id": ind_id, "definition_version": versions.get(ind_id, str(getattr(d, "version", ""))),
+                "data_version": data_version, "scale": link}
+        pooled_i = pooled[pooled["indicator_id"] == ind_id]
+        for seg in segments(sorted(rows["period"].unique()), list(getattr(d, "data_breaks", []) or [])):
+            out.extend(_segment(rows, members, pooled_i, seg, vt, link, pol, mult, view_label, meta, confidences,
+                                moderate))
+    if not out:
+        return pd.DataFrame(columns=TREND_COLUMNS)
+    res = pd.concat(out, ignore_index=True)
+    calc = res[res["classification"] != NOT_CALCULATED]
+    last = calc.groupby(["entity_id", "indicator_id", "statistic"])["segment_first"].max().rename("_last")
+    res = res.merge(last, on=["entity_id", "indicator_id", "statistic"], how="left")
+    res["latest_segment"] = res["segment_first"] == res["_last"]
+    return res[TREND_COLUMNS]
+
+
+def _pooled_ends(pooled: pd.DataFrame, seg: list[str], mult: float) -> pd.DataFrame:
+    """Per entity: pooled value at the first and last year of the segment with data, and the mean share."""
+    r = pooled[pooled["period"].isin(seg)]
+    if r.empty:
+        return pd.DataFrame(columns=["entity_id", "value_first", "value_last", "mean_p"])
+    r = r.assign(_p=r["numerator"] / r["denominator"], _t=[fy_year(p) for p in r["period"]]).sort_values("_t")
+    g = r.groupby("entity_id")
+    return pd.DataFrame({"value_first": g["_p"].first() * mult, "value_last": g["_p"].last() * mult,
+                         "mean_p": g["_p"].mean()}).reset_index()
+
+
+def _segment(
+    rows: pd.DataFrame,
+    members: pd.DataFrame,
+    pooled: pd.DataFrame,
+    seg: list[str],
+    vt: str,
+    link: str,
+    pol: str,
+    mult: float,
+    view_label: str,
+    meta: dict[str, Any],
+    confidences: tuple[float, ...],
+    moderate: bool,
+) -> list[pd.DataFrame]:
+    r = rows[rows["period"].isin(seg)]
+    y, v = practice_link_values(r, vt)
+    frame = pd.DataFrame({"practice_code": r["practice_code"].to_numpy(), "period": r["period"].to_numpy(),
+                          "t": [fy_year(p) for p in r["period"]], "y": y, "v": v}).dropna(subset=["y", "v"])
+    seg_meta = {**meta, "segment_first": seg[0], "segment_last": seg[-1]}
+    ends = _pooled_ends(pooled, seg, mult).set_index("entity_id")
+    tau2 = practice_year_variance(frame)
+    frame["w"] = 1.0 / (frame["v"] + tau2) if tau2 > 0 or (frame["v"] > 0).all() else 1.0
+    out: list[pd.DataFrame] = []
+
+    # England: the practice-level slope (the comparator) and the trend of the pooled series
+    e_sums = _within(frame.assign(_unit=ENGLAND_ID), ["_unit", "practice_code"])
+    e_slope = float(e_sums["slope"].iloc[0]) if len(e_sums) else np.nan
+    e_se = float(np.sqrt(e_sums["s2"].iloc[0] / e_sums["sxx"].iloc[0])) if len(e_sums) else np.nan
+    eng = pooled[pooled["entity_type"] == "england"].set_index("period").reindex(seg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_e = (eng["numerator"] / eng["denominator"]).to_numpy(float)
+    y_e = to_link(p_e, link)
+    k_e = int(np.isfinite(y_e).sum())
+    times = np.array([fy_year(p) for p in seg], dtype=float)
+    if k_e >= MIN_POINTS:
+        est = wls_trend(y_e[None, :], times=times, confidence=0.95)
+        e_fit = {"slope": est.slope, "se": est.se, "df": np.asarray(est.df, float), "dispersion": np.full(1, np.nan)}
+    else:
+        e_fit = {k: np.full(1, np.nan) for k in ("slope", "se", "df", "dispersion")}
+    e_end = ends.reindex([ENGLAND_ID])
+    out.extend(_rows(
+        "england", np.array([ENGLAND_ID]), e_fit, np.array([k_e]), "trend", pol, link, mult,
+        np.array([np.nanmean(p_e) if k_e else np.nan]), e_end, np.array([e_slope]), "", "all practices", seg_meta,
+        confidences,
+        "least-squares slope of England's pooled link-scale value over the segment's financial years, t on k - 2 "
+        "df (comparator_value: the practice-level fixed-effects slope over all practices)",
+    ))
+
+    m = members[members["period"].isin(seg)]
+    gf = frame.merge(m, on=["practice_code", "period"], how="inner")
+    if gf.empty:
+        return out
+    sums = _within(gf, ["group_id", "practice_code"])
+    ids = sums.index.to_numpy()
+    slope = sums["slope"].to_numpy(float)
+    s2 = sums["s2"].to_numpy(float)
+    df = sums["df"].to_numpy(float)
+    k = sums["k"].to_numpy(int)
+    usable = (k >= MIN_POINTS) & (sums["sxx"].to_numpy(float) > 0) & (df > 0)
+    s2 = np.where(usable, s2, np.nan)
+    if moderate and usable.any():
+        mod = squeeze(s2[usable], df[usable])
+        s2 = s2.copy()
+        df = df.copy()
+        s2[usable], df[usable] = mod.variance, mod.df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(s2 / sums["sxx"].to_numpy(float))
+    slope = np.where(usable, slope, np.nan)
+    fit_g = {"slope": slope, "se": se, "df": df, "dispersion": s2}
+    with np.errstate(invalid="ignore"):
+        fit_d = {"slope": slope - e_slope, "se": np.sqrt(se**2 + e_se**2), "df": df, "dispersion": s2}
+    g_end = ends.reindex(ids)
+    mean_p = g_end["mean_p"].to_numpy(float)
+    how = "moderated across groups (Smyth 2004)" if moderate else "estimated per group"
+    method = (f"practice-level weighted least squares on the link scale with practice fixed effects, "
+              f"weights 1/(v + tau^2), tau^2={tau2:.3g}; residual variance {how}; t interval")
+    comparator = np.full(len(ids), e_slope)
+    out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, comparator, ENGLAND_NAME,
+                     view_label, seg_meta, confidences, f"group trend: {method}"))
+    out.extend(_rows("group", ids, fit_d, k, "trend_vs_england", pol, link, mult,
+                     np.full(len(ids), np.nanmean(p_e) if k_e else np.nan), g_end, comparator, ENGLAND_NAME,
+                     view_label, seg_meta, confidences,
+                     f"group slope minus England's practice-level slope, SE sqrt(se_g^2 + se_E^2): {method}"))
+    return out
+
+
+def _rows(
+    etype: str,
+    ids: np.ndarray,
+    fit: dict[str, np.ndarray],
+    k: np.ndarray,
+    statistic: str,
+    pol: str,
+    link: str,
+    mult: float,
+    level_p: np.ndarray,
+    ends: pd.DataFrame,
+    comparator_value: np.ndarray,
+    comparator: str,
+    view_label: str,
+    meta: dict[str, Any],
+    confidences: tuple[float, ...],
+    method: str,
+) -> list[pd.DataFrame]:
+    slope, se, df = fit["slope"], fit["se"], fit["df"]
+    ok = (k >= MIN_POINTS) & np.isfinite(slope) & np.isfinite(se) & (df > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tstat = slope / se
+        df_safe = np.where(ok, df, 1.0)
+        pval = np.where(ok, 2.0 * st.t.sf(np.abs(tstat), df_safe), np.nan)
+    natural = slope * link_derivative(level_p, link) * mult
+    out = []
+    for conf in confidences:
+        crit = st.t.ppf(0.5 + conf / 2.0, df_safe)
+        lo, hi = slope - crit * se, slope + crit * se
+        direction = np.where(ok & (lo > 0), 1, np.where(ok & (hi < 0), -1, 0))
+        labels = (_relative_label if statistic == "trend_vs_england" else _trend_label)(direction, ok, pol)
+        out.append(pd.DataFrame({
+            "entity_type": etype, "entity_id": ids, "n_periods": k, "statistic": statistic,
+            "value": slope, "lower": np.where(ok, lo, np.nan), "upper": np.where(ok, hi, np.nan),
+            "confidence": conf, "p_value": pval, "df": np.where(ok, df, np.nan),
+            "dispersion": fit["dispersion"], "per_year_natural": natural,
+            "comparator": comparator, "comparator_value": comparator_value, "classification": labels,
+            "value_first": ends["value_first"].to_numpy(float), "value_last": ends["value_last"].to_numpy(float),
+            "method": method, "membership_view": view_label,
+            **{key: val for key, val in meta.items()},
+        }))
+    return out

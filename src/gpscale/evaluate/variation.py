@@ -1,0 +1,318 @@
+"""Variation between member practices: funnel positions, dispersion over time, and whether it narrows.
+
+Three tables, all on financial years (monthly indicators by their financial-year roll-ups):
+
+* :func:`member_funnels`: every member practice's position in England's funnel for the year, from
+  :func:`gpscale.stats.funnels.funnel`, both with the PHE limits (Wilson-score limits for proportions,
+  exact Poisson limits for rates and ratios, around England's value at the practice's denominator) and
+  with Spiegelhalter's additive random-effects overdispersion adjustment, whose between-practice variance
+  ``tau^2`` is estimated once per indicator and year from *all* practices in England (a within-group
+  estimate from five or ten practices would be meaningless). Survey-weighted proportions use the
+  practice's Kish effective sample size. QOF scores are not counts of events, so the PHE limits (which
+  would treat points as binomial trials) are "not applicable"; their adjusted limits are then essentially
+  England's score plus or minus z times the between-practice standard deviation.
+* :func:`dispersion`: per group (and England) and year, the spread of member practices' values: the
+  interquartile range, the coefficient of variation weighted by denominator, and for counts the
+  systematic component of variation around the group's own pooled value (McPherson et al. 1982), plus
+  how many members lie outside the adjusted 95% and 99.8% funnel limits.
+* :func:`convergence`: per group (and England), indicator and data-break segment, whether the
+  coefficient of variation (and for counts the SCV) narrows over the years:
+  :func:`gpscale.stats.variation.dispersion_trend`, a least-squares slope of the measure with a
+  bootstrap over practices. Needs three or more years and three or more practices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpscale.evaluate import pooling
+from gpscale.evaluate.common import PROVENANCE, enum_value, fy_year, segments
+from gpscale.stats.funnels import funnel
+from gpscale.stats.variation import (
+    coefficient_of_variation,
+    dispersion_trend,
+    interquartile_range,
+    systematic_component_of_variation,
+)
+
+NOT_APPLICABLE = "not applicable"
+MIN_UNITS = 3
+MIN_PERIODS = 3
+
+FUNNEL_COLUMNS = [
+    "group_id", "practice_code", "indicator_id", "period", "period_type", "value", "denominator", "target",
+    "lower_95", "upper_95", "lower_998", "upper_998", "position",
+    "od_lower_95", "od_upper_95", "od_lower_998", "od_upper_998", "od_position", "tau2",
+    "method", "od_method", "comparator", *PROVENANCE,
+]
+
+DISPERSION_COLUMNS = [
+    "entity_type", "entity_id", "indicator_id", "period", "period_type", "n_practices", "statistic", "value",
+    "method", *PROVENANCE,
+]
+
+CONVERGENCE_COLUMNS = [
+    "entity_type", "entity_id", "indicator_id", "segment_first", "segment_last", "n_periods", "n_practices",
+    "statistic", "value", "lower", "upper", "confidence", "p_value", "direction", "first_value", "last_value",
+    "method", *PROVENANCE,
+]
+
+
+def _funnel_inputs(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """(x, n, funnel statistic) for a value type."""
+    x = rows["numerator"].to_numpy(float)
+    n = rows["denominator"].to_numpy(float)
+    if value_type == "weighted_proportion":
+        n_eff = rows["effective_n"].to_numpy(float) if "effective_n" in rows else n
+        n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x / n * n_eff, n_eff, "proportion"
+    if value_type == "rate":
+        return x, n, "rate"
+    if value_type == "standardised_ratio":
+        return x, n, "ratio"
+    return x, n, "proportion"
+
+
+def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> pd.DataFrame:
+    """Every practice's funnel position (PHE and overdispersion-adjusted) per indicator and financial year."""
+    pv = pooling.usable(practice_values)
+    pv = pv[pv["period_type"] == "fy"]
+    out = []
+    for ind_id, d in definitions.items():
+        vt, mult = enum_value(d.value_type), float(d.multiplier)
+        rows_i = pv[pv["indicator_id"] == ind_id]
+        for period, rows in rows_i.groupby("period", sort=True):
+            if len(rows) < MIN_UNITS:
+                continue
+            x, n, stat = _funnel_inputs(rows, vt)
+            target = float(rows["numerator"].sum() / rows["denominator"].sum())
+            if stat == "ratio":
+                target = float(np.nansum(x) / np.nansum(n))
+            phe = funnel(x, n, stat, target=target, multiplier=mult)  # type: ignore[arg-type]
+            od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)  # type: ignore[arg-type]
+            frame = pd.DataFrame({
+                "practice_code": rows["practice_code"].to_numpy(), "indicator_id": ind_id, "period": period,
+                "period_type": "fy", "value": rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float)
+                * mult, "denominator": n, "target": target * mult,
+                "lower_95": phe.lower_95, "upper_95": phe.upper_95, "lower_998": phe.lower_998,
+                "upper_998": phe.upper_998, "position": phe.position,
+                "od_lower_95": od.lower_95, "od_upper_95": od.upper_95, "od_lower_998": od.lower_998,
+                "od_upper_998": od.upper_998, "od_position": od.position,
+                "tau2": od.overdispersion.tau2 if od.overdispersion else np.nan,
+                "method": phe.method, "od_method": od.method,
+            })
+            if vt == "score":
+                for c in ("lower_95", "upper_95", "lower_998", "upper_998"):
+                    frame[c] = np.nan
+                frame["position"] = NOT_APPLICABLE
+                frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
+            out.append(frame)
+    if not out:
+        return pd.DataFrame(columns=[c for c in FUNNEL_COLUMNS if c not in ("group_id", *PROVENANCE, "comparator")])
+    return pd.concat(out, ignore_index=True)
+
+
+def member_funnels(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+    national: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Member practices' positions in England's funnel, per group, indicator and financial year."""
+    nat = national_funnels(practice_values, definitions) if national is None else national
+    out = nat.merge(members, on=["practice_code", "period"], how="inner")
+    out["comparator"] = pooling.ENGLAND_NAME
+    out["membership_view"] = view_label
+    out["definition_version"] = out["indicator_id"].map(versions or {}).fillna("")
+    out["data_version"] = data_version
+    return out[FUNNEL_COLUMNS].sort_values(["group_id", "indicator_id", "period", "practice_code"]).reset_index(
+        drop=True)
+
+
+def _padded(rows: pd.DataFrame, key: str, cols: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Pivot member rows into (units x max members) arrays per column, NaN-padded."""
+    keys, codes = np.unique(rows[key].to_numpy(), return_inverse=True)
+    slot = rows.groupby(key, sort=False).cumcount().to_numpy()
+    width = int(slot.max()) + 1 if len(slot) else 1
+    arrays = {}
+    for c in cols:
+        a = np.full((len(keys), width), np.nan)
+        a[codes, slot] = rows[c].to_numpy(float)
+        arrays[c] = a
+    return keys, arrays
+
+
+def _spread(rows: pd.DataFrame, value_type: str, mult: float, key: str) -> pd.DataFrame:
+    """IQR, weighted CV and (counts) SCV of member values per ``key`` unit."""
+    keys, a = _padded(rows, key, ["numerator", "denominator"])
+    x, n = a["numerator"], a["denominator"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = x / n * mult
+        pooled = np.nansum(x, axis=1) / np.nansum(n, axis=1)
+    count = np.isfinite(value).sum(axis=1)
+    few = count < MIN_UNITS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iqr = np.where(few, np.nan, interquartile_range(value, axis=1))
+        cv = np.where(few, np.nan, coefficient_of_variation(value, n, axis=1))
+    res = {"iqr": iqr, "cv": cv}
+    if value_type in ("proportion", "rate", "standardised_ratio"):
+        expected = n * pooled[:, None]
+        kind = "binomial" if value_type == "proportion" else "poisson"
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scv = systematic_component_of_variation(x, expected, axis=1, kind=kind,  # type: ignore[arg-type]
+                                                    proportion=pooled[:, None] if kind == "binomial" else None)
+        res["scv"] = np.where(few, np.nan, scv)
+    frames = [pd.DataFrame({key: keys, "n_practices": count, "statistic": s, "value": v}) for s, v in res.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+_DISPERSION_METHODS = {
+    "iqr": "interquartile range of member practices' values (indicator units)",
+    "cv": "coefficient of variation of member practices' values, weighted by denominator",
+    "scv": "systematic component of variation around the group's pooled value (McPherson et al. 1982)",
+    "outside_95": "member practices outside England's overdispersion-adjusted 95% funnel limits",
+    "outside_998": "member practices outside England's overdispersion-adjusted 99.8% funnel limits",
+}
+
+
+def dispersion(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+    funnels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Spread of member practices per group (and all practices for England), indicator and year."""
+    pv = pooling.usable(practice_values)
+    pv = pv[pv["period_type"] == "fy"]
+    versions = versions or {}
+    out = []
+    for ind_id, d in definitions.items():
+        vt, mult = enum_value(d.value_type), float(d.multiplier)
+        rows = pv[pv["indicator_id"] == ind_id]
+        if rows.empty:
+            continue
+        grp = rows.merge(members, on=["practice_code", "period"], how="inner")
+        for period, r in grp.groupby("period", sort=True):
+            s = _spread(r, vt, mult, "group_id").rename(columns={"group_id": "entity_id"})
+            s["entity_type"] = "group"
+            s["period"] = period
+            s["indicator_id"] = ind_id
+            out.append(s)
+        for period, r in rows.groupby("period", sort=True):
+            s = _spread(r.assign(_e=pooling.ENGLAND_ID), vt, mult, "_e").rename(columns={"_e": "entity_id"})
+            s["entity_type"] = "england"
+            s["period"] = period
+            s["indicator_id"] = ind_id
+            out.append(s)
+    if funnels is not None and not funnels.empty:
+        f = funnels.assign(
+            outside_95=funnels["od_position"].isin(["High (0.025)", "Low (0.025)", "High (0.001)", "Low (0.001)"]),
+            outside_998=funnels["od_position"].isin(["High (0.001)", "Low (0.001)"]),
+        )
+        cnt = f.groupby(["group_id", "indicator_id", "period"], as_index=False).agg(
+            n_practices=("practice_code", "nunique"), outside_95=("outside_95", "sum"),
+            outside_998=("outside_998", "sum"))
+        long = cnt.melt(id_vars=["group_id", "indicator_id", "period", "n_practices"],
+                        value_vars=["outside_95", "outside_998"], var_name="statistic", value_name="value")
+        out.append(long.rename(columns={"group_id": "entity_id"}).assign(entity_type="group"))
+    if not out:
+        return pd.DataFrame(columns=DISPERSION_COLUMNS)
+    res = pd.concat(out, ignore_index=True)
+    res["period_type"] = "fy"
+    res["method"] = res["statistic"].map(_DISPERSION_METHODS)
+    res["membership_view"] = np.where(res["entity_type"] == "group", view_label, "all practices")
+    res["definition_version"] = res["indicator_id"].map(versions).fillna("")
+    res["data_version"] = data_version
+    return res[DISPERSION_COLUMNS].sort_values(["indicator_id", "entity_type", "entity_id", "period", "statistic"],
+                                               ignore_index=True)
+
+
+def convergence(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+    n_boot: int = 499,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Is variation between member practices narrowing? One row per entity, indicator, segment, measure."""
+    pv = pooling.usable(practice_values)
+    pv = pv[pv["period_type"] == "fy"]
+    versions = versions or {}
+    rows_out: list[dict[str, Any]] = []
+    for ind_id, d in definitions.items():
+        vt = enum_value(d.value_type)
+        rows = pv[pv["indicator_id"] == ind_id]
+        if rows.empty:
+            continue
+        grp = rows.merge(members, on=["practice_code", "period"], how="inner")
+        for seg in segments(sorted(rows["period"].unique()), list(getattr(d, "data_breaks", []) or [])):
+            if len(seg) < MIN_PERIODS:
+                continue
+            units = [("england", pooling.ENGLAND_ID, rows[rows["period"].isin(seg)])]
+            g_seg = grp[grp["period"].isin(seg)]
+            units += [("group", gid, r) for gid, r in g_seg.groupby("group_id", sort=True)]
+            for etype, eid, r in units:
+                for row in _converge(etype, str(eid), r, seg, vt, n_boot, confidence, seed):
+                    rows_out.append({**row, "indicator_id": ind_id})
+    if not rows_out:
+        return pd.DataFrame(columns=CONVERGENCE_COLUMNS)
+    res = pd.DataFrame(rows_out)
+    res["membership_view"] = np.where(res["entity_type"] == "group", view_label, "all practices")
+    res["definition_version"] = res["indicator_id"].map(versions).fillna("")
+    res["data_version"] = data_version
+    return res[CONVERGENCE_COLUMNS]
+
+
+def _converge(
+    etype: str, eid: str, r: pd.DataFrame, seg: list[str], value_type: str, n_boot: int, confidence: float,
+    seed: int,
+) -> list[dict[str, Any]]:
+    periods = [p for p in seg if p in set(r["period"])]
+    if len(periods) < MIN_PERIODS or r["practice_code"].nunique() < MIN_UNITS:
+        return []
+    wide_x = r.pivot_table(index="practice_code", columns="period", values="numerator", aggfunc="sum")
+    wide_n = r.pivot_table(index="practice_code", columns="period", values="denominator", aggfunc="sum")
+    wide_x, wide_n = wide_x.reindex(columns=periods), wide_n.reindex(columns=periods)
+    x, n = wide_x.to_numpy(float), wide_n.to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = x / n
+    # a year needs at least MIN_UNITS practices with values for its dispersion to mean anything
+    if (np.isfinite(value).sum(axis=0) >= MIN_UNITS).sum() < MIN_PERIODS:
+        return []
+    times = np.array([fy_year(p) for p in periods], dtype=float)
+    out = []
+    measures: list[tuple[str, dict[str, Any]]] = [("cv", {"values": value, "weights": np.nan_to_num(n)})]
+    if value_type in ("proportion", "rate", "standardised_ratio"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = np.nansum(x, axis=0) / np.nansum(n, axis=0)
+        measures.append(("scv", {"values": x, "expected": n * pooled[None, :]}))
+    for name, kwargs in measures:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = dispersion_trend(measure=name, times=times, confidence=confidence,  # type: ignore[arg-type]
+                                   n_boot=n_boot, seed=seed, **kwargs)
+        finite = res.by_period[np.isfinite(res.by_period)]
+        out.append({
+            "entity_type": etype, "entity_id": eid, "segment_first": seg[0], "segment_last": seg[-1],
+            "n_periods": len(periods), "n_practices": len(wide_x), "statistic": f"{name} slope per year",
+            "value": res.slope, "lower": res.lower, "upper": res.upper, "confidence": res.confidence,
+            "p_value": res.p_value, "direction": res.direction,
+            "first_value": float(finite[0]) if finite.size else np.nan,
+            "last_value": float(finite[-1]) if finite.size else np.nan,
+            "method": res.method,
+        })
+    return out

@@ -1,0 +1,108 @@
+"""HTML tables shared by the static reports and the dashboard (fast string building, escaped)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from gpscale.report import svg
+
+Linker = Callable[[dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column as shown: data key, header, format (text / num / int / pct / comparison) and optional link."""
+
+    key: str
+    header: str
+    kind: str = "text"
+    digits: int = 2
+    link: Linker | None = None
+
+
+def cell_text(v: Any, kind: str, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)) or v is pd.NA or v is pd.NaT:
+        return "–"
+    if kind == "num":
+        try:
+            return svg.fmt(float(v), digits)
+        except (TypeError, ValueError):
+            return str(v)
+    if kind == "int":
+        try:
+            return f"{int(round(float(v))):,}"
+        except (TypeError, ValueError):
+            return str(v)
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def comparison_badge(label: str) -> str:
+    cls = escape(label.replace(" ", "-"))
+    return f'<span class="badge {cls}">{escape(svg.SYMBOLS.get(label, label))}</span>'
+
+
+def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", table_id: str = "",
+               max_rows: int | None = None, empty: str = "no rows") -> str:
+    """A semantic table (caption, column headers with scope) of ``cols`` from ``frame``."""
+    present = [c for c in cols if c.key in frame.columns]
+    head = "".join(
+        f'<th scope="col" class="{"num" if c.kind in ("num", "int") else ""}">{escape(c.header)}</th>' for c in present
+    )
+    rows: list[str] = []
+    keys = [c.key for c in present]
+    data = frame[keys] if keys else frame.iloc[:, 0:0]
+    n = len(data)
+    shown = data if max_rows is None else data.head(max_rows)
+    for tup in shown.itertuples(index=False, name=None):
+        rec = dict(zip(keys, tup, strict=True))
+        hidden = False
+        cells = []
+        for i, c in enumerate(present):
+            v = rec[c.key]
+            if c.kind == "comparison":
+                text = comparison_badge(str(v)) if v is not None and str(v) not in ("", "nan") else "–"
+                hidden = hidden or str(v) == "suppressed"
+            else:
+                text = escape(cell_text(v, c.kind, c.digits))
+            if c.link is not None:
+                href = c.link(rec)
+                if href:
+                    text = f'<a href="{escape(href)}">{text}</a>'
+            tag = "th" if i == 0 else "td"
+            scope = ' scope="row"' if i == 0 else ""
+            cls = ' class="num"' if c.kind in ("num", "int") else ""
+            cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
+        rows.append(f'<tr{" class=hidden-row" if hidden else ""}>{"".join(cells)}</tr>')
+    if not rows:
+        rows.append(f'<tr><td colspan="{max(len(present), 1)}">{escape(empty)}</td></tr>')
+    more = ""
+    if max_rows is not None and n > max_rows:
+        more = f'<p class="note">Showing {max_rows:,} of {n:,} rows; the CSV download has them all.</p>'
+    tid = f' id="{escape(table_id)}"' if table_id else ""
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (f'<div class="table-wrap"><table{tid}>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
+
+
+def legend_html() -> str:
+    """The significance key: colour, shape and words together."""
+    items = ["better", "similar", "worse", "higher", "lower", "not compared", "suppressed"]
+    text = {
+        "better": "better than England (interval excludes England, in the good direction)",
+        "similar": "similar: cannot be told apart from England",
+        "worse": "worse than England",
+        "higher": "higher than England (no judgement)",
+        "lower": "lower than England (no judgement)",
+        "not compared": "not compared (data do not allow it)",
+        "suppressed": "hidden by disclosure control",
+    }
+    lis = "".join(f"<li>{comparison_badge(i)} {escape(text[i])}</li>" for i in items)
+    return f'<ul class="legend" aria-label="Key to comparison labels">{lis}</ul>'

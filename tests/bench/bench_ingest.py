@@ -1,0 +1,117 @@
+"""Ingest throughput of a national-size English Prescribing Dataset month against plain DuckDB.
+
+A synthetic EPD month (``GPSCALE_BENCH_EPD_ROWS`` rows, default 18 million, about the national size)
+is written in the published 26-column layout with realistic text columns, then:
+
+* baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a fresh on-disk DuckDB database;
+* gpscale: ``ingest(store, [file])`` into a fresh on-disk store (checksum, detection, typed parse with
+  quarantine of bad lines, validation, insert, commit).
+
+Both run in the same process, one after the other, so the ratio is robust to a slow machine.
+Target: gpscale within 2x of the baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from tests.bench.harness import peak_rss_mib, record
+
+ROWS = int(os.environ.get("GPSCALE_BENCH_EPD_ROWS", "18000000"))
+
+
+def write_epd_month(path: Path, rows: int) -> Path:
+    """A synthetic national EPD month (~6,500 practices x ~2,800 presentations), written by DuckDB."""
+    con = duckdb.connect()
+    cols = {
+        "YEAR_MONTH": "'201909'",
+        "REGIONAL_OFFICE_NAME": "'NORTH EAST AND YORKSHIRE'",
+        "REGIONAL_OFFICE_CODE": "'Y63'",
+        "ICB_NAME": "'NHS NORTH EAST AND NORTH CUMBRIA INTEGRATED CARE BOARD'",
+        "ICB_CODE": "'QHM'",
+        "PCO_NAME": "'NHS TEES VALLEY CCG'",
+        "PCO_CODE": "'16C00'",
+        "PRACTICE_NAME": "'THE DENSHAM SURGERY ' || (i % 6500)",
+        "PRACTICE_CODE": "chr(65 + (i // 7 % 26)::INT) || lpad(CAST(81000 + (i % 6500) AS VARCHAR), 5, '0')",
+        "ADDRESS_1": "'THE HEALTH CENTRE'",
+        "ADDRESS_2": "'LAWSON STREET'",
+        "ADDRESS_3": "'STOCKTON-ON-TEES'",
+        "ADDRESS_4": "'CLEVELAND'",
+        "POSTCODE": "'TS18 1HU'",
+        "BNF_CHEMICAL_SUBSTANCE": "'0501013B0'",
+        "CHEMICAL_SUBSTANCE_BNF_DESCR": "'Amoxicillin'",
+        "BNF_CODE": "'0501013B0AA' || lpad(CAST(i % 2800 AS VARCHAR), 4, '0')",
+        "BNF_DESCRIPTION": "'Amoxicillin_Cap 500mg'",
+        "BNF_CHAPTER_PLUS_CODE": "'05: Infections'",
+        "QUANTITY": "CAST(7 * (1 + i % 4) AS DOUBLE)",
+        "ITEMS": "1 + i % 23",
+        "TOTAL_QUANTITY": "CAST(7 * (1 + i % 4) * (1 + i % 23) AS DOUBLE)",
+        "ADQUSAGE": "round(3.5 * (1 + i % 4) * (1 + i % 23), 3)",
+        "NIC": "round(0.37 * (1 + i % 97), 2)",
+        "ACTUAL_COST": "round(0.3441 * (1 + i % 97), 5)",
+        "UNIDENTIFIED": "'N'",
+    }
+    sel = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    con.execute(f"COPY (SELECT {sel} FROM range({rows}) t(i)) TO '{path}' (HEADER, DELIMITER ',')")
+    con.close()
+    return path
+
+
+def bench_ingest_epd_month() -> None:
+    from gpscale.store.db import open_store
+    from gpscale.store.ingest import ingest
+
+    tmp = Path(tempfile.mkdtemp(prefix="gpscale-bench-epd-"))
+    try:
+        t0 = time.perf_counter()
+        path = write_epd_month(tmp / "EPD_201909.csv", ROWS)
+        gen_s = time.perf_counter() - t0
+        size_mb = path.stat().st_size / 1e6
+
+        # baseline: plain DuckDB read_csv of the same file into a table, on disk
+        base_db = tmp / "baseline.duckdb"
+        t0 = time.perf_counter()
+        con = duckdb.connect(str(base_db))
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
+        base_rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+        con.close()
+        base_s = time.perf_counter() - t0
+        base_db.unlink()
+
+        # gpscale: detection, checksum, typed parse + validation, insert, commit
+        store_db = tmp / "store.duckdb"
+        t0 = time.perf_counter()
+        store = open_store(store_db)
+        rep = ingest(store, [path])
+        store.close()
+        ours_s = time.perf_counter() - t0
+        f = rep.files[0]
+        assert f.rows_loaded == ROWS == base_rows, (f.rows_loaded, base_rows)
+
+        metrics = {
+            "rows": ROWS,
+            "file_mb": round(size_mb, 1),
+            "generate_s": round(gen_s, 2),
+            "baseline_read_csv_s": round(base_s, 2),
+            "baseline_rows_per_s": round(ROWS / base_s),
+            "gpscale_ingest_s": round(ours_s, 2),
+            "gpscale_rows_per_s": round(ROWS / ours_s),
+            "ratio_gpscale_over_baseline": round(ours_s / base_s, 3),
+            "target_ratio": 2.0,
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        }
+        out = record(
+            "ingest_epd_month",
+            metrics,
+            notes="baseline = CREATE TABLE AS SELECT * FROM read_csv(file) (all 26 columns, auto-detected); "
+            "gpscale = ingest() of the same file (8 canonical columns, validated, quarantine, one transaction)",
+        )
+        print(f"[bench] {metrics} -> {out}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -14,9 +14,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gpscale.evaluate.cli import evaluate_command
+from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
+from gpscale.report.cli import report_command
 from gpscale.sources.base import SourceError
 from gpscale.surveys.cli import survey_app
+from gpscale.web.cli import serve_command
 
 app = typer.Typer(
     name="gpscale",
@@ -29,6 +33,10 @@ app.add_typer(store_app, name="store")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(survey_app, name="survey")
 app.command("compute")(compute_command)
+app.add_typer(groups_app, name="groups")
+app.command("evaluate")(evaluate_command)
+app.command("report")(report_command)
+app.command("serve")(serve_command)
 
 console = Console()
 err = Console(stderr=True)
@@ -135,34 +143,6 @@ def store_summary(
         table.add_row(r["table"], r["source"], r["file"], str(r["period"] or ""), f"{r['rows']:,}",
                       "" if r["practices"] is None else f"{r['practices']:,}")
     console.print(table)
-
-
-@app.command()
-def evaluate(
-    store: StorePath = Path("out/gpscale.duckdb"),
-    out: Annotated[Path, typer.Option("--out", help="Folder for the results tables.")] = Path("out/results"),
-    indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable).")] = None,
-    view: Annotated[str, typer.Option("--view", help="as-was | cohort:YYYY-MM-DD | ever")] = "as-was",
-    indicators_dir: Annotated[Path | None, typer.Option("--indicators", help="Extra definitions folder.")] = None,
-) -> None:
-    """Every group in the store × indicator × period against England, as tidy tables."""
-    from gpscale.evaluate.run import evaluate as run_evaluate
-    from gpscale.evaluate.run import write_tables
-    from gpscale.store import open_store
-
-    if not store.exists():
-        fail(f"no store at {store}; run gpscale ingest first")
-    with open_store(store, read_only=True) as st:
-        try:
-            ev = run_evaluate(st, indicator or None, view, indicators_dir)
-        except ValueError as exc:
-            fail(str(exc))
-    paths = write_tables(ev, out)
-    groups = ev.scorecard.loc[ev.scorecard["entity_type"] == "group", "entity_id"].nunique()
-    console.print(
-        f"{len(ev.scorecard):,} result rows: {groups} groups × {len(ev.definitions)} indicators, view "
-        f"{ev.view.label}, data version {ev.data_version}; wrote {', '.join(str(p) for p in paths)}"
-    )
 
 
 @app.command()

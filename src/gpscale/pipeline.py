@@ -1,4 +1,4 @@
-"""The main job end to end: synthetic England → store → indicators → groups → scorecard → report.
+"""The main job end to end: synthetic England → store → indicators → groups → evaluation → report.
 
 ``gpscale demo`` (and ``make demo``) runs it on the embedded synthetic England.
 """
@@ -53,8 +53,8 @@ def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None 
     with open_store(store_path) as store:
         say("ingesting the published-layout files")
         report = ingest(store, [synth_dir / "nhs", synth_dir / "groups"])
-        say("computing indicators, pooling groups and comparing with England")
-        ev = evaluate(store)
+        say("evaluating every group: scorecard, trends, variation, characteristics, is bigger better?")
+        ev = evaluate(store, progress=lambda msg: say(f"  {msg}"))
         names = store.df("SELECT group_id, name FROM practice_group")
     group_names = dict(zip(names["group_id"], names["name"], strict=True))
     tables = write_tables(ev, out / "results")
@@ -72,3 +72,13 @@ def named_group_summary(ev: Evaluation, confidence: float = 0.95) -> pd.DataFram
     latest = c.groupby("indicator_id")["period"].transform("max")
     return c[c["period"] == latest][["entity_id", "indicator_id", "period", "value", "lower", "upper",
                                      "comparator_value", "comparison"]]
+
+
+def size_summary(ev: Evaluation) -> pd.DataFrame:
+    """The "is bigger better?" conclusion for the latest financial year of each indicator (for the terminal)."""
+    eff = ev.size_effect
+    if eff.empty:
+        return eff
+    latest = eff.groupby("indicator_id")["period"].transform("max")
+    return eff[eff["period"] == latest][["indicator_id", "period", "n_groups", "per_doubling_natural",
+                                         "natural_lower", "natural_upper", "conclusion"]]

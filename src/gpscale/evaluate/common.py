@@ -14,6 +14,7 @@ the standard error of the maximum-weighted mean of member practices' scores (the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,9 +87,16 @@ def link_variance(pooled: pd.DataFrame, value_type: str) -> np.ndarray:
     return np.where(np.isfinite(v) & (v > 0), v, np.nan)
 
 
+@functools.lru_cache(maxsize=4096)
 def fy_year(period: str) -> int:
     """Start year of a financial-year label (``FY2019/20`` -> 2019)."""
     return parse_period(period).start.year
+
+
+def fy_years(periods: pd.Series) -> np.ndarray:
+    """:func:`fy_year` of every label in a column (computed once per distinct label)."""
+    codes, uniques = pd.factorize(periods.astype(str))
+    return np.array([fy_year(u) for u in uniques], dtype=float)[codes]
 
 
 def fy_breaks(breaks: list[str]) -> tuple[set[str], set[str]]:

@@ -164,27 +164,54 @@ def scorecard(
     return _add_fdr(card)[RESULT_COLUMNS]
 
 
+def grouped_bh(p: np.ndarray, family: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini-Hochberg within each family (integer codes): (rejected, q) aligned with ``p``."""
+    rejected = np.zeros(p.shape, dtype=bool)
+    q = np.full(p.shape, np.nan)
+    if p.size == 0:
+        return rejected, q
+    order = np.argsort(family, kind="stable")
+    bounds = np.flatnonzero(np.diff(family[order])) + 1
+    for chunk in np.split(order, bounds):
+        r, qq = benjamini_hochberg(p[chunk], alpha)
+        rejected[chunk], q[chunk] = r, qq
+    return rejected, q
+
+
 def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
     """q-values over all group comparisons in the same period, and the labels that survive FDR control."""
-    card["q_value"] = np.nan
-    card["comparison_fdr"] = np.where(card["entity_type"] == "group", card["comparison"], "comparator")
-    card["fdr_family"] = ""
-    grp = card["entity_type"] == "group"
-    for (period, conf), idx in card[grp].groupby(["period", "confidence"], observed=True).groups.items():
-        p = card.loc[idx, "p_value"].to_numpy(float)
-        alpha = 1.0 - float(conf)
-        rejected, q = benjamini_hochberg(p, alpha)
-        card.loc[idx, "q_value"] = q
-        sub = card.loc[idx]
-        compared = np.isfinite(p) & (sub["comparison"] != "not compared").to_numpy()
+    n = len(card)
+    q_all = np.full(n, np.nan)
+    labels_all = np.where(card["entity_type"].to_numpy() == "group", card["comparison"].to_numpy(), "comparator")
+    labels_all = labels_all.astype(object)
+    family_all = np.full(n, "", dtype=object)
+    grp = np.flatnonzero(card["entity_type"].to_numpy() == "group")
+    if grp.size:
+        sub = card.iloc[grp]
+        fam, uniques = pd.factorize(sub["period"].astype(str) + "|" + sub["confidence"].astype(str))
+        p = sub["p_value"].to_numpy(float)
+        conf = sub["confidence"].to_numpy(float)
+        rejected = np.zeros(grp.size, dtype=bool)
+        q = np.full(grp.size, np.nan)
+        for c in np.unique(conf):
+            m = conf == c
+            r, qq = grouped_bh(p[m], fam[m], 1.0 - float(c))
+            rejected[m], q[m] = r, qq
+        compared = np.isfinite(p) & (sub["comparison"].to_numpy() != "not compared")
         direction = np.where(rejected, sub["_direction"].to_numpy(), 0)
-        labels = np.empty(len(idx), dtype=object)
-        for pol in sub["_polarity"].unique():
-            m = (sub["_polarity"] == pol).to_numpy()
-            labels[m] = direction_labels(direction[m], compared[m], pol)
-        card.loc[idx, "comparison_fdr"] = labels
-        card.loc[idx, "fdr_family"] = (f"Benjamini-Hochberg over {int(np.isfinite(p).sum())} group comparisons "
-                                       f"in {period}, FDR {alpha:g}")
+        labels = np.empty(grp.size, dtype=object)
+        pol = sub["_polarity"].to_numpy()
+        for value in np.unique(pol):
+            m = pol == value
+            labels[m] = direction_labels(direction[m], compared[m], str(value))
+        sizes = np.bincount(fam, weights=np.isfinite(p).astype(float), minlength=len(uniques))
+        text = np.array([f"Benjamini-Hochberg over {int(k)} group comparisons in {u.split('|')[0]}, "
+                         f"FDR {1 - float(u.split('|')[1]):g}" for k, u in zip(sizes, uniques, strict=True)],
+                        dtype=object)
+        q_all[grp], labels_all[grp], family_all[grp] = q, labels, text[fam]
+    card["q_value"] = q_all
+    card["comparison_fdr"] = labels_all
+    card["fdr_family"] = family_all
     return card.drop(columns=["_direction", "_polarity"])
 
 

@@ -24,6 +24,12 @@ trended on their financial-year roll-ups. Within a segment, with ``t`` the finan
   five years per segment a group's own estimate is imprecise. Intervals are t on the moderated degrees of
   freedom. A trend needs at least three financial years with data in the segment; fewer is "not
   calculated".
+* **All segments together** (``span = "all segments"``, for indicators with data breaks): the same
+  model with a fixed effect for each practice *and segment*, so each segment has its own level and the
+  slope is estimated only from year-to-year changes within segments; no comparison is ever made across a
+  break, but the evidence of every segment is pooled. This is the whole-period answer to "is the group
+  improving relative to England?" (``whole_period`` marks it; for an indicator without breaks it is the
+  single segment); the per-segment rows show whether the trend changed.
 
 Classification of the difference at each confidence level: "improving relative to England" when the
 interval lies wholly on the good side of zero (by the indicator's polarity), "worsening relative to
@@ -47,6 +53,7 @@ from gpscale.evaluate.common import (
     PROVENANCE,
     enum_value,
     fy_year,
+    fy_years,
     link_derivative,
     link_of,
     segments,
@@ -59,8 +66,12 @@ from gpscale.stats.trends import wls_trend
 MIN_POINTS = 3
 NOT_CALCULATED = "not calculated"
 
+SPAN_SEGMENT = "segment"
+SPAN_ALL = "all segments"
+
 TREND_COLUMNS = [
-    "entity_type", "entity_id", "indicator_id", "segment_first", "segment_last", "n_periods", "statistic",
+    "entity_type", "entity_id", "indicator_id", "span", "segment_first", "segment_last", "n_periods",
+    "whole_period", "statistic",
     "scale", "value", "lower", "upper", "confidence", "p_value", "df", "dispersion", "per_year_natural",
     "comparator", "comparator_value", "classification", "latest_segment", "value_first", "value_last",
     "method", *PROVENANCE,
@@ -228,16 +239,28 @@ def group_trends(
         meta = {"indicator_id": ind_id, "definition_version": versions.get(ind_id, str(getattr(d, "version", ""))),
                 "data_version": data_version, "scale": link}
         pooled_i = pooled[pooled["indicator_id"] == ind_id]
-        for seg in segments(sorted(rows["period"].unique()), list(getattr(d, "data_breaks", []) or [])):
-            out.extend(_segment(rows, members, pooled_i, seg, vt, link, pol, mult, view_label, meta, confidences,
-                                moderate))
+        segs = segments(sorted(rows["period"].unique()), list(getattr(d, "data_breaks", []) or []))
+        frames = []
+        for i, seg in enumerate(segs):
+            frame = _segment_frame(rows, seg, vt, i)
+            frames.append(frame)
+            out.extend(_fit_rows(frame, members, pooled_i, seg, pol, link, mult, view_label,
+                                 {**meta, "span": SPAN_SEGMENT}, confidences, moderate, england_series=True))
+        if len(segs) > 1:
+            every = [p for seg in segs for p in seg]
+            out.extend(_fit_rows(pd.concat(frames, ignore_index=True), members, pooled_i, every, pol, link, mult,
+                                 view_label, {**meta, "span": SPAN_ALL}, confidences, moderate,
+                                 england_series=False))
     if not out:
         return pd.DataFrame(columns=TREND_COLUMNS)
     res = pd.concat(out, ignore_index=True)
-    calc = res[res["classification"] != NOT_CALCULATED]
+    calc = res[(res["classification"] != NOT_CALCULATED) & (res["span"] == SPAN_SEGMENT)]
     last = calc.groupby(["entity_id", "indicator_id", "statistic"])["segment_first"].max().rename("_last")
     res = res.merge(last, on=["entity_id", "indicator_id", "statistic"], how="left")
-    res["latest_segment"] = res["segment_first"] == res["_last"]
+    res["latest_segment"] = (res["segment_first"] == res["_last"]) & (res["span"] == SPAN_SEGMENT)
+    # the whole-period row: the pooled one where an indicator has several segments, else its only segment
+    has_all = res.groupby("indicator_id")["span"].transform(lambda x: bool((x == SPAN_ALL).any()))
+    res["whole_period"] = np.where(has_all, res["span"] == SPAN_ALL, True)
     return res[TREND_COLUMNS]
 
 
@@ -246,65 +269,77 @@ def _pooled_ends(pooled: pd.DataFrame, seg: list[str], mult: float) -> pd.DataFr
     r = pooled[pooled["period"].isin(seg)]
     if r.empty:
         return pd.DataFrame(columns=["entity_id", "value_first", "value_last", "mean_p"])
-    r = r.assign(_p=r["numerator"] / r["denominator"], _t=[fy_year(p) for p in r["period"]]).sort_values("_t")
+    r = r.assign(_p=r["numerator"] / r["denominator"], _t=fy_years(r["period"])).sort_values("_t")
     g = r.groupby("entity_id")
     return pd.DataFrame({"value_first": g["_p"].first() * mult, "value_last": g["_p"].last() * mult,
                          "mean_p": g["_p"].mean()}).reset_index()
 
 
-def _segment(
-    rows: pd.DataFrame,
+def _segment_frame(rows: pd.DataFrame, seg: list[str], vt: str, index: int) -> pd.DataFrame:
+    """Practice-year link values of one segment with weights ``1/(v + tau^2)`` and a practice-segment unit."""
+    r = rows[rows["period"].isin(seg)]
+    y, v = practice_link_values(r, vt)
+    frame = pd.DataFrame({"practice_code": r["practice_code"].to_numpy(), "period": r["period"].to_numpy(),
+                          "t": fy_years(r["period"]), "y": y, "v": v}).dropna(subset=["y", "v"])
+    tau2 = practice_year_variance(frame)
+    frame["w"] = 1.0 / (frame["v"] + tau2) if tau2 > 0 or (frame["v"] > 0).all() else 1.0
+    frame["unit"] = frame["practice_code"].astype(str) + f"|{index}"
+    frame["tau2"] = tau2
+    return frame
+
+
+def _fit_rows(
+    frame: pd.DataFrame,
     members: pd.DataFrame,
     pooled: pd.DataFrame,
-    seg: list[str],
-    vt: str,
-    link: str,
+    periods: list[str],
     pol: str,
+    link: str,
     mult: float,
     view_label: str,
     meta: dict[str, Any],
     confidences: tuple[float, ...],
     moderate: bool,
+    england_series: bool,
 ) -> list[pd.DataFrame]:
-    r = rows[rows["period"].isin(seg)]
-    y, v = practice_link_values(r, vt)
-    frame = pd.DataFrame({"practice_code": r["practice_code"].to_numpy(), "period": r["period"].to_numpy(),
-                          "t": [fy_year(p) for p in r["period"]], "y": y, "v": v}).dropna(subset=["y", "v"])
-    seg_meta = {**meta, "segment_first": seg[0], "segment_last": seg[-1]}
-    ends = _pooled_ends(pooled, seg, mult).set_index("entity_id")
-    tau2 = practice_year_variance(frame)
-    frame["w"] = 1.0 / (frame["v"] + tau2) if tau2 > 0 or (frame["v"] > 0).all() else 1.0
+    """England's and every group's rows for one segment (or all segments pooled) of one indicator."""
+    seg_meta = {**meta, "segment_first": periods[0], "segment_last": periods[-1]}
+    ends = _pooled_ends(pooled, periods, mult).set_index("entity_id")
+    tau_text = ", ".join(f"{t:.3g}" for t in frame["tau2"].unique()) if not frame.empty else "0"
     out: list[pd.DataFrame] = []
 
-    # England: the practice-level slope (the comparator) and the trend of the pooled series
-    e_sums = _within(frame.assign(_unit=ENGLAND_ID), ["_unit", "practice_code"])
+    # England: the practice-level slope (the comparator) and, within a segment, the pooled series' trend
+    e_sums = _within(frame.assign(_unit=ENGLAND_ID), ["_unit", "unit"])
     e_slope = float(e_sums["slope"].iloc[0]) if len(e_sums) else np.nan
     e_se = float(np.sqrt(e_sums["s2"].iloc[0] / e_sums["sxx"].iloc[0])) if len(e_sums) else np.nan
-    eng = pooled[pooled["entity_type"] == "england"].set_index("period").reindex(seg)
+    eng = pooled[pooled["entity_type"] == "england"].set_index("period").reindex(periods)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_e = (eng["numerator"] / eng["denominator"]).to_numpy(float)
     y_e = to_link(p_e, link)
     k_e = int(np.isfinite(y_e).sum())
-    times = np.array([fy_year(p) for p in seg], dtype=float)
-    if k_e >= MIN_POINTS:
+    times = np.array([fy_year(p) for p in periods], dtype=float)
+    if england_series and k_e >= MIN_POINTS:
         est = wls_trend(y_e[None, :], times=times, confidence=0.95)
         e_fit = {"slope": est.slope, "se": est.se, "df": np.asarray(est.df, float), "dispersion": np.full(1, np.nan)}
+        e_method = ("least-squares slope of England's pooled link-scale value over the segment's financial years, "
+                    "t on k - 2 df (comparator_value: the practice-level fixed-effects slope over all practices)")
     else:
-        e_fit = {k: np.full(1, np.nan) for k in ("slope", "se", "df", "dispersion")}
-    e_end = ends.reindex([ENGLAND_ID])
+        df_e = float(e_sums["df"].iloc[0]) if len(e_sums) else np.nan
+        e_fit = {"slope": np.array([e_slope]), "se": np.array([e_se]), "df": np.array([df_e]),
+                 "dispersion": np.full(1, np.nan)}
+        e_method = ("practice-level slope over all practices, within segments (practice x segment fixed effects), "
+                    "residual variance from the fit")
     out.extend(_rows(
         "england", np.array([ENGLAND_ID]), e_fit, np.array([k_e]), "trend", pol, link, mult,
-        np.array([np.nanmean(p_e) if k_e else np.nan]), e_end, np.array([e_slope]), "", "all practices", seg_meta,
-        confidences,
-        "least-squares slope of England's pooled link-scale value over the segment's financial years, t on k - 2 "
-        "df (comparator_value: the practice-level fixed-effects slope over all practices)",
+        np.array([np.nanmean(p_e) if k_e else np.nan]), ends.reindex([ENGLAND_ID]), np.array([e_slope]), "",
+        "all practices", seg_meta, confidences, e_method,
     ))
 
-    m = members[members["period"].isin(seg)]
+    m = members[members["period"].isin(periods)]
     gf = frame.merge(m, on=["practice_code", "period"], how="inner")
     if gf.empty:
         return out
-    sums = _within(gf, ["group_id", "practice_code"])
+    sums = _within(gf, ["group_id", "unit"])
     ids = sums.index.to_numpy()
     slope = sums["slope"].to_numpy(float)
     s2 = sums["s2"].to_numpy(float)
@@ -326,8 +361,9 @@ def _segment(
     g_end = ends.reindex(ids)
     mean_p = g_end["mean_p"].to_numpy(float)
     how = "moderated across groups (Smyth 2004)" if moderate else "estimated per group"
-    method = (f"practice-level weighted least squares on the link scale with practice fixed effects, "
-              f"weights 1/(v + tau^2), tau^2={tau2:.3g}; residual variance {how}; t interval")
+    fe = "practice" if meta.get("span") == SPAN_SEGMENT else "practice x segment"
+    method = (f"practice-level weighted least squares on the link scale with {fe} fixed effects, "
+              f"weights 1/(v + tau^2), tau^2={tau_text}; residual variance {how}; t interval")
     comparator = np.full(len(ids), e_slope)
     out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, comparator, ENGLAND_NAME,
                      view_label, seg_meta, confidences, f"group trend: {method}"))

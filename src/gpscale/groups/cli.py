@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -138,5 +137,3 @@ def list_groups(
                   "open" if r.last_end is None or r.last_end != r.last_end else str(r.last_end)[:10])
     console.print(t)
 
-
-__all__ = ["groups_app", "json"]

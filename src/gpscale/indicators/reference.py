@@ -59,10 +59,15 @@ def _grid(practice: pd.DataFrame, periods: list[str], *data: pd.DataFrame) -> pd
             not_closed = r.close_date is None or pd.isna(r.close_date) or r.close_date >= start
             if opened and not_closed:
                 rows.append((r.practice_code, label))
-    parts = [pd.DataFrame(rows, columns=KEY)]
+    parts = [_typed_keys(pd.DataFrame(rows, columns=KEY))]
     for d in data:
-        parts.append(d.loc[d.period.isin(periods), KEY])
+        parts.append(_typed_keys(d.loc[d.period.isin(periods), KEY]))
     return pd.concat(parts).drop_duplicates().reset_index(drop=True)
+
+
+def _typed_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """Key columns as text even when the frame is empty (pandas would guess float or object)."""
+    return df.astype({c: "str" for c in ("practice_code", "period", "snap", "fy") if c in df.columns})
 
 
 def _matches(codes: pd.Series, include: list[str], exclude: list[str]) -> pd.Series:
@@ -76,10 +81,10 @@ def _matches(codes: pd.Series, include: list[str], exclude: list[str]) -> pd.Ser
 
 def _prescribing_sum(rx: pd.DataFrame, spec: PrescribingSpec, name: str) -> pd.DataFrame:
     """Per practice-month present in the prescribing table: Σ field over the spec's codes (0 if none)."""
-    present = rx[KEY].drop_duplicates()
+    present = _typed_keys(rx[KEY].drop_duplicates())
     hit = rx[_matches(rx.bnf_code, spec.bnf_include, spec.bnf_exclude)]
     sums = hit.groupby(KEY, as_index=False)[spec.field].sum().rename(columns={spec.field: name})
-    out = present.merge(sums, on=KEY, how="left")
+    out = present.merge(_typed_keys(sums), on=KEY, how="left")
     out[name] = out[name].fillna(0.0)
     return out
 
@@ -98,18 +103,19 @@ def _lists(pop: pd.DataFrame, weights: pd.DataFrame | None) -> pd.DataFrame:
         pop["star_pu_band"] = pop.age_band.map(wt.AGE_BAND_TO_STAR_PU)
         w = weights.rename(columns={"age_band": "star_pu_band", "weight": "w"})
         pop = pop.merge(w, on=["sex", "star_pu_band"], how="inner")
-    pop["wp"] = pop.patients * pop.w
-    return pop.groupby(KEY).wp.agg(_strict_sum).rename("star_pu").reset_index()
+    pop["wp"] = pop.patients.astype("float64") * pop.w.astype("float64")
+    out = pop.groupby(KEY).wp.agg(_strict_sum).rename("star_pu").reset_index()
+    return _typed_keys(out).astype({"star_pu": "float64"})
 
 
 def _latest_list(grid: pd.DataFrame, lists: pd.DataFrame) -> pd.DataFrame:
     """The latest list at or before each grid month, at most MAX_LIST_AGE_MONTHS old."""
-    j = grid.merge(lists.rename(columns={"period": "snap"}), on="practice_code")
-    gi = j.period.map(_month_index)
-    si = j.snap.map(_month_index)
+    j = grid.merge(_typed_keys(lists.rename(columns={"period": "snap"})), on="practice_code")
+    gi = j.period.map(_month_index).astype("int64")
+    si = j.snap.map(_month_index).astype("int64")
     j = j[(si <= gi) & (gi - si <= MAX_LIST_AGE_MONTHS)]
     j = j.sort_values("snap").groupby(KEY, as_index=False).last()
-    return j[[*KEY, "star_pu"]].rename(columns={"star_pu": "denominator"})
+    return _typed_keys(j[[*KEY, "star_pu"]].rename(columns={"star_pu": "denominator"}))
 
 
 def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: str | None) -> pd.DataFrame:
@@ -123,7 +129,7 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
             den_spec = d.denominator
             assert isinstance(den_spec, PrescribingSpec)
             den = _prescribing_sum(rx, den_spec, "denominator")
-            data = num.merge(den, on=KEY)
+            data = _typed_keys(num.merge(den, on=KEY))
             grid = _grid(t["practice"], months, data)
             m = grid.merge(data, on=KEY, how="left")
         else:
@@ -144,7 +150,7 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
             agg = known.groupby(["practice_code", "fy"], as_index=False)[["numerator", "denominator"]].sum()
             if d.value_type == ValueType.RATE:
                 agg["denominator"] = agg["denominator"] / 12.0
-            agg = agg.rename(columns={"fy": "period"})
+            agg = _typed_keys(agg.rename(columns={"fy": "period"}))
             with_data = mm[mm.numerator.notna() | mm.denominator.notna()][["practice_code", "fy"]]
             with_data = with_data.rename(columns={"fy": "period"})
             grid = _grid(t["practice"], list(fys), with_data)
@@ -163,7 +169,7 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
             x = x[x.events.notna()]
         x = x.assign(expected=x.population * x.rate)
         obs = x.groupby(KEY).agg(numerator=("events", _strict_sum), denominator=("expected", _strict_sum))
-        obs = obs.reset_index()
+        obs = _typed_keys(obs.reset_index())
         grid = _grid(t["practice"], years, obs)
         return _values(d, grid.merge(obs, on=KEY, how="left"), "fy")
     assert isinstance(n, MeasureValueSpec)
@@ -197,10 +203,12 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
 
     rn = rows(n)
     num_t = rn.assign(f=field(rn, n.field)).groupby(KEY).f.agg(_strict_sum).rename("numerator").reset_index()
+    num_t = _typed_keys(num_t).astype({"numerator": "float64"})
     rd = rows(den)
     den_t = rd.assign(f=field(rd, den.field)).groupby(KEY).agg(
         denominator=("f", _strict_sum), effective_n=("denominator", _strict_sum)
     ).reset_index()
+    den_t = _typed_keys(den_t).astype({"denominator": "float64", "effective_n": "float64"})
     for c in den.constant_by_period:
         in_range = den_t.period.map(c.range.contains).astype(bool)
         den_t.loc[in_range, "denominator"] = c.value

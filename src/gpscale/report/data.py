@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ KNOWN_TABLES = (
 )
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ENGLAND_ID = "E92000001"
+#: Indicator-periods of practice values kept in memory as data frames (each about 7,000 rows).
+PERIOD_CACHE_SIZE = 96
 
 #: Value types whose numerator counts events or people: small numerators are suppressed.
 COUNT_VALUE_TYPES = frozenset({"proportion", "rate", "standardised_ratio"})
@@ -166,6 +169,8 @@ class ResultsData:
         self.groups, self.practices, self.spells = self._load_store(store, card)
         self.members = self._members(card)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._period_cache: OrderedDict[tuple[str, str], pd.DataFrame] = OrderedDict()
         self.pv_con: duckdb.DuckDBPyConnection | None = None
         self.pv_hidden = 0
         self.pv_complementary = 0
@@ -264,6 +269,7 @@ class ResultsData:
                 return set()
         con = duckdb.connect(":memory:")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         cols = set(con.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).df()["column_name"])
         eff = "effective_n" if "effective_n" in cols else "NULL::DOUBLE AS effective_n"
         vt = pd.DataFrame({"indicator_id": list(self.indicators),
@@ -446,6 +452,13 @@ class ResultsData:
         return dict(zip(self.groups["group_id"], self.groups["name"].astype(str), strict=True))
 
     @cached_property
+    def named_groups(self) -> list[dict[str, Any]]:
+        """Groups other than PCNs (registry groups: federations, super-partnerships...)."""
+        g = self.groups[self.groups["kind"].astype(str) != "pcn"]
+        return [{"group_id": r["group_id"], "name": str(r["name"]), "kind": str(r["kind"])}
+                for r in g.to_dict("records")]
+
+    @cached_property
     def practice_names(self) -> dict[str, str]:
         if self.practices.empty:
             return {}
@@ -489,6 +502,19 @@ class ResultsData:
             for r in e.itertuples(index=False, name=None)
         }
 
+    @cached_property
+    def _group_positions(self) -> dict[tuple[str, str, float], np.ndarray]:
+        is_group = (self.card["entity_type"] == "group").to_numpy()
+        where = np.flatnonzero(is_group)
+        sub = self.card.iloc[where]
+        groups = sub.groupby(["indicator_id", "period", "confidence"], observed=True, sort=False).indices
+        return {(str(i), str(p), float(c)): where[idx] for (i, p, c), idx in groups.items()}
+
+    def groups_at(self, indicator_id: str, period: str, conf: float) -> pd.DataFrame:
+        """Every group's scorecard row for one indicator, period and confidence level."""
+        pos = self._group_positions.get((indicator_id, period, conf))
+        return self.card.iloc[pos] if pos is not None else self.card.iloc[0:0]
+
     def england_value(self, indicator_id: str, period: str | None, conf: float = 0.95) -> float | None:
         row = self.england_index.get((indicator_id, str(period), conf))
         v = None if row is None else row.get("value")
@@ -516,17 +542,47 @@ class ResultsData:
         return {str(k): v for k, v in self.spells.groupby("group_id", sort=False)}
 
     @cached_property
+    def members_table_by_group(self) -> dict[str, pd.DataFrame]:
+        """Each group's membership spells with practice names and attributes, current members first."""
+        m = self.spells.copy()
+        m["name"] = m["practice_code"].map(self.practice_names).fillna("")
+        m["current"] = m["end_date"].isna()
+        if not self.practices.empty:
+            cols = [c for c in ("practice_code", "postcode", "commissioner", "icb", "contract_type", "rurality",
+                                "status") if c in self.practices.columns]
+            m = m.merge(self.practices[cols], on="practice_code", how="left")
+        for c in ("start_date", "end_date"):
+            m[c] = pd.to_datetime(m[c]).dt.strftime("%Y-%m-%d").fillna("")
+        m = m.sort_values(["group_id", "current", "name"], ascending=[True, False, True])
+        groups = m.groupby("group_id", sort=False)
+        return {str(k): v.drop(columns=["group_id"]).reset_index(drop=True) for k, v in groups}
+
+    @cached_property
     def spells_by_practice(self) -> dict[str, pd.DataFrame]:
         return {str(k): v for k, v in self.spells.groupby("practice_code", sort=False)}
 
+    def period_frame(self, indicator_id: str, period: str) -> pd.DataFrame:
+        """Every practice's (suppressed) row for one indicator and period, indexed by practice code (LRU-cached)."""
+        key = (indicator_id, period)
+        with self._lock:
+            hit = self._period_cache.get(key)
+            if hit is not None:
+                self._period_cache.move_to_end(key)
+                return hit
+        with self.cursor() as cur:
+            df = cur.execute("SELECT * FROM pv WHERE indicator_id = ? AND period = ?", [indicator_id, period]).df()
+        df.index = pd.Index(df["practice_code"].to_numpy(), name=None)
+        with self._lock:
+            self._period_cache[key] = df
+            while len(self._period_cache) > PERIOD_CACHE_SIZE:
+                self._period_cache.popitem(last=False)
+        return df
+
     def practice_values(self, indicator_id: str, period: str, codes: list[str] | None = None) -> pd.DataFrame:
         """Practice rows (suppressed) for one indicator and period, optionally only ``codes``."""
-        with self.cursor() as cur:
-            df = cur.execute(
-                "SELECT * FROM pv WHERE indicator_id = ? AND period = ?", [indicator_id, period]
-            ).df()
+        df = self.period_frame(indicator_id, period)
         if codes is not None:
-            df = df[df["practice_code"].isin(codes)]
+            df = df[df.index.isin(codes)]
         return df.reset_index(drop=True)
 
     def practice_rows(self, code: str) -> pd.DataFrame:

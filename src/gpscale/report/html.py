@@ -36,7 +36,7 @@ def cell_text(v: Any, kind: str, digits: int = 2) -> str:
             return str(v)
     if kind == "int":
         try:
-            return f"{int(round(float(v))):,}"
+            return f"{round(float(v)):,}"
         except (TypeError, ValueError):
             return str(v)
     if isinstance(v, bool):
@@ -57,10 +57,9 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
         f'<th scope="col" class="{"num" if c.kind in ("num", "int") else ""}">{escape(c.header)}</th>' for c in present
     )
     rows: list[str] = []
-    keys = [c.key for c in present]
-    data = frame[keys] if keys else frame.iloc[:, 0:0]
-    n = len(data)
-    shown = data if max_rows is None else data.head(max_rows)
+    keys = [str(k) for k in frame.columns]
+    n = len(frame)
+    shown = frame if max_rows is None else frame.head(max_rows)
     for tup in shown.itertuples(index=False, name=None):
         rec = dict(zip(keys, tup, strict=True))
         hidden = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,7 @@ def pct(conf: float) -> str:
 
 
 def conf_or_default(conf: float | None) -> float:
-    return conf if conf in CONFIDENCES else 0.95  # type: ignore[return-value]
+    return conf if conf in CONFIDENCES else 0.95
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _latest_counts(data: ResultsData, conf: float) -> dict[str, dict[str, int]]:
     key = f"_counts_{conf}"
     cached = data.__dict__.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     g = data.card[(data.card["entity_type"] == "group") & (data.card["confidence"] == conf)
                   & (data.card["period_type"] == "fy")]
     out: dict[str, dict[str, int]] = {}
@@ -172,7 +172,7 @@ def england_trends(data: ResultsData) -> list[Chart]:
     """England's value over the years for each indicator (cached; the same for every visitor)."""
     cached = data.__dict__.get("_england_trends")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     charts = []
     for ind in data.indicators.values():
         e = data.england[(data.england["indicator_id"] == ind.id) & (data.england["period_type"] == "fy")
@@ -230,22 +230,13 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
     g = data.groups[data.groups["group_id"] == group_id]
     info = {k: _clean(v) for k, v in g.iloc[0].items()} if not g.empty else {"group_id": group_id, "name": group_id}
     info["kind_label"] = KIND_LABELS.get(str(info.get("kind")), str(info.get("kind") or "group"))
-    spells = data.spells_by_group.get(group_id, pd.DataFrame(columns=["practice_code", "start_date", "end_date"]))
-    members = spells.copy()
-    members["name"] = members["practice_code"].map(data.practice_names).fillna("")
-    members["current"] = members["end_date"].isna()
-    if not data.practices.empty:
-        cols = [c for c in ("practice_code", "postcode", "commissioner", "icb", "contract_type", "rurality", "status")
-                if c in data.practices.columns]
-        members = members.merge(data.practices[cols], on="practice_code", how="left")
-    members = members.sort_values(["current", "name"], ascending=[False, True])
+    members = data.members_table_by_group.get(group_id)
+    if members is None:
+        members = pd.DataFrame(columns=["practice_code", "name", "start_date", "end_date", "current"])
     keep = [c for c in ("practice_code", "name", "start_date", "end_date", "postcode", "commissioner", "icb",
                         "contract_type", "rurality", "status") if c in members.columns]
-    members_frame = members[keep].reset_index(drop=True)
-    for c in ("start_date", "end_date"):
-        if c in members_frame:
-            members_frame[c] = pd.to_datetime(members_frame[c]).dt.strftime("%Y-%m-%d").fillna("")
-    current = members[members["current"]]
+    members_frame = members[keep]
+    current = members[members["current"].astype(bool)]
     facts = {
         "current_members": int(current["practice_code"].nunique()),
         "ever_members": int(members["practice_code"].nunique()),
@@ -292,7 +283,8 @@ def rug(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[list[str]
                           "label": svg.SYMBOLS.get(comp, comp), "title": title})
         grid.append({"id": ind.id, "title": ind.title, "unit": ind.unit, "cells": cells})
     cols = ["indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison", "confidence",
-            "method", "numerator", "denominator", "n_practices", "membership_view", "definition_version", "data_version"]
+            "method", "numerator", "denominator", "n_practices", "membership_view", "definition_version",
+            "data_version"]
     frame = rows[cols].sort_values(["indicator_id", "period"]).reset_index(drop=True)
     frame.insert(0, "group_id", group_id)
     return periods, grid, frame
@@ -311,7 +303,7 @@ def _distribution(data: ResultsData, indicator_id: str, period: str, conf: float
         v = idx.get((indicator_id, period, conf))
         cache[key] = None if v is None or v.size == 0 else (
             float(v.min()), float(np.percentile(v, 25)), float(np.percentile(v, 75)), float(v.max()))
-    return cache[key]  # type: ignore[no-any-return]
+    return cache[key]
 
 
 def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[Chart, pd.DataFrame]:
@@ -332,7 +324,9 @@ def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[C
         comp = str(c_)
         ev = ev_
         better_right = {"high_is_good": True, "low_is_good": False}.get(ind.polarity)
-        spine_rows.append(svg.SpineRow(f"{ind.title[:40]} ({period})", ev, *dist, value, comp, better_right))
+        spine_rows.append(svg.SpineRow(f"{ind.title[:40]} ({period})", ev, dist[0], dist[1], dist[2], dist[3],
+                                        value, comp,
+                                        better_right))
         out.append({"indicator_id": ind.id, "indicator": ind.title, "period": period, "value": value,
                     "comparison": comp, "england": ev, "groups_min": dist[0], "groups_q1": dist[1],
                     "groups_q3": dist[2], "groups_max": dist[3], "confidence": conf})
@@ -388,7 +382,7 @@ def _trend_test(ind: Indicator, g: pd.DataFrame, conf: float) -> str:
         return "not tested (a data break falls in the latest five years)"
     if last["numerator"].isna().any():
         return ""
-    kind = "proportion" if ind.value_type == "proportion" else "rate"
+    kind: Literal["proportion", "rate"] = "proportion" if ind.value_type == "proportion" else "rate"
     res = chi2_trend(last["numerator"].to_numpy(float), last["denominator"].to_numpy(float), kind=kind,
                      polarity=ind.polarity, confidence=conf)
     p = float(res.p_value) if np.ndim(res.p_value) == 0 else float(np.asarray(res.p_value).ravel()[0])
@@ -450,8 +444,9 @@ class FunnelResult:
 
 
 def _funnel(data: ResultsData, ind: Indicator, units: pd.DataFrame, target_value: float, conf: float,
-            adjust: bool, tau2_from: pd.DataFrame | None, title: str, unit_label: str, x_label: str,
-            name_outliers: bool) -> tuple[pd.DataFrame, str, dict[str, list[float]], np.ndarray]:
+            adjust: bool, tau2_from: Any = None,
+            tau2_key: tuple[str, str] | None = None) -> tuple[pd.DataFrame, str, dict[str, list[float]], np.ndarray]:
+    """Funnel positions and limit curves for ``units``; ``tau2_from()`` gives the units tau² is estimated on."""
     stat = ind.funnel_statistic
     t_nat = _natural(ind, target_value)
     if ind.value_type == "score":
@@ -460,13 +455,23 @@ def _funnel(data: ResultsData, ind: Indicator, units: pd.DataFrame, target_value
     n = units["denominator"].to_numpy(float)
     tau2: float | None = None
     if adjust:
-        ref = tau2_from if tau2_from is not None and len(tau2_from) >= 10 else units
-        rx, rn = ref["numerator"].to_numpy(float), ref["denominator"].to_numpy(float)
-        ok = np.isfinite(rx) & np.isfinite(rn) & (rn > 0)
-        rv = rx[ok] / rn[ok]
-        var = t_nat * (1 - t_nat) / rn[ok] if stat == "proportion" else t_nat / rn[ok]
-        tau2 = float(spiegelhalter_overdispersion(rv, t_nat, np.sqrt(var), 0.1, "consistent").tau2) if ok.sum() >= 3 \
-            else 0.0
+        cache = data.__dict__.setdefault("_tau2_cache", {})
+        key = (*tau2_key, t_nat, stat) if tau2_key is not None else None
+        national = key is not None
+        if key is not None and key in cache:
+            tau2 = cache[key]
+        else:
+            ref = tau2_from() if tau2_from is not None else units
+            if len(ref) < 10:
+                ref, key, national = units, None, False
+            rx, rn = ref["numerator"].to_numpy(float), ref["denominator"].to_numpy(float)
+            ok = np.isfinite(rx) & np.isfinite(rn) & (rn > 0)
+            rv = rx[ok] / rn[ok]
+            var = t_nat * (1 - t_nat) / rn[ok] if stat == "proportion" else t_nat / rn[ok]
+            tau2 = float(spiegelhalter_overdispersion(rv, t_nat, np.sqrt(var), 0.1, "consistent").tau2) \
+                if ok.sum() >= 3 else 0.0
+            if key is not None:
+                cache[key] = tau2
         # positions with that tau2
         ok_u = np.isfinite(x) & np.isfinite(n) & (n > 0)
         v = np.where(ok_u, x / np.where(ok_u, n, 1), np.nan)
@@ -477,7 +482,7 @@ def _funnel(data: ResultsData, ind: Indicator, units: pd.DataFrame, target_value
                         ["Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)"], default="Not significant")
         pos = np.where(ok_u, pos, "not compared")
         method = (f"Spiegelhalter additive random-effects funnel limits around England's value (tau² = {tau2:.3g}, "
-                  "estimated from " + ("all practices nationally" if ref is tau2_from else "the units shown")
+                  "estimated from " + ("all practices nationally" if national else "the units shown")
                   + ", z-scores winsorised at 10%)")
         limits_unit = {}
         sd = np.sqrt(var_u + tau2)
@@ -509,18 +514,17 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
     key = ("groups_funnel", indicator_id, period, conf, adjust)
     cache = data.__dict__.setdefault("_funnel_cache", {})
     if key in cache:
-        return cache[key]  # type: ignore[no-any-return]
+        return cache[key]
     ind = data.indicators[indicator_id]
-    c = data.card
-    g = c[(c["entity_type"] == "group") & (c["indicator_id"] == indicator_id) & (c["period"] == period)
-          & (c["confidence"] == conf)]
+    g = data.groups_at(indicator_id, period, conf)
     hidden = int(g["suppressed"].sum())
     g = g[~g["suppressed"] & g["numerator"].notna() & (g["denominator"] > 0)]
     ev = data.england_value(indicator_id, period, conf) or float("nan")
     units = g[["entity_id", "numerator", "denominator", "value", "lower", "upper", "n_practices"]].rename(
         columns={"entity_id": "group_id"}).reset_index(drop=True)
-    units.insert(1, "name", units["group_id"].map(data.group_names).fillna(units["group_id"]))
-    out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust, None, "", "group", "", False)
+    gnames = data.group_names
+    units.insert(1, "name", [gnames.get(g, g) for g in units["group_id"]])
+    out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust)
     outside = out[out["comparison"].isin(["better", "worse", "higher", "lower"])]
     points = [svg.FunnelPoint(r.name, float(r.denominator), float(r.value_plotted), r.comparison,
                               f"{r.name} ({r.group_id}): {svg.fmt(r.value_plotted, 2)}; {r.comparison}",
@@ -528,9 +532,11 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
               for r in out.itertuples(index=False)]
     x_label = _x_label(ind)
     title = f"{ind.title}, {period}: all groups"
-    chart = Chart(title, svg.funnel(points, grid.tolist(), curves, ev, title, ind.unit, x_label),
+    chart = Chart(title, svg.funnel(points, grid.tolist(), curves, ev, title, ind.unit, x_label,
+                                                    judged=ind.polarity != "no_judgement"),
                   f"{method}. {len(out)} groups, view {data.view}; outside the {pct(conf)} limits: {len(outside)}."
-                  + (f" {hidden} groups hidden (count below {data.threshold})." if hidden else ""), [FUNNEL_NOTE, RANK_NOTE])
+                  + (f" {hidden} groups hidden (count below {data.threshold})." if hidden else ""),
+                  [FUNNEL_NOTE, RANK_NOTE])
     cols = ["group_id", "name", "numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998",
             "funnel_position", "comparison", "n_practices"]
     frame = out[cols].copy()
@@ -552,12 +558,19 @@ def _x_label(ind: Indicator) -> str:
             "score": "maximum points"}.get(ind.value_type, "denominator")
 
 
+def _national_practices(data: ResultsData, indicator_id: str, period: str) -> pd.DataFrame:
+    """Every practice's visible numerator and denominator (for the national overdispersion estimate)."""
+    pv = data.period_frame(indicator_id, period)
+    ok = pv[~pv["suppressed"] & pv["numerator"].notna() & (pv["denominator"] > 0)]
+    return ok[["numerator", "denominator"]].reset_index(drop=True)
+
+
 def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: str, conf: float = 0.95,
                   adjust: bool = True) -> FunnelResult:
     """Member practices of one group for one indicator and period, around England's value."""
     ind = data.indicators[indicator_id]
     members = data.members_at(group_id, period)
-    pv = data.practice_values(indicator_id, period) if data.pv_con is not None else pd.DataFrame()
+    pv = data.practice_values(indicator_id, period, members) if data.pv_con is not None else pd.DataFrame()
     ev = data.england_value(indicator_id, period, conf) or float("nan")
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"
@@ -570,19 +583,23 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
     hidden = int(mine["suppressed"].sum())
     shown = mine[~mine["suppressed"] & mine["numerator"].notna() & (mine["denominator"] > 0)]
     units = shown[["practice_code", "numerator", "denominator", "value"]].reset_index(drop=True)
-    units.insert(1, "name", units["practice_code"].map(data.practice_names).fillna(""))
-    national = pv[~pv["suppressed"] & pv["numerator"].notna() & (pv["denominator"] > 0)]
-    out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust, national, "", "practice", "", True)
+    names = data.practice_names
+    units.insert(1, "name", [names.get(c, "") for c in units["practice_code"]])
+    out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust,
+                                        lambda: _national_practices(data, indicator_id, period),
+                                        (indicator_id, period))
     outside = out[out["comparison"].isin(["better", "worse", "higher", "lower"])]
     points = [svg.FunnelPoint(f"{r.name.title()} ({r.practice_code})" if r.name else r.practice_code,
                               float(r.denominator), float(r.value_plotted), r.comparison,
                               f"{r.name} ({r.practice_code}): {svg.fmt(r.value_plotted, 2)}; {r.comparison}",
                               named=r.comparison in ("better", "worse", "higher", "lower"))
               for r in out.itertuples(index=False)]
-    chart = Chart(title, svg.funnel(points, grid.tolist(), curves, ev, title, ind.unit, _x_label(ind)),
+    chart = Chart(title, svg.funnel(points, grid.tolist(), curves, ev, title, ind.unit, _x_label(ind),
+                                               judged=ind.polarity != "no_judgement"),
                   f"{method}. {len(out)} of {len(members)} member practices shown (view {data.view}); outside the "
                   f"{pct(conf)} limits: {len(outside)}."
-                  + (f" {hidden} practices hidden (count below {data.threshold}, or protecting one)." if hidden else ""),
+                  + (f" {hidden} practices hidden (count below {data.threshold}, or protecting one)."
+                     if hidden else ""),
                   [FUNNEL_NOTE])
     cols = ["practice_code", "name", "numerator", "denominator", "value", "lower_95", "upper_95", "lower_998",
             "upper_998", "funnel_position", "comparison"]
@@ -637,9 +654,8 @@ def size_vs_performance(data: ResultsData, indicator_id: str, period: str | None
     """Groups' values against their size, with a smoothed fit and England's value (or the engine's table)."""
     ind = data.indicators[indicator_id]
     period = period or data.latest_fy(indicator_id) or ""
-    c = data.card
-    g = c[(c["entity_type"] == "group") & (c["indicator_id"] == indicator_id) & (c["period"] == period)
-          & (c["confidence"] == conf) & ~c["suppressed"] & c["value"].notna()]
+    g = data.groups_at(indicator_id, period, conf)
+    g = g[~g["suppressed"] & g["value"].notna()]
     ev = data.england_value(indicator_id, period, conf)
     title = f"{ind.title}, {period}: value against group size"
     frame = g[["entity_id", "n_practices", "value", "lower", "upper", "comparison"]].rename(
@@ -658,7 +674,8 @@ def size_vs_performance(data: ResultsData, indicator_id: str, period: str | None
               for r in frame.itertuples(index=False)]
     chart = Chart(title, svg.scatter(points, title, "member practices", ind.unit, ev, fit),
                   f"{len(frame)} groups, {period}, view {data.view}; colour and shape: comparison with England at "
-                  f"{pct(conf)}. Smoothed fit: LOWESS of value on log size with a 95% bootstrap band. {rho_text}",
+                  f"{pct(conf)}. " + ("Smoothed fit: LOWESS of value on log size with a 95% bootstrap band. "
+                                      + rho_text if fit else "Too few groups or sizes for a smoothed fit."),
                   notes)
     frame["indicator_id"] = indicator_id
     frame["period"] = period
@@ -686,7 +703,7 @@ def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[list[tuple[float, float, floa
     lo = np.nanpercentile(b, 2.5, axis=0) if len(boots) else fit
     hi = np.nanpercentile(b, 97.5, axis=0) if len(boots) else fit
     res = spearmanr(x, y)
-    rho, p = float(res.statistic), float(res.pvalue)  # type: ignore[attr-defined]
+    rho, p = float(res.statistic), float(res.pvalue)
     text = f"Spearman's rank correlation of size and value: {rho:.2f} (p = {p:.2g})."
     return [(float(10**g), float(f), float(a), float(b_)) for g, f, a, b_ in zip(grid, fit, lo, hi, strict=True)
             if math.isfinite(f)], text
@@ -723,19 +740,19 @@ def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[s
         groups[c] = pd.to_datetime(groups[c]).dt.strftime("%Y-%m-%d").fillna("")
     values = data.practice_rows(code) if data.pv_con is not None else pd.DataFrame()
     latest_rows = []
-    for ind in data.indicators.values():
-        if values.empty:
-            break
-        v = values[(values["indicator_id"] == ind.id) & (values["period_type"] == "fy")].sort_values("period")
-        if v.empty:
-            continue
-        x = v.iloc[-1]
-        period = str(x["period"])
-        latest_rows.append({"indicator_id": ind.id, "indicator": ind.title, "period": period,
-                            "numerator": x["numerator"], "denominator": x["denominator"], "value": x["value"],
-                            "england_value": data.england_value(ind.id, period, conf),
-                            "unit": ind.unit, "suppressed": bool(x["suppressed"]),
-                            "suppression": str(x["suppression"])})
+    if not values.empty:
+        fy = values[values["period_type"] == "fy"].sort_values("period")
+        last = {str(r["indicator_id"]): r for r in fy.groupby("indicator_id", sort=False).tail(1).to_dict("records")}
+        for ind in data.indicators.values():
+            x = last.get(ind.id)
+            if x is None:
+                continue
+            period = str(x["period"])
+            latest_rows.append({"indicator_id": ind.id, "indicator": ind.title, "period": period,
+                                "numerator": x["numerator"], "denominator": x["denominator"], "value": x["value"],
+                                "england_value": data.england_value(ind.id, period, conf),
+                                "unit": ind.unit, "suppressed": bool(x["suppressed"]),
+                                "suppression": str(x["suppression"])})
     return {"info": info, "groups": groups.reset_index(drop=True), "latest": pd.DataFrame(latest_rows),
             "values": values}
 

@@ -10,7 +10,7 @@ by colour *and* shape (Okabe-Ito colour-blind-safe palette), never colour alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -69,7 +69,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(lo / step) * step
-    ticks = []
+    ticks: list[float] = []
     t = start
     while t <= hi + step * 0.5 and len(ticks) < 20:
         ticks.append(round(t, 10))
@@ -97,7 +97,7 @@ class _Canvas:
     def render(self) -> str:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
-            f'width="{self.width}" height="{self.height}" role="img" style="{FONT};max-width:100%;height:auto">'
+            f'width="{self.width}" height="{self.height}" role="img" style="{FONT}">'
             f"<title>{escape(self.title)}</title><desc>{escape(self.desc)}</desc>"
             f'<rect width="100%" height="100%" fill="#fff"/>' + "".join(self.parts) + "</svg>"
         )
@@ -250,23 +250,23 @@ class FunnelPoint:
     named: bool = False
 
 
-def funnel(points: Sequence[FunnelPoint], grid_x: Sequence[float], limits: dict[str, Sequence[float]],
+def funnel(points: Sequence[FunnelPoint], grid_x: Sequence[float], limits: Mapping[str, Sequence[float]],
            target: float, title: str, unit: str, x_label: str, comparator: str = "England",
-           width: int = 640, height: int = 340, desc: str = "", log_x: bool = True) -> str:
+           width: int = 640, height: int = 340, desc: str = "", log_x: bool = True, judged: bool = True) -> str:
     """Funnel plot: points by size, target line, 95% and 99.8% limit curves; named points labelled."""
     c = _Canvas(width, height, title, desc or f"Funnel plot: {title}.")
     left, right, top, bottom = 64, width - 14, 14, height - 62
     xs = _finite([p.x for p in points if p.x > 0]) + _finite([g for g in grid_x if g > 0])
-    ys = _finite([p.y for p in points]) + [target]
+    ys = [*_finite([p.y for p in points]), target]
     if not _finite([p.y for p in points]):
         c.text(width / 2, height / 2, "no data to show", anchor="middle")
         return c.render()
     for k in ("lower_998", "upper_998"):
         ys += _finite(v for v in limits.get(k, []) if v is not None)
-    p_lo = min(_finite([p.y for p in points]) + [target])
-    p_hi = max(_finite([p.y for p in points]) + [target])
+    p_lo = min([*_finite([p.y for p in points]), target])
+    p_hi = max([*_finite([p.y for p in points]), target])
     span = p_hi - p_lo or abs(p_hi) * 0.1 or 1.0
-    lo, hi = max(min(ys), p_lo - span * 0.6), min(max(ys), p_hi + span * 0.6)
+    lo, hi = max(min(ys), p_lo - span * 1.5), min(max(ys), p_hi + span * 1.5)
     ticks = nice_ticks(lo, hi)
     y = _Scale(ticks[0], ticks[-1], bottom, top)
     tf = (lambda v: math.log10(v)) if log_x else (lambda v: v)
@@ -289,11 +289,18 @@ def funnel(points: Sequence[FunnelPoint], grid_x: Sequence[float], limits: dict[
         vals = limits.get(k)
         if not vals:
             continue
-        pts = [(g, v) for g, v in zip(grid_x, vals, strict=False) if g > 0 and _ok(v)]
-        if len(pts) >= 2:
-            d = " ".join(f"{x(tf(g)):.1f},{y(clip(float(v))):.1f}" for g, v in pts)
-            da = f' stroke-dasharray="{dash}"' if dash else ""
-            c.add(f'<polyline points="{d}" fill="none" stroke="#666" stroke-width="1.2"{da}/>')
+        runs: list[list[tuple[float, float]]] = [[]]
+        for g, v in zip(grid_x, vals, strict=False):
+            inside = g > 0 and _ok(v) and ticks[0] <= float(v) <= ticks[-1]
+            if inside:
+                runs[-1].append((g, float(v)))
+            elif runs[-1]:
+                runs.append([])
+        da = f' stroke-dasharray="{dash}"' if dash else ""
+        for run in runs:
+            if len(run) >= 2:
+                d = " ".join(f"{x(tf(g)):.1f},{y(v):.1f}" for g, v in run)
+                c.add(f'<polyline points="{d}" fill="none" stroke="#666" stroke-width="1.2"{da}/>')
     for p in sorted(points, key=lambda q: q.position != "similar"):
         if not (_ok(p.y) and p.x > 0):
             continue
@@ -311,8 +318,7 @@ def funnel(points: Sequence[FunnelPoint], grid_x: Sequence[float], limits: dict[
     c.add(f'<line x1="{left + 200}" x2="{left + 218}" y1="{ly - 4}" y2="{ly - 4}" stroke="#000" stroke-width="1.5"/>')
     c.text(left + 222, ly, comparator, size=10)
     xk = left + 300
-    for lab in ("better", "similar", "worse") if any(p.position in ("better", "worse") for p in points) else (
-            "higher", "similar", "lower"):
+    for lab in ("better", "similar", "worse") if judged else ("higher", "similar", "lower"):
         c.add(_symbol(shape_for(lab), xk, ly - 4, 4, COLOURS[lab], "#333" if lab == "similar" else "#fff", ""))
         c.text(xk + 7, ly, lab, size=10)
         xk += 62

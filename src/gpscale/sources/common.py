@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -194,10 +195,17 @@ def find_header_row(rows: Sequence[Sequence[object]], wanted: Sequence[Col]) -> 
 
 
 def read_sheet(
-    path: Path, wanted: Sequence[Col], sheet_hint: Sequence[str] = (), max_header_row: int = 40
+    path: Path,
+    wanted: Sequence[Col],
+    sheet_hint: Sequence[str] = (),
+    max_header_row: int = 40,
+    workbook: Any = None,
 ) -> SheetTable:
-    """Read the first sheet whose header row (within the first rows) holds every required column."""
-    wb = open_workbook(path)
+    """Read the first sheet whose header row (within the first rows) holds every required column.
+
+    Pass an open ``workbook`` to read several sheets of one file without re-opening it.
+    """
+    wb = workbook if workbook is not None else open_workbook(path)
     try:
         names = list(wb.sheetnames)
         order = sorted(names, key=lambda n: 0 if any(norm(h) == norm(n) for h in sheet_hint) else 1)
@@ -218,7 +226,8 @@ def read_sheet(
             frame = pd.DataFrame(data, columns=[str(i) for i in range(len(headers))], dtype=object)
             return SheetTable(name, hr, headers, frame)
     finally:
-        wb.close()
+        if workbook is None:
+            wb.close()
     seen = ", ".join(repr(n) for n in names)
     want = ", ".join(c.description for c in wanted if c.required)
     raise SourceError(

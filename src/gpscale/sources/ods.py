@@ -28,6 +28,7 @@ from gpscale.sources.common import (
     flag_wrong_width,
     frame_of,
     head_records,
+    open_workbook,
     read_sheet,
     read_text_csv,
     text,
@@ -208,7 +209,14 @@ class EPCN:
         return Detection(self.name, "details+partners" if details else "partners", f"ods_epcn:{tag}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        partners = read_sheet(path, PCN_PARTNERS, sheet_hint=("PCN Core Partner Details",))
+        wb = open_workbook(path)
+        try:
+            return self._load(path, wb)
+        finally:
+            wb.close()
+
+    def _load(self, path: Path, wb: object) -> LoadResult:
+        partners = read_sheet(path, PCN_PARTNERS, sheet_hint=("PCN Core Partner Details",), workbook=wb)
         pres = resolve(partners.headers, PCN_PARTNERS, path, where=f"sheet {partners.sheet!r} header")
         pdf = frame_of(partners, pres)
         n_p = len(pdf)
@@ -234,7 +242,7 @@ class EPCN:
         # PCN details sheet (optional: older snapshots always have it; names come from partners otherwise)
         details_rows: pd.DataFrame | None = None
         try:
-            det = read_sheet(path, PCN_DETAILS, sheet_hint=("PCNDetails", "PCN Details"))
+            det = read_sheet(path, PCN_DETAILS, sheet_hint=("PCNDetails", "PCN Details"), workbook=wb)
         except Exception:  # no details sheet: PCN names are taken from the partner sheet
             det = None
         dcheck = v.Checker(path, 0)

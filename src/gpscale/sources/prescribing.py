@@ -21,6 +21,7 @@ The weighting tables (HSCIC ``prescribing_units.xlsx``: sheets ``STAR-PUs`` and 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ class PrescribingMonthly:
         with path.open("rb") as f:
             start = f.read(1 << 16)
         # DuckDB needs the line ending stated when the header holds a quoted line break (else it reads 0 rows)
-        newline = "\\r\\n" if b"\r\n" in start else "\\n"
+        newline = "\\r\\n" if 2 * start.count(b"\r\n") >= start.count(b"\n") > 0 else "\\n"
         pos = self._resolve(headers, path)
         names = [f"c{i}" for i in range(len(headers))]
         numeric = {"items", "quantity", "adq_usage", "nic", "actual_cost"}
@@ -147,7 +148,9 @@ class PrescribingMonthly:
         except Exception as exc:  # duckdb.Error subclasses: IO, invalid input...
             raise SourceError(path, v.MALFORMED_CSV, f"cannot parse CSV: {exc}".splitlines()[0]) from exc
         finally:
-            con.execute(f"SET enable_progress_bar = {'true' if progress and progress[0] else 'false'}")
+            # after a parse error the transaction is aborted (the ingest rolls it back): ignore failure here
+            with contextlib.suppress(Exception):
+                con.execute(f"SET enable_progress_bar = {'true' if progress and progress[0] else 'false'}")
 
         rejects: list[Reject] = []
         parse_errors = con.execute(

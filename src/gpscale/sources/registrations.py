@@ -103,7 +103,7 @@ class GpRegPatients:
             t = df["org_type"].fillna("").astype(str).str.strip().str.upper()
             skip = ~t.isin(["GP", ""])
         code = v.ods_codes(df["code"].where(~skip, "A00000"), check)
-        when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS)
+        when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS, required=True)
         month = extract_months(when)
         sex_raw = df["sex"].fillna("").astype(str).str.strip().str.upper()
         check.flag(~sex_raw.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex_raw)
@@ -123,7 +123,7 @@ class GpRegPatients:
         v.duplicates(
             pop.reset_index(drop=True), ["practice_code", "period", "sex", "age_band"], path, "practice-month-sex-age"
         )
-        periods = sorted({p for p in pop["period"] if p})
+        periods = sorted({p for p in pop["period"] if isinstance(p, str)})
         msg = f"{pop['practice_code'].nunique()} practices"
         if int(skip.sum()):
             msg += f"; {int(skip.sum())} rows for organisations other than GP practices skipped"
@@ -180,12 +180,12 @@ class GpRegMap:
         check = v.Checker(path, n)
         flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
-        when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS)
+        when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS, required=True)
         month = extract_months(when)
         check.finish()
         keep = check.keep_mask(n)
         v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
-        periods = sorted({m for m in month[keep] if m})
+        periods = sorted({m for m in month[keep] if isinstance(m, str)})
         as_of = next((d for d in when[keep] if d is not None), None)
         rec = pd.DataFrame(
             {
@@ -274,7 +274,7 @@ class PatientListSize2011:
         check = v.Checker(path, n)
         flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
-        when = v.parse_dates(df["month"], check, "month", ("%d/%m/%y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m"))
+        when = v.parse_dates(df["month"], check, "month", ("%d/%m/%y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m"), required=True)
         month = extract_months(when)
         parts = []
         for i, sex, band in self._bands(table.headers):
@@ -297,7 +297,7 @@ class PatientListSize2011:
         return LoadResult(
             tables={"practice_population": pop},
             rows_in=n,
-            periods=sorted({m for m in pop["period"] if m}),
+            periods=sorted({m for m in pop["period"] if isinstance(m, str)}),
             rejects=check.rejects,
             nulls_suppressed=check.nulls,
         )

@@ -51,13 +51,12 @@ def _decode(raw: bytes) -> str:
 
 
 def _xlsx_head(path: Path) -> FileHead:
-    import zipfile
 
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # zip, zlib, XML and openpyxl errors all mean the same to the user
         raise SourceError(path, "unreadable-workbook", f"not a readable xlsx workbook: {exc}") from exc
     try:
         sheets = tuple(wb.sheetnames)
@@ -65,6 +64,8 @@ def _xlsx_head(path: Path) -> FileHead:
         for name in sheets:
             ws = wb[name]
             rows[name] = tuple(tuple(r) for r in ws.iter_rows(max_row=HEAD_LINES, values_only=True))
+    except Exception as exc:
+        raise SourceError(path, "unreadable-workbook", f"workbook damaged: {type(exc).__name__}: {exc}") from exc
     finally:
         wb.close()
     return FileHead(path=path, kind="xlsx", sheets=sheets, sheet_rows=rows)
@@ -97,11 +98,26 @@ class Guarded:
         except (MemoryError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
+            if path.suffix.lower() in (".xlsx", ".xlsm") and _is_archive_error(exc):
+                raise SourceError(
+                    path, "unreadable-workbook", f"workbook damaged: {type(exc).__name__}: {exc}"
+                ) from exc
             raise SourceError(
                 path,
                 "unreadable-content",
                 f"the {self.name} loader could not read this file ({type(exc).__name__}: {exc})",
             ) from exc
+
+
+def _is_archive_error(exc: BaseException) -> bool:
+    """Errors that mean a workbook's zip or XML is damaged (raised lazily while reading rows)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+    import zlib
+
+    return isinstance(exc, zlib.error | zipfile.BadZipFile | ET.ParseError | EOFError) or type(
+        exc
+    ).__module__.startswith(("lxml", "zipfile", "openpyxl"))
 
 
 def detect(path: Path) -> tuple[SourceFormat, Detection]:

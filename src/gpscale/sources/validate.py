@@ -97,6 +97,9 @@ PCN_CODE_RE = r"^U[0-9]{5}$"
 _PRACTICE = re.compile(PRACTICE_CODE_RE)
 _ODS_ANY = re.compile(f"{PRACTICE_CODE_RE}|{CROWN_DEPENDENCY_CODE_RE}")
 
+#: Larger magnitudes are typing errors (e.g. '100E101'), not counts or amounts: treated as non-numeric.
+MAX_PLAUSIBLE = 1e15
+
 #: Dates outside this window are impossible for English general practice data.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
@@ -179,7 +182,7 @@ def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         if retry.any():
             cleaned = t[retry].str.replace(",", "", regex=False).str.replace("£", "", regex=False).str.rstrip("%")
             vals[retry] = pd.to_numeric(cleaned, errors="coerce")
-    inf = np.isinf(vals)
+    inf = np.isinf(vals) | (vals.abs() > MAX_PLAUSIBLE)  # '100E101' parses, but is no count or amount
     vals[inf] = np.nan
     bad = vals.isna() & ~supp
     return vals, supp, bad
@@ -258,18 +261,23 @@ def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, kee
 
 
 def parse_dates(
-    s: pd.Series, check: Checker, label: str, formats: Sequence[str] = ("%Y%m%d",), excel_serial: bool = False
+    s: pd.Series,
+    check: Checker,
+    label: str,
+    formats: Sequence[str] = ("%Y%m%d",),
+    excel_serial: bool = False,
+    required: bool = False,
 ) -> pd.Series:
     """Parse dates in the given formats (and Excel serial day numbers if allowed).
 
-    Blank → null (not counted: a blank close date means "open"). Unparseable or out-of-range dates are
-    quarantined as ``impossible-date``. Returns a column of ``datetime.date`` or None. Each distinct text
-    is parsed once (a file repeats a few dates many times).
+    Blank → null (not counted: a blank close date means "open"), unless ``required``. Unparseable or
+    out-of-range dates are quarantined as ``impossible-date``. Returns a column of ``datetime.date`` or
+    None. Each distinct text is parsed once (a file repeats a few dates many times).
     """
     t = s.fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     uniq = pd.Series(t.unique())
     parsed = {u: _parse_one_date(u, formats, excel_serial) for u in uniq}
-    bad = t.map(lambda u: parsed[u] is False)
+    bad = t.map(lambda u: parsed[u] is False or (required and parsed[u] is None))
     check.flag(bad, IMPOSSIBLE_DATE, label + " {0!r} is not a possible date", s.fillna(""))
     return t.map(lambda u: parsed[u] if parsed[u] is not False else None).astype(object)
 

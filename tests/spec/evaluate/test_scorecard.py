@@ -105,3 +105,48 @@ def test_both_confidence_levels_and_99_8_is_wider():
 def test_missing_denominators_are_not_pooled():
     card = run("p", [("A81001", 30, 100), ("A81002", np.nan, np.nan), ("A81003", 250, 1000)], "proportion")
     assert card.loc[("group", 0.95)]["n_practices"] == 1
+
+
+def test_p_values_agree_with_the_labels_and_fdr_is_controlled_over_the_period():
+    # 40 groups of one practice each: 5 truly different (far from England), 35 at England's rate
+    rng = np.random.default_rng(7)
+    rows, mem = [], []
+    for g in range(40):
+        share = 0.35 if g < 5 else 0.20
+        code = f"A8{g:04d}"
+        rows.append((code, float(rng.binomial(2000, share)), 2000.0))
+        mem.append(("G%02d" % g, code, PERIOD))
+    rows += [(f"B8{i:04d}", 20000.0, 100000.0) for i in range(10)]  # the rest of England at 20%
+    pv = practice_values("p", rows, "proportion")
+    members = pd.DataFrame(mem, columns=["group_id", "practice_code", "period"])
+    card = scorecard(pv, members, {"p": definition("proportion")}, "as-was", "v0")
+    g = card[card["entity_type"] == "group"]
+    for conf in (0.95, 0.998):
+        c = g[g["confidence"] == conf]
+        assert ((c["p_value"] < 1 - conf) == (c["comparison"] != "similar")).all()
+        assert (c["q_value"] >= c["p_value"] - 1e-12).all()
+        # FDR-controlled labels are a subset of the plain ones
+        assert set(c.loc[c["comparison_fdr"] != "similar", "entity_id"]) <= set(
+            c.loc[c["comparison"] != "similar", "entity_id"])
+        assert c["fdr_family"].str.contains("over 40 group comparisons in FY2019/20").all()
+    big = g[(g["confidence"] == 0.95) & g["entity_id"].isin([f"G{i:02d}" for i in range(5)])]
+    assert (big["comparison_fdr"] == "better").all()
+    eng = card[card["entity_type"] == "england"]
+    assert (eng["comparison_fdr"] == "comparator").all() and eng["p_value"].isna().all()
+
+
+def test_counts_by_group_with_and_without_fdr():
+    from gpscale.evaluate.scorecard import counts_by_group
+
+    pv = pd.concat([
+        practice_values("a", [("A81001", 300, 1000), ("A81002", 310, 1000), ("A81003", 2000, 10000)], "proportion"),
+        practice_values("b", [("A81001", 100, 1000), ("A81002", 105, 1000), ("A81003", 1000, 10000)], "proportion"),
+    ])
+    defs = {"a": definition("proportion"), "b": definition("proportion", "low_is_good")}
+    card = scorecard(pv, MEMBERS, defs, "as-was", "v0")
+    counts = counts_by_group(card).set_index("group_id").loc["G1"]
+    # a: 610/2000 = 30.5% against England's 2610/12000 = 21.75% (high is good): better
+    # b: 205/2000 = 10.25% against 1205/12000 = 10.04%: similar
+    assert counts["n_indicators"] == 2 and counts["better"] == 1 and counts["similar"] == 1 and counts["worse"] == 0
+    assert counts["better_fdr"] <= counts["better"] and counts["worse_fdr"] <= counts["worse"]
+    assert "Benjamini-Hochberg" in counts["fdr_family"] and counts["membership_view"] == "as-was"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gpscale.indicators.compute import compute_indicators
@@ -18,8 +18,9 @@ from gpscale.indicators.testing import HOSPITAL_MEASURES, insert
 from gpscale.periods import months_of_fy
 from gpscale.store.db import open_store
 
+# no shrinking: a failure is reported as generated (shrinking a whole store takes minutes)
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                    derandomize=True)
+                    derandomize=True, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 PRACTICES = ["A", "B", "C", "D"]
 MONTHS = [*months_of_fy(2018), "2019-04", "2019-05"]  # one complete FY and two months of the next

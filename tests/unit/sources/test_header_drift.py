@@ -129,10 +129,8 @@ REAL_SAMPLES = [
     "qof_practice_overall_achievement/QOF_2021-22.csv",
     "qof_practice_overall_achievement/QOF_2017-18.csv",
     "nhs_payments_to_general_practice/nhspaymentsgp-19-20-prac-csv.csv",
-    "qof_organisation_reference/MAPPING_NHS_GEOGRAPHIES_2122_from_parquet.csv",
     "prescribing_openprescribing_fixtures/epd_201709.csv",
     "prescribing_openprescribing_fixtures/gp-reg-pat-prac-quin-age_201709.csv",
-    "practice_pcn_mapping/gp-reg-pat-prac-map_2022-01.csv",
 ]
 
 

@@ -1,0 +1,81 @@
+"""``gpscale evaluate``: every group x indicator x period against England, trends, variation, characteristics
+and the national "is bigger better?" analysis, written as tidy tables."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def evaluate_command(
+    store: Annotated[Path, typer.Option("--store", help="DuckDB store file.")] = Path("out/gpscale.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the results tables.")] = Path("out/results"),
+    groups: Annotated[Path | None, typer.Option("--groups", help="A group registry file (YAML or CSV) to "
+                                                                 "evaluate alongside the store's groups.")] = None,
+    indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable; "
+                                                                            "default every one with data).")] = None,
+    view: Annotated[str, typer.Option("--view", help="as-was | cohort:YYYY-MM-DD | ever")] = "as-was",
+    indicators_dir: Annotated[Path | None, typer.Option("--indicators", help="Extra definitions folder.")] = None,
+    analysis: Annotated[list[str] | None, typer.Option(
+        "--analysis", help="scorecard | trends | variation | characteristics | size (repeatable; default all)."
+    )] = None,
+    excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
+) -> None:
+    """Every group in the store (PCNs and registry groups) against England: the five analyses, as tables."""
+    from gpscale.evaluate.run import ANALYSES, evaluate, write_tables
+    from gpscale.store import open_store
+
+    if not store.exists():
+        _fail(f"no store at {store}; run gpscale ingest first")
+    chosen = analysis or list(ANALYSES)
+    bad = [a for a in chosen if a not in ANALYSES]
+    if bad:
+        _fail(f"unknown analysis {', '.join(bad)}; choose from {', '.join(ANALYSES)}")
+    if groups is not None and not groups.exists():
+        _fail(f"no such groups file: {groups}")
+    t0 = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True) as progress:
+        task = progress.add_task("evaluate", total=None)
+
+        def step(msg: str) -> None:
+            progress.update(task, description=msg)
+            err.print(f"[cyan]{time.perf_counter() - t0:6.1f}s[/] {escape(msg)}")
+
+        with open_store(store, read_only=True) as st:
+            try:
+                ev = evaluate(st, indicator or None, view, indicators_dir, groups_file=groups, analyses=chosen,
+                              n_boot=n_boot, progress=step)
+            except ValueError as exc:
+                _fail(str(exc))
+        step("writing tables")
+        paths = write_tables(ev, out, excel=excel)
+    n_groups = ev.members["group_id"].nunique()
+    console.print(
+        f"{n_groups:,} groups × {len(ev.definitions)} indicators, view {ev.view.label}, data version "
+        f"{ev.data_version}; analyses: {', '.join(ev.analyses)}"
+    )
+    for name, df in ev.tables.items():
+        if len(df):
+            console.print(f"  {name}: {len(df):,} rows")
+    console.print(f"wrote {len(paths)} files to {out} in {time.perf_counter() - t0:.0f}s")
+    if not ev.size_effect.empty:
+        latest = ev.size_effect.sort_values("period").groupby("indicator_id").tail(1)
+        console.print("[bold]Is bigger better?[/] (latest year of each indicator)")
+        for r in latest.itertuples():
+            console.print(f"  {r.indicator_id} {r.period} ({r.n_groups} groups): {escape(str(r.conclusion))}")

@@ -1,0 +1,195 @@
+"""Truth recovery: on synthetic England, injected group effects are found and absent ones are not.
+
+The generator (:mod:`gpscale.synth`) injects, for a few named groups and 5% of PCNs, an effect on one
+indicator's latent scale that grows with each year of membership (``truth/effects.csv``); every other
+(group, indicator) pair has none. An effect that grows with membership is a *trend relative to England*,
+so the classification tested is the trend analysis's whole-period ``trend_vs_england`` at 95% (the
+slope within data-break segments, pooled over the segments with membership): pairs with an effect should be "improving" or "worsening relative to England"
+in the true direction in most replicates, pairs without one "similar to England's trend" about 95% of
+the time.
+
+Each replicate is a synthetic England of ``PRACTICES`` practices with its own seed, built by the
+generator's own world model and file writers, loaded through the loaders and evaluated from the store,
+as a user would. To keep the run to a couple of minutes only the publications behind the QOF, GP Patient
+Survey and hospital indicators are written (the prescribing files, 180 months, would triple the time):
+the writers are called exactly as :func:`gpscale.synth.generate` calls them, in the same order, minus
+the others. The report (rates with Wilson intervals, every effect pair, null rates by indicator) is
+written to ``bench-results/evaluate_calibration.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gpscale.evaluate.run import evaluate
+from gpscale.stats.intervals import wilson_interval
+from gpscale.store import open_store
+from gpscale.store.ingest import ingest
+from gpscale.synth import layouts
+from gpscale.synth.generate import write_group_registry, write_truth
+from gpscale.synth.world import build_world
+
+SEEDS = (101, 202, 303)
+PRACTICES = 700
+WRITERS = (layouts.write_epraccur, layouts.write_epcn, layouts.write_qof, layouts.write_gpps, layouts.write_hospital)
+RESULTS = Path(__file__).resolve().parents[3] / "bench-results"
+CONFIDENCE = 0.95
+SIMILAR = "similar to England's trend"
+
+
+def _replicate(seed: int) -> tuple[pd.DataFrame, list[str], float]:
+    """Classifications of every (group, indicator) in one synthetic England, joined to the truth."""
+    t0 = time.perf_counter()
+    world = build_world(seed, PRACTICES)
+    out = Path(tempfile.mkdtemp(prefix=f"gpscale-calib-{seed}-"))
+    for sub in ("nhs", "groups", "truth"):
+        (out / sub).mkdir()
+    for writer in WRITERS:
+        writer(world, out / "nhs")
+    write_group_registry(world, out / "groups" / "registry.yaml")
+    write_truth(world, out / "truth")
+    truth = pd.read_csv(out / "truth" / "effects.csv")
+    with open_store(":memory:") as st:
+        ingest(st, [out / "nhs", out / "groups"])
+        ev = evaluate(st, analyses=["trends"])
+    tr = ev.trends
+    rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group") & tr["whole_period"]
+             & (tr["confidence"] == CONFIDENCE)]
+    rel = rel.merge(truth[["group_id", "indicator_id", "direction", "effect_per_year"]],
+                    left_on=["entity_id", "indicator_id"], right_on=["group_id", "indicator_id"], how="left")
+    rel["seed"] = seed
+    rel["has_effect"] = rel["direction"].notna()
+    rel["recovered"] = rel["classification"] == rel["direction"].map(
+        {"improving": "improving relative to England", "worsening": "worsening relative to England",
+         "higher": "rising relative to England", "lower": "falling relative to England"})
+    # effects on indicators this replicate could not evaluate (no data written) are listed, not scored
+    unevaluated = sorted(set(truth["indicator_id"]) - set(ev.definitions))
+    return rel, unevaluated, time.perf_counter() - t0
+
+
+def _rate(k: int, n: int) -> dict[str, float]:
+    lo, hi = wilson_interval(k, n, 0.95) if n else (np.nan, np.nan)
+    return {"k": int(k), "n": int(n), "rate": k / n if n else float("nan"), "lower_95": float(lo),
+            "upper_95": float(hi)}
+
+
+@pytest.fixture(scope="module")
+def calibration() -> dict[str, Any]:
+    rows, skipped, seconds = [], {}, {}
+    for seed in SEEDS:
+        rel, unevaluated, secs = _replicate(seed)
+        rows.append(rel)
+        skipped[seed] = unevaluated
+        seconds[seed] = round(secs, 1)
+    allrel = pd.concat(rows, ignore_index=True)
+    effects = allrel[allrel["has_effect"]]
+    null = allrel[~allrel["has_effect"]]
+    null_calc = null[null["classification"] != "not calculated"]
+    eff_calc = effects[effects["classification"] != "not calculated"]
+    report = {
+        "what": ("whole-period trend_vs_england (slopes within data-break segments, pooled) at 95%, as-was "
+                 "membership; "
+                 f"{len(SEEDS)} synthetic Englands of {PRACTICES} practices (seeds {', '.join(map(str, SEEDS))})"),
+        "indicators_evaluated": sorted(set(allrel["indicator_id"])),
+        "effects_on_indicators_not_evaluated": {str(k): v for k, v in skipped.items()},
+        "effect_pairs_recovered": _rate(int(eff_calc["recovered"].sum()), len(eff_calc)),
+        "effect_pairs_not_calculated": int((effects["classification"] == "not calculated").sum()),
+        "null_pairs_similar": _rate(int((null_calc["classification"] == SIMILAR).sum()), len(null_calc)),
+        "null_pairs_improving": _rate(int((null_calc["classification"] == "improving relative to England").sum()),
+                                      len(null_calc)),
+        "null_pairs_worsening": _rate(int((null_calc["classification"] == "worsening relative to England").sum()),
+                                      len(null_calc)),
+        "null_similar_by_indicator": {
+            ind: _rate(int((g["classification"] == SIMILAR).sum()), len(g))
+            for ind, g in null_calc.groupby("indicator_id")
+        },
+        "null_similar_by_seed": {
+            str(s): _rate(int((g["classification"] == SIMILAR).sum()), len(g)) for s, g in null_calc.groupby("seed")
+        },
+        "effect_pairs": [
+            {"seed": int(r.seed), "group": r.entity_id, "indicator": r.indicator_id,
+             "effect_per_year": float(r.effect_per_year), "truth": r.direction, "classification": r.classification,
+             "segment": f"{r.segment_first}-{r.segment_last}", "years": int(r.n_periods),
+             "estimate": float(r.value), "lower": float(r.lower), "upper": float(r.upper)}
+            for r in effects.sort_values(["seed", "entity_id", "indicator_id"]).itertuples()
+        ],
+        "seconds_per_replicate": seconds,
+    }
+    _write_report(report)
+    return {"report": report, "effects": eff_calc, "null": null_calc}
+
+
+def _write_report(report: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "evaluate_calibration.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+
+    def pct(r: dict[str, float]) -> str:
+        return f"{100 * r['rate']:.1f}% ({r['k']}/{r['n']}; 95% CI {100 * r['lower_95']:.1f}-{100 * r['upper_95']:.1f}%)"
+
+    lines = [
+        "# Evaluation calibration on synthetic England (truth recovery)",
+        "",
+        f"Classification: {report['what']}.",
+        "",
+        "| measure | result |",
+        "|---|---|",
+        f"| groups with an injected effect classified in the true direction | {pct(report['effect_pairs_recovered'])} |",
+        f"| groups without an effect classified 'similar to England's trend' (nominal 95%) | "
+        f"{pct(report['null_pairs_similar'])} |",
+        f"| ... classified improving / worsening | {pct(report['null_pairs_improving'])} / "
+        f"{pct(report['null_pairs_worsening'])} |",
+        "",
+        "Null 'similar' rate by indicator:",
+        "",
+        "| indicator | similar |",
+        "|---|---|",
+        *[f"| {k} | {pct(v)} |" for k, v in report["null_similar_by_indicator"].items()],
+        "",
+        "Every injected effect:",
+        "",
+        "| seed | group | indicator | effect/yr | truth | classification | segment | estimate (95% CI) |",
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {e['seed']} | {e['group']} | {e['indicator']} | {e['effect_per_year']:+.2f} | {e['truth']} | "
+          f"{e['classification']} | {e['segment']} | {e['estimate']:+.3f} ({e['lower']:+.3f} to {e['upper']:+.3f}) |"
+          for e in report["effect_pairs"]],
+        "",
+        f"Effects on indicators not evaluated (no data written in this test): "
+        f"{json.dumps(report['effects_on_indicators_not_evaluated'])}",
+        "",
+    ]
+    (RESULTS / "evaluate_calibration.md").write_text("\n".join(lines))
+
+
+@pytest.mark.slow
+def test_groups_with_an_injected_effect_are_classified_in_its_direction_in_most_replicates(calibration):
+    r = calibration["report"]["effect_pairs_recovered"]
+    assert r["n"] >= 8, "too few injected effects were evaluated to say anything"
+    assert r["rate"] >= 0.7, calibration["report"]["effect_pairs"]
+
+
+@pytest.mark.slow
+def test_groups_without_an_effect_are_similar_at_about_the_nominal_rate(calibration):
+    r = calibration["report"]
+    similar = r["null_pairs_similar"]
+    assert similar["n"] >= 1000
+    assert 0.92 <= similar["rate"] <= 0.985, similar
+    # false calls are not lopsided
+    imp, wor = r["null_pairs_improving"]["rate"], r["null_pairs_worsening"]["rate"]
+    assert abs(imp - wor) < 0.03
+    for ind, v in r["null_similar_by_indicator"].items():
+        assert v["rate"] >= 0.88, (ind, v)
+
+
+@pytest.mark.slow
+def test_the_calibration_report_is_written(calibration):
+    md = (RESULTS / "evaluate_calibration.md").read_text()
+    assert "true direction" in md and "nominal 95%" in md
+    assert json.loads((RESULTS / "evaluate_calibration.json").read_text())["null_pairs_similar"]["n"] > 0

@@ -132,7 +132,7 @@ def _frame(ind: str, codes: np.ndarray, period: str, ptype: str, num: np.ndarray
     })
 
 
-def bench_full_evaluation() -> None:
+def bench_evaluate_full() -> None:
     t0 = time.perf_counter()
     data = synthetic_frames()
     t_frames = time.perf_counter() - t0
@@ -180,4 +180,4 @@ def bench_full_evaluation() -> None:
 
 
 if __name__ == "__main__":
-    bench_full_evaluation()
+    bench_evaluate_full()

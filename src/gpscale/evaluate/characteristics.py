@@ -42,7 +42,7 @@ MIN_GROUPS = 10
 GROUPS_PER_TERM = 10
 
 CHARACTERISTIC_COLUMNS = [
-    "indicator_id", "period", "model", "term", "per", "estimate", "lower", "upper", "confidence", "p_value",
+    "indicator_id", "period", "model", "term", "per", "value", "lower", "upper", "confidence", "p_value",
     "per_unit_natural", "direction", "n_groups", "tau2", "scale", "comparator", "method", *PROVENANCE,
 ]
 
@@ -167,7 +167,7 @@ def characteristics(
                     per = f"kind: {term.split(':', 1)[-1]} rather than {ref_kind}"
                 rows.append({
                     "indicator_id": ind_id, "period": period, "model": model, "term": term, "per": per,
-                    "estimate": est, "lower": float(lo[j]), "upper": float(hi[j]), "confidence": confidence,
+                    "value": est, "lower": float(lo[j]), "upper": float(hi[j]), "confidence": confidence,
                     "p_value": float(pvals[j]), "per_unit_natural": est * deriv, "direction": direction,
                     "n_groups": fit.k, "tau2": fit.tau2, "scale": link,
                     "comparator": "England (outcome: group relative to England)", "method": fit.method,

@@ -63,10 +63,11 @@ def poisson_p(count: ArrayLike, expected: ArrayLike) -> np.ndarray:
 def t_test_p(mean: ArrayLike, se: ArrayLike, k: ArrayLike, p0: ArrayLike) -> np.ndarray:
     """Two-sided t-test p-value of a weighted mean of ``k`` units against ``p0``."""
     m, s, kk, p = np.broadcast_arrays(_f(mean), _f(se), _f(k), _f(p0))
-    ok = np.isfinite(m) & np.isfinite(s) & (s > 0) & (kk > 1) & np.isfinite(p)
+    ok = np.isfinite(m) & np.isfinite(s) & (s >= 0) & (kk > 1) & np.isfinite(p)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = (m - p) / s
+        t = np.where(s > 0, (m - p) / np.where(s > 0, s, 1.0), np.where(m == p, 0.0, np.inf))
         out = 2.0 * stats.t.sf(np.abs(t), np.where(ok, kk - 1.0, 1.0))
+    # identical member scores: a zero-width interval, so any other value is excluded at every level
     return np.where(ok, out, np.nan)
 
 

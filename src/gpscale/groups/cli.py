@@ -97,12 +97,12 @@ def validate(
         with open_store(store, read_only=True) as st:
             known_groups = {r[0] for r in st.con.execute("SELECT group_id FROM group_record").fetchall()}
             known_practices = sorted(r[0] for r in st.con.execute(
-                "SELECT DISTINCT practice_code FROM practice_record").fetchall())
+                "SELECT practice_code FROM practice_record UNION SELECT practice_code FROM membership").fetchall())
     problems = registry_problems(groups, spell_list, known_groups, known_practices)
     errors = [p for p in problems if p.level == "error"]
     for p in problems:
         colour = "red" if p.level == "error" else "yellow"
-        console.print(f"[{colour}]{p.level}[/]: {escape(file.name)} ({escape(p.where)}): [{p.rule}] {escape(p.detail)}")
+        console.print(f"[{colour}]{p.level}[/]: " + escape(f"{file.name} ({p.where}): [{p.rule}] {p.detail}"))
     n_practices = len({s.practice_code for s in spell_list})
     console.print(f"{file.name}: {len(groups)} groups, {len(spell_list)} spells, {n_practices} practices; "
                   f"{len(errors)} errors, {len(problems) - len(errors)} warnings")

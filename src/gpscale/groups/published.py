@@ -86,7 +86,7 @@ def spells_from_observations(obs: pd.DataFrame) -> pd.DataFrame:
         current: dict[str, object] | None = None
         for r in g.itertuples(index=False):
             if current is not None and r.pcn_code == current["group_id"]:
-                current["end_date"] = max(current["end_date"], r.end)  # type: ignore[type-var]
+                current["end_date"] = max(current["end_date"], r.end)
                 continue
             if current is not None:
                 current["end_date"] = r.start - timedelta(days=1)
@@ -151,22 +151,22 @@ def fill_from_attributes(membership: pd.DataFrame, derived: pd.DataFrame, pcn_id
         covered.setdefault(str(r.practice_code), []).append((s, e))
     rows = []
     for r in derived.itertuples(index=False):
-        s, e = _as_date(r.start_date), _as_date(r.end_date)
-        assert s is not None and e is not None
-        for a, b in _subtract(s, e, covered.get(str(r.practice_code), [])):
+        d_start, d_end = _as_date(r.start_date), _as_date(r.end_date)
+        assert d_start is not None and d_end is not None
+        for a, b in _subtract(d_start, d_end, covered.get(str(r.practice_code), [])):
             rows.append({"group_id": r.group_id, "practice_code": r.practice_code, "start_date": a, "end_date": b,
                          "source": SOURCE_ATTRIBUTES})
     return pd.DataFrame(rows, columns=SPELL_COLUMNS)
 
 
 def _as_date(x: object) -> date | None:
-    if x is None or (not isinstance(x, date) and pd.isna(x)):  # type: ignore[arg-type]
+    if x is None or (not isinstance(x, date) and pd.isna(x)):
         return None
     if isinstance(x, pd.Timestamp):
         return x.date()
     if isinstance(x, date):
         return x
-    return pd.Timestamp(x).date()  # type: ignore[arg-type]
+    return pd.Timestamp(str(x)).date()
 
 
 def pcn_spells_from_attributes(store: Store, membership: pd.DataFrame, pcn_ids: set[str]) -> pd.DataFrame:

@@ -600,6 +600,24 @@ def indicator_expressions(
     raise ComputeError(f"{d.id}: unsupported numerator source {n.source}")  # pragma: no cover
 
 
+def indicator_expression(
+    e: _Engine,
+    d: IndicatorDefinition,
+    star_pu_vintage: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> ir.Table:
+    """All of indicator ``d``'s rows as one ordered expression (its own period type first).
+
+    One query rather than one per period type, so that DuckDB computes the monthly grid that the
+    financial years roll up from once.
+    """
+    parts = [
+        x.mutate(_k=ibis.literal(k)) for k, x in enumerate(indicator_expressions(e, d, star_pu_vintage, parameters))
+    ]
+    union = functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
+    return union.order_by(["_k", "period", "practice_code"]).drop("_k")
+
+
 def empty_result() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -620,17 +638,14 @@ def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_result()
-    df = pd.concat(frames, ignore_index=True)
-    df = df[list(OUTPUT_COLUMNS)]
-    for c in ("numerator", "denominator", "value", "effective_n"):
-        df[c] = df[c].astype("float64")
-    df["definition_version"] = df["definition_version"].astype("int64")
-    for c in ("indicator_id", "practice_code", "period", "period_type"):
-        df[c] = df[c].astype("str")
-    order = {i: k for k, i in enumerate(dict.fromkeys(df["indicator_id"]))}
-    df["_o"] = df["indicator_id"].map(order)
-    df = df.sort_values(["_o", "period_type", "period", "practice_code"], kind="stable")
-    return df.drop(columns="_o").reset_index(drop=True)
+    df = pd.concat(frames, ignore_index=True)[list(OUTPUT_COLUMNS)]
+    return df.astype(
+        {
+            "indicator_id": "str", "practice_code": "str", "period": "str", "period_type": "str",
+            "numerator": "float64", "denominator": "float64", "value": "float64", "effective_n": "float64",
+            "definition_version": "int64",
+        }
+    )
 
 
 def compute_indicators(
@@ -663,9 +678,8 @@ def compute_indicators(
         e = _duckdb_engine(con) if engine == "duckdb" else _spark_engine(con, spark, _needed_tables(defs))
         parameters: dict[str, Any] = {}
         frames = []
-        for d in defs:
-            for expr in indicator_expressions(e, d, star_pu_vintage, parameters):
-                frames.append(e.con.execute(expr))
+        for d in defs:  # in definition order; each indicator's rows come ordered from the engine
+            frames.append(e.con.execute(indicator_expression(e, d, star_pu_vintage, parameters)))
         out = _tidy(frames)
         out.attrs["parameters"] = {"engine": engine, **parameters}
         return out

@@ -114,7 +114,8 @@ def _latest_list(grid: pd.DataFrame, lists: pd.DataFrame) -> pd.DataFrame:
     gi = j.period.map(_month_index).astype("int64")
     si = j.snap.map(_month_index).astype("int64")
     j = j[(si <= gi) & (gi - si <= MAX_LIST_AGE_MONTHS)]
-    j = j.sort_values("snap").groupby(KEY, as_index=False).last()
+    # the latest snapshot, even when its list is unknown (null): no silent fall-back to an older one
+    j = j.sort_values("snap").groupby(KEY, as_index=False).tail(1)
     return _typed_keys(j[[*KEY, "star_pu"]].rename(columns={"star_pu": "denominator"}))
 
 
@@ -158,9 +159,8 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
         return pd.concat(out)
     if isinstance(n, HospitalSpec):
         ha = t["hospital_activity"]
-        ha = ha[(ha.measure == n.measure) & (ha.period_type == "fy")]
-        years = _periods(d, sorted(ha.period.unique()))
-        ha = ha[ha.period.isin(years)]
+        years = _periods(d, sorted(ha.period.unique()))  # periods of the source, any measure
+        ha = ha[(ha.measure == n.measure) & (ha.period_type == "fy") & ha.period.isin(years)]
         known = ha[ha.events.notna() & ha.population.notna()]
         ref = known.groupby(["period", "sex", "age_band"], as_index=False)[["events", "population"]].sum()
         ref["rate"] = np.where(ref.population > 0, ref.events / ref.population.where(ref.population > 0), 0.0)
@@ -256,7 +256,11 @@ def reference_indicators(
     con, owned = _store_connection(store)
     try:
         tables = {name: _read(con, name) for name in STORE_TABLES}
-        frames = [_one(d, tables, con, star_pu_vintage) for d in defs]
+        frames = []
+        for d in defs:
+            f = _one(d, tables, con, star_pu_vintage)
+            f["_k"] = (f.period_type != str(d.period_type)).astype(int)
+            frames.append(f.sort_values(["_k", "period", "practice_code"]).drop(columns="_k"))
     finally:
         owned.close()
     out = _tidy(frames)

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gpscale import __version__
 from gpscale.report import sections as S
 from gpscale.report.data import ENGLAND_ID, ResultsData
-from gpscale.report.html import Col, legend_html, table_html
+from gpscale.report.html import Col, legend_html, survey_columns, table_html
 
 
 @dataclass
@@ -51,11 +51,12 @@ def _table(frame: pd.DataFrame, cols: list[Col], caption: str, max_rows: int | N
     return Block("table", table_html(frame, cols, caption, max_rows=max_rows, empty=empty))
 
 
-def _eval_block(t: S.Table) -> Block:
+def _eval_block(t: S.Table, max_rows: int = 200) -> Block:
     if t.missing:
         return Block("missing", caption=f"{t.title}: {t.missing}")
-    cols = [Col(c, c, "num" if pd.api.types.is_float_dtype(t.frame[c]) else "text") for c in t.frame.columns]
-    return _table(t.frame, cols, t.title, max_rows=200)
+    cols = [Col(c, c.replace("_", " "), "num" if pd.api.types.is_float_dtype(t.frame[c]) else "text")
+            for c in t.frame.columns]
+    return _table(t.frame, cols, f"{t.title} (evaluation engine; {t.caption})", max_rows=max_rows)
 
 
 def _rug_html(data: ResultsData, group_id: str, conf: float) -> str:
@@ -107,9 +108,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     if not prof["size"].empty:
         sec.blocks.append(_table(prof["size"], [Col("period", "year"), Col("practices_with_data", "practices", "int")],
                                  f"Member practices contributing data each year (view {data.view})"))
-    sec.blocks.append(_eval_block(S.evaluation_table(data, "group_profiles", "Group profile over time (evaluation "
-                                                     "engine: practices, patients, geography, deprivation, contracts)",
-                                                     group_id=group_id)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "profiles", group_id=group_id)))
     out.append(sec)
 
     sec = Section("scorecard", "Scorecard against England", [S.SIMILAR_NOTE])
@@ -128,8 +127,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
         chart, _ = S.trend_chart(data, group_id, ind.id, conf)
         chart.notes = []
         sec.blocks.append(_chart(chart))
-    sec.blocks.append(_eval_block(S.evaluation_table(data, "trends", "Trend models against England (evaluation "
-                                                     "engine)", group_id=group_id)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "trends", group_id=group_id, conf=conf)))
     out.append(sec)
 
     sec = Section("funnels", "Member practices: funnel plots (latest year)", [S.FUNNEL_NOTE])
@@ -145,8 +143,8 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
         sec.blocks.append(_chart(res.chart))
         sec.blocks.append(_table(res.outside, OUTSIDE_COLS, f"{ind.title}, {period}: member practices outside the "
                                  f"{S.pct(conf)} limits", empty="no member practice outside the limits"))
-    sec.blocks.append(_eval_block(S.evaluation_table(data, "variation", "Variation between member practices over "
-                                                     "time (evaluation engine)", group_id=group_id)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "convergence", group_id=group_id, conf=conf)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "dispersion", group_id=group_id), max_rows=120))
     out.append(sec)
 
     monthly = [i for i in data.indicators.values() if i.is_monthly]
@@ -188,9 +186,9 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
         chart, _ = S.size_vs_performance(data, ind.id, None, conf)
         chart.notes = []
         sec.blocks.append(_chart(chart))
-    for name, title in (("size_performance", "Size and performance model (evaluation engine)"),
-                        ("characteristics", "Group characteristics and performance (evaluation engine)")):
-        sec.blocks.append(_eval_block(S.evaluation_table(data, name, title)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "size_effect", conf=conf, latest_only=True)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "size_bands", conf=conf, latest_only=True)))
+    sec.blocks.append(_eval_block(S.evaluation_table(data, "characteristics", conf=conf, latest_only=True)))
     out.append(sec)
 
     sec = Section("funnels", "All groups: funnel plots (latest year)", [S.FUNNEL_NOTE, S.RANK_NOTE])
@@ -238,9 +236,7 @@ def _survey_sections(data: ResultsData) -> list[Section]:
         sec = Section(f"survey-{s.survey_id}", f"Survey: {s.survey_id}", [f"As published by gpscale survey report: "
                       f"{data.survey_rule}."])
         for name, frame in s.tables.items():
-            cols = [Col(c, c, "num" if pd.api.types.is_float_dtype(frame[c]) else "text") for c in frame.columns
-                    if not c.endswith("_code")]
-            sec.blocks.append(_table(frame, cols, f"{s.survey_id}: {name}", max_rows=80))
+            sec.blocks.append(_table(frame, survey_columns(frame), f"{s.survey_id}: {name}", max_rows=80))
         out.append(sec)
     return out
 

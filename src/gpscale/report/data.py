@@ -36,17 +36,22 @@ from gpscale.disclosure import (
     survey_rule,
 )
 
-#: Tables the pages read, by name; the evaluation engine writes them into the results folder.
+#: Tables the pages read, by name, as ``gpscale evaluate --out`` writes them (see gpscale.evaluate.run).
+#: Any of them may be absent (an older or partial evaluation): the pages then say "not computed".
 KNOWN_TABLES = (
     "scorecard",
     "practice_values",
-    "group_profiles",
-    "group_counts",
+    "summary",
     "trends",
-    "member_funnels",
-    "variation",
+    "funnels",
+    "dispersion",
+    "convergence",
+    "profiles",
     "characteristics",
-    "size_performance",
+    "size_effect",
+    "size_curve",
+    "size_bands",
+    "groups",
 )
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ENGLAND_ID = "E92000001"
@@ -215,10 +220,11 @@ class ResultsData:
                 groups = st.df("SELECT group_id, name, kind, legal_form, founded, parent FROM practice_group")
                 practices = st.df("SELECT * FROM practice")
                 spells = self._spells(st)
-        profiles = self.tables.get("group_profiles")
-        if groups.empty and profiles is not None and "group_id" in profiles:
-            keep = [c for c in group_cols if c in profiles.columns]
-            groups = profiles[keep].drop_duplicates("group_id")
+        for name in ("groups", "profiles"):
+            table = self.tables.get(name)
+            if groups.empty and table is not None and {"group_id", "name"} <= set(table.columns):
+                keep = [c for c in group_cols if c in table.columns]
+                groups = table[keep].drop_duplicates("group_id")
         ids = card.loc[card["entity_type"] == "group", "entity_id"].unique()
         missing = sorted(set(map(str, ids)) - set(groups["group_id"].astype(str)))
         if missing:
@@ -419,9 +425,9 @@ class ResultsData:
 
     def _find_surveys(self) -> list[SurveyTables]:
         found: dict[str, SurveyTables] = {}
-        for folder in (self.folder / "surveys", self.folder, self.folder.parent / "surveys"):
-            if not folder.is_dir():
-                continue
+        roots = [self.folder, self.folder / "surveys", self.folder.parent / "surveys"]
+        folders = [f for r in roots if r.is_dir() for f in (r, *sorted(p for p in r.iterdir() if p.is_dir()))]
+        for folder in folders:
             for marker in sorted(folder.glob("*_suppression.parquet")) + sorted(folder.glob("*_suppression.csv")):
                 sid = marker.name.rsplit("_suppression.", 1)[0]
                 if sid in found or not TABLE_NAME.match(sid):
@@ -509,6 +515,21 @@ class ResultsData:
         sub = self.card.iloc[where]
         groups = sub.groupby(["indicator_id", "period", "confidence"], observed=True, sort=False).indices
         return {(str(i), str(p), float(c)): where[idx] for (i, p, c), idx in groups.items()}
+
+    @cached_property
+    def _funnel_positions(self) -> dict[tuple[str, str, str], np.ndarray]:
+        f = self.tables.get("funnels")
+        if f is None or f.empty or not {"group_id", "indicator_id", "period"} <= set(f.columns):
+            return {}
+        idx = f.groupby(["group_id", "indicator_id", "period"], sort=False).indices
+        return {(str(g), str(i), str(p)): v for (g, i, p), v in idx.items()}
+
+    def engine_funnel(self, group_id: str, indicator_id: str, period: str) -> pd.DataFrame | None:
+        """The evaluation engine's member-funnel rows for one group, indicator and year (unsuppressed), if any."""
+        pos = self._funnel_positions.get((group_id, indicator_id, period))
+        if pos is None:
+            return None
+        return self.tables["funnels"].iloc[pos]
 
     def groups_at(self, indicator_id: str, period: str, conf: float) -> pd.DataFrame:
         """Every group's scorecard row for one indicator, period and confidence level."""

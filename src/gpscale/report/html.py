@@ -62,7 +62,7 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
     shown = frame if max_rows is None else frame.head(max_rows)
     for tup in shown.itertuples(index=False, name=None):
         rec = dict(zip(keys, tup, strict=True))
-        hidden = False
+        hidden = rec.get("suppressed") is True or str(rec.get("suppressed")) == "True"
         cells = []
         for i, c in enumerate(present):
             v = rec[c.key]
@@ -105,3 +105,16 @@ def legend_html() -> str:
     }
     lis = "".join(f"<li>{comparison_badge(i)} {escape(text[i])}</li>" for i in items)
     return f'<ul class="legend" aria-label="Key to comparison labels">{lis}</ul>'
+
+
+def survey_columns(frame: pd.DataFrame) -> list[Col]:
+    """Columns of a published survey table worth showing: labels instead of codes, counts and estimates."""
+    skip = {"level", "confidence", "suppressed"}
+    cols = []
+    for c in frame.columns:
+        if c in skip or f"{c}_label" in frame.columns:
+            continue
+        kind = "num" if pd.api.types.is_float_dtype(frame[c]) else "int" if pd.api.types.is_integer_dtype(frame[c]) \
+            else "text"
+        cols.append(Col(c, c.removesuffix("_label").replace("_", " "), kind))
+    return cols

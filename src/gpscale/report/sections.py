@@ -66,6 +66,11 @@ TREND_NOTE = (
     "Dotted vertical lines mark data breaks: values either side are not comparable and are never joined. "
     "The trend test is the Fingertips chi-squared test for linear trend on the latest five points."
 )
+FDR_NOTE = (
+    "The “(FDR)” columns count only the comparisons that survive Benjamini–Hochberg control of the false "
+    "discovery rate across every group and indicator: with hundreds of groups, some “better” and “worse” results "
+    "are expected by chance, and these columns allow for that."
+)
 SIZE_NOTE = (
     "Each point is a group, placed by its size and its value. The orange line is a smoothed fit with its "
     "95% band. A flat line, or a band that contains England's value across the range, means the data do not "
@@ -207,9 +212,9 @@ def groups_table(data: ResultsData, conf: float = 0.95, kind: str | None = None)
         base = data.groups[["group_id", "name", "kind"]].merge(
             tab[list(COMPARISON_ORDER)].reset_index().rename(columns={"entity_id": "group_id"}), on="group_id",
             how="inner").merge(size.reset_index().rename(columns={"entity_id": "group_id"}), on="group_id", how="left")
-        counts = data.table("group_counts")
+        counts = data.table("summary")
         if counts is not None and {"group_id", "better_fdr", "worse_fdr"} <= set(counts.columns):
-            c = counts[counts.get("confidence", conf) == conf] if "confidence" in counts else counts
+            c = counts[counts["confidence"] == conf] if "confidence" in counts else counts
             base = base.merge(c[["group_id", "better_fdr", "worse_fdr"]].drop_duplicates("group_id"), on="group_id",
                               how="left")
         base = base[["group_id", "name", "kind", "practices", *[c for c in base.columns if c not in
@@ -221,7 +226,7 @@ def groups_table(data: ResultsData, conf: float = 0.95, kind: str | None = None)
         caption=f"Number of indicators on which each group is better, similar or worse than England at {pct(conf)} "
         f"(membership view {data.view}; practices = most members contributing to any indicator in its latest year). "
         "Listed alphabetically, not ranked.",
-        notes=[RANK_NOTE],
+        notes=[RANK_NOTE, FDR_NOTE],
     )
 
 
@@ -248,7 +253,7 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
     rows = data.group_rows(group_id)
     size = rows[(rows["confidence"] == 0.95) & (rows["period_type"] == "fy")].groupby("period")["n_practices"].max()
     size_frame = size.reset_index().rename(columns={"n_practices": "practices_with_data"})
-    prof = data.table("group_profiles")
+    prof = data.table("profiles")
     profile_table: pd.DataFrame | None = None
     if prof is not None and "group_id" in prof.columns:
         profile_table = prof[prof["group_id"].astype(str) == group_id].reset_index(drop=True)
@@ -324,7 +329,8 @@ def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[C
         comp = str(c_)
         ev = ev_
         better_right = {"high_is_good": True, "low_is_good": False}.get(ind.polarity)
-        spine_rows.append(svg.SpineRow(f"{ind.title[:40]} ({period})", ev, dist[0], dist[1], dist[2], dist[3],
+        short = ind.title if len(ind.title) <= 40 else ind.title[:39].rstrip() + "…"
+        spine_rows.append(svg.SpineRow(f"{short} ({str(period)[2:]})", ev, dist[0], dist[1], dist[2], dist[3],
                                         value, comp,
                                         better_right))
         out.append({"indicator_id": ind.id, "indicator": ind.title, "period": period, "value": value,
@@ -558,6 +564,35 @@ def _x_label(ind: Indicator) -> str:
             "score": "maximum points"}.get(ind.value_type, "denominator")
 
 
+def _from_engine(ind: Indicator, units: pd.DataFrame, engine: pd.DataFrame, conf: float,
+                 adjust: bool) -> tuple[pd.DataFrame, str, dict[str, list[float]], np.ndarray] | None:
+    """Member-funnel rows from the evaluation engine's ``funnels`` table, for the practices not hidden."""
+    pre = "od_" if adjust else ""
+    need = {"practice_code", "target", f"{pre}position", f"{pre}lower_95", f"{pre}upper_95", f"{pre}lower_998",
+            f"{pre}upper_998"}
+    if not need <= set(engine.columns) or engine[f"{pre}position"].astype(str).eq("not applicable").all():
+        return None
+    e = engine.drop_duplicates("practice_code").set_index("practice_code")
+    out = units[units["practice_code"].isin(e.index)].copy()
+    rows = e.loc[out["practice_code"]]
+    out["value_plotted"] = out["numerator"] / out["denominator"] * ind.multiplier
+    for k in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        out[k] = rows[f"{pre}{k}"].to_numpy(float)
+    out["funnel_position"] = rows[f"{pre}position"].astype(str).to_numpy()
+    out["comparison"] = [_label(p, ind.polarity, conf) for p in out["funnel_position"]]
+    target = float(e["target"].iloc[0])
+    tau2 = float(e["tau2"].iloc[0]) if adjust and "tau2" in e.columns and pd.notna(e["tau2"].iloc[0]) else None
+    n = out["denominator"].to_numpy(float)
+    n = n[np.isfinite(n) & (n > 0)]
+    grid = np.geomspace(max(n.min() * 0.8, 1e-6), n.max() * 1.2, 80) if n.size else np.array([1.0, 10.0])
+    curves = {k: [float(v) * ind.multiplier for v in vals] for k, vals in
+              _limit_curves(ind.funnel_statistic, target / ind.multiplier, grid,
+                            tau2 if adjust else None).items()}
+    method = str(e[f"{pre}method" if adjust else "method"].iloc[0]) if f"{pre}method" in e.columns or not adjust \
+        else ""
+    return out.reset_index(drop=True), f"{method} (evaluation engine's funnel table)", curves, grid
+
+
 def _national_practices(data: ResultsData, indicator_id: str, period: str) -> pd.DataFrame:
     """Every practice's visible numerator and denominator (for the national overdispersion estimate)."""
     pv = data.period_frame(indicator_id, period)
@@ -585,9 +620,14 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
     units = shown[["practice_code", "numerator", "denominator", "value"]].reset_index(drop=True)
     names = data.practice_names
     units.insert(1, "name", [names.get(c, "") for c in units["practice_code"]])
-    out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust,
-                                        lambda: _national_practices(data, indicator_id, period),
-                                        (indicator_id, period))
+    engine = data.engine_funnel(group_id, indicator_id, period)
+    from_engine = _from_engine(ind, units, engine, conf, adjust) if engine is not None else None
+    if from_engine is not None:
+        out, method, curves, grid = from_engine
+    else:
+        out, method, curves, grid = _funnel(data, ind, units, ev, conf, adjust,
+                                            lambda: _national_practices(data, indicator_id, period),
+                                            (indicator_id, period))
     outside = out[out["comparison"].isin(["better", "worse", "higher", "lower"])]
     points = [svg.FunnelPoint(f"{r.name.title()} ({r.practice_code})" if r.name else r.practice_code,
                               float(r.denominator), float(r.value_plotted), r.comparison,
@@ -651,7 +691,12 @@ def spc_chart(data: ResultsData, entity_id: str, indicator_id: str, months: int 
 
 def size_vs_performance(data: ResultsData, indicator_id: str, period: str | None = None,
                         conf: float = 0.95) -> tuple[Chart, Table]:
-    """Groups' values against their size, with a smoothed fit and England's value (or the engine's table)."""
+    """Groups' values against their size, England's value and a fitted curve.
+
+    With the evaluation engine's ``profiles`` and ``size_curve`` tables, size is registered patients and
+    the curve and conclusion are the engine's (``size_effect``); without them size is the number of member
+    practices contributing and the curve is a LOWESS fit with a bootstrap band.
+    """
     ind = data.indicators[indicator_id]
     period = period or data.latest_fy(indicator_id) or ""
     g = data.groups_at(indicator_id, period, conf)
@@ -660,23 +705,47 @@ def size_vs_performance(data: ResultsData, indicator_id: str, period: str | None
     title = f"{ind.title}, {period}: value against group size"
     frame = g[["entity_id", "n_practices", "value", "lower", "upper", "comparison"]].rename(
         columns={"entity_id": "group_id", "n_practices": "practices"}).reset_index(drop=True)
-    frame.insert(1, "name", frame["group_id"].map(data.group_names).fillna(frame["group_id"]))
+    gnames = data.group_names
+    frame.insert(1, "name", [gnames.get(x, x) for x in frame["group_id"]])
+    profiles, curve, effect = data.table("profiles"), data.table("size_curve"), data.table("size_effect")
+    size_col, size_label = "practices", "member practices"
+    if profiles is not None and {"group_id", "period", "patients"} <= set(profiles.columns):
+        pp = profiles[profiles["period"] == period][["group_id", "patients"]].drop_duplicates("group_id")
+        if pp["patients"].notna().any():
+            frame = frame.merge(pp, on="group_id", how="left")
+            size_col, size_label = "patients", "registered patients"
     fit: list[tuple[float, float, float, float]] = []
-    rho_text = ""
-    if len(frame) >= 10 and frame["practices"].nunique() > 2:
-        fit, rho_text = _smooth(frame["practices"].to_numpy(float), frame["value"].to_numpy(float))
-    engine = data.table("size_performance")
-    notes = [SIZE_NOTE]
-    if engine is not None:
-        notes.append("The evaluation engine's size-versus-performance model is in the table below the chart.")
-    points = [svg.ScatterPoint(float(r.practices), float(r.value), r.name, str(r.comparison),
-                               f"{r.name}: {int(r.practices)} practices, {svg.fmt(r.value, 2)} ({r.comparison})")
-              for r in frame.itertuples(index=False)]
-    chart = Chart(title, svg.scatter(points, title, "member practices", ind.unit, ev, fit),
+    text = ""
+    if size_col == "patients" and curve is not None and not curve.empty:
+        cv = curve[(curve["indicator_id"] == indicator_id) & (curve["period"] == period)]
+        if "confidence" in cv:
+            cv = cv[cv["confidence"] == conf] if (cv["confidence"] == conf).any() else cv
+        cv = cv.sort_values("patients")
+        fit = [(float(r.patients), float(r.value), float(r.value_lower), float(r.value_upper))
+               for r in cv.itertuples(index=False) if np.isfinite([r.patients, r.value, r.value_lower,
+                                                                   r.value_upper]).all()]
+        if fit:
+            text = f"Fitted curve: the evaluation engine's size model ({cv['method'].iloc[0]}). "
+    if effect is not None and not effect.empty:
+        e = effect[(effect["indicator_id"] == indicator_id) & (effect["period"] == period)]
+        if "confidence" in e and (e["confidence"] == conf).any():
+            e = e[e["confidence"] == conf]
+        if not e.empty and isinstance(e["conclusion"].iloc[0], str):
+            text += f"Conclusion: {e['conclusion'].iloc[0]}"
+    if not fit and size_col == "practices":
+        ok = frame[frame[size_col].notna()]
+        if len(ok) >= 10 and ok[size_col].nunique() > 2:
+            fit, rho = _smooth(ok[size_col].to_numpy(float), ok["value"].to_numpy(float))
+            text = "Smoothed fit: LOWESS of value on log size with a 95% bootstrap band. " + rho + " " + text
+    if not text:
+        text = "Too few groups or sizes for a fitted curve."
+    points = [svg.ScatterPoint(float(getattr(r, size_col)), float(r.value), r.name, str(r.comparison),
+                               f"{r.name}: {svg.fmt(getattr(r, size_col), 0)} {size_label}, {svg.fmt(r.value, 2)} "
+                               f"({r.comparison})")
+              for r in frame.itertuples(index=False) if pd.notna(getattr(r, size_col))]
+    chart = Chart(title, svg.scatter(points, title, size_label, ind.unit, ev, fit),
                   f"{len(frame)} groups, {period}, view {data.view}; colour and shape: comparison with England at "
-                  f"{pct(conf)}. " + ("Smoothed fit: LOWESS of value on log size with a 95% bootstrap band. "
-                                      + rho_text if fit else "Too few groups or sizes for a smoothed fit."),
-                  notes)
+                  f"{pct(conf)}. {text}", [SIZE_NOTE])
     frame["indicator_id"] = indicator_id
     frame["period"] = period
     frame["confidence"] = conf
@@ -709,21 +778,61 @@ def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[list[tuple[float, float, floa
             if math.isfinite(f)], text
 
 
-def evaluation_table(data: ResultsData, name: str, title: str, group_id: str | None = None,
-                     indicator_id: str | None = None) -> Table:
-    """One of the evaluation engine's tables (filtered to a group / indicator), or a "not computed" note."""
+ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "profiles": ("Group profile over time", (
+        "period", "n_practices", "patients", "n_commissioners", "n_icbs", "n_postcode_districts", "imd_score",
+        "pct_rural", "pct_gms", "pct_pms", "pct_apms", "pct_dispensing")),
+    "trends": ("Trends: the group, England, and the group's trend minus England's", (
+        "entity_type", "entity_id", "indicator_id", "span", "segment_first", "segment_last", "n_periods",
+        "statistic", "scale", "value", "lower", "upper", "p_value", "classification", "method")),
+    "convergence": ("Is variation between member practices narrowing?", (
+        "indicator_id", "segment_first", "segment_last", "n_practices", "statistic", "value", "lower", "upper",
+        "p_value", "direction", "first_value", "last_value", "method")),
+    "dispersion": ("Variation between member practices by year", (
+        "indicator_id", "period", "n_practices", "statistic", "value", "method")),
+    "size_effect": ("Is bigger better? Change in performance relative to England per doubling of size", (
+        "indicator_id", "period", "n_groups", "kinds", "patients_median", "statistic", "value", "lower", "upper",
+        "p_value", "per_doubling_natural", "natural_unit", "nonlinearity_p", "conclusion", "method")),
+    "size_bands": ("Relative performance by size band", (
+        "indicator_id", "period", "band", "n_groups", "mean_relative", "lower", "upper", "enough_groups")),
+    "characteristics": ("Group characteristics and relative performance (meta-regression)", (
+        "indicator_id", "period", "model", "term", "per", "estimate", "lower", "upper", "p_value", "direction",
+        "n_groups", "method")),
+}
+
+
+def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, indicator_id: str | None = None,
+                     conf: float = 0.95, latest_only: bool = False) -> Table:
+    """One of the evaluation engine's tables, filtered (group, indicator, confidence), or a "not computed" note."""
+    title, columns = ENGINE_TABLES.get(name, (name, ()))
     t = data.table(name)
     if t is None:
         return Table(name, title, pd.DataFrame(), missing=f"not computed: the results folder has no {name} table "
-                     "(run the full evaluation with gpscale evaluate to produce it)")
+                     "(the evaluation engine writes it with gpscale evaluate)")
     if group_id is not None:
         for col in ("group_id", "entity_id"):
             if col in t.columns:
-                t = t[t[col].astype(str) == group_id]
+                keep = t[col].astype(str) == group_id
+                if col == "entity_id" and "entity_type" in t.columns:
+                    keep |= t["entity_type"].astype(str) == "england"
+                t = t[keep]
                 break
     if indicator_id is not None and "indicator_id" in t.columns:
         t = t[t["indicator_id"] == indicator_id]
-    return Table(name, title, t.reset_index(drop=True))
+    if "confidence" in t.columns and (t["confidence"] == conf).any():
+        t = t[t["confidence"] == conf]
+    if latest_only and "period" in t.columns and "indicator_id" in t.columns and len(t):
+        t = t[t["period"] == t.groupby("indicator_id")["period"].transform("max")]
+    if "indicator_id" in t.columns:
+        titles = {k: v.title for k, v in data.indicators.items()}
+        t = t.assign(indicator_id=[titles.get(i, i) for i in t["indicator_id"]])
+    cols = [c for c in columns if c in t.columns] or list(t.columns)
+    note = f"{len(t)} rows" + (f"; {pct(conf)} intervals" if "confidence" in t.columns else "") + \
+        f"; membership view {data.view}"
+    if t.empty:
+        return Table(name, title, t[cols].reset_index(drop=True), caption=note,
+                     missing="the evaluation engine wrote no rows for this selection")
+    return Table(name, title, t[cols].reset_index(drop=True), caption=note)
 
 
 def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[str, Any]:

@@ -71,8 +71,10 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     start = math.floor(lo / step) * step
     ticks: list[float] = []
     t = start
-    while t <= hi + step * 0.5 and len(ticks) < 20:
+    while len(ticks) < 40:
         ticks.append(round(t, 10))
+        if t >= hi - step * 1e-9:
+            break
         t += step
     return ticks
 
@@ -309,7 +311,10 @@ def funnel(points: Sequence[FunnelPoint], grid_x: Sequence[float], limits: Mappi
         c.add(_symbol(shape_for(p.position), x(tf(p.x)), y(clip(p.y)), 4.2 if p.named else 3.4, col, stroke,
                       p.tip or f"{p.label}: {fmt(p.y, 2)} ({p.position})"))
         if p.named:
-            c.text(x(tf(p.x)) + 6, y(clip(p.y)) - 5, p.label[:28], size=9, fill="#111")
+            px = x(tf(p.x))
+            right_side = px < (left + right) / 2
+            c.text(px + (6 if right_side else -6), y(clip(p.y)) - 5, p.label[:40], size=9, fill="#111",
+                   anchor="start" if right_side else "end")
     ly = height - 10
     c.add(f'<line x1="{left}" x2="{left + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="#666" stroke-dasharray="4,3"/>')
     c.text(left + 22, ly, "95% limits", size=10)
@@ -358,7 +363,7 @@ def spine(rows: Sequence[SpineRow], title: str, width: int = 640, desc: str = ""
     """Fingertips-style spine chart: per indicator, the range and interquartile band of all groups,
     England at the centre, and the group's value as a marker (right is better where there is a polarity)."""
     row_h = 24
-    label_w = 250
+    label_w = 290
     height = 30 + row_h * max(len(rows), 1) + 34
     c = _Canvas(width, height, title, desc or f"Spine chart: {title}.")
     left, right = label_w, width - 16
@@ -370,7 +375,7 @@ def spine(rows: Sequence[SpineRow], title: str, width: int = 640, desc: str = ""
           'stroke-width="1.5"><title>England</title></line>')
     for i, r in enumerate(rows):
         yc = 20 + row_h * i + row_h / 2
-        c.text(left - 8, yc + 4, r.label[:42], size=10, anchor="end")
+        c.text(left - 8, yc + 4, r.label if len(r.label) <= 50 else r.label[:49] + "…", size=10, anchor="end")
         span = max(abs(r.maximum - r.england), abs(r.england - r.minimum)) or 1.0
         flip = r.better_right is False
 

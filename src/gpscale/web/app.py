@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gpscale import __version__
 from gpscale.report import sections as S
 from gpscale.report.data import ENGLAND_ID, ResultsData
-from gpscale.report.html import Col, legend_html, table_html
+from gpscale.report.html import Col, legend_html, survey_columns, table_html
 from gpscale.web import api as api_module
 
 GROUP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -105,8 +105,17 @@ def _key(name: str, kwargs: dict[str, Any]) -> str:
     return name + "|" + "|".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+     b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
 class DropEmptyQuery:
-    """ASGI middleware: drop empty query parameters (``?group=`` from a form left blank means "none")."""
+    """ASGI middleware: drop empty query parameters (``?group=`` from a form left blank means "none") and add
+    security headers (a content security policy that allows nothing from outside the dashboard)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -119,7 +128,13 @@ class DropEmptyQuery:
             kept = [(k, v) for k, v in pairs if v != ""]
             if len(kept) != len(pairs):
                 scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
-        await self.app(scope, receive, send)
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope.get("type") == "http" else send)
 
 
 def _warm(app: FastAPI, targets: list[tuple[str, Callable[..., Response], dict[str, Any]]]) -> None:
@@ -346,16 +361,14 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
         mcols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),
                  Col("start_date", "joined"), Col("end_date", "left"), Col("commissioner", "commissioner"),
                  Col("icb", "ICB"), Col("contract_type", "contract"), Col("rurality", "rurality")]
-        evaluation = [S.evaluation_table(data_, n, t, group_id=group_id) for n, t in (
-            ("group_profiles", "Group profile over time (evaluation engine)"),
-            ("trends", "Trends against England (evaluation engine)"),
-            ("variation", "Variation between member practices (evaluation engine)"))]
+        evaluation = [S.evaluation_table(data_, n, group_id=group_id, conf=c)
+                      for n in ("profiles", "trends", "convergence")]
         ev_html = []
         for t in evaluation:
             if not t.missing:
-                cols = [Col(col, col, "num" if pd.api.types.is_float_dtype(t.frame[col]) else "text")
+                cols = [Col(col, col.replace("_", " "), "num" if pd.api.types.is_float_dtype(t.frame[col]) else "text")
                         for col in t.frame.columns]
-                ev_html.append((t, table_html(t.frame, cols, t.title, max_rows=60)))
+                ev_html.append((t, table_html(t.frame, cols, f"{t.title} ({t.caption})", max_rows=80)))
             else:
                 ev_html.append((t, ""))
         return render(
@@ -461,9 +474,8 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
         for s in data_.surveys:
             tables = []
             for name, frame in s.tables.items():
-                cols = [Col(c, c, "num" if pd.api.types.is_float_dtype(frame[c]) else "text") for c in frame.columns
-                        if not c.endswith("_code")]
-                tables.append((name, table_html(frame, cols, f"{s.survey_id}: {name}", max_rows=80)))
+                tables.append((name, table_html(frame, survey_columns(frame), f"{s.survey_id}: {name}",
+                                                max_rows=80)))
             blocks.append((s.survey_id, tables))
         return render("surveys.html.j2", request, title="Surveys", blocks=blocks)
 

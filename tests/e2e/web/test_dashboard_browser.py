@@ -109,7 +109,9 @@ def page(browser: object, base_url: str) -> Iterator[Page]:
     assert not outside, f"page requested resources outside the dashboard: {outside[:3]}"
 
 
-def _shot(page: Page, shots: Path, name: str) -> None:
+def _shot(page: Page, shots: Path, name: str, at: str | None = None) -> None:
+    if at is not None:
+        page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
     path = shots / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     assert path.stat().st_size > 10_000
@@ -126,7 +128,8 @@ def test_england_group_indicator_and_practice_pages_by_following_links(page: Pag
     expect(page).to_have_url(re.compile(f"/groups/{NAMED}$"))
     expect(page.locator("#rug-table")).to_be_visible()
     assert page.locator("#rug-table td.better, #rug-table td.similar, #rug-table td.worse").count() > 10
-    _shot(page, shots, "group")
+    _shot(page, shots, "group", "#rug")
+    _shot(page, shots, "group-spine", "#spine")
 
     # change the trend indicator with the select (auto-submits)
     page.locator("select[name=indicator]").select_option("qof_total")
@@ -140,7 +143,7 @@ def test_england_group_indicator_and_practice_pages_by_following_links(page: Pag
     expect(page.locator("#outside-table")).to_be_visible()
     if page.locator("#spc-figure").count():
         expect(page.locator("#spc-table")).to_be_visible()
-    _shot(page, shots, "indicator-members")
+    _shot(page, shots, "indicator-members", "#funnel")
 
     # a member practice
     page.locator("details summary").first.click()
@@ -155,7 +158,7 @@ def test_indicator_page_with_all_groups_and_the_404_page(page: Page, shots: Path
     expect(page.get_by_role("heading", name="All groups: funnel plot")).to_be_visible()
     expect(page.locator("#funnel-figure svg")).to_be_visible()
     expect(page.locator("#spc-figure svg")).to_be_visible()
-    _shot(page, shots, "indicator")
+    _shot(page, shots, "indicator", "#funnel")
     page.get_by_label("Confidence level").select_option("0.998")
     expect(page).to_have_url(re.compile(r"conf=0\.998"))
     response = page.goto("/groups/NO-SUCH-GROUP")

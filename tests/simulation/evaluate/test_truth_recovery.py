@@ -4,9 +4,9 @@ The generator (:mod:`gpscale.synth`) injects, for a few named groups and 5% of P
 indicator's latent scale that grows with each year of membership (``truth/effects.csv``); every other
 (group, indicator) pair has none. An effect that grows with membership is a *trend relative to England*,
 so the classification tested is the trend analysis's whole-period ``trend_vs_england`` at 95% (the
-slope within data-break segments, pooled over the segments with membership): pairs with an effect should be "improving" or "worsening relative to England"
-in the true direction in most replicates, pairs without one "similar to England's trend" about 95% of
-the time.
+slope within data-break segments, pooled over the segments with membership): pairs with an effect
+should be "improving" or "worsening relative to England" in the true direction in most replicates,
+pairs without one "similar to England's trend" about 95% of the time.
 
 Each replicate is a synthetic England of ``PRACTICES`` practices with its own seed, built by the
 generator's own world model and file writers, loaded through the loaders and evaluated from the store,
@@ -37,9 +37,10 @@ from gpscale.synth import layouts
 from gpscale.synth.generate import write_group_registry, write_truth
 from gpscale.synth.world import build_world
 
-SEEDS = (101, 202, 303)
-PRACTICES = 700
-WRITERS = (layouts.write_epraccur, layouts.write_epcn, layouts.write_qof, layouts.write_gpps, layouts.write_hospital)
+SEEDS = (101, 202)
+PRACTICES = 800
+WRITERS = (layouts.write_epraccur, layouts.write_epcn, layouts.write_qof, layouts.write_gpps,
+           layouts.write_registrations, layouts.write_hospital, layouts.write_prescribing)
 RESULTS = Path(__file__).resolve().parents[3] / "bench-results"
 CONFIDENCE = 0.95
 SIMILAR = "similar to England's trend"
@@ -132,7 +133,8 @@ def _write_report(report: dict[str, Any]) -> None:
     (RESULTS / "evaluate_calibration.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
 
     def pct(r: dict[str, float]) -> str:
-        return f"{100 * r['rate']:.1f}% ({r['k']}/{r['n']}; 95% CI {100 * r['lower_95']:.1f}-{100 * r['upper_95']:.1f}%)"
+        ci = f"95% CI {100 * r['lower_95']:.1f}-{100 * r['upper_95']:.1f}%"
+        return f"{100 * r['rate']:.1f}% ({r['k']}/{r['n']}; {ci})"
 
     lines = [
         "# Evaluation calibration on synthetic England (truth recovery)",
@@ -141,7 +143,8 @@ def _write_report(report: dict[str, Any]) -> None:
         "",
         "| measure | result |",
         "|---|---|",
-        f"| groups with an injected effect classified in the true direction | {pct(report['effect_pairs_recovered'])} |",
+        "| groups with an injected effect classified in the true direction | "
+        f"{pct(report['effect_pairs_recovered'])} |",
         f"| groups without an effect classified 'similar to England's trend' (nominal 95%) | "
         f"{pct(report['null_pairs_similar'])} |",
         f"| ... classified improving / worsening | {pct(report['null_pairs_improving'])} / "

@@ -115,7 +115,7 @@ def test_p_values_agree_with_the_labels_and_fdr_is_controlled_over_the_period():
         share = 0.35 if g < 5 else 0.20
         code = f"A8{g:04d}"
         rows.append((code, float(rng.binomial(2000, share)), 2000.0))
-        mem.append(("G%02d" % g, code, PERIOD))
+        mem.append((f"G{g:02d}", code, PERIOD))
     rows += [(f"B8{i:04d}", 20000.0, 100000.0) for i in range(10)]  # the rest of England at 20%
     pv = practice_values("p", rows, "proportion")
     members = pd.DataFrame(mem, columns=["group_id", "practice_code", "period"])

@@ -119,3 +119,19 @@ def test_unknown_age_band_is_refused(store):
     """)
     with pytest.raises(ComputeError, match="age bands the STAR-PU mapping does not know: 0-4"):
         compute_indicators(store, ["rx_antibacterial_items"])
+
+
+def test_latest_list_with_an_unknown_cell_gives_no_rate(store):
+    insert_table(store, "practice_population", LIST + """
+    A             | 2019-06 | month       | male   | 0_4      | 100
+    A             | 2019-06 | month       | female | 80_84    | null
+    """)
+    insert_table(store, "prescribing", """
+        practice_code | period  | bnf_code        | items
+        A             | 2019-05 | 0501013B0AAABAB | 10
+        A             | 2019-07 | 0501013B0AAABAB | 10
+    """)
+    got = run(store, "rx_antibacterial_items", "month")
+    assert got.loc[("A", "2019-05"), "value"] == pytest.approx(10 / star_pu(W13) * 1000, rel=1e-12)
+    # July's latest list (June) has a suppressed cell: the rate is unknown, not taken from April's list
+    assert math.isnan(got.loc[("A", "2019-07"), "denominator"])

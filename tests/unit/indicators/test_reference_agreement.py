@@ -7,6 +7,8 @@ stale registrations, incomplete financial years, excluded BNF codes.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
@@ -18,8 +20,11 @@ from gpscale.indicators.testing import HOSPITAL_MEASURES, insert
 from gpscale.periods import months_of_fy
 from gpscale.store.db import open_store
 
-# no shrinking: a failure is reported as generated (shrinking a whole store takes minutes)
-SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+# Few examples by default to keep the suite fast (each example compiles and runs several ibis queries);
+# GPSCALE_HYPOTHESIS_EXAMPLES=200 for a thorough run. No shrinking: a failure is reported as generated
+# (shrinking a whole store takes minutes).
+EXAMPLES = int(os.environ.get("GPSCALE_HYPOTHESIS_EXAMPLES", "8"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     derandomize=True, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 PRACTICES = ["A", "B", "C", "D"]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from tests.unit.web.world import FEDERATION, world
+from tests.unit.web.world import FEDERATION, bare_world, world
 from typer.testing import CliRunner
 
 from gpscale.cli import app
@@ -44,8 +42,21 @@ def test_group_report_has_every_section_and_is_self_contained(tmp_path):
     assert "Do not rank groups" in text and "does not mean the group is the same as England" in text
     assert "Wilson score 95% CI" in html  # the interval method is named
     assert "rule that fired" in text
-    # evaluation tables that were not computed say so, instead of failing
-    assert "not computed: the results folder has no trends table" in text
+    # the evaluation engine's tables are shown with their methods
+    for title in ("Group profile over time", "Trends: the group, England", "Is variation between member practices"):
+        assert title in text, title
+    assert "evaluation engine" in text
+
+
+def test_a_partial_evaluation_says_not_computed_instead_of_failing(tmp_path):
+    w = bare_world()
+    data = ResultsData(w.results, w.store)
+    html = write_group_report(data, FEDERATION, tmp_path / "g.html")[0].read_text()
+    assert "not computed: the results folder has no trends table" in html
+    assert "not computed: the results folder has no profiles table" in html
+    national = write_national_report(data, tmp_path / "n.html")[0].read_text()
+    assert "not computed: the results folder has no size_effect table" in national
+    assert "LOWESS" in national or "Too few groups" in national
 
 
 def test_national_report_has_size_against_performance_and_a_table_of_groups(tmp_path):
@@ -58,15 +69,11 @@ def test_national_report_has_size_against_performance_and_a_table_of_groups(tmp_
     assert "http://" not in html.replace("http://www.w3.org", "")
 
 
-def test_evaluation_tables_are_shown_when_the_engine_wrote_them(tmp_path):
-    w = world()
-    results = tmp_path / "results"
-    shutil.copytree(w.results, results)
-    pd.DataFrame({"group_id": [FEDERATION], "indicator_id": ["qof_total"], "slope": [0.12],
-                  "difference_from_england": [0.03], "method": ["GLM"]}).to_parquet(results / "trends.parquet")
-    data = ResultsData(results, w.store)
-    html = write_group_report(data, FEDERATION, tmp_path / "g.html")[0].read_text()
-    assert "difference_from_england" in html and "not computed: the results folder has no trends table" not in html
+def test_size_against_performance_uses_the_engine_model_and_patients():
+    sections = {s.id: s for s in national_sections(_data())}
+    captions = " ".join(b.caption for b in sections["size"].blocks)
+    assert "registered patients" in " ".join(b.html for b in sections["size"].blocks)
+    assert "Conclusion:" in captions  # the engine's size_effect conclusion, in plain words
 
 
 def test_member_funnel_section_names_practices_outside_the_limits():

@@ -319,3 +319,42 @@ def test_warm_up_renders_group_and_indicator_pages():
     assert app.state.warmed == len(app.state.warm_targets)
     r = TestClient(app).get(f"/groups/{SOLO}")
     assert r.headers.get("x-cache") == "hit"
+
+
+@functools.cache
+def _with_surveys() -> ResultsData:
+    """The tiny world plus a synthetic staff survey analysed by gpscale survey report (beside the results)."""
+    from gpscale.surveys.report import build_survey_report
+    from gpscale.surveys.synth import write_synthetic_surveys
+
+    w = world()
+    groups = {FEDERATION: ["P00001", "P00002", "P00011", "P00012", "P00021", "P00022"],
+              "U00001": [f"P{i:05d}" for i in range(1, 11)]}
+    synth = w.root / "survey_synth"
+    write_synthetic_surveys(synth, 3, list(w.practices), ["00A", "00B"], groups)
+    build_survey_report(synth / "staff_codebook.yaml", synth / "staff_responses.csv", w.root / "surveys" / "staff")
+    return ResultsData(w.results, w.store)
+
+
+def test_survey_results_are_shown_with_small_cells_hidden():
+    data = _with_surveys()
+    assert [s.survey_id for s in data.surveys] == ["staff"]
+    client = TestClient(create_app(data, cache_pages=False))
+    html = client.get("/surveys").text
+    assert "items_by_role" in html and "fewer than 10 respondents" in html
+    assert 'href="/surveys"' in client.get("/").text  # the navigation offers surveys once they exist
+    r = client.get("/download/surveys/staff/respondents.csv")
+    assert r.status_code == 200
+    frame = pd.read_csv(io.StringIO(r.text))
+    visible = frame[~frame["suppressed"].astype(bool)]
+    assert (visible["n"].dropna() >= 10).all()
+    assert frame["suppressed"].astype(bool).any(), "the synthetic survey has small cells to hide"
+    assert frame.loc[frame["suppressed"].astype(bool), "n"].isna().all()
+    assert client.get("/download/surveys/staff/nope.csv").status_code == 404
+
+
+def test_blank_form_fields_mean_none_and_security_headers_are_set(client):
+    r = client.get("/indicators/qof_total?group=&period=&conf=0.95")
+    assert r.status_code == 200 and "All groups: funnel plot" in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"

@@ -2,9 +2,9 @@
 
 Forty practices in four PCNs and one federation (which overlaps them), a one-practice group, a practice
 that leaves its PCN, three real indicators (a monthly proportion, a QOF score, a GP Patient Survey
-weighted proportion), five financial years and 36 months. The scorecard is computed by the real
-evaluation code, so the pages show what ``gpscale evaluate`` would write. Some practice numerators are
-deliberately below the disclosure threshold.
+weighted proportion), five financial years and 36 months. Some practice numerators are
+deliberately below the disclosure threshold. The results are computed by the real evaluation engine
+(:func:`gpscale.evaluate.run.evaluate_frames`), so the pages show what ``gpscale evaluate`` writes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gpscale.evaluate.scorecard import scorecard
-from gpscale.groups.membership import MembershipView, members_by_period
+from gpscale.evaluate.run import evaluate_frames, write_tables
 from gpscale.indicators.library import load_definitions
 from gpscale.store import open_store
 
@@ -110,19 +109,34 @@ def _fy(month: str) -> str:
     return f"FY{s}/{(s + 1) % 100:02d}"
 
 
-def build(root: Path) -> World:
+def _groups() -> pd.DataFrame:
+    return pd.DataFrame({
+        "group_id": [*PCNS, FEDERATION, SOLO],
+        "name": [f"Test PCN {i + 1}" for i in range(4)] + ["Test Federation", "Solo Group"],
+        "kind": ["pcn"] * 4 + ["federation", "custom"],
+    })
+
+
+def build(root: Path, engine_tables: bool = True) -> World:
+    """Write the world into ``root``; ``engine_tables=False`` writes only the scorecard and practice values."""
     rng = np.random.default_rng(7)
     practices = _practices()
     spells = _spells()
     pv = _values(rng)
     defs = {k: v for k, v in load_definitions().items() if k in INDICATORS}
-    periods = sorted(pv["period"].unique().tolist())
-    members = members_by_period(spells, periods, MembershipView.parse("as-was"))
-    card = scorecard(pv, members, defs, "as-was", "testdata0001")
+    context = pd.concat([
+        practices.assign(period=y, patients=3000 + 400 * np.arange(40), dispensing=False, imd_score=20.0)
+        for y in YEARS
+    ])[["practice_code", "period", "patients", "commissioner", "icb", "region", "postcode", "contract_type",
+        "rurality", "dispensing", "imd_score"]]
+    ev = evaluate_frames(pv, spells, defs, data_version="testdata0001", context=context, groups=_groups(), n_boot=49)
     results = root / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    card.to_parquet(results / "scorecard.parquet", index=False)
-    pv.to_parquet(results / "practice_values.parquet", index=False)
+    if engine_tables:
+        write_tables(ev, results, csv=False)
+    else:
+        results.mkdir(parents=True, exist_ok=True)
+        ev.scorecard.to_parquet(results / "scorecard.parquet", index=False)
+        pv.to_parquet(results / "practice_values.parquet", index=False)
     store = root / "store.duckdb"
     with open_store(store) as st:
         con = st.con.cursor()
@@ -131,12 +145,7 @@ def build(root: Path) -> World:
                        region, contract_type, rurality, ingest_id)
                        SELECT practice_code, DATE '2024-03-31', name, postcode, status, commissioner, icb, region,
                               contract_type, rurality, 1 FROM p""")
-        groups = pd.DataFrame({
-            "group_id": [*PCNS, FEDERATION, SOLO],
-            "name": [f"Test PCN {i + 1}" for i in range(4)] + ["Test Federation", "Solo Group"],
-            "kind": ["pcn"] * 4 + ["federation", "custom"],
-        })
-        con.register("g", groups)
+        con.register("g", _groups())
         con.execute("INSERT INTO group_record (group_id, as_of, name, kind, ingest_id) "
                     "SELECT group_id, DATE '2024-03-31', name, kind, 1 FROM g")
         con.register("s", spells)
@@ -146,5 +155,11 @@ def build(root: Path) -> World:
 
 @functools.cache
 def world() -> World:
-    """The tiny world, built once per test process (read-only for tests)."""
+    """The tiny world with every evaluation table, built once per test process (read-only for tests)."""
     return build(Path(tempfile.mkdtemp(prefix="gpscale-web-")))
+
+
+@functools.cache
+def bare_world() -> World:
+    """The same world with only the scorecard and practice values (an older or partial evaluation)."""
+    return build(Path(tempfile.mkdtemp(prefix="gpscale-web-bare-")), engine_tables=False)

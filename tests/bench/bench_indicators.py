@@ -96,7 +96,8 @@ def sql_broad_spectrum(con, months: list[str]) -> pd.DataFrame:
     num, den = _broad_spectrum_specs()
     fy_of = _complete_fy_months(months)
     month_rows = ", ".join(
-        f"('{m}', DATE '{parse_period(m).start}', DATE '{parse_period(m).end}', {repr(fy_of.get(m)) if m in fy_of else 'NULL'})"
+        f"('{m}', DATE '{parse_period(m).start}', DATE '{parse_period(m).end}', "
+        + (f"'{fy_of[m]}')" if m in fy_of else "NULL)")
         for m in months
     )
     fys = sorted(set(fy_of.values()))
@@ -190,10 +191,27 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     )
 
 
-def bench_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5) -> None:
-    """rx_broad_spectrum over 6,500 practices × 60 months: ibis vs DuckDB SQL vs pandas (rows/s)."""
-    with open_store(":memory:") as store:
-        synthetic_store(store, ENGLAND_PRACTICES, first_fy, n_fys)
+def bench_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5, name: str = "60_months") -> None:
+    """rx_broad_spectrum over 6,500 practices × 60 months: ibis vs DuckDB SQL vs pandas (rows/s).
+
+    The store is a DuckDB file, as a real store is (DuckDB compresses stored tables, and scans them
+    several times faster than the same table built in an in-memory database).
+    """
+    with tempfile.TemporaryDirectory(prefix="gpscale-bench-") as tmp:
+        path = Path(tmp) / "prescribing.duckdb"
+        with open_store(path) as store:
+            synthetic_store(store, ENGLAND_PRACTICES, first_fy, n_fys)
+            store.con.execute("CHECKPOINT")
+        _throughput(path, name)
+
+
+def bench_prescribing_throughput_180_months() -> None:
+    """The same over all 180 months (≈19 million prescribing rows)."""
+    bench_prescribing_throughput(FIRST_FY, N_FYS, "180_months")
+
+
+def _throughput(path: Path, name: str) -> None:
+    with open_store(path) as store:
         con = store.con.cursor()
         n_rows = con.execute("SELECT count(*) FROM prescribing").fetchone()[0]  # type: ignore[index]
         months = [r[0] for r in con.execute("SELECT DISTINCT period FROM prescribing ORDER BY 1").fetchall()]
@@ -203,34 +221,49 @@ def bench_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5) -> None:
         sql_out: list[pd.DataFrame] = []
         t_sql = timeit(lambda: sql_out.append(sql_broad_spectrum(con, months)), repeat=3)
 
-        rx = con.execute("SELECT practice_code, period, bnf_code, items FROM prescribing").df()
-        practice = con.execute(
-            "SELECT practice_code, CAST(open_date AS VARCHAR) AS open_date, CAST(close_date AS VARCHAR) AS close_date "
-            "FROM practice").df()
+        frames: dict[str, pd.DataFrame] = {}
+
+        def load() -> None:
+            frames["rx"] = con.execute("SELECT practice_code, period, bnf_code, items FROM prescribing").df()
+            frames["practice"] = con.execute(
+                "SELECT practice_code, CAST(open_date AS VARCHAR) AS open_date, "
+                "CAST(close_date AS VARCHAR) AS close_date FROM practice").df()
+
+        t_load = timeit(load, repeat=1)
         pd_out: list[pd.DataFrame] = []
-        t_pd = timeit(lambda: pd_out.append(pandas_broad_spectrum(rx, practice, months)), repeat=2)
+        t_pd = timeit(lambda: pd_out.append(pandas_broad_spectrum(frames["rx"], frames["practice"], months)),
+                      repeat=2)
+        frames.clear()
         con.close()
 
     ours = ibis_out[-1].drop(columns=["indicator_id", "effective_n", "definition_version"])
     checks = {"sql_equals_ibis": _same(ours, sql_out[-1]), "pandas_equals_ibis": _same(ours, pd_out[-1])}
-    rate = {k: n_rows / t["min_s"] for k, t in (("ibis", t_ibis), ("sql", t_sql), ("pandas", t_pd))}
+    pandas_total = t_pd["min_s"] + t_load["min_s"]
+    rate = {k: n_rows / t for k, t in (("ibis", t_ibis["min_s"]), ("sql", t_sql["min_s"]),
+                                       ("pandas", t_pd["min_s"]), ("pandas_with_load", pandas_total))}
     metrics = {
         "prescribing_rows": n_rows,
+        "months": len(months),
         "result_rows": len(ours),
         "ibis_s": round(t_ibis["min_s"], 3),
         "duckdb_sql_s": round(t_sql["min_s"], 3),
-        "pandas_s": round(t_pd["min_s"], 3),
+        "pandas_compute_s": round(t_pd["min_s"], 3),
+        "pandas_load_s": round(t_load["min_s"], 3),
         "ibis_rows_per_s": round(rate["ibis"]),
         "duckdb_sql_rows_per_s": round(rate["sql"]),
         "pandas_rows_per_s": round(rate["pandas"]),
+        "pandas_with_load_rows_per_s": round(rate["pandas_with_load"]),
         "ibis_time_over_sql": round(t_ibis["min_s"] / t_sql["min_s"], 2),
-        "pandas_time_over_ibis": round(t_pd["min_s"] / t_ibis["min_s"], 2),
+        "pandas_compute_time_over_ibis": round(t_pd["min_s"] / t_ibis["min_s"], 2),
+        "pandas_with_load_time_over_ibis": round(pandas_total / t_ibis["min_s"], 2),
         "target_within_2x_of_sql": t_ibis["min_s"] <= 2 * t_sql["min_s"],
-        "target_5x_faster_than_pandas": t_pd["min_s"] >= 5 * t_ibis["min_s"],
+        "target_5x_faster_than_pandas_compute": t_pd["min_s"] >= 5 * t_ibis["min_s"],
+        "target_5x_faster_than_pandas_with_load": pandas_total >= 5 * t_ibis["min_s"],
         **checks,
         "peak_rss_mib": round(peak_rss_mib()),
     }
     print(metrics)
-    record("indicators_prescribing_throughput", metrics,
-           notes="rx_broad_spectrum month + FY; pandas timed on frames already in memory (load excluded)")
+    record(f"indicators_prescribing_throughput_{name}", metrics,
+           notes="rx_broad_spectrum month + FY from a DuckDB file store; pandas compute timed on frames "
+                 "already in memory, and separately the load of those frames from the store")
     assert all(checks.values()), checks

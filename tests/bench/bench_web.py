@@ -64,7 +64,7 @@ uvicorn.run(create_app(data, cache_pages=cache, warm=cache), host="127.0.0.1", p
 """
 
 
-def _start(base: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str, float]:
+def _start(base: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str, float, dict[str, Any]]:
     import httpx
 
     port = _free_port()
@@ -80,12 +80,13 @@ def _start(base: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str, float
             break
         except httpx.HTTPError:
             time.sleep(1)
-    load_s = time.perf_counter() - t0
+    load_s = time.perf_counter() - t0  # data loaded and disclosure control applied; the warm-up follows
     if cache:
         while h["warmed"] < h["warm_targets"]:
             time.sleep(2)
             h = httpx.get(url + "/healthz", timeout=5).json()
-    return proc, url, load_s
+    h["warm_s"] = time.perf_counter() - t0 - load_s
+    return proc, url, load_s, h
 
 
 def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
@@ -170,19 +171,27 @@ def bench_web_latency() -> None:
     urls = _urls(base, rng)
     metrics: dict[str, Any] = {"clients": CLIENTS, "requests_per_page_type": REQUESTS}
     for label, cache in (("served", True), ("uncached", False)):
-        proc, url, load_s = _start(base, cache)
+        proc, url, load_s, health = _start(base, cache)
         try:
             t0 = time.perf_counter()
             times = _run(url, urls)
             wall = time.perf_counter() - t0
+            import httpx
+
+            rss = httpx.get(url + "/healthz", timeout=10).json().get("peak_rss_mib")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        metrics[label] = {"startup_s": load_s, "wall_s": wall, "requests": len(urls), **_summary(times)}
+        metrics[label] = {"startup_s": load_s, "wall_s": wall, "requests": len(urls), "server_peak_rss_mib": rss,
+                          "pages_prerendered": health.get("warmed", 0),
+                          "warm_up_s": health["warm_s"], "load_average": os.getloadavg()[0],
+                          **_summary(times)}
         for kind, m in metrics[label].items():
             if isinstance(m, dict):
                 print(f"  {label:9s} {kind:42s} median {m['median_ms']:7.1f} ms  p95 {m['p95_ms']:7.1f} ms")
-        print(f"  {label}: start-up (load + warm-up) {load_s:.0f}s", flush=True)
+        warmed = health.get("warmed", 0)
+        print(f"  {label}: ready in {load_s:.0f}s (+ {health['warm_s']:.0f}s warm-up of {warmed} pages), "
+              f"server peak memory {rss} MiB", flush=True)
     import duckdb
 
     con = duckdb.connect(str(base / "gpscale.duckdb"), read_only=True)

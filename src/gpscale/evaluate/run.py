@@ -288,7 +288,7 @@ def write_tables(
         paths.append(p)
         if csv:
             p = out / f"{name}.csv"
-            df.to_csv(p, index=False)
+            _write_csv(df, p)
             paths.append(p)
         manifest["tables"][name] = {"rows": len(df), "columns": list(df.columns)}
     if excel:
@@ -310,6 +310,17 @@ def write_tables(
     mp.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     paths.append(mp)
     return paths
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV through Arrow's writer (several times faster than pandas on national tables)."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        pa_csv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        df.to_csv(path, index=False)
 
 
 def _writable(df: pd.DataFrame) -> pd.DataFrame:

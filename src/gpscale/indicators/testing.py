@@ -230,7 +230,8 @@ def synthetic_store(
                CASE WHEN i % 5 = 0 THEN NULL ELSE round(wbase * pct / 100, 3) END,
                CASE WHEN i % 5 = 0 THEN NULL ELSE wbase END,
                NULL, NULL, NULL, pct, 0
-        FROM (SELECT p.i, p.practice_code, f.period, q.code, 40 + floor(200 * {_u('p.practice_code', 'f.period', 'q.code', "'b'", s)}) AS base,
+        FROM (SELECT p.i, p.practice_code, f.period, q.code,
+                     40 + floor(200 * {_u('p.practice_code', 'f.period', 'q.code', "'b'", s)}) AS base,
                      round((40 + floor(200 * {_u('p.practice_code', 'f.period', 'q.code', "'b'", s)}))
                            * (0.9 + 0.2 * {_u('p.practice_code', 'f.period', 'q.code', "'w'", s)}), 2) AS wbase,
                      round(50 + 45 * {_u('p.practice_code', 'f.period', 'q.code', "'p'", s)}, 1) AS pct

@@ -132,6 +132,17 @@ def read_table(folder: Path, name: str) -> pd.DataFrame | None:
     return None
 
 
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of large tables as categories: far less memory, and row selection many times faster."""
+    if len(frame) < 10_000:
+        return frame
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_string_dtype(out[c]) or out[c].dtype == object:
+            out[c] = out[c].astype("category")
+    return out
+
+
 def _sql_list(values: frozenset[str]) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))
 
@@ -166,7 +177,7 @@ class ResultsData:
         for name in KNOWN_TABLES[2:]:
             t = read_table(self.folder, name)
             if t is not None:
-                self.tables[name] = t
+                self.tables[name] = _compact(t)
         self.indicators = self._load_indicators(card, definitions_dir)
         self.data_version = str(card["data_version"].iloc[0]) if len(card) else ""
         views = card.loc[card["entity_type"] == "group", "membership_view"].dropna().unique().tolist()
@@ -408,8 +419,8 @@ class ResultsData:
         for col in ("entity_type", "indicator_id", "period_type", "method", "membership_view", "comparator",
                     "comparison", "comparison_method", "data_version"):
             out[col] = out[col].astype("category")
-        out["entity_id"] = out["entity_id"].astype(str)
-        out["period"] = out["period"].astype(str)
+        out["entity_id"] = out["entity_id"].astype(str).astype(object)
+        out["period"] = out["period"].astype(str).astype(object)
         return out
 
     @contextmanager

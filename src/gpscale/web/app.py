@@ -487,8 +487,11 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
+        import resource
+
         cache: PageCache | None = app.state.cache
         return {"status": "ok", "data_version": d().data_version, "groups": len(d().group_ids),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                 "warmed": app.state.warmed, "warm_targets": len(app.state.warm_targets),
                 "cached_pages": 0 if cache is None else len(cache._d)}
 
@@ -571,6 +574,9 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
            for i in data.indicators for p in [None, *data.fy_periods.get(i, [])]]
         + [(f"/groups/{quote(g, safe='')}", group, {**defaults, "group_id": g, "indicator": None})
            for g in data.groups["group_id"]]
+        + [(f"/indicators/{i}", indicator, {**defaults, "indicator_id": i, "period": None, "group": g["group_id"],
+                                              "limits": "adjusted"})
+           for g in data.named_groups for i in data.indicators]
     )
     return app
 

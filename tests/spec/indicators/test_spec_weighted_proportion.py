@@ -15,13 +15,15 @@ from gpscale.indicators.testing import insert_table, practices
 
 from .conftest import run
 
-SURVEY = """
-    source | measure_id | practice_code | period    | period_type | weighted_numerator | weighted_denominator | denominator | value
-    gpps   | Q28_12     | A             | FY2019/20 | fy          | 80.5               | 100.6                | 98          | 80.02
-    gpps   | Q28_12     | B             | FY2019/20 | fy          | null               | null                 | 120         | 75
-    gpps   | Q3_12      | C             | FY2019/20 | fy          | 50                 | 100                  | 100         | 50
-    gpps   | Q60_12     | A             | FY2016/17 | fy          | 70                 | 100                  | 100         | 70
-    gpps   | Q60_12     | A             | FY2017/18 | fy          | 71                 | 100                  | 100         | 71
+SURVEY = (
+    "source | measure_id | practice_code | period | period_type | weighted_numerator | weighted_denominator"
+    " | denominator | value"
+) + """
+    gpps   | Q28_12     | A             | FY2019/20 | fy          | 80.5   | 100.6  | 98   | 80.02
+    gpps   | Q28_12     | B             | FY2019/20 | fy          | null   | null   | 120  | 75
+    gpps   | Q3_12      | C             | FY2019/20 | fy          | 50     | 100    | 100  | 50
+    gpps   | Q60_12     | A             | FY2016/17 | fy          | 70     | 100    | 100  | 70
+    gpps   | Q60_12     | A             | FY2017/18 | fy          | 71     | 100    | 100  | 71
 """
 
 

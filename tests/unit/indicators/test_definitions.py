@@ -114,7 +114,7 @@ def test_id_must_match_file_name_and_yaml_must_parse(tmp_path):
     with pytest.raises(DefinitionError, match=r"other.yaml: id: 'qof_total' must match the file name"):
         load_dir(tmp_path)
     (tmp_path / "other.yaml").write_text("id: [unclosed\n")
-    with pytest.raises(DefinitionError, match="other.yaml: not valid YAML"):
+    with pytest.raises(DefinitionError, match=r"other\.yaml: not valid YAML"):
         load_dir(tmp_path)
 
 

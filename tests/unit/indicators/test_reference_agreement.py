@@ -109,13 +109,14 @@ def test_hospital_indicators_agree(practices, ha):
     practices=practice_rows(),
     qof=st.lists(st.fixed_dictionaries({
         "source": st.just("qof"), "measure_id": st.sampled_from(["total", "clinical", "organisational"]),
-        "practice_code": st.sampled_from([*PRACTICES, "E"]), "period": st.sampled_from(FYS), "period_type": st.just("fy"),
-        "points": maybe(st.integers(0, 900).map(float)), "max_points": maybe(st.sampled_from([0.0, 100.0, 559.0])),
+        "practice_code": st.sampled_from([*PRACTICES, "E"]), "period": st.sampled_from(FYS),
+        "period_type": st.just("fy"), "points": maybe(st.integers(0, 900).map(float)),
+        "max_points": maybe(st.sampled_from([0.0, 100.0, 559.0])),
     }), max_size=20),
     gpps=st.lists(st.fixed_dictionaries({
         "source": st.just("gpps"), "measure_id": st.sampled_from(["Q3_12", "Q9_12", "Q28_12", "Q60_12", "Q74_12"]),
-        "practice_code": st.sampled_from([*PRACTICES, "E"]), "period": st.sampled_from(FYS), "period_type": st.just("fy"),
-        "weighted_numerator": maybe(count), "weighted_denominator": maybe(count),
+        "practice_code": st.sampled_from([*PRACTICES, "E"]), "period": st.sampled_from(FYS),
+        "period_type": st.just("fy"), "weighted_numerator": maybe(count), "weighted_denominator": maybe(count),
         "denominator": maybe(count), "value": maybe(st.integers(0, 100).map(float)),
     }), max_size=20),
 )

@@ -154,7 +154,7 @@ def demo(
     """Run the main job on synthetic England: generate, ingest, compute, evaluate, report."""
     import time
 
-    from gpscale.pipeline import named_group_summary, run_demo
+    from gpscale.pipeline import named_group_summary, run_demo, size_summary
 
     t0 = time.perf_counter()
 
@@ -169,6 +169,15 @@ def demo(
         table.add_row(r.entity_id, r.indicator_id, r.period, f"{r.value:.2f} ({r.lower:.2f}-{r.upper:.2f})",
                       f"{r.comparator_value:.2f}", r.comparison)
     console.print(table)
+    size = size_summary(result.evaluation)
+    if not size.empty:
+        sized = Table("indicator", "period", "PCNs and groups", "change per doubling of patients (95% CI)",
+                      "conclusion", title="Is bigger better? (latest year; random-effects meta-regression)")
+        for r in size.sort_values("indicator_id").itertuples():
+            sized.add_row(r.indicator_id, r.period, str(r.n_groups),
+                          f"{r.per_doubling_natural:+.3g} ({r.natural_lower:+.3g} to {r.natural_upper:+.3g})",
+                          r.conclusion)
+        console.print(sized)
     _demo_surveys(out, step)
     console.print(f"report: [bold]{result.report}[/]; tables: {result.out / 'results'}; store: {result.store}")
     console.print(f"done in {time.perf_counter() - t0:.0f}s")

@@ -15,6 +15,7 @@ Run: ``python -m tests.bench.run evaluate`` (or ``make bench``).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -152,10 +153,11 @@ def bench_evaluate_full() -> None:
                          context=data["context"], groups=data["groups"], progress=progress)
     t_eval = time.perf_counter() - t1
     progress("end")
-    out = Path(__file__).resolve().parents[2] / "bench-results" / "evaluate_tables"
-    t2 = time.perf_counter()
-    write_tables(ev, out, include_practice_values=False)
-    t_write = time.perf_counter() - t2
+    with tempfile.TemporaryDirectory(prefix="gpscale-bench-evaluate-") as tmp:
+        t2 = time.perf_counter()
+        paths = write_tables(ev, Path(tmp), include_practice_values=False)
+        t_write = time.perf_counter() - t2
+        written_mib = sum(p.stat().st_size for p in paths) / 2**20
     groups = ev.members["group_id"].nunique()
     metrics = {
         "practices_ever": int(pv["practice_code"].nunique()),
@@ -170,6 +172,7 @@ def bench_evaluate_full() -> None:
         "evaluate_seconds": round(t_eval, 1),
         "stage_seconds": {k: round(v, 1) for k, v in timings.items()},
         "write_seconds": round(t_write, 1),
+        "written_mib_parquet_and_csv": round(written_mib, 0),
         "peak_rss_mib": round(peak_rss_mib(), 0),
     }
     path = record("evaluate", metrics, notes=(

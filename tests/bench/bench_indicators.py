@@ -4,7 +4,7 @@
     all 16 indicators, every period, on an England-sized synthetic store (6,500 practices, 180 months
     of prescribing for the indicators' BNF chemicals, 15 financial years of QOF, survey and hospital
     data), generated directly in DuckDB by :func:`gpscale.indicators.testing.synthetic_store`.
-``bench_prescribing_throughput``
+``bench_indicators_prescribing_throughput`` (and ``..._180_months``)
     one prescribing measure (``rx_broad_spectrum``: monthly grid with zero-fill plus the financial-year
     roll-up) through gpscale's ibis path, through hand-written DuckDB SQL producing the same rows, and
     through a straightforward pandas implementation on frames already in memory; throughput is
@@ -191,7 +191,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     )
 
 
-def bench_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5, name: str = "60_months") -> None:
+def bench_indicators_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5, name: str = "60_months") -> None:
     """rx_broad_spectrum over 6,500 practices × 60 months: ibis vs DuckDB SQL vs pandas (rows/s).
 
     The store is a DuckDB file, as a real store is (DuckDB compresses stored tables, and scans them
@@ -205,9 +205,9 @@ def bench_prescribing_throughput(first_fy: int = 2019, n_fys: int = 5, name: str
         _throughput(path, name)
 
 
-def bench_prescribing_throughput_180_months() -> None:
+def bench_indicators_prescribing_throughput_180_months() -> None:
     """The same over all 180 months (≈19 million prescribing rows)."""
-    bench_prescribing_throughput(FIRST_FY, N_FYS, "180_months")
+    bench_indicators_prescribing_throughput(FIRST_FY, N_FYS, "180_months")
 
 
 def _throughput(path: Path, name: str) -> None:

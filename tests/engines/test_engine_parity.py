@@ -15,7 +15,13 @@ from gpscale.indicators.library import DEFAULT_IDS
 from gpscale.indicators.testing import synthetic_store
 from gpscale.store.db import open_store
 
-pytestmark = pytest.mark.spark
+pytestmark = [
+    pytest.mark.spark,
+    # pyspark 4.x warns about pandas 3 on every conversion; nothing here depends on what it warns about
+    pytest.mark.filterwarnings("ignore::FutureWarning:pyspark.*"),
+    pytest.mark.filterwarnings("ignore:.*copy keyword is deprecated.*"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark.*"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Computing indicators: practice × period numerators, denominators and values, expressed once in ibis.
 
 The same ibis expressions run on DuckDB (default, directly on the store's connection) and on PySpark
-(``engine="spark"``: the store's rows are copied into a local or given SparkSession). Rules every
+(``engine="spark"``: DuckDB hands the store's tables to a local or given SparkSession as Parquet). Rules every
 indicator follows (docs/indicators.md explains them with examples):
 
 * **An explicit grid.** One row per practice × period, where the practices are those open in the period
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import functools
 import operator
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,26 +194,24 @@ def spark_session() -> Any:
     )
 
 
-def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str]) -> _Engine:
-    """Copy the store's needed tables into Spark temporary views and connect ibis to them."""
-    from pyspark.sql import types as T
+def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str], workdir: str) -> _Engine:
+    """Hand the store's needed tables to Spark as Parquet files in ``workdir`` and connect ibis to them.
 
+    DuckDB writes Parquet quickly and Spark reads it lazily, so this scales to national tables (a Spark
+    cluster needs ``workdir`` on storage its executors can read). Dates travel as ISO text.
+    """
     if session is None:
         session = spark_session()
     icon = ibis.pyspark.connect(session)
-    type_map = {"VARCHAR": T.StringType(), "DOUBLE": T.DoubleType(), "BIGINT": T.LongType(),
-                "INTEGER": T.IntegerType(), "DATE": T.StringType()}
     tables: dict[str, ir.Table] = {}
     for name, cols in STORE_TABLES.items():
         described = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
-        schema = T.StructType([T.StructField(c, type_map[described[c]], True) for c in cols])
         proj = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if described[c] == "DATE" else c for c in cols)
         where = "" if name in needed else " WHERE false"
-        frame = con.execute(f"SELECT {proj} FROM {name}{where}").df()
+        path = str(Path(workdir) / f"{name}.parquet")
+        con.execute(f"COPY (SELECT {proj} FROM {name}{where}) TO '{path}' (FORMAT parquet)")
         view = f"gpscale_{name}"
-        # from pandas (via Arrow, so the rows live in the JVM): a DataFrame of Python rows would be
-        # re-read through Python workers by every query that scans it
-        session.createDataFrame(frame, schema=schema).createOrReplaceTempView(view)
+        session.read.parquet(path).createOrReplaceTempView(view)
         tables[name] = icon.table(view)
     return _Engine("spark", icon, tables, con, session=session)
 
@@ -378,11 +378,11 @@ def _prescribing_months(
     if d.value_type == ValueType.PROPORTION:
         den_spec = d.denominator
         assert isinstance(den_spec, PrescribingSpec)
-        counts = e.materialise(_prescribing_counts(e, [n, den_spec], ["numerator", "denominator"]))
+        counts = _prescribing_counts(e, [n, den_spec], ["numerator", "denominator"])
         t = _grid_with(e, periods, counts)
     else:  # rate over (weighted) registrations
         assert weights is not None
-        counts = e.materialise(_prescribing_counts(e, [n], ["numerator"]))
+        counts = _prescribing_counts(e, [n], ["numerator"])
         lists = _star_pu(e, d, weights)
         grid = e.materialise(_grid_with(e, periods, counts))
         t = _on_grid(grid, _latest_list(e, grid, lists))
@@ -489,7 +489,11 @@ def _hospital_years(e: _Engine, d: IndicatorDefinition, periods: list[str]) -> i
     assert isinstance(n, HospitalSpec) and isinstance(d.denominator, ExpectedSpec)
     ha = e.table("hospital_activity")
     ha = ha.filter(
-        (ha.measure == n.measure) & (ha.period_type == str(PeriodType.FINANCIAL_YEAR)) & ha.period.isin(periods)
+        # measure codes compared case-insensitively (the layout writes EMERGENCY_ADMISSIONS; a loader may
+        # normalise to lower case)
+        (ha.measure.upper() == n.measure.upper())
+        & (ha.period_type == str(PeriodType.FINANCIAL_YEAR))
+        & ha.period.isin(periods)
     )
     # England's rate per sex and age band in the same year, from every cell whose events are known
     known = ha.filter(ha.events.notnull() & ha.population.notnull())
@@ -689,10 +693,15 @@ def compute_indicators(
     except KeyError as exc:
         raise ComputeError(str(exc.args[0])) from None
     con, owned = _store_connection(store)
+    workdir: str | None = None
     try:
         if any(isinstance(d.denominator, RegistrationsSpec) for d in defs):
             _check_age_bands(con)
-        e = _duckdb_engine(con) if engine == "duckdb" else _spark_engine(con, spark, _needed_tables(defs))
+        if engine == "duckdb":
+            e = _duckdb_engine(con)
+        else:
+            workdir = tempfile.mkdtemp(prefix="gpscale-spark-")
+            e = _spark_engine(con, spark, _needed_tables(defs), workdir)
         parameters: dict[str, Any] = {}
         frames = []
         for d in defs:  # in definition order; each indicator's rows come ordered from the engine
@@ -702,6 +711,8 @@ def compute_indicators(
         return out
     finally:
         owned.close()
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _needed_tables(defs: Iterable[IndicatorDefinition]) -> set[str]:

@@ -149,7 +149,8 @@ class RegistrationsSpec(_Strict):
 
 
 class HospitalSpec(_Strict):
-    """Events of one ``hospital_activity`` measure, summed over age bands and sexes.
+    """Events of one ``hospital_activity`` measure (compared case-insensitively), summed over age bands
+    and sexes.
 
     ``suppressed_cells`` says what a suppressed (null) age-sex cell does: ``exclude`` leaves the cell out
     of both observed and expected (the ratio is over the cells whose counts are known), ``null_result``

@@ -160,7 +160,7 @@ def _one(d: IndicatorDefinition, t: dict[str, pd.DataFrame], con: Any, vintage: 
     if isinstance(n, HospitalSpec):
         ha = t["hospital_activity"]
         years = _periods(d, sorted(ha.period.unique()))  # periods of the source, any measure
-        ha = ha[(ha.measure == n.measure) & (ha.period_type == "fy") & ha.period.isin(years)]
+        ha = ha[(ha.measure.str.upper() == n.measure.upper()) & (ha.period_type == "fy") & ha.period.isin(years)]
         known = ha[ha.events.notna() & ha.population.notna()]
         ref = known.groupby(["period", "sex", "age_band"], as_index=False)[["events", "population"]].sum()
         ref["rate"] = np.where(ref.population > 0, ref.events / ref.population.where(ref.population > 0), 0.0)

@@ -398,6 +398,9 @@ class ResultsData:
         con.execute("DROP TABLE raw")
         con.execute("DROP TABLE IF EXISTS geq")
         con.execute("CREATE INDEX pv_practice ON pv (practice_code)")
+        # requests look up a few thousand rows each: one thread per query keeps concurrent requests from
+        # fighting over the cores (loading above used them all)
+        con.execute("SET threads = 1")
         self.pv_con = con
         self.pv_hidden = int(hidden.sum())
         self.pv_complementary = int((reason == "complementary").sum())

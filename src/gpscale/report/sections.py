@@ -72,7 +72,7 @@ FDR_NOTE = (
     "are expected by chance, and these columns allow for that."
 )
 SIZE_NOTE = (
-    "Each point is a group, placed by its size and its value. The orange line is a smoothed fit with its "
+    "Each point is a group, placed by its size and its value. The purple line is the fitted curve with its "
     "95% band. A flat line, or a band that contains England's value across the range, means the data do not "
     "show that bigger groups perform differently. Association is not causation: size goes with "
     "geography, deprivation and organisational form."

@@ -359,11 +359,11 @@ class SpineRow:
     tip: str = ""
 
 
-def spine(rows: Sequence[SpineRow], title: str, width: int = 640, desc: str = "") -> str:
+def spine(rows: Sequence[SpineRow], title: str, width: int = 680, desc: str = "") -> str:
     """Fingertips-style spine chart: per indicator, the range and interquartile band of all groups,
     England at the centre, and the group's value as a marker (right is better where there is a polarity)."""
     row_h = 24
-    label_w = 290
+    label_w = 310
     height = 30 + row_h * max(len(rows), 1) + 34
     c = _Canvas(width, height, title, desc or f"Spine chart: {title}.")
     left, right = label_w, width - 16
@@ -493,17 +493,17 @@ def scatter(points: Sequence[ScatterPoint], title: str, x_label: str, y_label: s
     if reference is not None:
         c.add(f'<line x1="{left}" x2="{right}" y1="{y(reference):.1f}" y2="{y(reference):.1f}" stroke="#000" '
               f'stroke-width="1.5"><title>England: {fmt(reference, 2)}</title></line>')
-    fit_pts = [f for f in fit if f[0] > 0 or not log_x]
-    if len(fit_pts) >= 2:
-        band = " ".join(f"{x(tf(f[0])):.1f},{y(f[3]):.1f}" for f in fit_pts)
-        band += " " + " ".join(f"{x(tf(f[0])):.1f},{y(f[2]):.1f}" for f in reversed(fit_pts))
-        c.add(f'<polygon points="{band}" fill="#E69F00" fill-opacity="0.25"/>')
-        line = " ".join(f"{x(tf(f[0])):.1f},{y(f[1]):.1f}" for f in fit_pts)
-        c.add(f'<polyline points="{line}" fill="none" stroke="#E69F00" stroke-width="2"><title>fitted curve with '
-              "95% band</title></polyline>")
     for p in sorted(pts, key=lambda q: q.category != "similar"):
         col = COLOURS.get(p.category, "#999")
         c.add(_symbol(shape_for(p.category), x(tf(p.x)), y(p.y), 3, col,
                       "#333" if p.category in ("similar", "not compared") else "#fff",
                       p.tip or f"{p.label}: {fmt(p.x, 0)}, {fmt(p.y, 2)}"))
+    fit_pts = [f for f in fit if f[0] > 0 or not log_x]
+    if len(fit_pts) >= 2:
+        band = " ".join(f"{x(tf(f[0])):.1f},{y(f[3]):.1f}" for f in fit_pts)
+        band += " " + " ".join(f"{x(tf(f[0])):.1f},{y(f[2]):.1f}" for f in reversed(fit_pts))
+        c.add(f'<polygon points="{band}" fill="#6A3D9A" fill-opacity="0.15"/>')
+        line = " ".join(f"{x(tf(f[0])):.1f},{y(f[1]):.1f}" for f in fit_pts)
+        c.add(f'<polyline points="{line}" fill="none" stroke="#6A3D9A" stroke-width="2.5"><title>fitted curve with '
+              "95% band</title></polyline>")
     return c.render()

@@ -13,9 +13,10 @@ generator's own world model and file writers, loaded through the loaders and eva
 as a user would. The writers are called exactly as :func:`gpscale.synth.generate` calls them and in the
 same order, leaving out the QOF prevalence and payments files, which no indicator in this test reads
 (and the surveys), to keep the run to about two minutes. Effects on indicators that had no data in a
-replicate are listed in the report, not scored. The report (rates with Wilson intervals, every effect
-pair, null rates by indicator and seed) is written to ``bench-results/evaluate_calibration.json`` and
-``.md``.
+replicate are listed in the report, not scored. A last replicate draws practice values straight from
+the world model (no files) at a larger size, covering all sixteen indicators. The report (rates with
+Wilson intervals, every effect pair, null rates by indicator and seed) is written to
+``bench-results/evaluate_calibration.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ PRACTICES = 800
 WRITERS = (layouts.write_epraccur, layouts.write_epcn, layouts.write_qof, layouts.write_gpps,
            layouts.write_registrations, layouts.write_hospital, layouts.write_prescribing)
 RESULTS = Path(__file__).resolve().parents[3] / "bench-results"
+FRAMES_SEED = 5
+FRAMES_PRACTICES = 3000
 CONFIDENCE = 0.95
 SIMILAR = "similar to England's trend"
 
@@ -75,6 +78,41 @@ def _replicate(seed: int) -> tuple[pd.DataFrame, list[str], float]:
     # effects on indicators this replicate could not evaluate (no data written) are listed, not scored
     unevaluated = sorted(set(truth["indicator_id"]) - set(ev.definitions))
     return rel, unevaluated, time.perf_counter() - t0
+
+
+def _frames_replicate(seed: int, practices: int) -> pd.DataFrame:
+    """The same classification on practice values drawn straight from the world model (no files).
+
+    Covers all 16 indicators, including the hospital ratios whose files the loaders and indicators
+    must agree on, at a larger size (see tests/bench/bench_evaluate.py: synthetic_frames).
+    """
+    from tests.bench.bench_evaluate import synthetic_frames
+
+    from gpscale.evaluate.run import evaluate_frames
+    from gpscale.indicators.library import load_definitions
+    from gpscale.synth.generate import LATENT_INDICATORS
+    from gpscale.synth.world import LATENT
+
+    data = synthetic_frames(seed, practices)
+    truth = []
+    for e in data["world"].effects.itertuples():
+        _, polarity = LATENT[str(e.latent)]
+        up = float(e.effect_per_year) > 0
+        if polarity == "no_judgement":
+            direction = "rising" if up else "falling"
+        else:
+            direction = "improving" if up == (polarity == "high_is_good") else "worsening"
+        truth += [(e.group_id, ind, direction) for ind in LATENT_INDICATORS[str(e.latent)]]
+    ev = evaluate_frames(data["practice_values"], data["spells"], load_definitions(), analyses=["trends"])
+    tr = ev.trends
+    rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group") & tr["whole_period"]
+             & (tr["confidence"] == CONFIDENCE)]
+    t = pd.DataFrame(truth, columns=["group_id", "indicator_id", "direction"])
+    rel = rel.merge(t, left_on=["entity_id", "indicator_id"], right_on=["group_id", "indicator_id"], how="left")
+    rel["has_effect"] = rel["direction"].notna()
+    rel["recovered"] = [isinstance(d, str) and c == f"{d} relative to England"
+                        for c, d in zip(rel["classification"], rel["direction"], strict=True)]
+    return rel[rel["classification"] != "not calculated"]
 
 
 def _rate(k: int, n: int) -> dict[str, float]:
@@ -125,6 +163,20 @@ def calibration() -> dict[str, Any]:
         ],
         "seconds_per_replicate": seconds,
     }
+    t0 = time.perf_counter()
+    frames = _frames_replicate(FRAMES_SEED, FRAMES_PRACTICES)
+    f_null, f_eff = frames[~frames["has_effect"]], frames[frames["has_effect"]]
+    report["world_model_frames"] = {
+        "what": (f"the same classification on practice values drawn from the world model without files, "
+                 f"{FRAMES_PRACTICES} practices, seed {FRAMES_SEED}, all 16 indicators"),
+        "effect_pairs_recovered": _rate(int(f_eff["recovered"].sum()), len(f_eff)),
+        "null_pairs_similar": _rate(int((f_null["classification"] == SIMILAR).sum()), len(f_null)),
+        "null_similar_by_indicator": {
+            ind: _rate(int((g["classification"] == SIMILAR).sum()), len(g))
+            for ind, g in f_null.groupby("indicator_id")
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     _write_report(report)
     return {"report": report, "effects": eff_calc, "null": null_calc}
 
@@ -165,8 +217,16 @@ def _write_report(report: dict[str, Any]) -> None:
           f"{e['classification']} | {e['segment']} | {e['estimate']:+.3f} ({e['lower']:+.3f} to {e['upper']:+.3f}) |"
           for e in report["effect_pairs"]],
         "",
-        f"Effects on indicators not evaluated (no data written in this test): "
+        f"Effects on indicators not evaluated (no data in that replicate): "
         f"{json.dumps(report['effects_on_indicators_not_evaluated'])}",
+        "",
+        f"## World-model frames: {report['world_model_frames']['what']}",
+        "",
+        "| measure | result |",
+        "|---|---|",
+        f"| effects classified in the true direction | {pct(report['world_model_frames']['effect_pairs_recovered'])} |",
+        f"| no effect, 'similar' (nominal 95%) | {pct(report['world_model_frames']['null_pairs_similar'])} |",
+        *[f"| ... {k} | {pct(v)} |" for k, v in report["world_model_frames"]["null_similar_by_indicator"].items()],
         "",
     ]
     (RESULTS / "evaluate_calibration.md").write_text("\n".join(lines))
@@ -191,6 +251,18 @@ def test_groups_without_an_effect_are_similar_at_about_the_nominal_rate(calibrat
     for ind, v in r["null_similar_by_indicator"].items():
         if v["n"] >= 100:  # indicators that end before PCNs have only the few named groups
             assert v["rate"] >= 0.88, (ind, v)
+
+
+@pytest.mark.slow
+def test_all_sixteen_indicators_calibrate_on_world_model_frames(calibration):
+    r = calibration["report"]["world_model_frames"]
+    # qof_organisational ends in 2012/13, before any group without an effect has three years of it
+    assert len(r["null_similar_by_indicator"]) >= 15
+    assert r["effect_pairs_recovered"]["n"] >= 20 and r["effect_pairs_recovered"]["rate"] >= 0.8
+    assert 0.93 <= r["null_pairs_similar"]["rate"] <= 0.975
+    for ind, v in r["null_similar_by_indicator"].items():
+        if v["n"] >= 100:
+            assert v["rate"] >= 0.9, (ind, v)
 
 
 @pytest.mark.slow

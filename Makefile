@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= dev,spark,web
+EXTRAS ?= dev,spark,web,pdf,browser
 
 .PHONY: demo test bench lint clean
 

@@ -174,9 +174,9 @@ def demo(
         sized = Table("indicator", "period", "PCNs and groups", "change per doubling of patients (95% CI)",
                       "conclusion", title="Is bigger better? (latest year; random-effects meta-regression)")
         for r in size.sort_values("indicator_id").itertuples():
-            sized.add_row(r.indicator_id, r.period, str(r.n_groups),
-                          f"{r.per_doubling_natural:+.3g} ({r.natural_lower:+.3g} to {r.natural_upper:+.3g})",
-                          r.conclusion)
+            estimate = ("—" if r.per_doubling_natural != r.per_doubling_natural  # NaN: no estimate
+                        else f"{r.per_doubling_natural:+.3g} ({r.natural_lower:+.3g} to {r.natural_upper:+.3g})")
+            sized.add_row(r.indicator_id, r.period, str(r.n_groups), estimate, r.conclusion)
         console.print(sized)
     _demo_surveys(out, step)
     console.print(f"report: [bold]{result.report}[/]; tables: {result.out / 'results'}; store: {result.store}")

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from gpscale.evaluate.run import Evaluation, evaluate, write_tables
+from gpscale.report.board import write_group_report, write_national_report
+from gpscale.report.data import ResultsData
 from gpscale.report.overview import write_overview
 from gpscale.store import open_store
 from gpscale.store.ingest import IngestReport, ingest
@@ -61,6 +63,11 @@ def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None 
     say("writing the report")
     named = [g.group_id for g in NAMED_GROUPS]
     report_path = write_overview(ev.scorecard, ev.definitions, group_names, named, named[0], out / "report.html")
+    say("writing the national report and a board pack for each named group")
+    data = ResultsData(out / "results", store_path)
+    write_national_report(data, out / "reports" / "national.html")
+    for gid in named:
+        write_group_report(data, gid, out / "reports" / f"{gid}.html")
     return DemoResult(out, store_path, report_path, tables, ev, report)
 
 

@@ -359,14 +359,23 @@ def _star_pu(e: _Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Ta
 
 
 def _latest_list(e: _Engine, grid: ir.Table, lists: ir.Table) -> ir.Table:
-    """For each grid practice-month, the latest list at or before it and at most MAX_LIST_AGE months old."""
+    """For each grid practice-month, the latest list at or before it and at most MAX_LIST_AGE months old.
+
+    A running maximum over each practice's months and snapshots in time order (snapshots first within a
+    month), rather than a join of every month with every snapshot: one sort instead of months ×
+    snapshots rows.
+    """
     grid = grid.view()  # the result is joined back onto the grid: a self-join needs its own view
-    g = grid.select("practice_code", "period", gi=_month_index(grid.period))
-    s = lists.select("practice_code", snap=lists.period, si=_month_index(lists.period))
-    j = g.join(s, "practice_code")
-    j = j.filter((j.si <= j.gi) & (j.gi - j.si <= MAX_LIST_AGE_MONTHS))
-    latest = j.group_by(["practice_code", "period"]).aggregate(snap=j.snap.max())
-    out = latest.join(lists.rename(snap="period"), ["practice_code", "snap"])
+    no_snap = ibis.null().cast("int64")
+    g = grid.select("practice_code", "period", mi=_month_index(grid.period), kind=ibis.literal(1), si=no_snap)
+    snaps = lists.select("practice_code", "period", mi=_month_index(lists.period), kind=ibis.literal(1))
+    snaps = snaps.mutate(kind=ibis.literal(0), si=snaps.mi)
+    both = g.union(snaps, distinct=False)
+    w = ibis.cumulative_window(group_by=both.practice_code, order_by=[both.mi, both.kind])
+    both = both.mutate(latest=both.si.max().over(w))
+    months = both.filter((both.kind == 1) & (both.mi - both.latest <= MAX_LIST_AGE_MONTHS))
+    keyed = lists.select("practice_code", "star_pu", latest=_month_index(lists.period))
+    out = months.join(keyed, ["practice_code", "latest"])
     return out.select("practice_code", "period", denominator=out.star_pu)
 
 
@@ -705,7 +714,9 @@ def compute_indicators(
         parameters: dict[str, Any] = {}
         frames = []
         for d in defs:  # in definition order; each indicator's rows come ordered from the engine
-            frames.append(e.con.execute(indicator_expression(e, d, star_pu_vintage, parameters)))
+            expr = indicator_expression(e, d, star_pu_vintage, parameters)
+            # via Arrow: ibis's own pandas conversion costs as much again as the query on large results
+            frames.append(e.con.to_pyarrow(expr).to_pandas())
         out = _tidy(frames)
         out.attrs["parameters"] = {"engine": engine, **parameters}
         return out

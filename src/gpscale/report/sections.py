@@ -796,7 +796,7 @@ ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "size_bands": ("Relative performance by size band", (
         "indicator_id", "period", "band", "n_groups", "mean_relative", "lower", "upper", "enough_groups")),
     "characteristics": ("Group characteristics and relative performance (meta-regression)", (
-        "indicator_id", "period", "model", "term", "per", "estimate", "lower", "upper", "p_value", "direction",
+        "indicator_id", "period", "model", "term", "per", "value", "lower", "upper", "p_value", "direction",
         "n_groups", "method")),
 }
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.fixtures import layouts as L
-from tests.unit.store.test_ingest_atomic import content_hash
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
+from tests.fixtures import layouts as L
+from tests.unit.store.test_ingest_atomic import content_hash
 
 #: Examples per layout (raise with GPSCALE_HYPOTHESIS_EXAMPLES for a deeper search; the suite stays fast).
 EXAMPLES = int(os.environ.get("GPSCALE_HYPOTHESIS_EXAMPLES", "6"))

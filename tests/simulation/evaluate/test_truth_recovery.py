@@ -86,12 +86,11 @@ def _frames_replicate(seed: int, practices: int) -> pd.DataFrame:
     Covers all 16 indicators, including the hospital ratios whose files the loaders and indicators
     must agree on, at a larger size (see tests/bench/bench_evaluate.py: synthetic_frames).
     """
-    from tests.bench.bench_evaluate import synthetic_frames
-
     from gpscale.evaluate.run import evaluate_frames
     from gpscale.indicators.library import load_definitions
     from gpscale.synth.generate import LATENT_INDICATORS
     from gpscale.synth.world import LATENT
+    from tests.bench.bench_evaluate import synthetic_frames
 
     data = synthetic_frames(seed, practices)
     truth = []

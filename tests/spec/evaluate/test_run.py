@@ -6,13 +6,13 @@ import json
 
 import pandas as pd
 import pytest
-from tests.synthetic_england import small_england
 from typer.testing import CliRunner
 
 from gpscale.cli import app
 from gpscale.evaluate.run import ANALYSES, evaluate, write_tables
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
+from tests.synthetic_england import small_england
 
 runner = CliRunner()
 INDICATORS = ["qof_total", "gpps_overall_good", "rx_broad_spectrum"]

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def values(tmp_path_factory):
-    from tests.synthetic_england import small_england
-
     from gpscale.store.ingest import ingest
+    from tests.synthetic_england import small_england
 
     synth = small_england()
     path = tmp_path_factory.mktemp("indicators") / "store.duckdb"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.synthetic_england import small_england
 from typer.testing import CliRunner
 
 from gpscale.cli import app
 from gpscale.groups.registry_file import read_registry, registry_problems
+from tests.synthetic_england import small_england
 
 runner = CliRunner()
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.unit.web.world import FEDERATION, bare_world, world
 from typer.testing import CliRunner
 
 from gpscale.cli import app
 from gpscale.report.board import group_sections, national_sections, write_group_report, write_national_report
 from gpscale.report.data import ResultsData, read_table
+from tests.unit.web.world import FEDERATION, bare_world, world
 
 runner = CliRunner()
 

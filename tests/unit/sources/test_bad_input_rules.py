@@ -9,13 +9,13 @@ import csv
 from pathlib import Path
 
 import pytest
-from tests.fixtures import layouts as L
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.sources.registry import detect
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
+from tests.fixtures import layouts as L
 
 
 @pytest.fixture()

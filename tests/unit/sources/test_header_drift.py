@@ -15,11 +15,11 @@ import random
 from pathlib import Path
 
 import pytest
-from tests.fixtures import layouts as L
 
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
 from gpscale.store.schema import DATA_TABLES
+from tests.fixtures import layouts as L
 
 
 def perturb_cell(h: str, rnd: random.Random) -> str:

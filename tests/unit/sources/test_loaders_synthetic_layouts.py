@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.fixtures import layouts as L
 
 from gpscale.sources.registry import detect
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
+from tests.fixtures import layouts as L
 
 
 @pytest.fixture()

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.fixtures import layouts as L
 
 from gpscale.sources.base import SourceError
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
 from gpscale.store.schema import DATA_TABLES
+from tests.fixtures import layouts as L
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from tests.synthetic_england import small_england
 
 from gpscale.sources.registry import detect
 from gpscale.synth import generate
+from tests.synthetic_england import small_england
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -8,9 +8,9 @@ import warnings
 
 import pandas as pd
 import pytest
-from tests.unit.web.world import FEDERATION, SMALL, SOLO, world
 
 from gpscale.report.data import ResultsData
+from tests.unit.web.world import FEDERATION, SMALL, SOLO, world
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -171,13 +171,15 @@ def demo(
     console.print(table)
     size = size_summary(result.evaluation)
     if not size.empty:
-        sized = Table("indicator", "period", "PCNs and groups", "change per doubling of patients (95% CI)",
-                      "conclusion", title="Is bigger better? (latest year; random-effects meta-regression)")
+        sized = Table("indicator", "period", "groups", "change per doubling of patients (95% CI)",
+                      title="Is bigger better? (latest year; random-effects meta-regression)")
         for r in size.sort_values("indicator_id").itertuples():
             estimate = ("—" if r.per_doubling_natural != r.per_doubling_natural  # NaN: no estimate
                         else f"{r.per_doubling_natural:+.3g} ({r.natural_lower:+.3g} to {r.natural_upper:+.3g})")
-            sized.add_row(r.indicator_id, r.period, str(r.n_groups), estimate, r.conclusion)
+            sized.add_row(r.indicator_id, r.period, str(r.n_groups), estimate)
         console.print(sized)
+        for r in size.sort_values("indicator_id").itertuples():
+            console.print(f"[bold]{escape(r.indicator_id)}[/]: {escape(r.conclusion)}", soft_wrap=True)
     _demo_surveys(out, step)
     console.print(f"report: [bold]{result.report}[/]; tables: {result.out / 'results'}; store: {result.store}")
     console.print(f"done in {time.perf_counter() - t0:.0f}s")

@@ -254,7 +254,7 @@ def dispersion(
     res["period_type"] = "fy"
     res["method"] = res["statistic"].map(_DISPERSION_METHODS)
     res["membership_view"] = np.where(res["entity_type"] == "group", view_label, "all practices")
-    res["definition_version"] = res["indicator_id"].map(versions).fillna("")
+    res["definition_version"] = res["indicator_id"].map(versions).astype(object).fillna("")
     res["data_version"] = data_version
     return res[DISPERSION_COLUMNS].sort_values(["indicator_id", "entity_type", "entity_id", "period", "statistic"],
                                                ignore_index=True)
@@ -301,7 +301,7 @@ def convergence(
         return pd.DataFrame(columns=CONVERGENCE_COLUMNS)
     res = pd.DataFrame(rows_out)
     res["membership_view"] = np.where(res["entity_type"] == "group", view_label, "all practices")
-    res["definition_version"] = res["indicator_id"].map(versions).fillna("")
+    res["definition_version"] = res["indicator_id"].map(versions).astype(object).fillna("")
     res["data_version"] = data_version
     return res[CONVERGENCE_COLUMNS]
 

@@ -190,6 +190,8 @@ def spark_session() -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # gpscale keeps no Spark tables; do not leave a spark-warehouse folder in the working directory
+        .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "gpscale-spark-warehouse"))
         .getOrCreate()
     )
 
@@ -358,24 +360,26 @@ def _star_pu(e: _Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Ta
     return x.group_by(["practice_code", "period"]).aggregate(star_pu=_strict_sum(x, x.patients * x.weight))
 
 
-def _latest_list(e: _Engine, grid: ir.Table, lists: ir.Table) -> ir.Table:
-    """For each grid practice-month, the latest list at or before it and at most MAX_LIST_AGE months old.
+def _latest_list(e: _Engine, periods: list[str], lists: ir.Table) -> ir.Table:
+    """For each practice with lists and each month, the latest list at or before the month and at most
+    MAX_LIST_AGE_MONTHS old.
 
     A running maximum over each practice's months and snapshots in time order (snapshots first within a
     month), rather than a join of every month with every snapshot: one sort instead of months ×
-    snapshots rows.
+    snapshots rows. It does not read the numerator, so the prescribing counts are computed once.
     """
-    grid = grid.view()  # the result is joined back onto the grid: a self-join needs its own view
+    months = e.small_table(pd.DataFrame({"period": periods}, dtype="str"))
+    pairs = lists.select("practice_code").distinct().cross_join(months)
     no_snap = ibis.null().cast("int64")
-    g = grid.select("practice_code", "period", mi=_month_index(grid.period), kind=ibis.literal(1), si=no_snap)
-    snaps = lists.select("practice_code", "period", mi=_month_index(lists.period), kind=ibis.literal(1))
-    snaps = snaps.mutate(kind=ibis.literal(0), si=snaps.mi)
+    g = pairs.select("practice_code", "period", mi=_month_index(pairs.period), kind=ibis.literal(1), si=no_snap)
+    snaps = lists.select("practice_code", "period", mi=_month_index(lists.period), kind=ibis.literal(0))
+    snaps = snaps.mutate(si=snaps.mi)
     both = g.union(snaps, distinct=False)
     w = ibis.cumulative_window(group_by=both.practice_code, order_by=[both.mi, both.kind])
     both = both.mutate(latest=both.si.max().over(w))
-    months = both.filter((both.kind == 1) & (both.mi - both.latest <= MAX_LIST_AGE_MONTHS))
+    current = both.filter((both.kind == 1) & (both.mi - both.latest <= MAX_LIST_AGE_MONTHS))
     keyed = lists.select("practice_code", "star_pu", latest=_month_index(lists.period))
-    out = months.join(keyed, ["practice_code", "latest"])
+    out = current.join(keyed, ["practice_code", "latest"])
     return out.select("practice_code", "period", denominator=out.star_pu)
 
 
@@ -393,8 +397,7 @@ def _prescribing_months(
         assert weights is not None
         counts = _prescribing_counts(e, [n], ["numerator"])
         lists = _star_pu(e, d, weights)
-        grid = e.materialise(_grid_with(e, periods, counts))
-        t = _on_grid(grid, _latest_list(e, grid, lists))
+        t = _on_grid(_grid_with(e, periods, counts), _latest_list(e, periods, lists))
     return e.materialise(t.select("practice_code", "period", "numerator", "denominator"))
 
 

@@ -33,8 +33,9 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        # fetchall, not fetchone: DuckDB 2.0 leaves a half-read result open, breaking a later register()
+        rows = self.con.execute("SELECT max(version) FROM schema_version").fetchall()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     def df(self, sql: str, params: list[Any] | None = None) -> Any:
         """Run a query and return a pandas data frame."""

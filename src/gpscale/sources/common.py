@@ -22,7 +22,7 @@ import pandas as pd
 from gpscale.periods import fy_label, month_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import FileHead, SourceError
-from gpscale.sources.headers import Col, Resolved, match, norm
+from gpscale.sources.headers import Col, Resolved, match, norm, resolve
 
 csv.field_size_limit(1 << 24)
 
@@ -134,6 +134,26 @@ def flag_wrong_width(table: TextTable, check: v.Checker) -> None:
         mask[i] = True
         details[i] = f"row has {seen} fields, header has {n} (truncated or misaligned line)"
     check.flag(mask, v.WRONG_FIELD_COUNT, details)
+
+
+def start_checks(table: TextTable, df: pd.DataFrame, path: Path) -> v.Checker:
+    """Refuse a file with no data rows, start its row checks and quarantine misaligned lines."""
+    v.require_rows(len(df), path)
+    check = v.Checker(path, len(df))
+    flag_wrong_width(table, check)
+    return check
+
+
+def read_checked_csv(path: Path, wanted: Sequence[Col]) -> tuple[TextTable, Resolved, pd.DataFrame, v.Checker]:
+    """Read a CSV as text, resolve the wanted columns by meaning and start the row checks.
+
+    The opening every CSV loader shares: the resolved columns (named by key) as a text frame, and the
+    checker its validation rules quarantine rows into.
+    """
+    table = read_text_csv(path)
+    res = resolve(table.headers, wanted, path)
+    df = frame_of(table, res)
+    return table, res, df, start_checks(table, df, path)
 
 
 def cell_text(value: object) -> str:

@@ -27,14 +27,13 @@ from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
     find_header_row,
-    flag_wrong_width,
     frame_of,
     head_headers,
+    read_checked_csv,
     read_sheet,
-    read_text_csv,
     text,
 )
-from gpscale.sources.headers import Col, col, match, resolve
+from gpscale.sources.headers import Col, col, match
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,13 +77,8 @@ class Fingertips:
         return Detection(self.name, "all_data", f"fingertips:{head.path.name}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, FT_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, FT_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         is_gp = df["area_type"].fillna("").astype(str).str.strip().str.upper().isin(["GP", "GP PRACTICE", "GPS"])
         skip = ~is_gp
         code = v.ods_codes(df["area_code"].where(is_gp, "A00000"), check, "area code")
@@ -160,13 +154,8 @@ class PracticeImd:
         return Detection(self.name, "v1", f"practice_imd:{head.path.name}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, PIMD_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, PIMD_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         score = v.counts(df, "imd_score", check, res["imd_score"])
         dec = v.counts(df, "imd_decile", check, res["imd_decile"]) if "imd_decile" in df else None
@@ -216,13 +205,8 @@ class PcnImd:
         return Detection(self.name, "v1", f"pcn_imd:{head.path.name}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, PCNIMD_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, PCNIMD_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         pcn = df["pcn_code"].fillna("").astype(str).str.strip().str.upper()
         score = v.counts(df, "imd_score", check, res["imd_score"])
         check.finish()

@@ -16,7 +16,13 @@ import pandas as pd
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import flag_wrong_width, head_headers, head_records, read_text_csv, text
+from gpscale.sources.common import (
+    head_headers,
+    head_records,
+    read_text_csv,
+    start_checks,
+    text,
+)
 from gpscale.sources.headers import norm
 
 if TYPE_CHECKING:
@@ -53,9 +59,7 @@ class LsoaLookup:
         table = read_text_csv(path)
         cols = _lsoa_columns(table.headers)
         n = len(table.frame)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
+        check = start_checks(table, table.frame, path)
         df = table.frame
         keys = [df[str(c)].fillna("").astype(str).str.strip() for c in cols]
         check.flag(~keys[0].str.match(_ONS_CODE), v.INVALID_VALUE, "LSOA code {0!r} is not an ONS code", keys[0])

@@ -24,8 +24,11 @@ import pandas as pd
 from gpscale.periods import fy_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
-from gpscale.sources.common import flag_wrong_width, frame_of, head_headers, read_text_csv
-from gpscale.sources.headers import Col, col, norm, resolve
+from gpscale.sources.common import (
+    head_headers,
+    read_checked_csv,
+)
+from gpscale.sources.headers import Col, col, norm
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,13 +83,8 @@ class GPPS:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = survey_fy(path)
-        table = read_text_csv(path)
-        res = resolve(table.headers, GPPS_COLS, path)
-        df = frame_of(table, res)
+        table, res, df, check = read_checked_csv(path, GPPS_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         normed = [norm(h) for h in table.headers]
         bases: dict[int, int] = {}

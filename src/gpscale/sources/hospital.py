@@ -13,8 +13,13 @@ import pandas as pd
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import flag_wrong_width, frame_of, fy_from_text, head_headers, map_unique, read_text_csv
-from gpscale.sources.headers import Col, col, match, resolve
+from gpscale.sources.common import (
+    fy_from_text,
+    head_headers,
+    map_unique,
+    read_checked_csv,
+)
+from gpscale.sources.headers import Col, col, match
 from gpscale.sources.registrations import SEX, age_band
 
 if TYPE_CHECKING:
@@ -48,13 +53,8 @@ class HospitalActivity:
         return Detection(self.name, "gpscale-v1", f"hospital_activity:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, HOSP_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, HOSP_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         year_txt = df["year"].fillna("").astype(str).str.strip()
         uniq = {y: fy_from_text(y) for y in year_txt.unique()}

@@ -25,12 +25,12 @@ from gpscale.sources.base import Detection, FileHead, LoadResult, Reject
 from gpscale.sources.common import (
     SheetTable,
     find_header_row,
-    flag_wrong_width,
     frame_of,
     head_records,
     open_workbook,
     read_sheet,
     read_text_csv,
+    start_checks,
     text,
 )
 from gpscale.sources.headers import col, match, resolve
@@ -110,9 +110,7 @@ class Epraccur:
         df = table.frame
         df.columns = list(EPRACCUR_COLUMNS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
+        check = start_checks(table, df, path)
         code = v.ods_codes(df["organisation_code"], check, "organisation code", allow_crown=True)
         open_d = v.parse_dates(df["open_date"], check, "open date")
         close_d = v.parse_dates(df["close_date"], check, "close date")

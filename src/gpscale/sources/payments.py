@@ -20,8 +20,14 @@ import pandas as pd
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
-from gpscale.sources.common import flag_wrong_width, frame_of, fy_end, fy_from_text, head_headers, read_text_csv, text
-from gpscale.sources.headers import Col, col, match, resolve
+from gpscale.sources.common import (
+    fy_end,
+    fy_from_text,
+    head_headers,
+    read_checked_csv,
+    text,
+)
+from gpscale.sources.headers import Col, col, match
 from gpscale.sources.qof import attribute_rows
 
 if TYPE_CHECKING:
@@ -100,13 +106,8 @@ class Payments:
                 "'nhspaymentsgp-19-20-prac-csv.csv'",
                 where="file name",
             )
-        table = read_text_csv(path)
-        res = resolve(table.headers, PAY_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, PAY_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         reg = v.counts(df, "registered", check, res["registered"])
         wtd = v.counts(df, "weighted", check, res["weighted"])

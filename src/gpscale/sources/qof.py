@@ -36,14 +36,15 @@ from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, Source
 from gpscale.sources.common import (
     cell_text,
     find_header_row,
-    flag_wrong_width,
     frame_of,
     fy_end,
     fy_from_text,
     head_headers,
     map_unique,
     open_workbook,
+    read_checked_csv,
     read_text_csv,
+    start_checks,
     text,
 )
 from gpscale.sources.headers import Col, col, match, norm, resolve
@@ -156,9 +157,7 @@ class QofAchievement:
         max_points = float(stated or year_max or 0) or None
         df = frame_of(table, res)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
+        check = start_checks(table, df, path)
         code = v.ods_codes(df["practice_code"], check)
         lst = v.counts(df, "list_size", check, res["list_size"])
         pts = v.counts(df, "points", check, res["points"])
@@ -317,13 +316,8 @@ class QofPrevalence:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "PREVALENCE")
-        table = read_text_csv(path)
-        res = resolve(table.headers, PREVALENCE_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, PREVALENCE_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         group = df["group"].fillna("").astype(str).str.strip().str.upper()
         reg = v.counts(df, "register", check, res["register"])
@@ -410,13 +404,8 @@ class QofDomains:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "QOF_DOMAINS")
-        table = read_text_csv(path)
-        res = resolve(table.headers, DOMAIN_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, DOMAIN_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         dom = df["domain"].fillna("").astype(str).map(domain_id)
         check.flag(dom == "", v.INVALID_VALUE, "blank domain")
@@ -484,13 +473,8 @@ class QofRawAchievement:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "ACHIEVEMENT")
-        table = read_text_csv(path)
-        res = resolve(table.headers, RAW_ACH_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, RAW_ACH_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         ind = df["indicator"].fillna("").astype(str).str.strip().str.upper()
         meas = df["measure"].fillna("").astype(str).str.strip().str.upper()
@@ -579,13 +563,8 @@ class QofOrganisationReference:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "ORGANISATION_REFERENCE")
-        table = read_text_csv(path)
-        res = resolve(table.headers, ORGREF_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, ORGREF_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         mx = v.counts(df, "max_points", check, res["max_points"])
         check.finish()
@@ -659,13 +638,8 @@ class QofGeographies:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES")
-        table = read_text_csv(path)
-        res = resolve(table.headers, GEOG_COLS, path)
-        df = frame_of(table, res)
+        _table, _res, df, check = read_checked_csv(path, GEOG_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         check.finish()
         keep = check.keep_mask(n)
@@ -732,13 +706,8 @@ class QofIndicatorMappings:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "MAPPING_INDICATORS")
-        table = read_text_csv(path)
-        res = resolve(table.headers, INDMAP_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, INDMAP_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         pts = v.counts(df, "point_value", check, res["point_value"])
         ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
         check.flag(
@@ -801,13 +770,8 @@ class QofPcaMappings:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR")
-        table = read_text_csv(path)
-        res = resolve(table.headers, PCA_COLS, path)
-        df = frame_of(table, res)
+        _table, _res, df, check = read_checked_csv(path, PCA_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         check.finish()
         keep = check.keep_mask(n)
         ind = df["indicator_code"].fillna("").astype(str).str.strip().str.upper()
@@ -865,13 +829,8 @@ class QofValidationOutcomes:
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES")
-        table = read_text_csv(path)
-        res = resolve(table.headers, VALIDATION_COLS, path)
-        df = frame_of(table, res)
+        _table, _res, df, check = read_checked_csv(path, VALIDATION_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         check.finish()
         keep = check.keep_mask(n)

@@ -22,14 +22,15 @@ from gpscale.periods import month_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
-    flag_wrong_width,
     frame_of,
     fy_end,
     head_headers,
     head_records,
     map_unique,
     month_from_text,
+    read_checked_csv,
     read_text_csv,
+    start_checks,
     text,
 )
 from gpscale.sources.headers import Col, col, match, norm, resolve
@@ -91,13 +92,8 @@ class GpRegPatients:
         return Detection(self.name, variant, f"gp_reg_patients:{variant}:{stamp.strip()}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, REG_COLS, path)
-        df = frame_of(table, res)
+        _table, res, df, check = read_checked_csv(path, REG_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         skip = pd.Series(False, index=df.index)
         if "org_type" in df:
             t = df["org_type"].fillna("").astype(str).str.strip().str.upper()
@@ -172,13 +168,8 @@ class GpRegMap:
         return Detection(self.name, "map", f"gp_reg_map:{stamp}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, MAP_COLS, path)
-        df = frame_of(table, res)
+        _table, _res, df, check = read_checked_csv(path, MAP_COLS)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
         code = v.ods_codes(df["practice_code"], check)
         when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS, required=True)
         month = extract_months(when)
@@ -270,9 +261,7 @@ class PatientListSize2011:
         res = resolve(table.headers, self.WANT, path)
         df = frame_of(table, res)
         n = len(df)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
+        check = start_checks(table, df, path)
         code = v.ods_codes(df["practice_code"], check)
         when = v.parse_dates(df["month"], check, "month", ("%d/%m/%y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m"), required=True)
         month = extract_months(when)
@@ -328,9 +317,7 @@ class QofListByAgeGroup:
         fy = require_fy(path, "list_by_age_group")
         table = read_text_csv(path)
         n = len(table.frame)
-        v.require_rows(n, path)
-        check = v.Checker(path, n)
-        flag_wrong_width(table, check)
+        check = start_checks(table, table.frame, path)
         code = v.ods_codes(table.frame["0"], check)
         parts = []
         for i, band in self._groups(table.headers):

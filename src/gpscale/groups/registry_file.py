@@ -252,8 +252,8 @@ def registry_problems(
             if s.practice_code in known_set or s.practice_code in seen or not code_re.match(s.practice_code):
                 continue
             seen.add(s.practice_code)
-            near = difflib.get_close_matches(s.practice_code, known_practices, n=1, cutoff=0.6)
-            hint = f"; nearest known code: {near[0]}" if near else ""
+            near = nearest_known(s.practice_code, known_practices)
+            hint = f"; nearest known code: {near}" if near else ""
             out.append(Problem("warning", RULE_UNKNOWN_PRACTICE, s.where,
                                f"practice {s.practice_code} is not in the store{hint}"))
     return out
@@ -280,6 +280,12 @@ def validate_registry(
             raise SourceError(path, p.rule, p.detail, p.where)
 
 
+def nearest_known(code: str, known: list[str]) -> str | None:
+    """The known practice code most like ``code`` (a likely typo), if any is close enough."""
+    near = difflib.get_close_matches(code, known, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
 def _unknown_practices_message(spells: list[Spell], con: duckdb.DuckDBPyConnection) -> str:
     known = [r[0] for r in con.execute("SELECT DISTINCT practice_code FROM practice_record").fetchall()]
     if not known:
@@ -290,7 +296,7 @@ def _unknown_practices_message(spells: list[Spell], con: duckdb.DuckDBPyConnecti
         return ""
     hints = []
     for code in unknown[:10]:
-        near = difflib.get_close_matches(code, known, n=1, cutoff=0.6)
-        hints.append(f"{code} (nearest known: {near[0]})" if near else code)
+        near = nearest_known(code, known)
+        hints.append(f"{code} (nearest known: {near})" if near else code)
     more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
     return f"warning: {len(unknown)} practice codes not in the store: {', '.join(hints)}{more}"

@@ -147,21 +147,27 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     sec.blocks.append(_eval_block(S.evaluation_table(data, "dispersion", group_id=group_id), max_rows=120))
     out.append(sec)
 
-    monthly = [i for i in data.indicators.values() if i.is_monthly]
-    if monthly:
-        sec = Section("spc", f"Monthly indicators: SPC charts (latest {S.SPC_MONTHS} months)", [S.SPC_NOTE])
-        for ind in monthly:
-            chart, tab = S.spc_chart(data, group_id, ind.id)
-            chart.notes = []
-            sec.blocks.append(_chart(chart))
-            if not tab.missing:
-                flagged = tab.frame[tab.frame["rules"] != ""]
-                sec.blocks.append(_table(flagged, [Col("period", "month"), Col("value", "value", "num"),
-                                                   Col("variation", "variation"), Col("rules", "rule that fired")],
-                                         tab.caption, empty="no special-cause signals"))
-        out.append(sec)
+    out.extend(_spc_sections(data, group_id, "Monthly indicators"))
     out.extend(_survey_sections(data))
     return out
+
+
+def _spc_sections(data: ResultsData, entity_id: str, heading: str) -> list[Section]:
+    """XmR charts of an entity's monthly indicators, each with the points a special-cause rule flagged."""
+    monthly = [i for i in data.indicators.values() if i.is_monthly]
+    if not monthly:
+        return []
+    sec = Section("spc", f"{heading}: SPC charts (latest {S.SPC_MONTHS} months)", [S.SPC_NOTE])
+    for ind in monthly:
+        chart, tab = S.spc_chart(data, entity_id, ind.id)
+        chart.notes = []
+        sec.blocks.append(_chart(chart))
+        if not tab.missing:
+            flagged = tab.frame[tab.frame["rules"] != ""]
+            sec.blocks.append(_table(flagged, [Col("period", "month"), Col("value", "value", "num"),
+                                               Col("variation", "variation"), Col("rules", "rule that fired")],
+                                     tab.caption, empty="no special-cause signals"))
+    return [sec]
 
 
 def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
@@ -205,19 +211,7 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
                                  max_rows=60, empty="no group outside the limits"))
     out.append(sec)
 
-    monthly = [i for i in data.indicators.values() if i.is_monthly]
-    if monthly:
-        sec = Section("spc", f"England's monthly indicators: SPC charts (latest {S.SPC_MONTHS} months)", [S.SPC_NOTE])
-        for ind in monthly:
-            chart, tab = S.spc_chart(data, ENGLAND_ID, ind.id)
-            chart.notes = []
-            sec.blocks.append(_chart(chart))
-            if not tab.missing:
-                flagged = tab.frame[tab.frame["rules"] != ""]
-                sec.blocks.append(_table(flagged, [Col("period", "month"), Col("value", "value", "num"),
-                                                   Col("variation", "variation"), Col("rules", "rule that fired")],
-                                         tab.caption, empty="no special-cause signals"))
-        out.append(sec)
+    out.extend(_spc_sections(data, ENGLAND_ID, "England's monthly indicators"))
 
     g = S.groups_table(data, conf)
     gcols = [Col("name", "group"), Col("group_id", "ID"), Col("kind", "kind"), Col("practices", "practices", "int"),

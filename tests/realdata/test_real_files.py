@@ -44,6 +44,8 @@ EXPECTED_REJECTS = {
     # asthma workbook 2014/15: AST003 numerator above denominator as published (Excel rows)
     ("qof-1415-prac-asthma.xlsx", 7180, v.NUMERATOR_ABOVE_DENOMINATOR),
     ("qof-1415-prac-asthma.xlsx", 7514, v.NUMERATOR_ABOVE_DENOMINATOR),
+    # EPD 2026-01 excerpt: the UNIDENTIFIED = Y row carries the non-practice code 02X998
+    ("epd_snomed_202601_excerpt_franjfernandez2.csv", 4, v.INVALID_ODS_CODE),
 }
 
 
@@ -296,7 +298,8 @@ def test_fingertips_imd_score(loaded) -> None:
     store, _ = loaded
     v93553 = one(store, "SELECT value FROM measure_value WHERE source = 'fingertips' AND practice_code = 'A81001'")
     assert round(v93553, 2) == 32.36
-    n = one(store, "SELECT count(DISTINCT practice_code) FROM measure_value WHERE source = 'fingertips'")
+    n = one(store, "SELECT count(DISTINCT practice_code) FROM measure_value WHERE source = 'fingertips' "
+                   "AND measure_id = '93553'")
     assert n == 6545
 
 

@@ -92,8 +92,8 @@ class Fingertips:
         val = v.numbers(df, "value", check, res["value"])
         cnt = v.counts(df, "count", check, required=False) if "count" in df else None
         den = v.counts(df, "denominator", check, required=False) if "denominator" in df else None
-        if cnt is not None and den is not None:
-            v.numerator_le_denominator(cnt, den, check, "count above denominator")
+        # no numerator <= denominator rule: Fingertips publishes rates (e.g. A&E attendances per 1,000 aged
+        # 0-4, indicator 93930) whose count exceeds the population it is divided by
         check.finish()
         keep = check.keep_mask(n) & is_gp.to_numpy()
         ind = df["indicator_id"].fillna("").astype(str).str.strip()

@@ -199,7 +199,9 @@ class Fetcher:
             f"`gpscale fetch add FILE --entry {entry.id} --edition {edition.id}`."
         )
         name = f" The file is {edition.file_name}." if edition.file_name and edition.file_name not in steps else ""
-        return f"{entry.id}/{edition.id}: {steps}{name}"
+        page = entry.landing_for(edition)
+        where = f" Page: {page}" if page not in steps else ""
+        return f"{entry.id}/{edition.id}: {steps}{name}{where}"
 
     # ---- add -------------------------------------------------------------------------------------
 

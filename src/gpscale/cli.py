@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gpscale.evaluate.cli import evaluate_command
+from gpscale.fetch.cli import fetch_app
 from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
 from gpscale.report.cli import report_command
@@ -37,6 +38,7 @@ app.add_typer(groups_app, name="groups")
 app.command("evaluate")(evaluate_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
+app.add_typer(fetch_app, name="fetch")
 
 console = Console()
 err = Console(stderr=True)
@@ -87,12 +89,24 @@ def synth(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of published files.")],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Files or folders of published files; with --from-cache, catalogue entries (qof, qof/2019-20).")] = None,
     store: StorePath = Path("out/gpscale.duckdb"),
+    from_cache: Annotated[bool, typer.Option("--from-cache", help="Ingest files from the `gpscale fetch` cache: "
+                                             "the entries named, or every cached edition.")] = False,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Cache folder (with --from-cache).")] = None,
 ) -> None:
     """Detect each file's format and load it into the store, atomically (all files or none)."""
     from gpscale.store import open_store
     from gpscale.store.ingest import ingest as run_ingest
+
+    if from_cache:
+        from gpscale.fetch.cli import ingest_paths_from_cache
+
+        paths = ingest_paths_from_cache(cache, [str(p) for p in paths or []])
+    elif not paths:
+        fail("name the files or folders to ingest, or use --from-cache")
+    assert paths is not None
 
     with open_store(store) as st, _progress() as progress:
         task = progress.add_task("ingest", total=None)

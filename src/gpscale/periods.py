@@ -63,11 +63,6 @@ def parse_period(label: str) -> Period:
     raise ValueError(f"period label {label!r} is neither FYyyyy/yy nor yyyy-mm")
 
 
-def financial_years(first: int, last: int) -> list[str]:
-    """Financial-year labels from the year starting in ``first`` to the one starting in ``last``."""
-    return [fy_label(y) for y in range(first, last + 1)]
-
-
 def months_of_fy(start_year: int) -> list[str]:
     """The twelve month labels of a financial year, April to March."""
     return [month_label(start_year + (m < 4), m) for m in (*range(4, 13), 1, 2, 3)]

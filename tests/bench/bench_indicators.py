@@ -3,7 +3,7 @@
 ``bench_indicators_england``
     all 16 indicators, every period, on an England-sized synthetic store (6,500 practices, 180 months
     of prescribing for the indicators' BNF chemicals, 15 financial years of QOF, survey and hospital
-    data), generated directly in DuckDB by :func:`gpscale.indicators.testing.synthetic_store`.
+    data), generated directly in DuckDB by :func:`tests.fixtures.indicator_store.synthetic_store`.
 ``bench_indicators_prescribing_throughput`` (and ``..._180_months``)
     one prescribing measure (``rx_broad_spectrum``: monthly grid with zero-fill plus the financial-year
     roll-up) through gpscale's ibis path, through hand-written DuckDB SQL producing the same rows, and
@@ -24,10 +24,10 @@ import pandas as pd
 from gpscale.indicators.compute import compute_indicators
 from gpscale.indicators.library import load_definitions
 from gpscale.indicators.model import PrescribingSpec
-from gpscale.indicators.testing import synthetic_store
 from gpscale.periods import months_of_fy, parse_period
 from gpscale.store.db import open_store
 from tests.bench.harness import peak_rss_mib, record, timeit
+from tests.fixtures.indicator_store import synthetic_store
 
 ENGLAND_PRACTICES = 6500
 FIRST_FY, N_FYS = 2009, 15  # FY2009/10 .. FY2023/24: 180 months

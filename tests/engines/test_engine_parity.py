@@ -12,8 +12,8 @@ import pytest
 
 from gpscale.indicators.compute import compute_indicators
 from gpscale.indicators.library import DEFAULT_IDS
-from gpscale.indicators.testing import synthetic_store
 from gpscale.store.db import open_store
+from tests.fixtures.indicator_store import synthetic_store
 
 pytestmark = [
     pytest.mark.spark,

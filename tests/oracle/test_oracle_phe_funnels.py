@@ -12,32 +12,21 @@ The fixtures come from the R package's own tests (``tests/testthat/testFunnels.R
   used for ratios. ``significance`` comes from ``assign_funnel_significance(obs, expected, "ratio")``,
   which uses Byar's interval from 10 events and exact limits below.
 
-Limits must agree to the fixtures' rounding; significance labels exactly.
+The evaluation draws its funnels with :func:`gpscale.stats.funnels.funnel` (limits at each unit's own
+denominator, and each unit's position), so that is what is held to the fixtures: its limits evaluated
+at the R table's grid, and its positions. Limits must agree to the fixtures' rounding; positions exactly.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gpscale.stats import funnel_significance, funnel_table
-from gpscale.stats.limits import poisson_control_limits
+from gpscale.stats import funnel
+from tests.shared_data import require_shared
 
-
-def _shared_data() -> Path:
-    env = os.environ.get("GPSCALE_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-FIXTURES = _shared_data() / "oracles" / "phe_funnels"
-pytestmark = pytest.mark.skipif(
-    not FIXTURES.is_dir(),
-    reason=f"PHE funnel fixtures not found at {FIXTURES} (set GPSCALE_SHARED_DATA to ../shared/data)",
-)
+FIXTURES = require_shared("oracles", "phe_funnels")
 
 # PHE's bisection (utils poisson_funnel) halves dv from 0.5 until dv <= 1e-7 on v = E / (E + O + 1):
 # the last step is 2**-24, so v is within 2**-23 of the root and E = (O + 1) v / (1 - v) within
@@ -56,66 +45,52 @@ def _bisection_tolerance(observed: np.ndarray, expected: np.ndarray) -> np.ndarr
     return (observed + 1.0) * _V_TOLERANCE / (1.0 - v) ** 2 + 1e-9 * expected
 
 
-def test_proportion_funnel_table_matches_fixture() -> None:
+def test_proportion_limits_match_fixture() -> None:
+    """:func:`funnel`'s limits at the fixture's grid of denominators equal the R package's plotting table."""
     inputs = _read("testdata_funnel_prop_inputs.csv")
     expected = _read("testdata_funnel_prop_outputs.csv")
-    table = funnel_table(inputs["numerator"], inputs["denominator"], "proportion", multiplier=100)
-    np.testing.assert_array_equal(table["Population"].to_numpy(), expected["Population"].to_numpy())
+    target = inputs["numerator"].sum() / inputs["denominator"].sum()
+    population = expected["Population"].to_numpy(dtype=float)
+    ours = funnel(np.zeros_like(population), population, "proportion", target=target, multiplier=100)
     pairs = {
-        "lower_2s_limit": "Lower2s0025limit",
-        "upper_2s_limit": "Upper2s0025limit",
-        "lower_3s_limit": "Lower3s0001limit",
-        "upper_3s_limit": "Upper3s0001limit",
-        "baseline": "Baseline",
+        "Lower2s0025limit": ours.lower_95,
+        "Upper2s0025limit": ours.upper_95,
+        "Lower3s0001limit": ours.lower_998,
+        "Upper3s0001limit": ours.upper_998,
     }
-    for ours, theirs in pairs.items():
+    for theirs, got in pairs.items():
         # the fixture is printed to 6 decimal places
-        np.testing.assert_allclose(table[ours], expected[theirs], rtol=0, atol=5.1e-7, err_msg=ours)
+        np.testing.assert_allclose(got, expected[theirs], rtol=0, atol=5.1e-7, err_msg=theirs)
+    np.testing.assert_allclose(ours.target, expected["Baseline"], rtol=0, atol=5.1e-7)
 
 
-def test_proportion_significance_matches_fixture_exactly() -> None:
+def test_proportion_positions_match_fixture_exactly() -> None:
     inputs = _read("testdata_funnel_prop_inputs.csv")
-    labels = funnel_significance(inputs["numerator"], inputs["denominator"], "proportion")
+    labels = funnel(inputs["numerator"], inputs["denominator"], "proportion").position
     mismatches = inputs.loc[labels != inputs["significance"].to_numpy(), "Area"].tolist()
     assert mismatches == []
     assert set(labels) == set(inputs["significance"])
 
 
 @pytest.mark.parametrize("ratio_type", ["count", "isr"])
-def test_ratio_funnel_table_matches_fixture(ratio_type: str) -> None:
-    inputs = _read("testdata_funnel_ratio_inputs.csv")
-    expected = _read("testdata_funnel_ratio_outputs.csv")
-    table = funnel_table(inputs["obs"], inputs["expected"], "ratio", ratio_type=ratio_type)
-    observed = expected["Observed_events"].to_numpy(dtype=float)
-    np.testing.assert_array_equal(table["Observed_events"].to_numpy(), observed)
-    assert (table["statistic"] == f"ratio ({ratio_type})").all()
-    for tag in ("lower_2s", "upper_2s", "lower_3s", "upper_3s"):
-        ours_e = table[f"{tag}_exp_events"].to_numpy()
-        theirs_e = expected[f"{tag}_exp_events"].to_numpy()
-        tol = _bisection_tolerance(observed, theirs_e)
-        assert np.all(np.abs(ours_e - theirs_e) <= tol), tag
-        # the limit is O / E transformed; its error follows from E's
-        ratio_tol = observed * tol / theirs_e**2
-        scale = 1.0 if ratio_type == "count" else 100.0
-        np.testing.assert_array_less(
-            np.abs(table[f"{tag}_limit"] - expected[f"{tag}_{ratio_type}"]), scale * ratio_tol + 1e-9
-        )
-
-
-def test_ratio_table_points_lie_on_per_unit_poisson_limits() -> None:
-    """The per-unit limits of :func:`poisson_control_limits` pass through the R grid points."""
+def test_ratio_limits_match_fixture(ratio_type: str) -> None:
+    """At the expected counts where the R table puts each observed count on a limit, :func:`funnel`'s limit
+    is that count over the expected count (``O/E - 1`` for ``count``, ``100 O/E`` for ``isr``)."""
     expected = _read("testdata_funnel_ratio_outputs.csv")
     observed = expected["Observed_events"].to_numpy(dtype=float)
-    for tag, level in (("2s", 0.95), ("3s", 0.998)):
-        lower, _ = poisson_control_limits(expected[f"lower_{tag}_exp_events"], level)
-        _, upper = poisson_control_limits(expected[f"upper_{tag}_exp_events"], level)
-        np.testing.assert_allclose(lower, observed, rtol=1e-4)
-        np.testing.assert_allclose(upper, observed, rtol=1e-4)
+    scale, shift = (1.0, -1.0) if ratio_type == "count" else (100.0, 0.0)
+    for tag, side in (("lower_2s", "lower_95"), ("upper_2s", "upper_95"), ("lower_3s", "lower_998"),
+                      ("upper_3s", "upper_998")):
+        at = expected[f"{tag}_exp_events"].to_numpy(dtype=float)
+        ours = getattr(funnel(np.zeros_like(at), at, "ratio", target=1.0, multiplier=scale), side) + shift
+        # the R package finds E by bisection to 2**-23 on E / (E + O + 1); O / E moves with E's error
+        ratio_tol = scale * observed * _bisection_tolerance(observed, at) / at**2
+        np.testing.assert_array_less(np.abs(ours - expected[f"{tag}_{ratio_type}"]), ratio_tol + 1e-6 * scale, tag)
 
 
-def test_ratio_significance_matches_fixture_exactly() -> None:
+def test_ratio_positions_match_fixture_exactly() -> None:
     inputs = _read("testdata_funnel_ratio_inputs.csv")
-    labels = funnel_significance(inputs["obs"], inputs["expected"], "ratio")
+    labels = funnel(inputs["obs"], inputs["expected"], "ratio", target=1.0).position
     np.testing.assert_array_equal(labels, inputs["significance"].to_numpy())
     # the fixtures include a zero count, which must not raise
     assert (inputs["obs"] == 0).any()

@@ -20,10 +20,8 @@ import pytest
 from scipy import stats
 
 from gpscale.stats import (
-    dsr_interval,
     exact_poisson_interval,
-    funnel_significance,
-    funnel_table,
+    funnel,
     grouped_mean_interval,
     poisson_interval,
     rate_interval,
@@ -117,30 +115,6 @@ def test_rates_match_ph_rate() -> None:
         np.testing.assert_allclose(upper, theirs[f"upper_{tag}_ci"], rtol=1e-12)
 
 
-def test_dsr_matches_ph_dsr() -> None:
-    rng = np.random.default_rng(20240601)
-    bands, areas = 19, 6
-    std = ph.euro_standard_pop()["euro_standard_pops"].to_numpy(dtype=float)[:bands]
-    pops = rng.integers(500, 6_000, size=(areas, bands)).astype(float)
-    counts = rng.poisson(pops * np.linspace(0.0005, 0.02, bands))
-    counts[0] = rng.poisson(pops[0] * 0.0005)  # a small area, near 10 events
-    frame = pd.DataFrame(
-        {
-            "area": np.repeat(np.arange(areas), bands),
-            "n": counts.ravel(),
-            "pop": pops.ravel(),
-            "std": np.tile(std, areas),
-        }
-    )
-    theirs = ph.ph_dsr(frame, "n", "pop", "std", group_cols="area", euro_standard_pops=False, confidence=[0.95, 0.998])
-    value, lo95, hi95 = dsr_interval(counts, pops, std, 0.95)
-    _, lo998, hi998 = dsr_interval(counts, pops, std, 0.998)
-    reliable = counts.sum(axis=1) >= 10  # PHStatsMethods blanks DSRs below 10 events
-    np.testing.assert_allclose(value[reliable], theirs["Value"][reliable], rtol=1e-12)
-    for ours, col in ((lo95, "lower_95_ci"), (hi95, "upper_95_ci"), (lo998, "lower_99_8_ci"), (hi998, "upper_99_8_ci")):
-        np.testing.assert_allclose(ours[reliable], theirs[col][reliable], rtol=1e-10)
-
-
 def test_means_match_ph_mean() -> None:
     rng = np.random.default_rng(7)
     groups = np.repeat(np.arange(8), rng.integers(2, 40, size=8))
@@ -154,21 +128,24 @@ def test_means_match_ph_mean() -> None:
 
 
 def test_funnels_match_phstatsmethods_port() -> None:
-    """The Python port's funnel functions agree with ours on random proportion and ratio data."""
+    """The Python port agrees with :func:`funnel` (the evaluation's funnels) on random proportion and ratio
+    data: every unit's position, and the limits at the port's grid of denominators."""
     rng = np.random.default_rng(11)
     n = rng.integers(2_000, 60_000, size=120).astype(float)
     x = rng.binomial(n.astype(int), 0.7).astype(float)
     frame = pd.DataFrame({"x": x, "n": n})
     theirs = ph.assign_funnel_significance(frame.copy(), "x", "proportion", denom_col="n")
-    np.testing.assert_array_equal(funnel_significance(x, n, "proportion"), theirs["significance"].to_numpy())
+    np.testing.assert_array_equal(funnel(x, n, "proportion").position, theirs["significance"].to_numpy())
     limits = ph.calculate_funnel_limits(frame.copy(), "x", "proportion", 100, denom_col="n", metadata=False)
-    ours = funnel_table(x, n, "proportion", multiplier=100)
-    np.testing.assert_array_equal(ours["Population"].to_numpy(), limits["Population"].to_numpy())
-    for col in ("lower_2s_limit", "upper_2s_limit", "lower_3s_limit", "upper_3s_limit"):
-        np.testing.assert_allclose(ours[col], limits[col], rtol=1e-12, atol=1e-12)
+    grid = limits["Population"].to_numpy(dtype=float)
+    ours = funnel(np.zeros_like(grid), grid, "proportion", target=x.sum() / n.sum(), multiplier=100)
+    for col, got in (("lower_2s_limit", ours.lower_95), ("upper_2s_limit", ours.upper_95),
+                     ("lower_3s_limit", ours.lower_998), ("upper_3s_limit", ours.upper_998)):
+        np.testing.assert_allclose(got, limits[col], rtol=1e-12, atol=1e-12, err_msg=col)
 
     expected = rng.uniform(3, 300, size=60)
     observed = rng.poisson(expected * rng.uniform(0.6, 1.5, size=60)).astype(float)
     ratio = pd.DataFrame({"o": observed, "e": expected})
     theirs = ph.assign_funnel_significance(ratio.copy(), "o", "ratio", denom_col="e")
-    np.testing.assert_array_equal(funnel_significance(observed, expected, "ratio"), theirs["significance"].to_numpy())
+    np.testing.assert_array_equal(funnel(observed, expected, "ratio", target=1.0).position,
+                                  theirs["significance"].to_numpy())

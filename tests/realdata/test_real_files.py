@@ -6,7 +6,6 @@ Set GPSCALE_SHARED_DATA to the ``shared/data`` folder to point elsewhere.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,19 +15,12 @@ from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.store.db import open_store
 from gpscale.store.ingest import expand_paths, ingest
+from tests.shared_data import require_shared
 
 pytestmark = pytest.mark.realdata
 
 
-def real_dir() -> Path:
-    env = os.environ.get("GPSCALE_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return base / "real"
-
-
-REAL = real_dir()
-if not REAL.is_dir():
-    pytest.skip(f"real NHS data not found at {REAL} (set GPSCALE_SHARED_DATA)", allow_module_level=True)
+REAL = require_shared("real")
 
 #: Files that cannot load under their published name, and why (see docs/formats/qof.md).
 NEEDS_A_DATED_NAME = {"prevalencebyprac_fixture.csv": "prevalencebyprac_1314.csv"}

@@ -35,11 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpscale.evaluate.common import PROVENANCE, enum_value, link_derivative, link_of, link_variance, to_link
+from gpscale.domain.vocabulary import ComparisonLabel, Polarity, ValueType
+from gpscale.evaluate.common import PROVENANCE, link_derivative, link_variance, to_link
 from gpscale.evaluate.metareg import meta_regression
 
 MIN_GROUPS = 10
 GROUPS_PER_TERM = 10
+#: ``direction`` of a term whose interval includes zero (otherwise better/worse, or higher/lower).
+NO_CLEAR_ASSOCIATION = "no clear association"
 
 CHARACTERISTIC_COLUMNS = [
     "indicator_id", "period", "model", "term", "per", "value", "lower", "upper", "confidence", "p_value",
@@ -67,14 +70,13 @@ def relative_performance(pooled: pd.DataFrame, definitions: Mapping[str, Any]) -
         rows = fy[fy["indicator_id"] == ind_id]
         if rows.empty:
             continue
-        vt = enum_value(d.value_type)
-        link = link_of(vt)
+        vt = ValueType(d.value_type)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = (rows["numerator"] / rows["denominator"]).to_numpy(float)
-        y = to_link(p, link)
+        y = to_link(p, vt.link)
         v = link_variance(rows, vt)
         r = rows[["entity_type", "entity_id", "indicator_id", "period", "n_practices"]].assign(
-            p=p, y=y, v=v, link=link, multiplier=float(d.multiplier), polarity=enum_value(d.polarity))
+            p=p, y=y, v=v, link=str(vt.link), multiplier=float(d.multiplier), polarity=str(Polarity(d.polarity)))
         eng = r[r["entity_type"] == "england"][["period", "p", "y"]].rename(columns={"p": "p_england", "y": "y_e"})
         g = r[r["entity_type"] == "group"].merge(eng, on="period", how="inner")
         g["relative"] = g["y"] - g["y_e"]
@@ -153,13 +155,7 @@ def characteristics(
             for j, term in enumerate(terms, start=1):
                 est = float(fit.params[j])
                 sig = lo[j] > 0 or hi[j] < 0
-                up = est > 0
-                if not sig:
-                    direction = "no clear association"
-                elif pol == "no_judgement":
-                    direction = "higher" if up else "lower"
-                else:
-                    direction = "better" if up == (pol == "high_is_good") else "worse"
+                direction = str(ComparisonLabel.of(1 if est > 0 else -1, pol)) if sig else NO_CLEAR_ASSOCIATION
                 if term in _TERMS:
                     what, unit = _TERMS[term]
                     per = f"{what}: per {unit}"

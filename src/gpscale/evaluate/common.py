@@ -21,16 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpscale.domain.vocabulary import Link, ValueType
 from gpscale.periods import PeriodType, fy_of_month, parse_period
-
-#: Link scale per value type.
-LINKS: dict[str, str] = {
-    "proportion": "logit",
-    "weighted_proportion": "logit",
-    "score": "logit",
-    "rate": "log",
-    "standardised_ratio": "log",
-}
 
 #: Columns that say what produced a result; every analysis table ends with them.
 PROVENANCE = ["membership_view", "definition_version", "data_version"]
@@ -41,46 +33,47 @@ def enum_value(v: Any) -> str:
     return str(getattr(v, "value", v))
 
 
-def link_of(value_type: str) -> str:
-    """"logit" or "log" for a value type."""
-    return LINKS[enum_value(value_type)]
-
-
-def to_link(p: np.ndarray | pd.Series, link: str) -> np.ndarray:
+def to_link(p: np.ndarray | pd.Series, link: Link) -> np.ndarray:
     """Transform unscaled values (a share in (0, 1), or a positive rate) to the link scale; NaN outside."""
     x = np.asarray(p, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if link == "logit":
+        if link == Link.LOGIT:
             out = np.log(x / (1.0 - x))
             return np.where((x > 0) & (x < 1), out, np.nan)
         out = np.log(x)
         return np.where(x > 0, out, np.nan)
 
 
-def link_derivative(p: np.ndarray | float, link: str) -> np.ndarray:
+def from_link(y: np.ndarray, link: Link) -> np.ndarray:
+    """Back from the link scale to an unscaled value: the inverse of :func:`to_link`."""
+    x = np.asarray(y, dtype=float)
+    return 1.0 / (1.0 + np.exp(-x)) if link == Link.LOGIT else np.exp(x)
+
+
+def link_derivative(p: np.ndarray | float, link: Link) -> np.ndarray:
     """d(value)/d(link) at unscaled value ``p``: ``p (1 - p)`` for logit, ``p`` for log."""
     x = np.asarray(p, dtype=float)
-    return x * (1.0 - x) if link == "logit" else x
+    return x * (1.0 - x) if link == Link.LOGIT else x
 
 
-def link_variance(pooled: pd.DataFrame, value_type: str) -> np.ndarray:
+def link_variance(pooled: pd.DataFrame, value_type: ValueType) -> np.ndarray:
     """Delta-method variance of the link of each pooled row's value (see the module notes).
 
     ``pooled`` has numerator, denominator and, where relevant, effective_n (survey) and score_se (QOF).
     """
-    vt = enum_value(value_type)
+    vt = ValueType(value_type)
     num = pooled["numerator"].to_numpy(float)
     den = pooled["denominator"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = num / den
-        if vt in ("rate", "standardised_ratio"):
+        if vt.link is Link.LOG:
             v = 1.0 / num
-        elif vt == "score":
+        elif vt is ValueType.SCORE:
             se = pooled["score_se"].to_numpy(float) if "score_se" in pooled else np.full(len(p), np.nan)
             v = se**2 / (p * (1.0 - p)) ** 2
         else:
             n = den
-            if vt == "weighted_proportion" and "effective_n" in pooled:
+            if vt is ValueType.WEIGHTED_PROPORTION and "effective_n" in pooled:
                 n_eff = pooled["effective_n"].to_numpy(float)
                 n = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, den)
             v = 1.0 / (n * p * (1.0 - p))

@@ -8,13 +8,23 @@ the pool of every practice with data in the period.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from gpscale.domain.vocabulary import ValueType
 
 ENGLAND_ID = "E92000001"
 ENGLAND_NAME = "England"
 
 KEYS = ["indicator_id", "period", "period_type"]
+
+
+def score_indicators(definitions: Mapping[str, Any]) -> set[str]:
+    """Ids of the score (QOF) indicators, whose pooled rows also carry the standard error of the mean score."""
+    return {k for k, d in definitions.items() if ValueType(d.value_type) is ValueType.SCORE}
 
 
 def usable(practice_values: pd.DataFrame) -> pd.DataFrame:
@@ -37,17 +47,6 @@ def england(practice_values: pd.DataFrame) -> pd.DataFrame:
     out = _sum(usable(practice_values), KEYS)
     out.insert(0, "entity_id", ENGLAND_ID)
     return out
-
-
-def groups(practice_values: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Each group's pooled numerator and denominator per indicator and period (members as given)."""
-    joined = usable(practice_values).merge(members, on=["practice_code", "period"], how="inner")
-    return _sum(joined, ["group_id", *KEYS]).rename(columns={"group_id": "entity_id"})
-
-
-def member_rows(practice_values: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Practice rows tagged with their group (for score intervals and member funnels)."""
-    return usable(practice_values).merge(members, on=["practice_code", "period"], how="inner")
 
 
 def score_standard_errors(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
+from gpscale.domain.vocabulary import ValueType
 from gpscale.stats.intervals import BYAR_THRESHOLD
 
 
@@ -71,22 +72,25 @@ def t_test_p(mean: ArrayLike, se: ArrayLike, k: ArrayLike, p0: ArrayLike) -> np.
     return np.where(ok, out, np.nan)
 
 
-def comparison_p_values(pooled: pd.DataFrame, value_type: str, benchmark: ArrayLike, multiplier: float) -> np.ndarray:
+def comparison_p_values(
+    pooled: pd.DataFrame, value_type: ValueType, benchmark: ArrayLike, multiplier: float
+) -> np.ndarray:
     """p-value per pooled row against ``benchmark`` (England's value on the indicator's scale)."""
+    vt = ValueType(value_type)
     num = pooled["numerator"].to_numpy(float)
     den = pooled["denominator"].to_numpy(float)
     p0 = _f(benchmark) / multiplier
-    if value_type == "proportion":
+    if vt is ValueType.PROPORTION:
         return score_test_p(num, den, p0)
-    if value_type == "weighted_proportion":
+    if vt is ValueType.WEIGHTED_PROPORTION:
         n_eff = pooled["effective_n"].to_numpy(float) if "effective_n" in pooled else den
         n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, den)
         return score_test_p(num / den * n_eff, n_eff, p0)
-    if value_type in ("rate", "standardised_ratio"):
+    if vt in (ValueType.RATE, ValueType.STANDARDISED_RATIO):
         return poisson_p(num, p0 * den)
-    if value_type == "score":
+    if vt is ValueType.SCORE:
         se = pooled["score_se"].to_numpy(float) if "score_se" in pooled else np.full(len(num), np.nan)
         k = pooled["score_k"].to_numpy(float) if "score_k" in pooled else np.full(len(num), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             return t_test_p(num / den, se, k, p0)
-    raise ValueError(f"unknown value type {value_type!r}")
+    raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it

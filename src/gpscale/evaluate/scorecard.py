@@ -34,14 +34,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from gpscale.domain.vocabulary import COMPARISON_OUTCOMES, ComparisonLabel, Polarity, ValueType
 from gpscale.evaluate import pooling
-from gpscale.evaluate.common import enum_value
 from gpscale.evaluate.pvalues import comparison_p_values
-from gpscale.stats.compare import compare_interval, direction_labels
+from gpscale.stats import STANDARD_LEVELS
+from gpscale.stats.compare import Comparison, compare_interval, direction_labels
 from gpscale.stats.intervals import rate_interval, weighted_proportion_interval, wilson_interval
 from gpscale.stats.multiplicity import benjamini_hochberg
 
-CONFIDENCES = (0.95, 0.998)
+CONFIDENCES = STANDARD_LEVELS
 
 RESULT_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
@@ -50,12 +51,9 @@ RESULT_COLUMNS = [
     "membership_view", "definition_version", "data_version",
 ]
 
-_enum = enum_value
-
-
 def intervals(
     pooled: pd.DataFrame,
-    value_type: str,
+    value_type: ValueType,
     multiplier: float,
     confidence: float,
     members: pd.DataFrame | None = None,
@@ -65,25 +63,26 @@ def intervals(
     For scores the pooled rows carry ``score_se`` and ``score_k`` (:func:`pooling.pooled_table`); when they
     do not, ``members`` (practice rows with ``entity_id``) are used to compute them.
     """
+    vt = ValueType(value_type)
     num = pooled["numerator"].to_numpy(float)
     den = pooled["denominator"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = multiplier * num / den
     pct = f"{confidence * 100:g}%"
-    if value_type == "proportion":
+    if vt is ValueType.PROPORTION:
         lo, hi = wilson_interval(num, den, confidence)
         return value, lo * multiplier, hi * multiplier, f"Wilson score {pct} CI on pooled counts"
-    if value_type in ("rate", "standardised_ratio"):
+    if vt in (ValueType.RATE, ValueType.STANDARDISED_RATIO):
         lo, hi = rate_interval(num, den, confidence, multiplier)
-        what = "observed/expected" if value_type == "standardised_ratio" else "count/denominator"
+        what = "observed/expected" if vt is ValueType.STANDARDISED_RATIO else "count/denominator"
         return value, lo, hi, f"Poisson {pct} CI (exact below 10 events, Byar from 10) on {what}"
-    if value_type == "weighted_proportion":
+    if vt is ValueType.WEIGHTED_PROPORTION:
         n_eff = pooled["effective_n"].to_numpy(float) if "effective_n" in pooled else den
         n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, den)
         with np.errstate(invalid="ignore", divide="ignore"):
             lo, hi = weighted_proportion_interval(num / den, n_eff, confidence)
         return value, lo * multiplier, hi * multiplier, f"Wilson {pct} CI on Kish effective sample size"
-    if value_type == "score":
+    if vt is ValueType.SCORE:
         if "score_se" not in pooled:
             if members is None or "entity_id" not in pooled:
                 nan = np.full_like(value, np.nan)
@@ -99,7 +98,25 @@ def intervals(
         hi = np.clip(num / den + half, 0, 1) * multiplier
         return value, lo, hi, (f"Student-t {pct} CI of the maximum-weighted mean of member practice scores, "
                                "truncated to [0, max]")
-    raise ValueError(f"unknown value type {value_type!r}")
+    raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it
+
+
+def compare_with_england(
+    rows: pd.DataFrame,
+    value_type: ValueType,
+    multiplier: float,
+    polarity: Polarity,
+    confidence: float,
+    england_value: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, Comparison]:
+    """The scorecard's comparison of pooled rows with England's value: (value, lower, upper, method, result).
+
+    The row's interval (:func:`intervals`) against England's value, by the overlapping-interval rule; the
+    simulations check the false-flag rate of exactly this path.
+    """
+    value, lo, hi, method = intervals(rows, value_type, multiplier, confidence)
+    cmp = compare_interval(lo, hi, england_value, polarity=polarity, confidence=confidence, interval_name=method)
+    return value, lo, hi, method, cmp
 
 
 def scorecard(
@@ -119,12 +136,11 @@ def scorecard(
 
     confidences = tuple(confidences)
     if pooled is None:
-        score_ids = {k for k, d in definitions.items() if _enum(d.value_type) == "score"}
-        pooled = pooling.pooled_table(practice_values, members, score_ids)
+        pooled = pooling.pooled_table(practice_values, members, pooling.score_indicators(definitions))
     versions = definition_versions(practice_values, definitions)
     out = []
     for ind_id, d in definitions.items():
-        vt, pol, mult = _enum(d.value_type), _enum(d.polarity), float(d.multiplier)
+        vt, pol, mult = ValueType(d.value_type), Polarity(d.polarity), float(d.multiplier)
         rows_i = pooled[pooled["indicator_id"] == ind_id]
         e = rows_i[rows_i["entity_type"] == "england"]
         if e.empty:
@@ -137,9 +153,8 @@ def scorecard(
             bench = rows["period"].map(e_value).to_numpy(float)
             p = comparison_p_values(rows, vt, bench, mult) if etype == "group" else np.full(len(rows), np.nan)
             for conf in confidences:
-                value, lo, hi, method = intervals(rows, vt, mult, conf)
-                cmp = compare_interval(lo, hi, bench, polarity=pol, confidence=conf, interval_name=method)
-                labels = np.where(etype == "england", "comparator", cmp.labels)
+                value, lo, hi, method, cmp = compare_with_england(rows, vt, mult, pol, conf, bench)
+                labels = np.where(etype == "england", str(ComparisonLabel.COMPARATOR), cmp.labels)
                 out.append(pd.DataFrame({
                     "entity_type": etype,
                     "entity_id": rows["entity_id"].to_numpy(),
@@ -153,7 +168,7 @@ def scorecard(
                     "comparison": labels,
                     "comparison_method": "interval vs England value" if etype == "group" else "",
                     "p_value": p,
-                    "_direction": cmp.direction, "_polarity": pol,
+                    "_direction": cmp.direction, "_polarity": str(pol),
                     "membership_view": view_label if etype == "group" else "all practices",
                     "definition_version": versions.get(ind_id, ""),
                     "data_version": data_version,
@@ -182,7 +197,8 @@ def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
     """q-values over all group comparisons in the same period, and the labels that survive FDR control."""
     n = len(card)
     q_all = np.full(n, np.nan)
-    labels_all = np.where(card["entity_type"].to_numpy() == "group", card["comparison"].to_numpy(), "comparator")
+    labels_all = np.where(card["entity_type"].to_numpy() == "group", card["comparison"].to_numpy(),
+                          str(ComparisonLabel.COMPARATOR))
     labels_all = labels_all.astype(object)
     family_all = np.full(n, "", dtype=object)
     grp = np.flatnonzero(card["entity_type"].to_numpy() == "group")
@@ -197,7 +213,7 @@ def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
             m = conf == c
             r, qq = grouped_bh(p[m], fam[m], 1.0 - float(c))
             rejected[m], q[m] = r, qq
-        compared = np.isfinite(p) & (sub["comparison"].to_numpy() != "not compared")
+        compared = np.isfinite(p) & (sub["comparison"].to_numpy() != ComparisonLabel.NOT_COMPARED)
         direction = np.where(rejected, sub["_direction"].to_numpy(), 0)
         labels = np.empty(grp.size, dtype=object)
         pol = sub["_polarity"].to_numpy()
@@ -215,7 +231,7 @@ def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
     return card.drop(columns=["_direction", "_polarity"])
 
 
-SUMMARY_LABELS = ("better", "similar", "worse", "higher", "lower", "not compared")
+SUMMARY_LABELS = tuple(str(label) for label in COMPARISON_OUTCOMES)
 
 
 def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
@@ -238,8 +254,8 @@ def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: f
     if "p_value" in g:
         p = g["p_value"].to_numpy(float)
         rejected, _q = benjamini_hochberg(p, 1.0 - confidence) if len(p) else (np.array([], bool), np.array([]))
-        g["_fdr"] = np.where(rejected | ~np.isfinite(p), g["comparison"], "similar")
-        g.loc[g["comparison"] == "not compared", "_fdr"] = "not compared"
+        g["_fdr"] = np.where(rejected | ~np.isfinite(p), g["comparison"], str(ComparisonLabel.SIMILAR))
+        g.loc[g["comparison"] == ComparisonLabel.NOT_COMPARED, "_fdr"] = str(ComparisonLabel.NOT_COMPARED)
         family = int(np.isfinite(p).sum())
     else:
         g["_fdr"] = g["comparison"]

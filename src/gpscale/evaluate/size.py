@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpscale.evaluate.common import PROVENANCE, link_derivative
+from gpscale.domain.vocabulary import ComparisonLabel
+from gpscale.evaluate.common import PROVENANCE, from_link, link_derivative, to_link
 from gpscale.evaluate.metareg import meta_regression, rcs_basis, rcs_knots
 
 MIN_GROUPS = 20
@@ -60,10 +61,6 @@ def _band_label(lo: float, hi: float) -> str:
     if np.isinf(hi):
         return f"{lo / 1000:g}k+"
     return f"{lo / 1000:g}k-{hi / 1000:g}k"
-
-
-def _inverse_link(y: np.ndarray, link: str) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-y)) if link == "logit" else np.exp(y)
 
 
 def size_analysis(
@@ -179,12 +176,12 @@ def _one(
             grid = np.linspace(np.log2(p5), np.log2(p95), grid_points)
             gx = np.column_stack([np.ones(grid_points), rcs_basis(grid, knots)])
             f, f_lo, f_hi = flex.predict(gx, confidence)
-            y_e = np.log(p_eng / (1 - p_eng)) if link == "logit" else np.log(p_eng)
+            y_e = float(to_link(np.asarray(p_eng), link))
             curve = pd.DataFrame({
                 "indicator_id": ind_id, "period": period, "patients": 2.0**grid, "fit": f, "lower": f_lo,
-                "upper": f_hi, "confidence": confidence, "value": _inverse_link(y_e + f, link) * mult,
-                "value_lower": _inverse_link(y_e + f_lo, link) * mult,
-                "value_upper": _inverse_link(y_e + f_hi, link) * mult, "england_value": p_eng * mult,
+                "upper": f_hi, "confidence": confidence, "value": from_link(y_e + f, link) * mult,
+                "value_lower": from_link(y_e + f_lo, link) * mult,
+                "value_upper": from_link(y_e + f_hi, link) * mult, "england_value": p_eng * mult,
                 "scale": link,
                 "method": (f"restricted cubic spline in log2 patients, {len(knots)} knots at Harrell's quantiles: "
                            f"{flex.method}"),
@@ -202,11 +199,7 @@ def _conclusion(row: dict[str, Any], pol: str, england: float, thin: list[str], 
         parts.append(f"The data cannot support a conclusion: group sizes are too similar (5th-95th percentile "
                      f"{p5:,.0f}-{p95:,.0f} patients).")
     elif row["lower"] > 0 or row["upper"] < 0:
-        up = row["lower"] > 0
-        if pol == "no_judgement":
-            what = "higher" if up else "lower"
-        else:
-            what = "better" if up == (pol == "high_is_good") else "worse"
+        what = ComparisonLabel.of(1 if row["lower"] > 0 else -1, pol)
         parts.append(f"Larger groups performed {what}: {row['per_doubling_natural']:+.3g} per doubling of "
                      f"registered patients ({pct} CI {lo:+.3g} to {hi:+.3g}, indicator units at England's level "
                      f"{england:.3g}).")

@@ -4,7 +4,7 @@ For every indicator the financial years are split into segments at its flagged d
 (:func:`gpscale.evaluate.common.segments`); no trend is ever fitted across a break. Monthly indicators are
 trended on their financial-year roll-ups. Within a segment, with ``t`` the financial year:
 
-* **A group's trend** is the practice-level model of DESIGN.md section 6 in its linear form: a weighted
+* **A group's trend** is a practice-level model (docs/architecture.md, "Trends") in linear form: a weighted
   least-squares regression of member practices' values on the link scale (logit for shares, log for
   rates and ratios) on year, with a fixed effect for each practice. The slope is the average change per
   year *within* the group's practices; practices joining, leaving, merging or closing change which
@@ -22,7 +22,7 @@ trended on their financial-year roll-ups. Within a segment, with ``t`` the finan
   residuals, on ``n - practices - 1`` degrees of freedom, and moderated across all groups fitted on the
   same indicator and segment (:mod:`gpscale.evaluate.moderation`, Smyth 2004), because with three to
   five years per segment a group's own estimate is imprecise. Intervals are t on the moderated degrees of
-  freedom. A trend needs at least three financial years with data in the segment; fewer is "not
+  freedom. A trend needs at least three financial years with data in the segment; fewer is "Cannot be
   calculated".
 * **All segments together** (``span = "all segments"``, for indicators with data breaks): the same
   model with a fixed effect for each practice *and segment*, so each segment has its own level and the
@@ -31,13 +31,14 @@ trended on their financial-year roll-ups. Within a segment, with ``t`` the finan
   improving relative to England?" (``whole_period`` marks it; for an indicator without breaks it is the
   single segment); the per-segment rows show whether the trend changed.
 
-Classification of the difference at each confidence level: "improving relative to England" when the
-interval lies wholly on the good side of zero (by the indicator's polarity), "worsening relative to
-England" on the bad side, otherwise "similar to England's trend"; indicators without a judgement get
-"rising" or "falling relative to England". Trends themselves are labelled in Fingertips' words
-("increasing and getting better", ...). ``per_year_natural`` translates a slope into the indicator's own
-units per year at the mean level (percentage points per year for shares); ``value_first`` and
-``value_last`` are the group's pooled values at the ends of the segment.
+Classification of the difference at each confidence level (:class:`gpscale.domain.vocabulary.RelativeTrend`):
+"Improving relative to England" when the interval lies wholly on the good side of zero (by the
+indicator's polarity), "Worsening relative to England" on the bad side, otherwise "Similar to England's
+trend"; indicators without a judgement get "Rising" or "Falling relative to England". Trends themselves
+are labelled in Fingertips' words (:class:`gpscale.domain.vocabulary.TrendLabel`: "Increasing and getting
+better", ...); a trend that cannot be fitted is "Cannot be calculated". ``per_year_natural`` translates
+a slope into the indicator's own units per year at the mean level (percentage points per year for
+shares); ``value_first`` and ``value_last`` are the group's pooled values at the ends of the segment.
 """
 
 from __future__ import annotations
@@ -49,22 +50,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from gpscale.domain.vocabulary import Link, Polarity, RelativeTrend, TrendLabel, ValueType, by_direction
 from gpscale.evaluate.common import (
     PROVENANCE,
-    enum_value,
     fy_year,
     fy_years,
     link_derivative,
-    link_of,
     segments,
     to_link,
 )
 from gpscale.evaluate.moderation import squeeze
 from gpscale.evaluate.pooling import ENGLAND_ID, ENGLAND_NAME
+from gpscale.stats import STANDARD_LEVELS
 from gpscale.stats.trends import wls_trend
 
 MIN_POINTS = 3
-NOT_CALCULATED = "not calculated"
+#: the classification of a trend (or a difference of trends) that could not be fitted
+NOT_CALCULATED = TrendLabel.CANNOT_BE_CALCULATED
 
 SPAN_SEGMENT = "segment"
 SPAN_ALL = "all segments"
@@ -78,66 +80,33 @@ TREND_COLUMNS = [
 ]
 
 
-def _trend_label(direction: np.ndarray, ok: np.ndarray, polarity: str) -> np.ndarray:
+def _trend_label(direction: np.ndarray, ok: np.ndarray, polarity: Polarity) -> np.ndarray:
     """Fingertips trend wording for the sign of a significant slope."""
-    if polarity == "no_judgement":
-        up, down = "increasing", "decreasing"
-    elif polarity == "high_is_good":
-        up, down = "increasing and getting better", "decreasing and getting worse"
-    else:
-        up, down = "increasing and getting worse", "decreasing and getting better"
-    return np.select([~ok, direction > 0, direction < 0], [NOT_CALCULATED, up, down], "no significant change")
+    up, down = TrendLabel.directions(polarity)
+    return by_direction(direction, ok, up, down, TrendLabel.NO_SIGNIFICANT_CHANGE, NOT_CALCULATED)
 
 
-def _relative_label(direction: np.ndarray, ok: np.ndarray, polarity: str) -> np.ndarray:
+def _relative_label(direction: np.ndarray, ok: np.ndarray, polarity: Polarity) -> np.ndarray:
     """Classification of a trend difference (group minus England) by polarity."""
-    if polarity == "no_judgement":
-        up, down = "rising relative to England", "falling relative to England"
-    elif polarity == "high_is_good":
-        up, down = "improving relative to England", "worsening relative to England"
-    else:
-        up, down = "worsening relative to England", "improving relative to England"
-    return np.select([~ok, direction > 0, direction < 0], [NOT_CALCULATED, up, down], "similar to England's trend")
+    up, down = RelativeTrend.directions(polarity)
+    return by_direction(direction, ok, up, down, RelativeTrend.SIMILAR, RelativeTrend.CANNOT_BE_CALCULATED)
 
 
-def _sxx(times: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted sum of squares of times about their weighted mean, per row (NaN weights = absent)."""
-    w0 = np.where(np.isfinite(w) & (w > 0), w, 0.0)
-    sw = w0.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tbar = (w0 * times).sum(axis=1) / sw
-        return (w0 * (times - tbar[:, None]) ** 2).sum(axis=1)
-
-
-def _fit(values: np.ndarray, weights: np.ndarray, times: np.ndarray, moderate: bool) -> dict[str, np.ndarray]:
-    """WLS slopes per row with (moderated) residual variances: slope, se, df, dispersion."""
-    est = wls_trend(values, times=times, weights=weights, confidence=0.95)
-    sxx = _sxx(times[None, :].repeat(len(values), 0), np.where(np.isfinite(values), weights, np.nan))
-    s2 = est.se**2 * sxx
-    df = np.asarray(est.df, dtype=float)
-    if moderate:
-        m = squeeze(s2, np.where(np.isfinite(df), df, 0.0))
-        s2, df = m.variance, m.df
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(s2 / sxx)
-    return {"slope": np.asarray(est.slope, float), "se": se, "df": df, "dispersion": s2}
-
-
-def practice_link_values(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.ndarray]:
+def practice_link_values(rows: pd.DataFrame, value_type: ValueType) -> tuple[np.ndarray, np.ndarray]:
     """Practice values on the link scale (empirical logit / log) and their sampling variances."""
-    vt = enum_value(value_type)
+    vt = ValueType(value_type)
     x = rows["numerator"].to_numpy(float)
     n = rows["denominator"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if vt in ("rate", "standardised_ratio"):
+        if vt.link is Link.LOG:
             y = np.log((x + 0.5) / n)
             v = 1.0 / (x + 0.5)
-        elif vt == "score":
+        elif vt is ValueType.SCORE:
             share = np.clip(x / n, 0.5 / n, 1 - 0.5 / n)
             y = np.log(share / (1 - share))
             v = np.zeros_like(y)  # no sampling variance: all of it is practice-year variation (tau^2)
         else:
-            if vt == "weighted_proportion" and "effective_n" in rows:
+            if vt is ValueType.WEIGHTED_PROPORTION and "effective_n" in rows:
                 n_eff = rows["effective_n"].to_numpy(float)
                 m = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
                 x, n = x / n * m, m
@@ -209,7 +178,7 @@ def group_trends(
     view_label: str,
     data_version: str,
     versions: Mapping[str, str] | None = None,
-    confidences: Iterable[float] = (0.95, 0.998),
+    confidences: Iterable[float] = STANDARD_LEVELS,
     moderate: bool = True,
     pooled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -226,18 +195,17 @@ def group_trends(
     pv = pooling.usable(practice_values)
     pv = pv[pv["period_type"] == "fy"]
     if pooled is None:
-        score_ids = {k for k, d in definitions.items() if enum_value(d.value_type) == "score"}
-        pooled = pooling.pooled_table(pv, members, score_ids)
+        pooled = pooling.pooled_table(pv, members, pooling.score_indicators(definitions))
     pooled = pooled[pooled["period_type"] == "fy"]
     out: list[pd.DataFrame] = []
     for ind_id, d in definitions.items():
         rows = pv[pv["indicator_id"] == ind_id]
         if rows.empty:
             continue
-        vt, pol, mult = enum_value(d.value_type), enum_value(d.polarity), float(d.multiplier)
-        link = link_of(vt)
+        vt, pol, mult = ValueType(d.value_type), Polarity(d.polarity), float(d.multiplier)
+        link = vt.link
         meta = {"indicator_id": ind_id, "definition_version": versions.get(ind_id, str(getattr(d, "version", ""))),
-                "data_version": data_version, "scale": link}
+                "data_version": data_version, "scale": str(link)}
         pooled_i = pooled[pooled["indicator_id"] == ind_id]
         segs = segments(sorted(rows["period"].unique()), list(getattr(d, "data_breaks", []) or []))
         frames = []
@@ -275,7 +243,7 @@ def _pooled_ends(pooled: pd.DataFrame, seg: list[str], mult: float) -> pd.DataFr
                          "mean_p": g["_p"].mean()}).reset_index()
 
 
-def _segment_frame(rows: pd.DataFrame, seg: list[str], vt: str, index: int) -> pd.DataFrame:
+def _segment_frame(rows: pd.DataFrame, seg: list[str], vt: ValueType, index: int) -> pd.DataFrame:
     """Practice-year link values of one segment with weights ``1/(v + tau^2)`` and a practice-segment unit."""
     r = rows[rows["period"].isin(seg)]
     y, v = practice_link_values(r, vt)
@@ -293,8 +261,8 @@ def _fit_rows(
     members: pd.DataFrame,
     pooled: pd.DataFrame,
     periods: list[str],
-    pol: str,
-    link: str,
+    pol: Polarity,
+    link: Link,
     mult: float,
     view_label: str,
     meta: dict[str, Any],
@@ -380,8 +348,8 @@ def _rows(
     fit: dict[str, np.ndarray],
     k: np.ndarray,
     statistic: str,
-    pol: str,
-    link: str,
+    pol: Polarity,
+    link: Link,
     mult: float,
     level_p: np.ndarray,
     ends: pd.DataFrame,

@@ -29,16 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpscale.domain.vocabulary import FunnelPosition, ValueType
 from gpscale.evaluate import pooling
-from gpscale.evaluate.common import PROVENANCE, enum_value, fy_year, segments
-from gpscale.stats.funnels import funnel
+from gpscale.evaluate.common import PROVENANCE, fy_year, segments
+from gpscale.stats.funnels import FunnelStatistic, funnel
 from gpscale.stats.variation import (
     coefficient_of_variation,
     dispersion_trend,
     systematic_component_of_variation,
 )
 
-NOT_APPLICABLE = "not applicable"
 MIN_UNITS = 3
 MIN_PERIODS = 3
 #: Bootstrap resamples for England's convergence test: with thousands of practices the bootstrap
@@ -65,18 +65,18 @@ CONVERGENCE_COLUMNS = [
 ]
 
 
-def _funnel_inputs(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _funnel_inputs(rows: pd.DataFrame, value_type: ValueType) -> tuple[np.ndarray, np.ndarray, FunnelStatistic]:
     """(x, n, funnel statistic) for a value type."""
     x = rows["numerator"].to_numpy(float)
     n = rows["denominator"].to_numpy(float)
-    if value_type == "weighted_proportion":
+    if value_type is ValueType.WEIGHTED_PROPORTION:
         n_eff = rows["effective_n"].to_numpy(float) if "effective_n" in rows else n
         n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
         with np.errstate(invalid="ignore", divide="ignore"):
             return x / n * n_eff, n_eff, "proportion"
-    if value_type == "rate":
+    if value_type is ValueType.RATE:
         return x, n, "rate"
-    if value_type == "standardised_ratio":
+    if value_type is ValueType.STANDARDISED_RATIO:
         return x, n, "ratio"
     return x, n, "proportion"
 
@@ -87,7 +87,7 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
     pv = pv[pv["period_type"] == "fy"]
     out = []
     for ind_id, d in definitions.items():
-        vt, mult = enum_value(d.value_type), float(d.multiplier)
+        vt, mult = ValueType(d.value_type), float(d.multiplier)
         rows_i = pv[pv["indicator_id"] == ind_id]
         for period, rows in rows_i.groupby("period", sort=True):
             if len(rows) < MIN_UNITS:
@@ -96,8 +96,8 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
             target = float(rows["numerator"].sum() / rows["denominator"].sum())
             if stat == "ratio":
                 target = float(np.nansum(x) / np.nansum(n))
-            phe = funnel(x, n, stat, target=target, multiplier=mult)  # type: ignore[arg-type]
-            od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)  # type: ignore[arg-type]
+            phe = funnel(x, n, stat, target=target, multiplier=mult)
+            od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)
             frame = pd.DataFrame({
                 "practice_code": rows["practice_code"].to_numpy(), "indicator_id": ind_id, "period": period,
                 "period_type": "fy", "value": rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float)
@@ -109,10 +109,10 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
                 "tau2": od.overdispersion.tau2 if od.overdispersion else np.nan,
                 "method": phe.method, "od_method": od.method,
             })
-            if vt == "score":
+            if vt is ValueType.SCORE:
                 for c in ("lower_95", "upper_95", "lower_998", "upper_998"):
                     frame[c] = np.nan
-                frame["position"] = NOT_APPLICABLE
+                frame["position"] = str(FunnelPosition.NOT_APPLICABLE)
                 frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
             out.append(frame)
     if not out:
@@ -172,7 +172,7 @@ def _iqr_rows(value: np.ndarray, count: np.ndarray) -> np.ndarray:
     return out
 
 
-def _spread(rows: pd.DataFrame, value_type: str, mult: float, key: str) -> pd.DataFrame:
+def _spread(rows: pd.DataFrame, value_type: ValueType, mult: float, key: str) -> pd.DataFrame:
     """IQR, weighted CV and (counts) SCV of member values per ``key`` unit."""
     keys, a = _padded(rows, key, ["numerator", "denominator"])
     x, n = a["numerator"], a["denominator"]
@@ -185,12 +185,12 @@ def _spread(rows: pd.DataFrame, value_type: str, mult: float, key: str) -> pd.Da
         iqr = np.where(few, np.nan, _iqr_rows(value, count))
         cv = np.where(few, np.nan, coefficient_of_variation(value, n, axis=1))
     res = {"iqr": iqr, "cv": cv}
-    if value_type in ("proportion", "rate", "standardised_ratio"):
+    if value_type.counts_events:
         expected = n * pooled[:, None]
-        kind = "binomial" if value_type == "proportion" else "poisson"
+        binomial = value_type is ValueType.PROPORTION
         with np.errstate(invalid="ignore", divide="ignore"):
-            scv = systematic_component_of_variation(x, expected, axis=1, kind=kind,  # type: ignore[arg-type]
-                                                    proportion=pooled[:, None] if kind == "binomial" else None)
+            scv = systematic_component_of_variation(x, expected, axis=1, kind="binomial" if binomial else "poisson",
+                                                    proportion=pooled[:, None] if binomial else None)
         res["scv"] = np.where(few, np.nan, scv)
     frames = [pd.DataFrame({key: keys, "n_practices": count, "statistic": s, "value": v}) for s, v in res.items()]
     return pd.concat(frames, ignore_index=True)
@@ -220,7 +220,7 @@ def dispersion(
     versions = versions or {}
     out = []
     for ind_id, d in definitions.items():
-        vt, mult = enum_value(d.value_type), float(d.multiplier)
+        vt, mult = ValueType(d.value_type), float(d.multiplier)
         rows = pv[pv["indicator_id"] == ind_id]
         if rows.empty:
             continue
@@ -239,8 +239,8 @@ def dispersion(
             out.append(s)
     if funnels is not None and not funnels.empty:
         f = funnels.assign(
-            outside_95=funnels["od_position"].isin(["High (0.025)", "Low (0.025)", "High (0.001)", "Low (0.001)"]),
-            outside_998=funnels["od_position"].isin(["High (0.001)", "Low (0.001)"]),
+            outside_95=funnels["od_position"].isin([str(p) for p in FunnelPosition if p.outside_95]),
+            outside_998=funnels["od_position"].isin([str(p) for p in FunnelPosition if p.outside_998]),
         )
         cnt = f.groupby(["group_id", "indicator_id", "period"], as_index=False).agg(
             n_practices=("practice_code", "nunique"), outside_95=("outside_95", "sum"),

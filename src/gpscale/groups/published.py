@@ -8,7 +8,7 @@ Where PCN membership comes from, in order of authority:
    QOF achievement and ``MAPPING_NHS_GEOGRAPHIES`` (per financial year), NHS Payments to General Practice
    (per financial year) and ``gp-reg-pat-prac-map`` (per extract month). Each row says "in this period the
    practice was in this PCN". These become spells (:func:`attribute_pcn_spells`) and are used only for
-   the dates the ePCN workbooks do not cover for that practice (:func:`pcn_spells_from_attributes`).
+   the dates the ePCN workbooks do not cover for that practice (:func:`fill_from_attributes`).
 
 Turning period observations into spells: observations of one practice are ordered by period start
 (financial years and months together, by date); consecutive observations naming the same PCN are one
@@ -35,7 +35,6 @@ from gpscale.store.db import Store
 
 SPELL_COLUMNS = ["group_id", "practice_code", "start_date", "end_date", "source"]
 PCN_ATTRIBUTE = "pcn_code"
-SOURCE_MEMBERSHIP = "membership"
 SOURCE_ATTRIBUTES = "published PCN columns"
 
 
@@ -167,11 +166,6 @@ def _as_date(x: object) -> date | None:
     if isinstance(x, date):
         return x
     return pd.Timestamp(str(x)).date()
-
-
-def pcn_spells_from_attributes(store: Store, membership: pd.DataFrame, pcn_ids: set[str]) -> pd.DataFrame:
-    """PCN spells from the published PCN columns, for the dates ``membership`` (ePCN) does not cover."""
-    return fill_from_attributes(membership, spells_from_observations(pcn_observations(store)), pcn_ids)
 
 
 def published_pcn_groups(store: Store) -> pd.DataFrame:

@@ -35,6 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from gpscale.domain.qof import qof_max_points
 from gpscale.indicators import weights as wt
 from gpscale.indicators.library import load_definitions, select
 from gpscale.indicators.model import (
@@ -456,12 +457,10 @@ def _mv_field(mv: ir.Table, name: str) -> ir.FloatingValue:
 
 
 def _constants_frame(spec: MeasureValueSpec, periods: list[str]) -> pd.DataFrame:
-    rows = []
-    for label in periods:
-        for c in spec.constant_by_period:
-            if c.range.contains(label):
-                rows.append((label, float(c.value)))
-                break
+    """(period, constant) for the periods where the spec's published constant is known."""
+    rows: list[tuple[str, float]] = []
+    if spec.constant == "qof_maximum_points":
+        rows = [(label, float(m)) for label in periods if (m := qof_max_points(label)) is not None]
     return pd.DataFrame(rows, columns=["period", "constant"]).astype({"constant": "float64"})
 
 
@@ -482,7 +481,7 @@ def _measure_value_years(e: _Engine, d: IndicatorDefinition, periods: list[str])
 
     num_t = agg(n, "numerator", False)
     den_t = agg(den, "denominator", weighted)
-    if den.constant_by_period:
+    if den.constant is not None:
         consts = e.small_table(_constants_frame(den, periods))
         j = den_t.left_join(consts, "period").select(den_t, "constant")
         den_t = j.select(

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from gpscale.indicators.model import IndicatorDefinition
 
-#: The indicators shipped with gpscale, in the order of DESIGN.md §5 (list output follows this order).
+#: The indicators shipped with gpscale: the original study's four domains, then continuity of care
+#: (docs/indicators.md, docs/architecture.md); list output follows this order.
 DEFAULT_IDS: tuple[str, ...] = (
     "rx_antibacterial_items",
     "rx_broad_spectrum",
@@ -128,7 +129,7 @@ class _Collected(DefinitionError):
 def load_definitions(extra_dir: Path | str | None = None) -> dict[str, IndicatorDefinition]:
     """The shipped definitions, then ``extra_dir``'s (a user definition with a shipped id replaces it).
 
-    Returned in a stable order: the defaults in DESIGN.md order, then user additions by id.
+    Returned in a stable order: the defaults in :data:`DEFAULT_IDS` order, then user additions by id.
     """
     defaults = load_dir(default_definitions_dir())
     missing = [i for i in DEFAULT_IDS if i not in defaults]

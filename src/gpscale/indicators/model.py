@@ -1,6 +1,6 @@
 """The pydantic model of an indicator definition (one YAML file per indicator).
 
-An indicator is data, not code (DESIGN.md §5): everything the computation needs is in the definition,
+An indicator is data, not code (docs/architecture.md): everything the computation needs is in the definition,
 and the definition is validated before anything runs, with errors naming the file and the field
 (:mod:`gpscale.indicators.library` turns pydantic's errors into those messages).
 
@@ -29,31 +29,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gpscale.domain.qof import qof_maximum_changes
+from gpscale.domain.vocabulary import Polarity, ValueType
 from gpscale.periods import PeriodType, parse_period
 
 ID_RE = r"^[a-z][a-z0-9_]{1,63}$"
 BNF_PREFIX_RE = re.compile(r"^[0-9A-Z]{2,15}$")
-
-
-class ValueType(StrEnum):
-    """How a practice-period value is formed; for every type it is Σnumerator / Σdenominator × multiplier."""
-
-    PROPORTION = "proportion"  # events / eligible (e.g. broad-spectrum items / antibacterial items)
-    RATE = "rate"  # events / (weighted) population (e.g. items per 1,000 STAR-PU)
-    STANDARDISED_RATIO = "standardised_ratio"  # observed / expected (indirect standardisation)
-    WEIGHTED_PROPORTION = "weighted_proportion"  # weighted positives / weighted base (survey)
-    SCORE = "score"  # points / maximum points (QOF)
-
-
-class Polarity(StrEnum):
-    HIGH_IS_GOOD = "high_is_good"
-    LOW_IS_GOOD = "low_is_good"
-    NO_JUDGEMENT = "no_judgement"
 
 
 class _Strict(BaseModel):
@@ -186,19 +171,8 @@ class CodeForPeriods(_Strict):
         return PeriodRange(first=self.first, last=self.last)
 
 
-class ConstantForPeriods(_Strict):
-    """A published constant used instead of the row's field for a range of periods (e.g. QOF maximum)."""
-
-    first: str | None = None
-    last: str | None = None
-    value: float = Field(gt=0)
-
-    _labels = field_validator("first", "last")(_check_period)
-
-    @property
-    def range(self) -> PeriodRange:
-        return PeriodRange(first=self.first, last=self.last)
-
+#: Published per-period constants a measure-value field can be replaced by.
+PublishedConstant = Literal["qof_maximum_points"]
 
 MeasureField = Literal[
     "numerator",
@@ -220,6 +194,8 @@ class MeasureValueSpec(_Strict):
     changes with the period, e.g. GP Patient Survey question numbers). A denominator that gives neither
     uses the numerator's. For survey fields, ``weighted_numerator`` falls back to the published weighted
     % × the weighted (else unweighted) base, and ``weighted_denominator`` to the unweighted base.
+    ``constant`` names a published per-period constant used instead of the rows' field where the constant is
+    known for the period (``qof_maximum_points``: :mod:`gpscale.domain.qof`).
     """
 
     source: Literal["qof", "gpps", "measure_value"]
@@ -227,7 +203,7 @@ class MeasureValueSpec(_Strict):
     measure_ids: list[str] | None = None
     codes_by_period: list[CodeForPeriods] | None = None
     field: MeasureField
-    constant_by_period: list[ConstantForPeriods] = Field(default_factory=list)
+    constant: PublishedConstant | None = None
     description: str | None = None
 
     @model_validator(mode="after")
@@ -383,6 +359,12 @@ class IndicatorDefinition(_Strict):
                 fail("numerator and denominator must come from the same dataset")
         if isinstance(n, MeasureValueSpec) and n.measure_ids is None and n.codes_by_period is None:
             fail("numerator needs measure_ids or codes_by_period")
+        if isinstance(d, MeasureValueSpec) and d.constant == "qof_maximum_points":
+            # a share of a different maximum is a different measure: never trend across a change
+            missing = [p for p in qof_maximum_changes() if p not in self.data_breaks]
+            if missing:
+                fail(f"a denominator of qof_maximum_points needs a data break wherever the maximum changes; "
+                     f"add data_breaks for {', '.join(missing)}")
         if self.derived_period_types and not isinstance(n, PrescribingSpec):
             fail("only monthly prescribing indicators have derived (financial-year) periods")
         if isinstance(n, PrescribingSpec) and self.period_type != PeriodType.MONTH:

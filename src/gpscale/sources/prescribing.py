@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,12 +62,6 @@ def ym_label(s: str) -> str | None:
 
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
-
-
-@dataclass(frozen=True)
-class _Layout:
-    variant: str
-    numeric: tuple[str, ...]
 
 
 class PrescribingMonthly:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from gpscale.domain.qof import qof_max_points
 from gpscale.periods import fy_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
@@ -51,22 +52,6 @@ from gpscale.sources.headers import Col, col, match, norm, resolve
 
 if TYPE_CHECKING:
     import duckdb
-
-
-def qof_max_points(fy: str) -> int | None:
-    """The national maximum QOF points of a financial year (None where unknown to this version)."""
-    y = int(fy[2:6])
-    if y < 2004:
-        return None
-    if y <= 2012:
-        return 1000
-    if y == 2013:
-        return 900
-    if y <= 2020:
-        return 559
-    if y <= 2023:
-        return 635
-    return None
 
 
 def require_fy(path: Path, what: str) -> str:
@@ -151,7 +136,8 @@ class QofAchievement:
             raise SourceError(
                 path,
                 v.PERIOD_INCONSISTENT,
-                f"header says the maximum is {stated} points but {fy} (from the file name) had {year_max}",
+                f"header says the maximum is {stated} points but {fy} (from the file name) had {year_max} "
+                "(the published maxima are in gpscale.domain.qof)",
                 where=f"header {res['points']!r}",
             )
         max_points = float(stated or year_max or 0) or None
@@ -370,7 +356,7 @@ class QofPrevalence:
         )
 
 
-__all__ = ["QofAchievement", "QofPrevalence", "fy_label", "qof_max_points"]
+__all__ = ["QofAchievement", "QofPrevalence", "fy_label"]
 
 
 # ---- domain achievement (long) -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Shared helpers for :mod:`gpscale.stats`: confidence levels, z values and polarity names.
+"""Shared helpers for :mod:`gpscale.stats`: confidence levels, z values and polarity checks.
 
 Every public function in the package takes ``confidence`` as a two-sided level in (0, 1). The two levels
 used throughout English public-health reporting are 95% (about 2 sigma) and 99.8% (about 3 sigma), as in
@@ -7,11 +7,13 @@ the Fingertips technical guidance; both are exported as constants.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
+
+from gpscale.domain.vocabulary import Polarity
 
 #: Two-sided 95% level (the "2 sigma" limits of Fingertips and PHE funnel plots).
 CONFIDENCE_95: Final = 0.95
@@ -19,9 +21,6 @@ CONFIDENCE_95: Final = 0.95
 CONFIDENCE_998: Final = 0.998
 #: Both standard levels, in the order reports show them.
 STANDARD_LEVELS: Final = (CONFIDENCE_95, CONFIDENCE_998)
-
-Polarity = Literal["high_is_good", "low_is_good", "no_judgement"]
-POLARITIES: Final = ("high_is_good", "low_is_good", "no_judgement")
 
 FloatArray = NDArray[np.float64]
 
@@ -43,10 +42,11 @@ def z_value(confidence: float) -> float:
 
 
 def check_polarity(polarity: str) -> Polarity:
-    """Return ``polarity`` unchanged if it is one of :data:`POLARITIES`, else raise ``ValueError``."""
-    if polarity not in POLARITIES:
-        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
-    return polarity  # type: ignore[return-value]
+    """``polarity`` as a :class:`~gpscale.domain.vocabulary.Polarity`, raising ``ValueError`` if it is not one."""
+    try:
+        return Polarity(polarity)
+    except ValueError:
+        raise ValueError(f"polarity must be one of {[str(p) for p in Polarity]}, got {polarity!r}") from None
 
 
 def as_float_array(values: ArrayLike) -> FloatArray:

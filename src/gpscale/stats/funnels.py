@@ -1,14 +1,10 @@
 """Funnel plots the PHE way, plus Spiegelhalter's additive random-effects overdispersion adjustment.
 
-Three layers:
-
-* :func:`funnel_table` reproduces PHEindicatormethods' ``calculate_funnel_limits`` (R, UKHSA): the
-  100-point grid of plotting limits for proportions, indirectly standardised ratios and rates at 95% and
-  99.8% (columns named as in the R package).
-* :func:`funnel_significance` reproduces ``assign_funnel_significance``: each unit's position,
-  "High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)" or "Not significant".
-* :func:`funnel` evaluates limits at every unit's own denominator, with the unit's position, and
-  optionally Spiegelhalter's (2005) overdispersion adjustment: z-scores winsorised at 10%/90%, the
+:func:`funnel` evaluates the PHE limits (PHEindicatormethods' ``calculate_funnel_limits``, R, UKHSA) at
+every unit's own denominator, with the unit's position as ``assign_funnel_significance`` words it
+("High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)", "Not significant":
+:class:`gpscale.domain.vocabulary.FunnelPosition`; the oracle tests hold both to the R package's fixtures),
+and optionally Spiegelhalter's (2005) overdispersion adjustment: z-scores winsorised at 10%/90%, the
   overdispersion factor phi, the additive random-effects variance tau^2 and limits
   ``target +/- z sqrt(s_i^2 + tau^2)``. tau^2 comes either from Spiegelhalter's published moment
   estimator or (default) from a bias-corrected winsorised estimator that keeps the adjusted funnel's
@@ -23,48 +19,21 @@ PHEindicatormethods ``Funnels.R``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import stats
 
-from gpscale.stats._common import (
-    CONFIDENCE_95,
-    CONFIDENCE_998,
-    FloatArray,
-    as_float_array,
-    z_value,
-)
-from gpscale.stats.intervals import poisson_interval
+from gpscale.domain.vocabulary import FunnelPosition
+from gpscale.stats._common import FloatArray, as_float_array, z_value
 from gpscale.stats.limits import poisson_control_limits_at, proportion_control_limits
 
-__all__ = [
-    "HIGH_0001",
-    "HIGH_0025",
-    "LOW_0001",
-    "LOW_0025",
-    "NOT_SIGNIFICANT",
-    "Funnel",
-    "Overdispersion",
-    "funnel",
-    "funnel_significance",
-    "funnel_table",
-    "spiegelhalter_overdispersion",
-]
-
-HIGH_0001: Final = "High (0.001)"
-HIGH_0025: Final = "High (0.025)"
-LOW_0001: Final = "Low (0.001)"
-LOW_0025: Final = "Low (0.025)"
-NOT_SIGNIFICANT: Final = "Not significant"
+__all__ = ["Funnel", "Overdispersion", "funnel", "spiegelhalter_overdispersion"]
 
 FunnelStatistic = Literal["proportion", "ratio", "rate"]
 OverdispersionEstimator = Literal["spiegelhalter", "consistent"]
-_GRID_POINTS = 100
 _TAU2_BISECTION_STEPS = 60
 
 
@@ -123,170 +92,10 @@ def _position_labels(
     with np.errstate(invalid="ignore"):
         return np.select(
             [value < lower_998, value < lower_95, value > upper_998, value > upper_95],
-            [LOW_0001, LOW_0025, HIGH_0001, HIGH_0025],
-            default=NOT_SIGNIFICANT,
+            [str(FunnelPosition.LOW_0001), str(FunnelPosition.LOW_0025), str(FunnelPosition.HIGH_0001),
+             str(FunnelPosition.HIGH_0025)],
+            default=str(FunnelPosition.NOT_SIGNIFICANT),
         ).astype(np.str_)
-
-
-def funnel_significance(
-    numerator: ArrayLike,
-    denominator: ArrayLike,
-    statistic: FunnelStatistic = "proportion",
-    target: float | None = None,
-) -> NDArray[np.str_]:
-    """Each unit's position in a PHE funnel, as ``assign_funnel_significance`` assigns it.
-
-    * proportion: ``numerator / denominator`` against the PHE limits around ``target`` (default: the
-      pooled proportion ``sum(numerator) / sum(denominator)``);
-    * ratio: ``denominator`` is the expected count; the Poisson interval of O/E (exact below 10 events,
-      Byar from 10) against ``target`` (default 1);
-    * rate: ``denominator`` is the population (for a DSR, the derived denominator
-      ``count * multiplier / dsr``); the Poisson interval of the crude rate against ``target`` (default:
-      the pooled rate).
-
-    Precedence is the R package's: high at 99.8%, high at 95%, low at 99.8%, low at 95% for ratios and
-    rates, low first for proportions (a unit cannot be both).
-    """
-    x = as_float_array(numerator)
-    n = as_float_array(denominator)
-    if statistic == "proportion":
-        centre = float(np.nansum(x) / np.nansum(n)) if target is None else float(target)
-        p = x / np.where(n > 0, n, np.nan)
-        lo95, hi95 = proportion_control_limits(n, centre, CONFIDENCE_95)
-        lo998, hi998 = proportion_control_limits(n, centre, CONFIDENCE_998)
-        return _position_labels(p, lo95, hi95, lo998, hi998)
-    if statistic not in ("ratio", "rate"):
-        raise ValueError(f"statistic must be 'proportion', 'ratio' or 'rate', got {statistic!r}")
-    default = 1.0 if statistic == "ratio" else float(np.nansum(x) / np.nansum(n))
-    centre = default if target is None else float(target)
-    n_safe = np.where(n > 0, n, np.nan)
-    lo95, hi95 = (limit / n_safe for limit in poisson_interval(x, CONFIDENCE_95))
-    lo998, hi998 = (limit / n_safe for limit in poisson_interval(x, CONFIDENCE_998))
-    with np.errstate(invalid="ignore"):
-        labels = np.select(
-            [lo998 > centre, lo95 > centre, hi998 < centre, hi95 < centre],
-            [HIGH_0001, HIGH_0025, LOW_0001, LOW_0025],
-            default=NOT_SIGNIFICANT,
-        )
-    return labels.astype(np.str_)
-
-
-def _signif_floor(x: float, percentage_down: float = 0.95) -> float:
-    """PHEindicatormethods' ``signif.floor``: round ``0.95 x`` down to its leading digit."""
-    if x == 0:
-        return 0.0
-    digits = len(str(math.floor(x * percentage_down))) - 1
-    return float(math.floor(x * percentage_down / 10**digits) * 10**digits)
-
-
-def _signif_ceiling(x: float, percentage_up: float = 1.05) -> float:
-    """PHEindicatormethods' ``signif.ceiling``: round ``1.05 x`` up to its two leading digits."""
-    if x == 0:
-        return 0.0
-    digits = len(str(math.ceil(x * percentage_up))) - 2
-    return float(math.ceil(x * percentage_up / 10**digits) * 10**digits)
-
-
-def _grid(axis_minimum: float, axis_maximum: float, offset_shift: int) -> FloatArray:
-    """The R package's geometric grid of 100 integer x values from ``max(1, axis_minimum)``."""
-    values = [max(1.0, axis_minimum)]
-    for j in range(2, _GRID_POINTS + 1):
-        offset = j - offset_shift
-        previous = values[-1]
-        step = round((axis_maximum / previous) ** (1.0 / (101 - offset)) * previous)
-        values.append(float(max(step, previous + 1)))
-    return np.asarray(values)
-
-
-def funnel_table(
-    numerator: ArrayLike,
-    denominator: ArrayLike,
-    statistic: FunnelStatistic = "proportion",
-    *,
-    multiplier: float = 100.0,
-    ratio_type: Literal["count", "isr"] = "isr",
-    years_of_data: float = 1.0,
-) -> pd.DataFrame:
-    """The 100-row PHE funnel plotting table (PHEindicatormethods ``calculate_funnel_limits``).
-
-    * proportion: columns ``Population``, ``lower_2s_limit``, ``upper_2s_limit``, ``lower_3s_limit``,
-      ``upper_3s_limit`` (times ``multiplier``, clipped to [0, multiplier]) and ``baseline``.
-    * ratio: ``denominator`` is the expected count, used only to set the axis range; the grid runs over
-      observed events (``Observed_events``) and each row gives the expected counts at which that many
-      events sits on each limit (``*_exp_events``) and the ratio limit there, ``O / E - 1`` for
-      ``ratio_type="count"`` and ``100 O / E`` for ``"isr"`` (the ``multiplier`` is not used, as in R).
-    * rate: ``denominator`` is the population (crude rates; for DSRs pass the derived denominator); the
-      grid runs over ``Events`` and gives the one-year population on each limit and the rate limits per
-      ``multiplier``.
-
-    The exact limits are computed with the gamma quantile function rather than the R package's
-    bisection (which stops at a step of 1e-7 on a transformed scale), so expected counts agree with the
-    R fixtures to within that bisection tolerance. ``2s`` is 95% (0.025 each side) and ``3s`` 99.8%
-    (0.001 each side). Rows also carry ``statistic`` and ``method``.
-    """
-    x = as_float_array(numerator)
-    n = as_float_array(denominator)
-    if statistic not in ("proportion", "ratio", "rate"):
-        raise ValueError(f"statistic must be 'proportion', 'ratio' or 'rate', got {statistic!r}")
-    average = float(np.nansum(x) / np.nansum(n))
-    min_n, max_n = float(np.nanmin(n)), float(np.nanmax(n))
-    per_year = years_of_data if statistic == "rate" else 1.0
-    axis_minimum = 0.0 if max_n > 2 * min_n else _signif_floor(min_n / per_year) * per_year
-    axis_maximum = _signif_ceiling(max_n / per_year) * per_year
-    levels = {"2s": CONFIDENCE_95, "3s": CONFIDENCE_998}
-
-    if statistic == "proportion":
-        population = _grid(axis_minimum, axis_maximum, offset_shift=0)
-        table = pd.DataFrame({"Population": population})
-        for tag, level in levels.items():
-            lo, hi = proportion_control_limits(population, average, level)
-            table[f"lower_{tag}_limit"] = lo * multiplier
-            table[f"upper_{tag}_limit"] = hi * multiplier
-        table["baseline"] = average * multiplier
-        table["statistic"] = "proportion"
-        table["method"] = "Wilson"
-        return table
-
-    if statistic == "ratio":
-        events = _grid(axis_minimum, axis_maximum, offset_shift=1)
-        table = pd.DataFrame({"Observed_events": events})
-        for tag, level in levels.items():
-            tail = (1.0 - level) / 2.0
-            # expected count at which `events` is the lower limit: P(X <= O | E) = tail
-            exp_low = special.gammaincinv(events + 1.0, 1.0 - tail)
-            # expected count at which `events` is the upper limit: P(X >= O | E) = tail
-            exp_high = special.gammaincinv(events, tail)
-            table[f"lower_{tag}_exp_events"] = exp_low
-            table[f"lower_{tag}_limit"] = events / exp_low
-            table[f"upper_{tag}_exp_events"] = exp_high
-            table[f"upper_{tag}_limit"] = events / exp_high
-        limit_cols = [c for c in table.columns if c.endswith("limit")]
-        if ratio_type == "count":
-            table[limit_cols] = table[limit_cols] - 1.0
-        elif ratio_type == "isr":
-            table[limit_cols] = table[limit_cols] * 100.0
-        else:
-            raise ValueError(f"ratio_type must be 'count' or 'isr', got {ratio_type!r}")
-        table["statistic"] = f"ratio ({ratio_type})"
-        table["method"] = "Poisson"
-        return table
-
-    axis_minimum = math.floor(axis_minimum * average)
-    axis_maximum = math.ceil(axis_maximum * average)
-    events = _grid(axis_minimum, axis_maximum, offset_shift=0)
-    table = pd.DataFrame({"Events": events})
-    for tag, level in levels.items():
-        tail = (1.0 - level) / 2.0
-        pop_low = special.gammaincinv(events + 1.0, 1.0 - tail) / average
-        pop_high = special.gammaincinv(events, tail) / average
-        table[f"lower_{tag}_population_1_year"] = pop_low / years_of_data
-        table[f"lower_{tag}_limit"] = events / pop_low * multiplier
-        table[f"upper_{tag}_population_1_year"] = pop_high / years_of_data
-        table[f"upper_{tag}_limit"] = events / pop_high * multiplier
-    table["baseline"] = average * multiplier
-    table["statistic"] = f"rate (per {multiplier:,.0f})"
-    table["method"] = "Poisson"
-    return table
 
 
 def _winsorised_second_moment(z: FloatArray, fraction: float) -> float:
@@ -437,7 +246,7 @@ def funnel(
         position = _position_labels(od.z_adjusted, *(np.full_like(od.z_adjusted, q) for q in _z_thresholds()))
     else:
         position = _position_labels(value, lo95, hi95, lo998, hi998)
-    position = np.where(valid, position, "not compared").astype(np.str_)
+    position = np.where(valid, position, str(FunnelPosition.NOT_COMPARED)).astype(np.str_)
     return Funnel(
         statistic=statistic,
         target=centre * multiplier,

@@ -13,9 +13,8 @@ Methods and references
 * Counts, rates and indirectly standardised ratios: exact Poisson limits from the chi-squared (gamma)
   distribution below 10 events (Armitage & Berry 2002) and Byar's approximation from 10 events (Breslow &
   Day 1987, vol. II), as in the Fingertips technical guidance and PHEindicatormethods. Rates and ratios
-  divide the limits on the count by the denominator or the expected count.
-* Directly standardised rates: Dobson et al. (1991), "Confidence intervals for weighted sums of Poisson
-  parameters", *Statistics in Medicine* 10:457-462, with the Poisson limits above for the total count.
+  divide the limits on the count by the denominator or the expected count (:func:`rate_interval`; the
+  expected count of a ratio is treated as fixed, as Fingertips does).
 * Survey-weighted proportions: Wilson interval on Kish's (1965) effective sample size
   ``(sum w)^2 / sum w^2``.
 """
@@ -35,13 +34,9 @@ _UNIQUE_THRESHOLD = 4096
 __all__ = [
     "BYAR_THRESHOLD",
     "byar_interval",
-    "dobson_interval",
-    "dsr_interval",
     "exact_poisson_interval",
-    "kish_effective_sample_size",
     "poisson_interval",
     "rate_interval",
-    "ratio_interval",
     "weighted_proportion_interval",
     "wilson_interval",
 ]
@@ -141,7 +136,7 @@ def poisson_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatA
     """Limits on a Poisson count the Fingertips way: exact below 10 events, Byar's approximation from 10.
 
     Returns (lower, upper) on the count scale; divide by a denominator for a rate or by the expected count
-    for a standardised ratio (see :func:`rate_interval` and :func:`ratio_interval`). Zero events give a
+    for a standardised ratio (see :func:`rate_interval`). Zero events give a
     lower limit of 0; negative or NaN counts give NaN.
     """
     x = as_float_array(count)
@@ -166,85 +161,13 @@ def rate_interval(
     return multiplier * lo / n_safe, multiplier * hi / n_safe
 
 
-def ratio_interval(
-    observed: ArrayLike, expected: ArrayLike, confidence: float = 0.95, multiplier: float = 1.0
-) -> tuple[FloatArray, FloatArray]:
-    """Limits on an indirectly standardised ratio ``multiplier * O / E`` (``multiplier=100`` for an SMR).
-
-    The expected count is treated as fixed, as Fingertips does: the limits are the Poisson limits on O
-    divided by E. A zero, negative or NaN expected count gives NaN limits.
-    """
-    return rate_interval(observed, expected, confidence, multiplier)
-
-
-def dobson_interval(
-    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95
-) -> tuple[FloatArray, FloatArray]:
-    """Dobson et al. (1991) limits for a weighted sum of Poisson counts such as a DSR.
-
-    ``value + sqrt(variance / count) * (limit(count) - count)`` where ``limit`` is the Poisson limit on the
-    total count (exact below 10, Byar from 10, see :func:`poisson_interval`). The variance is that of
-    ``value`` itself. Dobson's method needs at least one event: with zero events the lower limit is 0 and
-    the upper limit is NaN (Fingertips suppresses DSRs below 10 events altogether).
-    """
-    v = as_float_array(value)
-    var = as_float_array(variance)
-    o = as_float_array(count)
-    lo_count, hi_count = poisson_interval(o, confidence)
-    has_events = o > 0
-    scale = np.sqrt(np.where(has_events & (var >= 0), var, np.nan) / np.where(has_events, o, np.nan))
-    lower = np.where(o == 0, 0.0, v + scale * (lo_count - o))
-    upper = v + scale * (hi_count - o)
-    return lower, upper
-
-
-def dsr_interval(
-    counts: ArrayLike,
-    populations: ArrayLike,
-    standard_population: ArrayLike,
-    confidence: float = 0.95,
-    multiplier: float = 100_000.0,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Directly standardised rate with Dobson limits; returns (value, lower, upper) per unit.
-
-    ``counts`` and ``populations`` have shape ``(..., strata)`` (for example units by age-sex band);
-    ``standard_population`` has shape ``(strata,)`` (for example the 2013 European Standard Population).
-    ``DSR = sum(w x / n) / sum(w)``; its variance ``sum(w^2 x / n^2) / sum(w)^2`` (PHEindicatormethods,
-    Fingertips technical guidance). A stratum with zero population contributes nothing. Fingertips does
-    not publish DSRs below 10 events; callers should suppress those (the limits are still returned).
-    """
-    x = as_float_array(counts)
-    n = as_float_array(populations)
-    w = as_float_array(standard_population)
-    n_safe = np.where(n > 0, n, np.inf)
-    total_w = w.sum()
-    value = (x * w / n_safe).sum(axis=-1) / total_w
-    variance = (w**2 * x / n_safe**2).sum(axis=-1) / total_w**2
-    total = x.sum(axis=-1)
-    lower, upper = dobson_interval(value, variance, total, confidence)
-    return value * multiplier, lower * multiplier, upper * multiplier
-
-
-def kish_effective_sample_size(weights: ArrayLike, axis: int = -1) -> FloatArray:
-    """Kish's (1965) effective sample size ``(sum w)^2 / sum w^2`` along ``axis``; NaN weights are ignored.
-
-    The effective size is what a simple random sample of the same precision would need; it equals the
-    number of respondents when all weights are equal and falls as weights become more unequal. Zero
-    total weight gives NaN.
-    """
-    w = as_float_array(weights)
-    s1 = np.nansum(w, axis=axis)
-    s2 = np.nansum(w * w, axis=axis)
-    return np.where(s2 > 0, s1 * s1 / np.where(s2 > 0, s2, 1.0), np.nan)
-
-
 def weighted_proportion_interval(
     proportion: ArrayLike, effective_n: ArrayLike, confidence: float = 0.95
 ) -> tuple[FloatArray, FloatArray]:
     """Wilson interval for a survey-weighted proportion on its Kish effective sample size.
 
     ``proportion`` is the weighted proportion in [0, 1] and ``effective_n`` the Kish effective sample
-    size (see :func:`kish_effective_sample_size`). This is the GP Patient Survey convention of treating
+    size ``(sum w)^2 / sum w^2``. This is the GP Patient Survey convention of treating
     the weighted estimate as if it came from a simple random sample of the effective size.
     """
     p, n_eff = np.broadcast_arrays(as_float_array(proportion), as_float_array(effective_n))

@@ -25,7 +25,7 @@ from scipy import stats
 
 from gpscale.stats._common import FloatArray, as_float_array, check_confidence
 
-__all__ = ["GroupMeans", "grouped_mean_interval", "mean_interval"]
+__all__ = ["GroupMeans", "grouped_mean_interval"]
 
 
 @dataclass(frozen=True)
@@ -102,31 +102,3 @@ def grouped_mean_interval(
     else:
         raise ValueError(f"method must be 't' or 'bootstrap', got {method!r}")
     return GroupMeans(unique, mean, lower, upper, count, effective_n, level, desc)
-
-
-def mean_interval(
-    values: ArrayLike,
-    weights: ArrayLike | None = None,
-    *,
-    confidence: float = 0.95,
-    method: Literal["t", "bootstrap"] = "t",
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """(Weighted) mean of one set of values with its interval: (mean, lower, upper).
-
-    Convenience wrapper around :func:`grouped_mean_interval` for a single group.
-    """
-    x = as_float_array(values).ravel()
-    result = grouped_mean_interval(
-        x,
-        np.zeros(x.size, dtype=np.int64),
-        weights,
-        confidence=confidence,
-        method=method,
-        n_boot=n_boot,
-        seed=seed,
-    )
-    if result.groups.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    return float(result.mean[0]), float(result.lower[0]), float(result.upper[0])

@@ -1,48 +1,29 @@
-"""Trends over time: the Fingertips recent-trend test, regression and GLM slopes, and differences.
+"""Trends over time: the Fingertips recent-trend test and weighted least-squares slopes.
 
 * :func:`chi2_trend`: the chi-squared test for linear trend on the latest five points, as Fingertips
   reports "recent trends". For proportions it is Armitage's test (Armitage P (1955) "Tests for linear
   trends in proportions and frequencies", *Biometrics* 11:375-386; R's ``prop.trend.test``): the
   regression sum of squares of the proportions on time, weighted by ``n / (p (1 - p))`` at the pooled
   proportion. For rates and counts the Poisson analogue (weights ``n / r``; Breslow & Day 1987) is used.
-  Labels combine direction and polarity ("Increasing and getting better", ...).
-* :func:`wls_trend`: weighted least-squares slope per unit with a t- or z-interval.
-* :func:`glm_trend`: binomial-logit or Poisson-log GLM slope per unit (vectorised IRLS), optionally with
-  a Pearson (quasi-likelihood) overdispersion scale.
-* :func:`trend_difference`: the difference of two independent slopes with its interval
-  (Welch-Satterthwaite degrees of freedom when the slopes have estimated scales).
-* :func:`group_trend_glm`: the practice-level model of DESIGN.md section 6, a GLM on member practices and
-  all other practices with group-by-period terms, giving the group's trend, the others' trend and their
-  difference, with quasi-likelihood scale and cluster-robust (by practice) standard errors.
+  Labels combine direction and polarity in Fingertips' words
+  (:class:`gpscale.domain.vocabulary.TrendLabel`: "Increasing and getting better", ...).
+* :func:`wls_trend`: weighted least-squares slope per unit with a t- or z-interval (the building block of
+  the evaluation's practice-level trends, :mod:`gpscale.evaluate.trends`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import stats
 
+from gpscale.domain.vocabulary import TrendLabel, by_direction
 from gpscale.stats._common import FloatArray, as_float_array, check_confidence, check_polarity
 
-__all__ = [
-    "CANNOT_CALCULATE",
-    "NO_SIGNIFICANT_CHANGE",
-    "GroupTrend",
-    "TrendEstimate",
-    "TrendTest",
-    "chi2_trend",
-    "glm_trend",
-    "group_trend_glm",
-    "trend_difference",
-    "wls_trend",
-]
-
-NO_SIGNIFICANT_CHANGE: Final = "No significant change"
-CANNOT_CALCULATE: Final = "Cannot be calculated"
-_IRLS_STEPS = 30
+__all__ = ["TrendEstimate", "TrendTest", "chi2_trend", "wls_trend"]
 
 
 @dataclass(frozen=True)
@@ -81,26 +62,10 @@ class TrendEstimate:
     method: str
 
 
-@dataclass(frozen=True)
-class GroupTrend:
-    """Trend of a group's practices, of all other practices, and the difference (group minus others)."""
-
-    group: TrendEstimate
-    others: TrendEstimate
-    difference: TrendEstimate
-
-
 def _trend_labels(direction: NDArray[np.int8], ok: NDArray[np.bool_], polarity: str) -> NDArray[np.str_]:
     """Fingertips trend wording: direction, qualified by polarity where there is one."""
-    pol = check_polarity(polarity)
-    if pol == "no_judgement":
-        up, down = "Increasing", "Decreasing"
-    elif pol == "high_is_good":
-        up, down = "Increasing and getting better", "Decreasing and getting worse"
-    else:
-        up, down = "Increasing and getting worse", "Decreasing and getting better"
-    labels = np.select([~ok, direction > 0, direction < 0], [CANNOT_CALCULATE, up, down], default=NO_SIGNIFICANT_CHANGE)
-    return labels.astype(np.str_)
+    up, down = TrendLabel.directions(check_polarity(polarity))
+    return by_direction(direction, ok, up, down, TrendLabel.NO_SIGNIFICANT_CHANGE, TrendLabel.CANNOT_BE_CALCULATED)
 
 
 def chi2_trend(
@@ -238,174 +203,3 @@ def wls_trend(
             se = np.sqrt(sigma2 / sxx)
             method = "weighted least squares, estimated residual variance, t-interval"
     return _estimate(slope, se, df, level, "identity", method)
-
-
-def glm_trend(
-    numerator: ArrayLike,
-    denominator: ArrayLike,
-    *,
-    times: ArrayLike | None = None,
-    family: Literal["binomial", "poisson"] = "binomial",
-    overdispersion: bool = False,
-    confidence: float = 0.95,
-) -> TrendEstimate:
-    """GLM slope per unit on (..., periods) counts: binomial with logit link, or Poisson with log link.
-
-    Poisson uses ``log(denominator)`` as offset, so the slope is a log rate ratio per unit of time.
-    Fitted by iteratively reweighted least squares vectorised over units. With ``overdispersion=True``
-    the variance is scaled by the Pearson chi-squared over ``k - 2`` (quasi-likelihood) and intervals use
-    t on ``k - 2`` degrees of freedom; otherwise z-intervals. Units with no events, or (binomial) all
-    events, have no finite slope and get NaN. NaN periods are skipped.
-    """
-    level = check_confidence(confidence)
-    x, n = np.broadcast_arrays(as_float_array(numerator), as_float_array(denominator))
-    t_raw = np.arange(x.shape[-1], dtype=np.float64) if times is None else as_float_array(times)
-    t = t_raw - t_raw.mean()
-    ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x >= 0)
-    if family == "binomial":
-        ok &= x <= n
-    elif family != "poisson":
-        raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
-    x0 = np.where(ok, x, 0.0)
-    n0 = np.where(ok, n, 1.0)
-    total = x0.sum(axis=-1)
-    fit_ok = total > 0
-    if family == "binomial":
-        fit_ok &= total < np.where(ok, n0, 0.0).sum(axis=-1)
-        eta = special.logit((x0 + 0.5) / (n0 + 1.0))
-    else:
-        eta = np.log((x0 + 0.5) / n0)
-    intercept = np.zeros(x.shape[:-1])
-    slope = np.zeros(x.shape[:-1])
-    info = np.ones((*x.shape[:-1], 2, 2))
-    for step in range(_IRLS_STEPS):
-        if step:
-            eta = intercept[..., None] + slope[..., None] * t
-        if family == "binomial":
-            mu = special.expit(eta)
-            var = np.maximum(mu * (1.0 - mu), 1e-12)
-            weight = n0 * var
-            working = eta + (x0 / n0 - mu) / var
-        else:
-            rate = np.exp(np.clip(eta, -700.0, 700.0))
-            weight = n0 * rate
-            working = eta + (x0 / n0 - rate) / np.maximum(rate, 1e-300)
-        weight = np.where(ok, weight, 0.0)
-        working = np.where(ok, working, 0.0)
-        s0 = weight.sum(axis=-1)
-        s1 = (weight * t).sum(axis=-1)
-        s2 = (weight * t * t).sum(axis=-1)
-        r0 = (weight * working).sum(axis=-1)
-        r1 = (weight * working * t).sum(axis=-1)
-        det = s0 * s2 - s1 * s1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            intercept = (s2 * r0 - s1 * r1) / det
-            slope = (s0 * r1 - s1 * r0) / det
-        info = np.stack([np.stack([s0, s1], -1), np.stack([s1, s2], -1)], -2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var_slope = info[..., 0, 0] / (info[..., 0, 0] * info[..., 1, 1] - info[..., 0, 1] ** 2)
-    k = ok.sum(axis=-1).astype(np.float64)
-    if overdispersion:
-        eta = intercept[..., None] + slope[..., None] * t
-        if family == "binomial":
-            mu = special.expit(eta)
-            pearson = np.where(ok, (x0 - n0 * mu) ** 2 / (n0 * mu * (1.0 - mu)), 0.0).sum(axis=-1)
-        else:
-            expected = n0 * np.exp(np.clip(eta, -700.0, 700.0))
-            pearson = np.where(ok, (x0 - expected) ** 2 / expected, 0.0).sum(axis=-1)
-        df = np.where(k > 2, k - 2.0, np.nan)
-        var_slope = var_slope * pearson / df
-        scale_note = "Pearson quasi-likelihood scale, t-interval"
-    else:
-        df = np.where(k >= 2, np.inf, np.nan)
-        scale_note = "z-interval"
-    se = np.where(fit_ok, np.sqrt(var_slope), np.nan)
-    slope = np.where(fit_ok, slope, np.nan)
-    link = "logit" if family == "binomial" else "log"
-    method = f"{family} GLM ({link} link) slope by IRLS, {scale_note}"
-    return _estimate(slope, se, df, level, link, method)
-
-
-def trend_difference(a: TrendEstimate, b: TrendEstimate, confidence: float = 0.95) -> TrendEstimate:
-    """Difference ``a - b`` of two independent slopes on the same scale, with its interval.
-
-    SE is ``sqrt(se_a^2 + se_b^2)``; degrees of freedom by Welch-Satterthwaite (inf when both are
-    z-based). For slopes from one joint model (not independent) use :func:`group_trend_glm`.
-    """
-    level = check_confidence(confidence)
-    if a.scale != b.scale:
-        raise ValueError(f"cannot difference slopes on different scales ({a.scale} and {b.scale})")
-    va, vb = a.se**2, b.se**2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df = np.where(
-            np.isinf(a.df) & np.isinf(b.df),
-            np.inf,
-            (va + vb) ** 2 / (va**2 / a.df + vb**2 / b.df),
-        )
-    method = f"difference of independent slopes ({a.method} minus {b.method})"
-    return _estimate(a.slope - b.slope, np.sqrt(va + vb), df, level, a.scale, method)
-
-
-def group_trend_glm(
-    numerator: ArrayLike,
-    denominator: ArrayLike,
-    period: ArrayLike,
-    in_group: ArrayLike,
-    *,
-    cluster: ArrayLike | None = None,
-    family: Literal["binomial", "poisson"] = "binomial",
-    confidence: float = 0.95,
-) -> GroupTrend:
-    """Practice-level GLM trend of a group against all other practices, with the difference.
-
-    One row per practice-period: ``numerator``, ``denominator``, ``period`` (numeric time),
-    ``in_group`` (True for the group's member practices). Model: ``link(mu) = a + b t + c g + d g t``
-    (binomial-logit, or Poisson-log with offset ``log(denominator)``), so the others' trend is ``b``, the
-    group's ``b + d`` and the difference ``d``. Practice-level indicators are overdispersed, so the
-    standard errors are either scaled by the Pearson chi-squared over its degrees of freedom
-    (quasi-likelihood) or, when ``cluster`` (e.g. practice code) is given, cluster-robust, which also
-    allows for repeated measures on a practice (recommended). Intervals are z-based.
-    """
-    import statsmodels.api as sm
-
-    level = check_confidence(confidence)
-    x = as_float_array(numerator)
-    n = as_float_array(denominator)
-    t_raw = as_float_array(period)
-    g = np.asarray(in_group, dtype=bool).astype(np.float64)
-    ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & np.isfinite(t_raw)
-    t = t_raw - t_raw[ok].mean()
-    design = np.column_stack([np.ones(ok.sum()), t[ok], g[ok], g[ok] * t[ok]])
-    if family == "binomial":
-        model = sm.GLM(np.column_stack([x[ok], n[ok] - x[ok]]), design, family=sm.families.Binomial())
-    elif family == "poisson":
-        model = sm.GLM(x[ok], design, family=sm.families.Poisson(), offset=np.log(n[ok]))
-    else:
-        raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}")
-    if cluster is None:
-        # quasi-likelihood scale from the Pearson chi-squared, computed here because statsmodels'
-        # scale="X2" ignores the binomial totals when the response is given as two count columns
-        result = model.fit()
-        cov = np.asarray(result.cov_params()) * result.pearson_chi2 / result.df_resid
-        cov_note = "Pearson quasi-likelihood scale"
-    else:
-        groups = np.unique(np.asarray(cluster)[ok], return_inverse=True)[1]
-        result = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-        cov = np.asarray(result.cov_params())
-        cov_note = "cluster-robust by practice"
-    params = np.asarray(result.params)
-    link = "logit" if family == "binomial" else "log"
-    method = f"practice-level {family} GLM with group-by-period terms ({cov_note})"
-    inf = np.asarray(np.inf)
-
-    def estimate(contrast: list[float], what: str) -> TrendEstimate:
-        c = np.asarray(contrast)
-        return _estimate(
-            np.asarray(c @ params), np.asarray(np.sqrt(c @ cov @ c)), inf, level, link, f"{method}: {what}"
-        )
-
-    return GroupTrend(
-        group=estimate([0.0, 1.0, 0.0, 1.0], "group trend"),
-        others=estimate([0.0, 1.0, 0.0, 0.0], "trend of all other practices"),
-        difference=estimate([0.0, 0.0, 0.0, 1.0], "group minus others"),
-    )

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gpscale.domain.vocabulary import DispersionChange
 from gpscale.stats._common import FloatArray, as_float_array, check_confidence
 
 __all__ = [
@@ -40,7 +41,8 @@ class DispersionTrend:
 
     ``by_period`` is the measure in each period; ``slope`` its least-squares change per unit of time;
     ``lower``/``upper`` the percentile bootstrap interval; ``p_value`` the two-sided bootstrap p-value
-    for no change; ``direction`` "narrowing", "widening" or "no clear change" at ``confidence``.
+    for no change; ``direction`` a :class:`~gpscale.domain.vocabulary.DispersionChange` ("narrowing",
+    "widening" or "no clear change") at ``confidence``.
     """
 
     measure: str
@@ -191,7 +193,8 @@ def dispersion_trend(
     lower, upper = (float(v) for v in np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0]))
     tail = min(float(np.mean(boot <= 0.0)), float(np.mean(boot >= 0.0)))
     p_value = min(1.0, 2.0 * tail)
-    direction = "narrowing" if upper < 0 else "widening" if lower > 0 else "no clear change"
+    direction = str(DispersionChange.NARROWING if upper < 0 else DispersionChange.WIDENING if lower > 0
+                    else DispersionChange.NO_CLEAR_CHANGE)
     return DispersionTrend(
         measure=measure,
         times=t,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gpscale.disclosure import TOTAL, SuppressionPlan
+from gpscale.disclosure import SuppressionPlan
 from gpscale.surveys import cells, estimates
 from gpscale.surveys.cells import Breakdown
 from gpscale.surveys.codebook import (
@@ -355,7 +355,3 @@ def question_summaries(data: SurveyData, confidence: float) -> tuple[pd.DataFram
     return out[cols], plans
 
 
-def ensure_total_first(table: pd.DataFrame, dim: str) -> pd.DataFrame:
-    """Put the overall row (``All``) first for a one-dimension table."""
-    first = table[dim].astype(str) == TOTAL
-    return pd.concat([table[first], table[~first]], ignore_index=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -76,6 +75,3 @@ class SurveyValidationError(Exception):
         return [i for i in self.issues if i.severity == "error"]
 
 
-def file_label(path: Path | str) -> str:
-    """How a file is named in messages: the path as given."""
-    return str(path)

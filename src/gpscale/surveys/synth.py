@@ -32,10 +32,8 @@ import numpy as np
 
 PRACTICE_TARGET = 1000
 COMMISSIONER_TARGET = 100
-#: share of practices in a collaboration (Nuffield Trust survey, 2016)
-COLLABORATING_SHARE = 0.73
-
-_SIZE_COLLAB = np.array([0.68, 0.73, 0.78])  # small, medium, large practices: P(collaborating)
+#: P(collaborating) for small, medium and large practices: 73% overall (Nuffield Trust survey, 2016)
+_SIZE_COLLAB = np.array([0.68, 0.73, 0.78])
 _SIZE_RESPONSE = np.array([0.50, 0.60, 0.70])  # response propensity by size
 _FORMS = ["federation", "network", "super_partnership", "multi_site", "other"]
 _FORM_P = np.array([0.52, 0.22, 0.09, 0.05, 0.12])

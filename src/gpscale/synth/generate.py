@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from gpscale.domain.vocabulary import RelativeTrend
 from gpscale.synth import layouts
 from gpscale.synth.world import LATENT, NAMED_GROUPS, World, build_world
 
@@ -111,21 +112,25 @@ def write_group_registry(world: World, path: Path) -> Path:
     return path
 
 
+def expected_classification(latent: str, effect_per_year: float) -> RelativeTrend:
+    """How a correct evaluation classifies a group's trend against England's under an injected effect."""
+    _, polarity = LATENT[latent]
+    up, down = RelativeTrend.directions(polarity)
+    return up if effect_per_year > 0 else down
+
+
 def write_truth(world: World, folder: Path) -> list[Path]:
     """Ground truth: the injected effect per group and indicator (all other pairs have none)."""
     rows = []
     for e in world.effects.itertuples():
-        scale, polarity = LATENT[str(e.latent)]
+        scale, _ = LATENT[str(e.latent)]
         size = float(e.effect_per_year)
-        if polarity == "no_judgement":
-            direction = "higher" if size > 0 else "lower"
-        else:
-            good = (size > 0) == (polarity == "high_is_good")
-            direction = "improving" if good else "worsening"
+        expected = expected_classification(str(e.latent), size)
         for ind in LATENT_INDICATORS[str(e.latent)]:
             rows.append(
-                {"group_id": e.group_id, "indicator_id": ind, "effect_per_year": size, "scale": scale,
-                 "direction": direction, "applies": "to member practices, growing with each year of membership"}
+                {"group_id": e.group_id, "indicator_id": ind, "effect_per_year": size, "scale": str(scale),
+                 "expected_classification": str(expected),
+                 "applies": "to member practices, growing with each year of membership"}
             )
     effects = pd.DataFrame(rows).sort_values(["group_id", "indicator_id"])
     p1 = folder / "effects.csv"
@@ -135,8 +140,10 @@ def write_truth(world: World, folder: Path) -> list[Path]:
         "# Ground truth of synthetic England\n\n"
         "`effects.csv` lists every (group, indicator) pair with an injected effect: the latent predictor\n"
         "(log scale for rates and ratios, logit for shares and QOF) of each member practice moves by\n"
-        "`effect_per_year` for each year of membership, relative to England's trend. Every pair not listed\n"
-        "has no injected effect, so a correct evaluation calls it 'similar' at about the nominal rate.\n"
+        "`effect_per_year` for each year of membership, relative to England's trend; a correct evaluation\n"
+        "classifies the group's trend against England's as `expected_classification`. Every pair not listed\n"
+        f"has no injected effect, so a correct evaluation calls it '{RelativeTrend.SIMILAR}' at about the\n"
+        "nominal rate.\n"
     )
     return [p1, p2]
 

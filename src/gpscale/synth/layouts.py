@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from scipy.special import expit
 
+from gpscale.domain.qof import qof_max_points_of_year
 from gpscale.synth.world import FYS, QUIN_BANDS, World, open_mask
 
 # ---------------------------------------------------------------- shared helpers
@@ -46,19 +47,30 @@ def _open_at(world: World, d: date) -> np.ndarray:
 
 
 def qof_max_points(fy: int) -> int:
-    """Maximum QOF points of the year (1,000 to 2012/13, 900 in 2013/14, 559, then 635 from 2021/22)."""
-    return 1000 if fy <= 2012 else 900 if fy == 2013 else 559 if fy <= 2020 else 635
+    """The published maximum QOF points of the financial year starting in ``fy``."""
+    m = qof_max_points_of_year(fy)
+    if m is None:
+        raise ValueError(f"no published QOF maximum for FY{fy}; extend gpscale.domain.qof")
+    return m
 
 
-#: Approximate domain maxima by era; they add up to the year's maximum.
+#: Each era's domains with their approximate share of the year's maximum (the last takes the remainder).
+_QOF_DOMAIN_SHARES: tuple[tuple[int, dict[str, float]], ...] = (
+    (2012, {"Clinical": 0.661, "Organisational": 0.167, "Patient experience": 0.1, "Additional services": 0.072}),
+    (2013, {"Clinical": 0.728, "Public health": 0.272}),
+    (2020, {"Clinical": 0.778, "Public health": 0.222}),
+    (9999, {"Clinical": 0.638, "Public health": 0.252, "Quality improvement": 0.11}),
+)
+
+
 def qof_domain_max(fy: int) -> dict[str, int]:
-    if fy <= 2012:
-        return {"Clinical": 661, "Organisational": 167, "Patient experience": 100, "Additional services": 72}
-    if fy == 2013:
-        return {"Clinical": 655, "Public health": 245}
-    if fy <= 2020:
-        return {"Clinical": 435, "Public health": 124}
-    return {"Clinical": 405, "Public health": 160, "Quality improvement": 70}
+    """Approximate domain maxima of the year; they add up to the year's published maximum."""
+    total = qof_max_points(fy)
+    shares = next(s for last, s in _QOF_DOMAIN_SHARES if fy <= last)
+    names = list(shares)
+    out = {name: round(total * shares[name]) for name in names[:-1]}
+    out[names[-1]] = total - sum(out.values())
+    return out
 
 
 # ---------------------------------------------------------------- ODS

@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from gpscale.periods import fy_label
+from gpscale.domain.vocabulary import Link, Polarity
 
 FIRST_FY = 2009
 LAST_FY = 2023
@@ -31,21 +31,21 @@ _QUIN_SHARE = np.array(
 _FEMALE_TILT = np.linspace(0.98, 1.9, 20)
 
 #: Indicators whose latent predictor the world models, with the scale it lives on and its polarity.
-LATENT: dict[str, tuple[str, str]] = {
-    "rx_antibacterial_items": ("log", "low_is_good"),
-    "rx_broad_spectrum": ("logit", "low_is_good"),
-    "rx_hypnotics_adq": ("log", "low_is_good"),
-    "rx_nsaid_not_first_line": ("logit", "low_is_good"),
-    "hosp_emergency_admissions": ("log", "low_is_good"),
-    "hosp_acsc_chronic": ("log", "low_is_good"),
-    "hosp_ae_attendances": ("log", "low_is_good"),
-    "hosp_outpatient_first": ("log", "no_judgement"),
-    "qof": ("logit", "high_is_good"),
-    "gpps_overall_good": ("logit", "high_is_good"),
-    "gpps_recommend": ("logit", "high_is_good"),
-    "gpps_phone_easy": ("logit", "high_is_good"),
-    "gpps_opening_hours": ("logit", "high_is_good"),
-    "gpps_continuity": ("logit", "high_is_good"),
+LATENT: dict[str, tuple[Link, Polarity]] = {
+    "rx_antibacterial_items": (Link.LOG, Polarity.LOW_IS_GOOD),
+    "rx_broad_spectrum": (Link.LOGIT, Polarity.LOW_IS_GOOD),
+    "rx_hypnotics_adq": (Link.LOG, Polarity.LOW_IS_GOOD),
+    "rx_nsaid_not_first_line": (Link.LOGIT, Polarity.LOW_IS_GOOD),
+    "hosp_emergency_admissions": (Link.LOG, Polarity.LOW_IS_GOOD),
+    "hosp_acsc_chronic": (Link.LOG, Polarity.LOW_IS_GOOD),
+    "hosp_ae_attendances": (Link.LOG, Polarity.LOW_IS_GOOD),
+    "hosp_outpatient_first": (Link.LOG, Polarity.NO_JUDGEMENT),
+    "qof": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
+    "gpps_overall_good": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
+    "gpps_recommend": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
+    "gpps_phone_easy": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
+    "gpps_opening_hours": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
+    "gpps_continuity": (Link.LOGIT, Polarity.HIGH_IS_GOOD),
 }
 
 #: England level (first year) and yearly trend of each latent predictor.
@@ -67,7 +67,7 @@ _BASE: dict[str, tuple[float, float]] = {
 }
 
 #: Between-practice standard deviation of each latent predictor.
-_PRACTICE_SD = {k: (0.18 if scale == "log" else 0.35) for k, (scale, _) in LATENT.items()}
+_PRACTICE_SD = {k: (0.18 if scale is Link.LOG else 0.35) for k, (scale, _) in LATENT.items()}
 
 REGIONS: tuple[tuple[str, str, str], ...] = (
     ("Y56", "LONDON", "ABCEFHM"),
@@ -423,7 +423,7 @@ def _draw_latent(
     for key in sorted(LATENT):
         level, trend = _BASE[key]
         scale, polarity = LATENT[key]
-        dep = 0.06 if scale == "log" else (-0.12 if polarity == "high_is_good" else 0.08)
+        dep = 0.06 if scale is Link.LOG else (-0.12 if polarity is Polarity.HIGH_IS_GOOD else 0.08)
         eta = (
             level
             + trend * years[None, :]
@@ -442,7 +442,3 @@ def _draw_latent(
                     years_in = (mid - s.start_date).days / 365.25 + 0.5
                     latent[str(row.latent)][i, k] += float(row.effect_per_year) * years_in
     return latent
-
-
-def fy_labels() -> list[str]:
-    return [fy_label(y) for y in FYS]

@@ -11,7 +11,7 @@ evaluates ``qof_total`` for every PCN:
 
 England's value each year must equal pooled points over pooled maxima across all practices computed
 independently from the raw CSV. The size-versus-performance analysis over all PCNs is summarised in
-``bench-results/evaluate_realdata_qof_pcn.json`` and ``.md``.
+``evaluate_realdata_qof_pcn.json`` and ``.md`` in ``figures_dir`` (``bench-results/`` under ``make bench``).
 
 Skipped, with the reason, where ``../shared/data/real`` is absent (set GPSCALE_SHARED_DATA elsewhere).
 """
@@ -19,7 +19,6 @@ Skipped, with the reason, where ``../shared/data/real`` is absent (set GPSCALE_S
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +29,13 @@ import pytest
 from gpscale.evaluate.run import evaluate
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
+from tests.shared_data import require_shared
 
 pytestmark = pytest.mark.realdata
 
 
-def _real() -> Path:
-    env = os.environ.get("GPSCALE_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    return base / "real"
+REAL = require_shared("real")
 
-
-REAL = _real()
-if not REAL.is_dir():
-    pytest.skip(f"real NHS data not found at {REAL} (set GPSCALE_SHARED_DATA)", allow_module_level=True)
-
-RESULTS = Path(__file__).resolve().parents[3] / "bench-results"
 QOF_DIR = REAL / "qof_practice_overall_achievement"
 #: Rows the QOF loader quarantines (tests/realdata/test_real_files.py explains each), by file.
 QUARANTINED = {"QOF_2021-22.csv": {"D82088"}}  # 594.44 points against 591 "available where a register exists"
@@ -112,7 +103,7 @@ def test_england_each_year_is_pooled_points_over_pooled_maxima_from_the_raw_file
         assert abs(raw["value_all_rows"] - raw["value"]) < 1e-3
 
 
-def test_every_pcn_is_evaluated_every_year_it_exists_and_under_the_cohort_every_year(results):
+def test_every_pcn_is_evaluated_every_year_it_exists_and_under_the_cohort_every_year(results, figures_dir):
     pcn_ids = results["pcn_ids"]
     assert len(pcn_ids) > 1200
     for key, years in (("as_was", {"FY2019/20", "FY2021/22"}),
@@ -129,7 +120,7 @@ def test_every_pcn_is_evaluated_every_year_it_exists_and_under_the_cohort_every_
     eff = results["cohort"].size_effect
     assert set(eff["period"]) == {"FY2017/18", "FY2018/19", "FY2019/20", "FY2021/22"}
     assert (eff["n_groups"] > 1100).all() and eff["conclusion"].str.len().gt(40).all()
-    _write_summary(results)
+    _write_summary(results, figures_dir)
 
 
 def test_profiles_and_characteristics_use_published_context(results):
@@ -142,7 +133,7 @@ def test_profiles_and_characteristics_use_published_context(results):
     assert ch["n_groups"].min() > 1000
 
 
-def _write_summary(results: dict[str, Any]) -> None:
+def _write_summary(results: dict[str, Any], out: Path) -> None:
     eng = {}
     for f in sorted(QOF_DIR.glob("QOF_*.csv")):
         raw = raw_england(f)
@@ -172,8 +163,7 @@ def _write_summary(results: dict[str, Any]) -> None:
     summary["characteristics_FY2021/22_univariable"] = ch[(ch["period"] == "FY2021/22")
                                                           & (ch["model"] == "univariable")][
         ["term", "value", "lower", "upper", "per_unit_natural", "direction", "n_groups"]].to_dict("records")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "evaluate_realdata_qof_pcn.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
+    (out / "evaluate_realdata_qof_pcn.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     lines = ["# Real data: PCNs on total QOF achievement", "",
              "| year | England (pipeline) | England (raw file) | practices | maximum |", "|---|---|---|---|---|"]
     for fy, e in eng.items():
@@ -192,4 +182,4 @@ def _write_summary(results: dict[str, Any]) -> None:
         lines += ["", f"## PCNs against England ({view}, 95%)", ""]
         for p, counts in years.items():
             lines.append(f"- {p}: {json.dumps(counts)}")
-    (RESULTS / "evaluate_realdata_qof_pcn.md").write_text("\n".join(lines) + "\n")
+    (out / "evaluate_realdata_qof_pcn.md").write_text("\n".join(lines) + "\n")

@@ -5,8 +5,9 @@ indicator's latent scale that grows with each year of membership (``truth/effect
 (group, indicator) pair has none. An effect that grows with membership is a *trend relative to England*,
 so the classification tested is the trend analysis's whole-period ``trend_vs_england`` at 95% (the
 slope within data-break segments, pooled over the segments with membership): pairs with an effect
-should be "improving" or "worsening relative to England" in the true direction in most replicates,
-pairs without one "similar to England's trend" about 95% of the time.
+should be "Improving" or "Worsening relative to England" in the true direction (the truth file's
+``expected_classification``) in most replicates, pairs without one "Similar to England's trend" about 95%
+of the time.
 
 Each replicate is a synthetic England of ``PRACTICES`` practices with its own seed, built by the
 generator's own world model and file writers, loaded through the loaders and evaluated from the store,
@@ -16,7 +17,7 @@ same order, leaving out the QOF prevalence and payments files, which no indicato
 replicate are listed in the report, not scored. A last replicate draws practice values straight from
 the world model (no files) at a larger size, covering all sixteen indicators. The report (rates with
 Wilson intervals, every effect pair, null rates by indicator and seed) is written to
-``bench-results/evaluate_calibration.json`` and ``.md``.
+``evaluate_calibration.json`` and ``.md`` in ``figures_dir`` (``bench-results/`` under ``make bench``).
 """
 
 from __future__ import annotations
@@ -31,23 +32,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gpscale.domain.vocabulary import RelativeTrend
 from gpscale.evaluate.run import evaluate
 from gpscale.stats.intervals import wilson_interval
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
 from gpscale.synth import layouts
-from gpscale.synth.generate import write_group_registry, write_truth
+from gpscale.synth.generate import expected_classification, write_group_registry, write_truth
 from gpscale.synth.world import build_world
 
 SEEDS = (101, 202)
 PRACTICES = 800
 WRITERS = (layouts.write_epraccur, layouts.write_epcn, layouts.write_qof, layouts.write_gpps,
            layouts.write_registrations, layouts.write_hospital, layouts.write_prescribing)
-RESULTS = Path(__file__).resolve().parents[3] / "bench-results"
 FRAMES_SEED = 5
 FRAMES_PRACTICES = 3000
 CONFIDENCE = 0.95
-SIMILAR = "similar to England's trend"
+SIMILAR = RelativeTrend.SIMILAR
+NOT_CALCULATED = RelativeTrend.CANNOT_BE_CALCULATED
 
 
 def _replicate(seed: int) -> tuple[pd.DataFrame, list[str], float]:
@@ -68,13 +70,11 @@ def _replicate(seed: int) -> tuple[pd.DataFrame, list[str], float]:
     tr = ev.trends
     rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group") & tr["whole_period"]
              & (tr["confidence"] == CONFIDENCE)]
-    rel = rel.merge(truth[["group_id", "indicator_id", "direction", "effect_per_year"]],
+    rel = rel.merge(truth[["group_id", "indicator_id", "expected_classification", "effect_per_year"]],
                     left_on=["entity_id", "indicator_id"], right_on=["group_id", "indicator_id"], how="left")
     rel["seed"] = seed
-    rel["has_effect"] = rel["direction"].notna()
-    rel["recovered"] = rel["classification"] == rel["direction"].map(
-        {"improving": "improving relative to England", "worsening": "worsening relative to England",
-         "higher": "rising relative to England", "lower": "falling relative to England"})
+    rel["has_effect"] = rel["expected_classification"].notna()
+    rel["recovered"] = rel["classification"] == rel["expected_classification"]
     # effects on indicators this replicate could not evaluate (no data written) are listed, not scored
     unevaluated = sorted(set(truth["indicator_id"]) - set(ev.definitions))
     return rel, unevaluated, time.perf_counter() - t0
@@ -89,29 +89,20 @@ def _frames_replicate(seed: int, practices: int) -> pd.DataFrame:
     from gpscale.evaluate.run import evaluate_frames
     from gpscale.indicators.library import load_definitions
     from gpscale.synth.generate import LATENT_INDICATORS
-    from gpscale.synth.world import LATENT
     from tests.bench.bench_evaluate import synthetic_frames
 
     data = synthetic_frames(seed, practices)
-    truth = []
-    for e in data["world"].effects.itertuples():
-        _, polarity = LATENT[str(e.latent)]
-        up = float(e.effect_per_year) > 0
-        if polarity == "no_judgement":
-            direction = "rising" if up else "falling"
-        else:
-            direction = "improving" if up == (polarity == "high_is_good") else "worsening"
-        truth += [(e.group_id, ind, direction) for ind in LATENT_INDICATORS[str(e.latent)]]
+    truth = [(e.group_id, ind, str(expected_classification(str(e.latent), float(e.effect_per_year))))
+             for e in data["world"].effects.itertuples() for ind in LATENT_INDICATORS[str(e.latent)]]
     ev = evaluate_frames(data["practice_values"], data["spells"], load_definitions(), analyses=["trends"])
     tr = ev.trends
     rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group") & tr["whole_period"]
              & (tr["confidence"] == CONFIDENCE)]
-    t = pd.DataFrame(truth, columns=["group_id", "indicator_id", "direction"])
+    t = pd.DataFrame(truth, columns=["group_id", "indicator_id", "expected_classification"])
     rel = rel.merge(t, left_on=["entity_id", "indicator_id"], right_on=["group_id", "indicator_id"], how="left")
-    rel["has_effect"] = rel["direction"].notna()
-    rel["recovered"] = [isinstance(d, str) and c == f"{d} relative to England"
-                        for c, d in zip(rel["classification"], rel["direction"], strict=True)]
-    return rel[rel["classification"] != "not calculated"]
+    rel["has_effect"] = rel["expected_classification"].notna()
+    rel["recovered"] = rel["classification"] == rel["expected_classification"]
+    return rel[rel["classification"] != NOT_CALCULATED]
 
 
 def _rate(k: int, n: int) -> dict[str, float]:
@@ -121,7 +112,7 @@ def _rate(k: int, n: int) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def calibration() -> dict[str, Any]:
+def calibration(figures_dir: Path) -> dict[str, Any]:
     rows, skipped, seconds = [], {}, {}
     for seed in SEEDS:
         rel, unevaluated, secs = _replicate(seed)
@@ -131,8 +122,8 @@ def calibration() -> dict[str, Any]:
     allrel = pd.concat(rows, ignore_index=True)
     effects = allrel[allrel["has_effect"]]
     null = allrel[~allrel["has_effect"]]
-    null_calc = null[null["classification"] != "not calculated"]
-    eff_calc = effects[effects["classification"] != "not calculated"]
+    null_calc = null[null["classification"] != NOT_CALCULATED]
+    eff_calc = effects[effects["classification"] != NOT_CALCULATED]
     report = {
         "what": ("whole-period trend_vs_england (slopes within data-break segments, pooled) at 95%, as-was "
                  "membership; "
@@ -140,11 +131,11 @@ def calibration() -> dict[str, Any]:
         "indicators_evaluated": sorted(set(allrel["indicator_id"])),
         "effects_on_indicators_not_evaluated": {str(k): v for k, v in skipped.items()},
         "effect_pairs_recovered": _rate(int(eff_calc["recovered"].sum()), len(eff_calc)),
-        "effect_pairs_not_calculated": int((effects["classification"] == "not calculated").sum()),
+        "effect_pairs_not_calculated": int((effects["classification"] == NOT_CALCULATED).sum()),
         "null_pairs_similar": _rate(int((null_calc["classification"] == SIMILAR).sum()), len(null_calc)),
-        "null_pairs_improving": _rate(int((null_calc["classification"] == "improving relative to England").sum()),
+        "null_pairs_improving": _rate(int((null_calc["classification"] == RelativeTrend.IMPROVING).sum()),
                                       len(null_calc)),
-        "null_pairs_worsening": _rate(int((null_calc["classification"] == "worsening relative to England").sum()),
+        "null_pairs_worsening": _rate(int((null_calc["classification"] == RelativeTrend.WORSENING).sum()),
                                       len(null_calc)),
         "null_similar_by_indicator": {
             ind: _rate(int((g["classification"] == SIMILAR).sum()), len(g))
@@ -155,7 +146,8 @@ def calibration() -> dict[str, Any]:
         },
         "effect_pairs": [
             {"seed": int(r.seed), "group": r.entity_id, "indicator": r.indicator_id,
-             "effect_per_year": float(r.effect_per_year), "truth": r.direction, "classification": r.classification,
+             "effect_per_year": float(r.effect_per_year), "truth": r.expected_classification,
+             "classification": r.classification,
              "segment": f"{r.segment_first}-{r.segment_last}", "years": int(r.n_periods),
              "estimate": float(r.value), "lower": float(r.lower), "upper": float(r.upper)}
             for r in effects.sort_values(["seed", "entity_id", "indicator_id"]).itertuples()
@@ -176,13 +168,12 @@ def calibration() -> dict[str, Any]:
         },
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    _write_report(report)
-    return {"report": report, "effects": eff_calc, "null": null_calc}
+    _write_report(report, figures_dir)
+    return {"report": report, "effects": eff_calc, "null": null_calc, "figures": figures_dir}
 
 
-def _write_report(report: dict[str, Any]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "evaluate_calibration.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+def _write_report(report: dict[str, Any], out: Path) -> None:
+    (out / "evaluate_calibration.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
 
     def pct(r: dict[str, float]) -> str:
         ci = f"95% CI {100 * r['lower_95']:.1f}-{100 * r['upper_95']:.1f}%"
@@ -197,7 +188,7 @@ def _write_report(report: dict[str, Any]) -> None:
         "|---|---|",
         "| groups with an injected effect classified in the true direction | "
         f"{pct(report['effect_pairs_recovered'])} |",
-        f"| groups without an effect classified 'similar to England's trend' (nominal 95%) | "
+        f"| groups without an effect classified '{SIMILAR}' (nominal 95%) | "
         f"{pct(report['null_pairs_similar'])} |",
         f"| ... classified improving / worsening | {pct(report['null_pairs_improving'])} / "
         f"{pct(report['null_pairs_worsening'])} |",
@@ -228,7 +219,7 @@ def _write_report(report: dict[str, Any]) -> None:
         *[f"| ... {k} | {pct(v)} |" for k, v in report["world_model_frames"]["null_similar_by_indicator"].items()],
         "",
     ]
-    (RESULTS / "evaluate_calibration.md").write_text("\n".join(lines))
+    (out / "evaluate_calibration.md").write_text("\n".join(lines))
 
 
 @pytest.mark.slow
@@ -266,6 +257,7 @@ def test_all_sixteen_indicators_calibrate_on_world_model_frames(calibration):
 
 @pytest.mark.slow
 def test_the_calibration_report_is_written(calibration):
-    md = (RESULTS / "evaluate_calibration.md").read_text()
+    out = calibration["figures"]
+    md = (out / "evaluate_calibration.md").read_text()
     assert "true direction" in md and "nominal 95%" in md
-    assert json.loads((RESULTS / "evaluate_calibration.json").read_text())["null_pairs_similar"]["n"] > 0
+    assert json.loads((out / "evaluate_calibration.json").read_text())["null_pairs_similar"]["n"] > 0

@@ -146,6 +146,6 @@ def test_membership_edge_cases_flow_through_every_analysis():
     n = card.set_index(["entity_id", "period"])["n_practices"]
     assert n[("G1", "FY2017/18")] == 3 and n[("G2", "FY2018/19")] == 3 and n[("G1", "FY2019/20")] == 1
     tr = ev.trends[(ev.trends["statistic"] == "trend_vs_england") & (ev.trends["confidence"] == 0.95)]
-    assert tr.set_index("entity_id").loc["GONE", "classification"] == "not calculated"
-    assert tr.set_index("entity_id").loc["G1", "classification"] != "not calculated"
+    assert tr.set_index("entity_id").loc["GONE", "classification"] == "Cannot be calculated"
+    assert tr.set_index("entity_id").loc["G1", "classification"] != "Cannot be calculated"
     assert set(ev.funnels["group_id"]) == {"G1", "G2", "GONE"}

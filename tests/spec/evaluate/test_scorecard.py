@@ -11,7 +11,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from gpscale.evaluate.scorecard import scorecard
 
@@ -49,13 +51,10 @@ def test_proportion_pools_counts_not_percentages():
     assert g["value"] == pytest.approx(10.0)
     assert g["numerator"] == 100 and g["denominator"] == 1000 and g["n_practices"] == 2
     assert card.loc[("england", 0.95)]["value"] == pytest.approx(25.0)
-    # Wilson 95%: hand formula
-    z = stats.norm.ppf(0.975)
-    p, n = 0.1, 1000
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    assert g["lower"] == pytest.approx(100 * (centre - half))
-    assert g["upper"] == pytest.approx(100 * (centre + half))
+    # Wilson 95% on the pooled counts, from statsmodels
+    lo, hi = proportion_confint(100, 1000, alpha=0.05, method="wilson")
+    assert g["lower"] == pytest.approx(100 * lo)
+    assert g["upper"] == pytest.approx(100 * hi)
     assert g["comparison"] == "better"  # low is good, 10% against England's 25%
     assert "Wilson" in g["method"] and g["membership_view"] == "as-was"
 
@@ -89,10 +88,13 @@ def test_score_is_pooled_points_over_maximum_with_interval_of_member_scores():
     card = run("q", [("A81001", 500, 559), ("A81002", 540, 559), ("A81003", 559, 559)], "score")
     g = card.loc[("group", 0.95)]
     assert g["value"] == pytest.approx(100 * 1040 / 1118)
+    # the maximum-weighted mean of member scores is weighted least squares on a constant; its standard error
+    # is that regression's HC1 (sandwich) one, from statsmodels; t on members - 1 degrees of freedom
     s = np.array([500, 540]) / 559
-    half = stats.t.ppf(0.975, 1) * np.sqrt(2 / 1 * ((s - s.mean()) ** 2).sum() / 4)
-    assert g["lower"] == pytest.approx(max(0, 100 * (s.mean() - half)))
-    assert g["upper"] == pytest.approx(min(100, 100 * (s.mean() + half)))
+    fit = sm.WLS(s, np.ones(2), weights=[559, 559]).fit(cov_type="HC1")
+    half = stats.t.ppf(0.975, 1) * fit.bse[0]
+    assert g["lower"] == pytest.approx(max(0, 100 * (fit.params[0] - half)))
+    assert g["upper"] == pytest.approx(min(100, 100 * (fit.params[0] + half)))
     assert g["upper"] <= 100
 
 

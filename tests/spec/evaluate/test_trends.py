@@ -71,15 +71,15 @@ def test_extra_trend_is_improving_relative_to_england_and_none_is_similar():
     mem = members({"UP": [(i, 0, 7) for i in range(4)], "FLAT": [(i, 0, 7) for i in range(10, 14)]})
     tr = run(pv, mem)
     up, flat = row(tr, "UP"), row(tr, "FLAT")
-    assert up["classification"] == "improving relative to England"
+    assert up["classification"] == "Improving relative to England"
     # England includes the group (4 of 200 practices), so its trend is 0.05 + 0.1 x 4/200 and the
     # difference is 0.1 x 196/200 = 0.098
     assert up["lower"] < 0.098 < up["upper"] and up["value"] == pytest.approx(0.098, abs=0.015)
-    assert flat["classification"] == "similar to England's trend"
+    assert flat["classification"] == "Similar to England's trend"
     assert flat["lower"] < 0 < flat["upper"]
     # England's own trend row: 0.05 logits a year, increasing and getting better
     eng = row(tr, "E92000001", "trend")
-    assert eng["value"] == pytest.approx(0.05, abs=0.01) and eng["classification"] == "increasing and getting better"
+    assert eng["value"] == pytest.approx(0.05, abs=0.01) and eng["classification"] == "Increasing and getting better"
     # group trend = England's practice-level slope + the difference
     g = row(tr, "UP", "trend")
     assert g["value"] == pytest.approx(up["value"] + up["comparator_value"])
@@ -90,9 +90,9 @@ def test_low_is_good_polarity_turns_a_rising_difference_into_worsening():
     pv = world(extra={0: 0.1, 1: 0.1, 2: 0.1})
     mem = members({"UP": [(i, 0, 7) for i in range(3)]})
     tr = run(pv, mem, definition("low_is_good"))
-    assert row(tr, "UP")["classification"] == "worsening relative to England"
+    assert row(tr, "UP")["classification"] == "Worsening relative to England"
     tr = run(pv, mem, definition("no_judgement"))
-    assert row(tr, "UP")["classification"] == "rising relative to England"
+    assert row(tr, "UP")["classification"] == "Rising relative to England"
 
 
 def test_a_practice_joining_with_a_different_level_does_not_make_a_trend():
@@ -103,7 +103,7 @@ def test_a_practice_joining_with_a_different_level_does_not_make_a_trend():
     mem = members({"G": [(0, 0, 7), (1, 0, 7), (2, 0, 7), (3, 4, 7)]})
     tr = run(pv, mem)
     r = row(tr, "G")
-    assert r["classification"] == "similar to England's trend"
+    assert r["classification"] == "Similar to England's trend"
     assert abs(r["value"]) < 0.02
     assert r["value_last"] - r["value_first"] > 10  # percentage points: the pooled value did jump
 
@@ -128,7 +128,7 @@ def test_trends_never_cross_a_data_break():
     assert (whole["segment_first"], whole["segment_last"]) == ("FY2012/13", "FY2019/20")
     g = row(tr, "G", span="all segments")
     assert g["n_periods"] == 8 and "practice x segment fixed effects" in g["method"]
-    assert (tr.loc[tr["statistic"] == "trend_vs_england", "classification"] == "similar to England's trend").all()
+    assert (tr.loc[tr["statistic"] == "trend_vs_england", "classification"] == "Similar to England's trend").all()
 
 
 def test_fewer_than_three_years_is_not_calculated():
@@ -148,5 +148,5 @@ def test_moderated_and_per_group_intervals_both_cover_under_no_effect():
     for moderate in (True, False):
         tr = group_trends(pv, mem, {"p": definition()}, "as-was", "v0", confidences=(0.95,), moderate=moderate)
         rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group")]
-        flagged = (rel["classification"] != "similar to England's trend").mean()
+        flagged = (rel["classification"] != "Similar to England's trend").mean()
         assert flagged <= 0.15

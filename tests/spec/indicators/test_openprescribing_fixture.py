@@ -9,24 +9,17 @@ Skipped when ../shared/data is absent.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from gpscale.indicators.compute import compute_indicators
-from gpscale.indicators.testing import insert
 from gpscale.store.db import open_store
+from tests.fixtures.indicator_store import insert
+from tests.shared_data import require_shared
 
 pytestmark = pytest.mark.realdata
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("GPSCALE_SHARED_DATA", REPO.parent / "shared" / "data"))
-FIXTURES = SHARED / "real" / "prescribing_openprescribing_fixtures"
-if not FIXTURES.is_dir():
-    pytest.skip(f"OpenPrescribing fixtures not found at {FIXTURES} (set GPSCALE_SHARED_DATA)",
-                allow_module_level=True)
+FIXTURES = require_shared("real", "prescribing_openprescribing_fixtures")
 
 FILES = ["epd_201709.csv", "epd_201710.csv", "gp-reg-pat-prac-quin-age_201709.csv",
          "gp-reg-pat-prac-quin-age_201710.csv", "prescribing_units_STAR-PU_ASTRO-PU_2013.xlsx"]

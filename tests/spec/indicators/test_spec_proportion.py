@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from gpscale.indicators.testing import insert_table, parse_table
+from tests.fixtures.indicator_store import insert_table, parse_table
 
 from .conftest import run
 

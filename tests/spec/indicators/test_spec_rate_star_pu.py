@@ -13,7 +13,7 @@ import math
 import pytest
 
 from gpscale.indicators.compute import ComputeError, compute_indicators
-from gpscale.indicators.testing import insert_table
+from tests.fixtures.indicator_store import insert_table
 
 from .conftest import run
 

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from gpscale.indicators.library import load_definitions
-from gpscale.indicators.testing import insert_table
+from tests.fixtures.indicator_store import insert_table
 
 from .conftest import run
 

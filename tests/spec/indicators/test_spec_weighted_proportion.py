@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from gpscale.indicators.testing import insert_table, practices
+from tests.fixtures.indicator_store import insert_table, practices
 
 from .conftest import run
 

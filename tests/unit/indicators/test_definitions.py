@@ -141,8 +141,8 @@ def test_user_folder_adds_and_overrides(tmp_path):
 
 
 def test_compute_command(tmp_path):
-    from gpscale.indicators.testing import synthetic_store
     from gpscale.store.db import open_store
+    from tests.fixtures.indicator_store import synthetic_store
 
     db = tmp_path / "store.duckdb"
     with open_store(db) as s:

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gpscale.indicators.compute import compute_indicators
-from gpscale.indicators.reference import reference_indicators
-from gpscale.indicators.testing import HOSPITAL_MEASURES, insert
 from gpscale.periods import months_of_fy
 from gpscale.store.db import open_store
+from tests.fixtures.indicator_store import HOSPITAL_MEASURES, insert
+from tests.fixtures.reference_indicators import reference_indicators
 
 # Few examples by default to keep the suite fast (each example compiles and runs several ibis queries);
 # GPSCALE_HYPOTHESIS_EXAMPLES=200 for a thorough run. No shrinking: a failure is reported as generated

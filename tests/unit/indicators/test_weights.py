@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from gpscale.indicators import weights as wt
+from tests.shared_data import shared_path
 
-SHARED = Path(os.environ.get("GPSCALE_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
-WORKBOOK = SHARED / "real" / "prescribing_openprescribing_fixtures" / "prescribing_units_STAR-PU_ASTRO-PU_2013.xlsx"
+WORKBOOK = shared_path("real", "prescribing_openprescribing_fixtures", "prescribing_units_STAR-PU_ASTRO-PU_2013.xlsx")
 
 
 def test_quinary_bands_map_to_star_pu_bands():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
 from gpscale.store.schema import DATA_TABLES
 from tests.fixtures import layouts as L
+from tests.shared_data import require_shared
 
 
 def perturb_cell(h: str, rnd: random.Random) -> str:
@@ -119,12 +119,6 @@ def test_epcn_header_cells_reworded(tmp_path: Path) -> None:
     assert canonical_rows(copy) == canonical_rows(original)
 
 
-def _real_dir() -> Path:
-    env = os.environ.get("GPSCALE_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    return base / "real"
-
-
 REAL_SAMPLES = [
     "qof_practice_overall_achievement/QOF_2021-22.csv",
     "qof_practice_overall_achievement/QOF_2017-18.csv",
@@ -137,8 +131,6 @@ REAL_SAMPLES = [
 @pytest.mark.realdata
 @pytest.mark.parametrize("rel", REAL_SAMPLES)
 def test_real_file_with_perturbed_header(tmp_path: Path, rel: str) -> None:
-    src = _real_dir() / rel
-    if not src.exists():
-        pytest.skip(f"real data not found at {src} (set GPSCALE_SHARED_DATA)")
+    src = require_shared("real", rel)
     copy = perturbed_copy(src, tmp_path / "drift", seed=11)
     assert canonical_rows(copy) == canonical_rows(src)

@@ -11,7 +11,7 @@ import pytest
 from gpscale.sources import validate as v
 from gpscale.sources.common import fy_from_text, month_from_text, read_text_csv
 from gpscale.sources.headers import col, match, norm, words
-from gpscale.sources.qof import ACHIEVEMENT_COLS, header_max_points, qof_max_points
+from gpscale.sources.qof import ACHIEVEMENT_COLS, header_max_points
 
 
 @pytest.mark.parametrize(
@@ -71,15 +71,7 @@ def test_qof_achievement_header_variants_resolve(headers) -> None:
     assert not missing
 
 
-def test_qof_maximum_points_by_year() -> None:
-    assert [qof_max_points(f"FY{y}/{(y + 1) % 100:02d}") for y in (2009, 2012, 2013, 2014, 2020, 2021)] == [
-        1000,
-        1000,
-        900,
-        559,
-        559,
-        635,
-    ]
+def test_qof_maximum_points_read_from_headers() -> None:
     assert header_max_points("Achievement score (max. 1000)") == 1000
     assert header_max_points("Achievement score (635 max)") == 635
 

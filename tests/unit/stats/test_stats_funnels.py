@@ -8,8 +8,6 @@ from scipy import special
 
 from gpscale.stats import (
     funnel,
-    funnel_significance,
-    funnel_table,
     poisson_control_limits,
     proportion_control_limits,
     spiegelhalter_overdispersion,
@@ -39,12 +37,22 @@ def test_poisson_control_limits_solve_the_exact_tails() -> None:
     assert np.isnan(nan_lo).all() and np.isnan(nan_hi).all()
 
 
-def test_funnel_positions_unadjusted_match_phe_significance() -> None:
+def test_proportion_positions_agree_with_each_units_wilson_interval() -> None:
+    """Outside the PHE (Wilson-score) control limits exactly when the unit's own Wilson interval excludes the
+    target: the limits invert the interval, which is computed here by a separate function."""
     rng = np.random.default_rng(5)
     n = rng.integers(500, 20_000, size=400).astype(float)
     x = rng.binomial(n.astype(int), rng.uniform(0.6, 0.8, size=400)).astype(float)
     result = funnel(x, n)
-    np.testing.assert_array_equal(result.position, funnel_significance(x, n))
+    target = x.sum() / n.sum()
+    for level, tag in ((0.95, "0.025"), (0.998, "0.001")):
+        lower, upper = wilson_interval(x, n, level)
+        high = np.char.startswith(result.position, "High") & (
+            (tag == "0.025") | (result.position == f"High ({tag})"))
+        low = np.char.startswith(result.position, "Low") & ((tag == "0.025") | (result.position == f"Low ({tag})"))
+        np.testing.assert_array_equal(high, lower > target)
+        np.testing.assert_array_equal(low, upper < target)
+    assert (result.position != "Not significant").any() and (result.position == "Not significant").any()
     assert result.overdispersion is None and "Wilson" in result.method
     assert np.all(result.lower_998 <= result.lower_95) and np.all(result.upper_95 <= result.upper_998)
 
@@ -98,15 +106,13 @@ def test_spiegelhalter_published_formula() -> None:
     assert od.tau2 == pytest.approx((10 * phi - 9) / (w.sum() - (w**2).sum() / w.sum()))
 
 
-def test_rate_funnel_table_is_centred_on_the_pooled_rate() -> None:
-    table = funnel_table([30, 50, 80], [10_000, 20_000, 25_000], "rate", multiplier=100_000, years_of_data=1)
-    assert table["baseline"].iloc[0] == pytest.approx(160 / 55_000 * 100_000)
-    assert np.all(table["lower_3s_limit"] < table["lower_2s_limit"])
-    assert np.all(table["lower_2s_limit"] < table["baseline"]) and np.all(table["upper_2s_limit"] > table["baseline"])
+def test_rate_funnel_is_centred_on_the_pooled_rate() -> None:
+    result = funnel([30, 50, 80], [10_000, 20_000, 25_000], "rate", multiplier=100_000)
+    assert result.target == pytest.approx(160 / 55_000 * 100_000)
+    assert np.all(result.lower_998 < result.lower_95) and np.all(result.lower_95 < result.target)
+    assert np.all(result.upper_95 > result.target) and np.all(result.upper_998 > result.upper_95)
 
 
-def test_funnel_table_argument_errors() -> None:
+def test_funnel_argument_errors() -> None:
     with pytest.raises(ValueError):
-        funnel_table([1], [2], "mean")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        funnel_table([1, 2], [2, 3], "ratio", ratio_type="smr")  # type: ignore[arg-type]
+        funnel([1], [2], "mean")  # type: ignore[arg-type]

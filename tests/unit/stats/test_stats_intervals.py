@@ -9,13 +9,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from gpscale.stats import (
     byar_interval,
-    dobson_interval,
-    dsr_interval,
     exact_poisson_interval,
-    kish_effective_sample_size,
     poisson_interval,
     rate_interval,
-    ratio_interval,
     weighted_proportion_interval,
     wilson_interval,
     z_value,
@@ -84,35 +80,14 @@ def test_byar_close_to_exact_from_10_events() -> None:
     np.testing.assert_allclose(by_hi, ex_hi, rtol=3e-3)
 
 
-def test_rate_and_ratio_divide_the_count_limits() -> None:
+def test_rates_and_ratios_divide_the_count_limits() -> None:
     lower, upper = rate_interval([25], [50_000], 0.95, multiplier=100_000)
     c_lo, c_hi = poisson_interval([25])
     np.testing.assert_allclose([lower[0], upper[0]], [c_lo[0] * 2, c_hi[0] * 2])
-    r_lo, _ = ratio_interval([25], [20.0], multiplier=100)
+    r_lo, _ = rate_interval([25], [20.0], multiplier=100)  # a standardised ratio: observed over expected
     np.testing.assert_allclose(r_lo, c_lo / 20 * 100)
     z_lo, z_hi = rate_interval([3], [0])
     assert np.isnan(z_lo[0]) and np.isnan(z_hi[0])
-
-
-def test_dsr_with_one_stratum_is_a_crude_rate() -> None:
-    value, lower, upper = dsr_interval([[40.0]], [[10_000.0]], [1.0], multiplier=1_000)
-    crude_lo, crude_hi = rate_interval([40], [10_000], multiplier=1_000)
-    np.testing.assert_allclose(value, [4.0])
-    np.testing.assert_allclose(lower, crude_lo)
-    np.testing.assert_allclose(upper, crude_hi)
-
-
-def test_dobson_zero_events_gives_zero_lower_and_nan_upper() -> None:
-    lower, upper = dobson_interval([0.0], [0.0], [0.0])
-    assert lower[0] == 0.0 and np.isnan(upper[0])
-
-
-def test_kish_effective_sample_size() -> None:
-    assert kish_effective_sample_size(np.ones(50)) == pytest.approx(50)
-    assert kish_effective_sample_size([1, 1, 2, 2]) == pytest.approx(36 / 10)
-    assert np.isnan(kish_effective_sample_size([0.0, 0.0]))
-    per_row = kish_effective_sample_size(np.array([[1, 1, np.nan], [1, 3, 0]]))
-    np.testing.assert_allclose(per_row, [2.0, 1.6])
 
 
 def test_weighted_proportion_interval_is_wilson_on_effective_n() -> None:

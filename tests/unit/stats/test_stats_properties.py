@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gpscale.domain.vocabulary import ValueType
+from gpscale.evaluate.scorecard import compare_with_england
 from gpscale.stats import (
-    compare_to_benchmark,
-    dsr_interval,
     exact_poisson_interval,
     funnel,
     poisson_interval,
@@ -68,34 +69,38 @@ def test_rate_contains_value(count: int, denominator: float, level: float) -> No
     assert lower <= value * (1 + 1e-12) and value <= upper * (1 + 1e-12)
 
 
-@given(
-    st.lists(proportion_case(), min_size=1, max_size=20),
-    st.floats(min_value=0.0, max_value=1.0),
-    levels,
-    st.sampled_from(["interval", "control_limits", "exact"]),
-)
-def test_polarity_flip_swaps_better_and_worse(
-    cases: list[tuple[int, int]], benchmark: float, level: float, method: str
-) -> None:
+def _pooled(numerator: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"numerator": numerator.astype(float), "denominator": denominator.astype(float)})
+
+
+@given(st.lists(proportion_case(), min_size=1, max_size=20), st.floats(min_value=0.0, max_value=1.0), levels)
+def test_polarity_flip_swaps_better_and_worse(cases: list[tuple[int, int]], benchmark: float, level: float) -> None:
+    """The scorecard's comparison (:func:`compare_with_england`) under opposite polarities and mirrored data."""
     x = np.array([c[0] for c in cases])
     n = np.array([c[1] for c in cases])
-    high = compare_to_benchmark(x, n, benchmark, polarity="high_is_good", confidence=level, method=method)  # type: ignore[arg-type]
-    low = compare_to_benchmark(x, n, benchmark, polarity="low_is_good", confidence=level, method=method)  # type: ignore[arg-type]
+    bench = np.full(len(cases), 100 * benchmark)
+
+    def compare(num: np.ndarray, b: np.ndarray, polarity: str):
+        return compare_with_england(_pooled(num, n), ValueType.PROPORTION, 100.0, polarity, level, b)[4]
+
+    high, low = compare(x, bench, "high_is_good"), compare(x, bench, "low_is_good")
     swap = {"better": "worse", "worse": "better", "similar": "similar", "not compared": "not compared"}
     assert [swap[label] for label in high.labels] == low.labels.tolist()
     # mirroring the data (x -> n - x, benchmark -> 1 - benchmark) mirrors the verdict
-    mirrored = compare_to_benchmark(n - x, n, 1.0 - benchmark, polarity="low_is_good", confidence=level, method=method)  # type: ignore[arg-type]
-    if method != "exact" or 0.0 < benchmark < 1.0:
-        np.testing.assert_array_equal(mirrored.direction, -high.direction)
+    mirrored = compare(n - x, 100.0 - bench, "low_is_good")
+    np.testing.assert_array_equal(mirrored.direction, -high.direction)
 
 
-@given(st.lists(st.tuples(counts, st.floats(min_value=0.0, max_value=1e6)), min_size=1, max_size=20), levels)
+expected_counts = st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=1e6))
+
+
+@given(st.lists(st.tuples(counts, expected_counts), min_size=1, max_size=20), levels)
 def test_ratio_comparisons_never_raise(rows: list[tuple[int, float]], level: float) -> None:
     observed = np.array([r[0] for r in rows], dtype=float)
     expected = np.array([r[1] for r in rows])
-    for method in ("interval", "control_limits", "exact"):
-        result = compare_to_benchmark(observed, expected, 1.0, statistic="ratio", confidence=level, method=method)  # type: ignore[arg-type]
-        assert np.all(result.labels[expected == 0] == "not compared")
+    result = compare_with_england(_pooled(observed, expected), ValueType.STANDARDISED_RATIO, 100.0, "low_is_good",
+                                  level, np.full(len(rows), 100.0))[4]
+    assert np.all(result.labels[expected == 0] == "not compared")
 
 
 @settings(deadline=None, max_examples=50)
@@ -105,14 +110,6 @@ def test_funnel_never_raises_at_zero_or_full(cases: list[tuple[int, int]], overd
     n = np.array([c[1] for c in cases], dtype=float)
     result = funnel(x, n, overdispersion=overdispersion)
     assert result.position.shape == x.shape
-
-
-@given(st.lists(st.integers(min_value=0, max_value=500), min_size=3, max_size=3), levels)
-def test_dsr_interval_contains_value(stratum_counts: list[int], level: float) -> None:
-    value, lower, upper = dsr_interval([stratum_counts], [[1_000.0, 2_000.0, 4_000.0]], [0.2, 0.3, 0.5], level)
-    assert lower[0] <= value[0] * (1 + 1e-12)
-    if sum(stratum_counts) > 0:
-        assert value[0] <= upper[0] * (1 + 1e-12)
 
 
 @settings(deadline=None, max_examples=50)

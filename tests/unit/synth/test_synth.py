@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from gpscale.indicators.library import load_definitions
 from gpscale.sources.registry import detect
 from gpscale.synth import generate
 from tests.synthetic_england import small_england
@@ -33,7 +34,7 @@ def test_different_seeds_differ(tmp_path):
     a = generate(tmp_path / "a", seed=5, practices=25)
     b = generate(tmp_path / "b", seed=6, practices=25)
     da, db = _digests(a.out), _digests(b.out)
-    assert da.keys() != db.keys() or any(da[k] != db[k] for k in da)
+    assert da != db
     assert (a.out / "nhs/epraccur.csv").read_bytes() != (b.out / "nhs/epraccur.csv").read_bytes()
 
 
@@ -100,8 +101,17 @@ def test_named_groups_have_changing_membership_and_ground_truth():
     starts = {m["start"] for g in reg["groups"] for m in g["members"]}
     assert len(starts) > len(reg["groups"]), "members join at different dates"
     truth = pd.read_csv(synth.out / "truth" / "effects.csv")
-    assert {"group_id", "indicator_id", "effect_per_year", "direction"} <= set(truth.columns)
-    assert set(truth["direction"]) <= {"improving", "worsening", "higher", "lower"}
+    assert {"group_id", "indicator_id", "effect_per_year", "expected_classification"} <= set(truth.columns)
+    # what a correct evaluation says of each injected effect, by its sign and the indicator's polarity
+    polarity = {i: d.polarity for i, d in load_definitions().items()}
+    for r in truth.itertuples():
+        up = r.effect_per_year > 0
+        if polarity[r.indicator_id] == "no_judgement":
+            want = "Rising relative to England" if up else "Falling relative to England"
+        else:
+            good = up == (polarity[r.indicator_id] == "high_is_good")
+            want = "Improving relative to England" if good else "Worsening relative to England"
+        assert r.expected_classification == want, r
     assert truth["group_id"].isin([g["id"] for g in reg["groups"]]).any()
 
 

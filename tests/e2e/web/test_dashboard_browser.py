@@ -58,13 +58,13 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import uvicorn
 
+    from gpscale.bundle import open_bundle
     from gpscale.pipeline import run_demo
-    from gpscale.report.data import ResultsData
     from gpscale.web.app import create_app
 
     out = tmp_path_factory.mktemp("england")
     demo = run_demo(out, seed=11, practices=60)
-    app = create_app(ResultsData(demo.out / "results", demo.store), warm=False)
+    app = create_app(open_bundle(demo.out / "results"))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

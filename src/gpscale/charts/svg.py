@@ -100,6 +100,20 @@ def _y_axis(c: _Canvas, y: _Scale, ticks: list[float], left: float, right: float
         c.text(12, (y.r0 + y.r1) / 2, label[:60], size=10, anchor="middle", rotate=-90)
 
 
+def _period_axes(c: _Canvas, periods: Sequence[str], ticks: list[float], left: float, right: float, top: float,
+                 bottom: float, unit: str, inset: float, labels: int) -> tuple[_Scale, _Scale]:
+    """Scales and axes of a chart over periods: the value axis with ticks, at most ``labels`` period labels."""
+    y = _Scale(ticks[0], ticks[-1], bottom, top)
+    n = len(periods)
+    x = _Scale(0, max(n - 1, 1), left + inset, right - inset)
+    _y_axis(c, y, ticks, left, right, unit)
+    step = max(1, math.ceil(n / labels))
+    for i, p in enumerate(periods):
+        if i % step == 0 or i == n - 1:
+            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    return x, y
+
+
 def _symbol(shape: str, x: float, y: float, r: float, fill: str, stroke: str, tip: str) -> str:
     t = f"<title>{escape(tip)}</title>" if tip else ""
     if shape == "up":
@@ -144,14 +158,7 @@ def trend(periods: Sequence[str], series: Sequence[Series], title: str, unit: st
     lo, hi = min(fin), max(fin)
     pad = (hi - lo) * 0.08 or abs(hi) * 0.05 or 1.0
     ticks = nice_ticks(lo - pad, hi + pad)
-    y = _Scale(ticks[0], ticks[-1], bottom, top)
-    n = len(periods)
-    x = _Scale(0, max(n - 1, 1), left + 8, right - 8)
-    _y_axis(c, y, ticks, left, right, unit)
-    step = max(1, math.ceil(n / 16))
-    for i, p in enumerate(periods):
-        if i % step == 0 or i == n - 1:
-            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    x, y = _period_axes(c, periods, ticks, left, right, top, bottom, unit, 8, 16)
     segments = _segments(periods, breaks)
     for b in breaks:
         if b in periods:
@@ -391,14 +398,7 @@ def spc(periods: Sequence[str], values: Sequence[float], mean: Sequence[float], 
         c.text(width / 2, height / 2, "no data to show", anchor="middle")
         return c.render()
     ticks = nice_ticks(min(fin), max(fin))
-    y = _Scale(ticks[0], ticks[-1], bottom, top)
-    n = len(periods)
-    x = _Scale(0, max(n - 1, 1), left + 6, right - 6)
-    _y_axis(c, y, ticks, left, right, unit)
-    step = max(1, math.ceil(n / 14))
-    for i, p in enumerate(periods):
-        if i % step == 0 or i == n - 1:
-            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    x, y = _period_axes(c, periods, ticks, left, right, top, bottom, unit, 6, 14)
     for arr, dash, name in ((mean, "", "mean"), (lower, "5,3", "lower process limit"),
                             (upper, "5,3", "upper process limit")):
         d = " ".join(f"{x(i):.1f},{y(float(v)):.1f}" for i, v in enumerate(arr) if _ok(v))

@@ -110,6 +110,15 @@ def _target(rows: pd.DataFrame, value_type: str) -> float:
     return float(rows["numerator"].sum() / rows["denominator"].sum())
 
 
+def _keyed(placed: pd.DataFrame, unit: str, ids: pd.Series, indicator_id: str, period: str) -> pd.DataFrame:
+    """Placement rows with their key columns in front (unit, indicator, financial year)."""
+    placed.insert(0, unit, ids.to_numpy())
+    placed.insert(1, "indicator_id", indicator_id)
+    placed.insert(2, "period", period)
+    placed.insert(3, "period_type", "fy")
+    return placed
+
+
 def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> pd.DataFrame:
     """Every practice's funnel position (PHE and overdispersion-adjusted) per indicator and financial year."""
     pv = pooling.usable(practice_values)
@@ -121,11 +130,7 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
             if len(rows) < MIN_UNITS:
                 continue
             placed = _place(rows, d, _target(rows, enum_value(d.value_type)))
-            placed.insert(0, "practice_code", rows["practice_code"].to_numpy())
-            placed.insert(1, "indicator_id", ind_id)
-            placed.insert(2, "period", period)
-            placed.insert(3, "period_type", "fy")
-            out.append(placed)
+            out.append(_keyed(placed, "practice_code", rows["practice_code"], ind_id, period))
     if not out:
         return pd.DataFrame(columns=["practice_code", "indicator_id", "period", "period_type", *_PLACED])
     return pd.concat(out, ignore_index=True)
@@ -175,11 +180,8 @@ def group_funnels(
             grp = rows[rows["entity_type"] == "group"]
             if eng.empty or len(grp) < MIN_UNITS:
                 continue
-            placed = _place(grp, d, _target(eng, enum_value(d.value_type)))
-            placed.insert(0, "group_id", grp["entity_id"].to_numpy())
-            placed.insert(1, "indicator_id", ind_id)
-            placed.insert(2, "period", period)
-            placed.insert(3, "period_type", "fy")
+            placed = _keyed(_place(grp, d, _target(eng, enum_value(d.value_type))), "group_id", grp["entity_id"],
+                            ind_id, period)
             placed.insert(4, "numerator", grp["numerator"].to_numpy(float))
             out.append(placed)
     if not out:

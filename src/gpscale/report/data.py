@@ -10,6 +10,8 @@ bundle does not have is ``None`` and the pages say "not computed".
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,6 +22,8 @@ import pandas as pd
 from gpscale.bundle import MANIFEST, Bundle, BundleError, open_bundle, require_bundle
 
 ENGLAND_ID = "E92000001"
+#: Groups whose scorecard rows are kept between the queries of one page (each a few thousand rows).
+GROUP_ROWS_KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class ResultsData:
         england = bundle.table("scorecard", "entity_id = ?", [ENGLAND_ID], order="indicator_id, period, confidence")
         self.england: pd.DataFrame = england if england is not None else pd.DataFrame()
         self.indicators = self._indicators()
+        self._rows: OrderedDict[str, pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ small tables, read once
 
@@ -176,9 +182,22 @@ class ResultsData:
         return self.bundle.table(name, where, params or [], order=order)
 
     def group_rows(self, group_id: str) -> pd.DataFrame:
-        """The group's scorecard rows (every indicator, period and confidence level)."""
+        """The group's scorecard rows (every indicator, period and confidence level).
+
+        A page asks for them several times (rug, spine, trends, summary); the last few groups' rows are
+        kept (:data:`GROUP_ROWS_KEPT`, a few MB) so one page reads the table once."""
+        with self._lock:
+            hit = self._rows.get(group_id)
+            if hit is not None:
+                self._rows.move_to_end(group_id)
+                return hit
         out = self.table("scorecard", "entity_id = ?", [group_id], order="indicator_id, period")
-        return out if out is not None else self.england.iloc[0:0]
+        rows = out if out is not None else self.england.iloc[0:0]
+        with self._lock:
+            self._rows[group_id] = rows
+            while len(self._rows) > GROUP_ROWS_KEPT:
+                self._rows.popitem(last=False)
+        return rows
 
     def group_members(self, group_id: str) -> pd.DataFrame:
         """The group's membership spells (as the evaluation used them) with practice names and attributes."""

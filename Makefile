@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# axe-core (MPL-2.0) for the accessibility checks of the browser tests, from npm, outside the repository
+AXE    := $(VENV)/node/node_modules/axe-core/axe.min.js
 EXTRAS ?= dev,spark,web,pdf,browser
 
 .PHONY: demo test bench lint clean
@@ -18,8 +20,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/gpscale demo --out out
 
-## make test: lint, type-check and run every test kind (real-data tests skip if ../shared/data is absent)
-test: $(STAMP) lint
+$(AXE):
+	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@4.10
+
+## make test: lint, type-check and run every test kind (real-data tests skip if ../shared/data is absent;
+## browser tests skip without chromium, their axe-core checks without npm)
+test: $(STAMP) lint $(AXE)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ## make bench: run the benchmarks, write bench-results/*.json (summarised in BENCHMARKS.md)
@@ -29,6 +35,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf out bench-results .pytest_cache .mypy_cache .ruff_cache

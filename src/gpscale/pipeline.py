@@ -1,4 +1,4 @@
-"""The main job end to end: synthetic England → store → indicators → groups → evaluation → report.
+"""The main job end to end: synthetic England → store → indicators → groups → evaluation → bundle → reports.
 
 ``gpscale demo`` (and ``make demo``) runs it on the embedded synthetic England.
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from gpscale.evaluate.run import Evaluation, evaluate, write_tables
+from gpscale.bundle import open_bundle
+from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
+from gpscale.evaluate.run import Evaluation, evaluate
 from gpscale.report.board import write_group_report, write_national_report
-from gpscale.report.data import ResultsData
-from gpscale.report.overview import write_overview
 from gpscale.store import open_store
 from gpscale.store.ingest import IngestReport, ingest
 from gpscale.synth import generate
@@ -57,17 +57,14 @@ def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None 
         report = ingest(store, [synth_dir / "nhs", synth_dir / "groups"])
         say("evaluating every group: scorecard, trends, variation, characteristics, is bigger better?")
         ev = evaluate(store, progress=lambda msg: say(f"  {msg}"))
-        names = store.df("SELECT group_id, name FROM practice_group")
-    group_names = dict(zip(names["group_id"], names["name"], strict=True))
-    tables = write_tables(ev, out / "results")
-    say("writing the report")
-    named = [g.group_id for g in NAMED_GROUPS]
-    report_path = write_overview(ev.scorecard, ev.definitions, group_names, named, named[0], out / "report.html")
+    say("disclosure control and the results bundle")
+    tables = write_bundle(make_bundle(ev), out / "results", meta=bundle_meta(ev))
     say("writing the national report and a board pack for each named group")
-    data = ResultsData(out / "results", store_path)
-    write_national_report(data, out / "reports" / "national.html")
-    for gid in named:
-        write_group_report(data, gid, out / "reports" / f"{gid}.html")
+    bundle = open_bundle(out / "results")
+    report_path = write_national_report(bundle, out / "reports" / "national.html")[0]
+    for g in NAMED_GROUPS:
+        write_group_report(bundle, g.group_id, out / "reports" / f"{g.group_id}.html")
+    bundle.close()
     return DemoResult(out, store_path, report_path, tables, ev, report)
 
 

@@ -1,20 +1,20 @@
-"""Dashboard latency on synthetic England: 8 concurrent clients on 127.0.0.1, median and p95 per page type.
+"""Dashboard on full synthetic England: cold start, memory and per-page latency, against the previous server.
 
-Run with ``python -m tests.bench.run web`` (part of ``make bench``). It needs a demo output folder with
-``gpscale.duckdb`` and ``results/``: ``$GPSCALE_BENCH_DEMO`` or ``out/`` (``make demo``; full synthetic
-England, about 6,500 practices and 1,270 groups). If neither exists the benchmark generates one with
-``gpscale demo`` (15+ minutes on a busy 2-core machine).
+Run with ``python -m tests.bench.run web`` (part of ``make bench``). It needs a demo output folder with a
+results bundle (``results/manifest.json``) and its store: ``$GPSCALE_BENCH_DEMO`` or ``out/`` (``make demo``;
+about 6,500 practices and 1,270 groups). If neither exists the benchmark generates one with ``gpscale demo``.
 
-Two server configurations are measured, each in its own process started the way ``gpscale serve`` does:
+Two servers are measured in the same run, each in its own process on 127.0.0.1:
 
-* ``served``: as shipped: page cache on and the start-up warm-up (every group's and indicator's default
-  page pre-rendered) finished before timing starts. Other pages (member funnels, practice pages, other
-  periods) are rendered on first request and then cached; each URL is requested once per phase, so these
-  are first-visit (uncached) latencies.
-* ``uncached``: page cache off: every request renders the page from the in-memory results.
+* ``current``: ``gpscale serve`` as shipped (the bundle queried in place, page cache bounded by bytes);
+* ``baseline``: the server of commit :data:`BASELINE_COMMIT` (the last one before the bundle: results loaded
+  whole and suppressed at start-up, store read for names and membership, warm-up pre-render), extracted
+  with ``git archive`` into a temporary folder and run on the same demo folder.
 
-Each phase sends a bounded number of requests (``REQUESTS`` per page type) from 8 threads with keep-alive
-connections and records per-request wall time at the client.
+For each: **cold start** (process start to the first page answered), **resident memory** (VmRSS of the
+server process) after 1,000 mixed requests, and **latency per page type** (England, group, indicator with
+all groups, indicator with a group's members, practice, search, CSV download, API) from 8 concurrent
+keep-alive clients with the page cache off, so every request renders. Request loops are bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,26 +35,22 @@ from typing import Any
 from tests.bench.harness import record
 
 CLIENTS = 8
-REQUESTS = 160
+PER_TYPE = 40
+MIXED = 1000
 ROOT = Path(__file__).resolve().parents[2]
+BASELINE_COMMIT = "df4a644"
+TARGETS = {"cold_start_s": 3.0, "rss_mib": 600.0, "p95_ms": 150.0}
 
-
-def _demo_dir() -> Path:
-    env = os.environ.get("GPSCALE_BENCH_DEMO")
-    base = Path(env) if env else ROOT / "out"
-    if not (base / "gpscale.duckdb").is_file() or not (base / "results" / "scorecard.parquet").is_file():
-        print(f"  no demo output in {base}: generating full synthetic England (this takes a while)", flush=True)
-        subprocess.run([sys.executable, "-m", "gpscale.cli", "demo", "--out", str(base)], check=True)
-    return base
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-SERVER = """
+CURRENT = """
+import sys, uvicorn
+from pathlib import Path
+from gpscale.bundle import open_bundle
+from gpscale.web.app import create_app
+base, port, cache = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+uvicorn.run(create_app(open_bundle(base / "results"), cache_pages=cache), host="127.0.0.1", port=port,
+            log_level="warning", access_log=False)
+"""
+BASELINE = """
 import sys, uvicorn
 from pathlib import Path
 from gpscale.report.data import ResultsData
@@ -64,29 +62,66 @@ uvicorn.run(create_app(data, cache_pages=cache, warm=cache), host="127.0.0.1", p
 """
 
 
-def _start(base: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str, float, dict[str, Any]]:
+def _demo_dir() -> Path:
+    env = os.environ.get("GPSCALE_BENCH_DEMO")
+    base = Path(env) if env else ROOT / "out"
+    if not (base / "results" / "manifest.json").is_file() or not (base / "gpscale.duckdb").is_file():
+        print(f"  no demo output in {base}: generating full synthetic England (this takes a while)", flush=True)
+        subprocess.run([sys.executable, "-m", "gpscale.cli", "demo", "--out", str(base)], check=True)
+    return base
+
+
+def _baseline_src(tmp: Path) -> Path | None:
+    """The previous server's source (``git archive``), or None outside a git checkout."""
+    try:
+        blob = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "src"], check=True,
+                              capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = tmp / "baseline.tar"
+    path.write_bytes(blob)
+    with tarfile.open(path) as tar:
+        tar.extractall(tmp / "baseline", filter="data")
+    return tmp / "baseline" / "src"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _start(script: str, base: Path, cache: bool, pythonpath: Path | None) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start a server; return it, its URL and the seconds from process start to the first page answered."""
     import httpx
 
     port = _free_port()
+    env = {**os.environ}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(base), str(port), "1" if cache else "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(base), str(port), "1" if cache else "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
-    while True:
+    deadline = t0 + 600
+    while time.perf_counter() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("the dashboard server exited during start-up")
         try:
-            h = httpx.get(url + "/healthz", timeout=2).json()
-            break
+            if httpx.get(url + "/", timeout=30).status_code == 200:
+                return proc, url, time.perf_counter() - t0
         except httpx.HTTPError:
-            time.sleep(1)
-    load_s = time.perf_counter() - t0  # data loaded and disclosure control applied; the warm-up follows
-    if cache:
-        while h["warmed"] < h["warm_targets"]:
-            time.sleep(2)
-            h = httpx.get(url + "/healthz", timeout=5).json()
-    h["warm_s"] = time.perf_counter() - t0 - load_s
-    return proc, url, load_s, h
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the dashboard server did not answer within 10 minutes")
 
 
 def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
@@ -98,7 +133,7 @@ def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
     errors: list[str] = []
 
     def worker() -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
+        with httpx.Client(base_url=base_url, timeout=120) as client:
             while True:
                 with lock:
                     if not queue:
@@ -117,39 +152,34 @@ def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
         t.start()
     for t in threads:
         t.join()
-    if errors:
+    if len(errors) > len(urls) // 20:
         raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[:3]}")
     return times
 
 
-def _urls(base: Path, rng: random.Random) -> list[tuple[str, str]]:
-    import duckdb
+def _urls(base: Path, rng: random.Random, per_type: int) -> list[tuple[str, str]]:
     import pandas as pd
 
-    con = duckdb.connect(str(base / "gpscale.duckdb"), read_only=True)
-    groups = [r[0] for r in con.execute("SELECT group_id FROM practice_group ORDER BY 1").fetchall()]
-    practices = [r[0] for r in con.execute("SELECT practice_code FROM practice ORDER BY 1").fetchall()]
-    con.close()
-    card = pd.read_parquet(base / "results" / "scorecard.parquet", columns=["entity_type", "indicator_id", "period",
-                                                                           "period_type"])
-    fy = card[(card["entity_type"] == "england") & (card["period_type"] == "fy")][["indicator_id", "period"]]
-    pairs = sorted(set(map(tuple, fy.drop_duplicates().to_numpy().tolist())))
-    indicators = sorted({i for i, _ in pairs})
-    latest = {i: max(p for j, p in pairs if j == i) for i in indicators}
-    n = REQUESTS
+    res = base / "results"
+    groups = pd.read_parquet(res / "groups.parquet", columns=["group_id"])["group_id"].astype(str).tolist()
+    practices = pd.read_parquet(res / "practices.parquet", columns=["practice_code"])["practice_code"].tolist()
+    card = pd.read_parquet(res / "scorecard.parquet", columns=["entity_type", "indicator_id", "period", "period_type"],
+                           filters=[("entity_type", "==", "england"), ("period_type", "==", "fy")])
+    pairs = sorted(set(map(tuple, card[["indicator_id", "period"]].drop_duplicates().to_numpy().tolist())))
+    latest = {i: max(p for j, p in pairs if j == i) for i, _ in pairs}
+    indicators = sorted(latest)
+    n = per_type
     out: list[tuple[str, str]] = []
-    out += [("group page", f"/groups/{g}") for g in rng.sample(groups, min(n, len(groups)))]
-    out += [("indicator page (all groups)", f"/indicators/{i}") for i in rng.choices(indicators, k=n)]
-    out += [("indicator page (all groups, other year)", f"/indicators/{i}?period={p}")
-            for i, p in rng.sample(pairs, min(n, len(pairs)))]
-    out += [("indicator page (members of a group)",
-             f"/indicators/{rng.choice(indicators)}?group={g}&period=") for g in rng.sample(groups, n)]
-    out = [(k, u.replace("&period=", f"&period={latest[u.split('/indicators/')[1].split('?')[0]]}")
-            if u.endswith("&period=") else u) for k, u in out]
-    out += [("practice page", f"/practices/{p}") for p in rng.sample(practices, n)]
-    out += [("API group", f"/api/v1/groups/{g}") for g in rng.sample(groups, n)]
-    out += [("search", f"/search?q={rng.choice(['castle', 'pcn 1', 'surgery', 'A81', 'medical'])}&partial=1")
+    out += [("England", f"/?conf={rng.choice(['0.95', '0.998'])}") for _ in range(n)]
+    out += [("group", f"/groups/{g}") for g in rng.sample(groups, min(n, len(groups)))]
+    out += [("indicator (all groups)", f"/indicators/{i}?period={p}") for i, p in rng.sample(pairs, min(n, len(pairs)))]
+    out += [("indicator (members of a group)", f"/indicators/{i}?group={g}&period={latest[i]}")
+            for g, i in zip(rng.sample(groups, n), rng.choices(indicators, k=n), strict=True)]
+    out += [("practice", f"/practices/{p}") for p in rng.sample(practices, n)]
+    out += [("search", f"/search?q={rng.choice(['castle', 'pcn 1', 'surgery', 'a81', 'medical', 'dales'])}&partial=1")
             for _ in range(n)]
+    out += [("CSV download", f"/download/groups/{g}/scorecard.csv") for g in rng.sample(groups, n)]
+    out += [("API", f"/api/v1/groups/{g}") for g in rng.sample(groups, n)]
     rng.shuffle(out)
     return out
 
@@ -159,51 +189,61 @@ def _summary(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     for kind, ts in sorted(times.items()):
         ts = sorted(ts)
         p95 = ts[min(len(ts) - 1, round(0.95 * (len(ts) - 1)))]
-        out[kind] = {"requests": len(ts), "median_ms": statistics.median(ts) * 1000, "p95_ms": p95 * 1000,
-                     "max_ms": ts[-1] * 1000}
+        out[kind] = {"requests": len(ts), "median_ms": statistics.median(ts) * 1000, "p95_ms": p95 * 1000}
     return out
 
 
-def bench_web_latency() -> None:
-    """Median and p95 page and API latency, 8 concurrent clients, full synthetic England."""
-    base = _demo_dir()
+def _measure(label: str, script: str, base: Path, pythonpath: Path | None) -> dict[str, Any]:
     rng = random.Random(0)
-    urls = _urls(base, rng)
-    metrics: dict[str, Any] = {"clients": CLIENTS, "requests_per_page_type": REQUESTS}
-    for label, cache in (("served", True), ("uncached", False)):
-        proc, url, load_s, health = _start(base, cache)
-        try:
-            t0 = time.perf_counter()
-            times = _run(url, urls)
-            wall = time.perf_counter() - t0
-            import httpx
+    proc, url, cold = _start(script, base, True, pythonpath)
+    try:
+        mixed = _urls(base, rng, MIXED // 8 + 1)[:MIXED]
+        t0 = time.perf_counter()
+        _run(url, mixed)
+        wall = time.perf_counter() - t0
+        rss = _rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    proc, url, _ = _start(script, base, False, pythonpath)
+    try:
+        latency = _summary(_run(url, _urls(base, random.Random(1), PER_TYPE)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    print(f"  {label}: first page after {cold:.1f}s; RSS {rss:.0f} MiB after {len(mixed)} mixed requests "
+          f"({wall:.0f}s)", flush=True)
+    for kind, m in latency.items():
+        print(f"  {label:9s} {kind:32s} median {m['median_ms']:7.1f} ms  p95 {m['p95_ms']:7.1f} ms", flush=True)
+    return {"cold_start_s": cold, "rss_mib_after_mixed": rss, "mixed_requests": len(mixed), "mixed_wall_s": wall,
+            "uncached": latency}
 
-            rss = httpx.get(url + "/healthz", timeout=10).json().get("peak_rss_mib")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-        metrics[label] = {"startup_s": load_s, "wall_s": wall, "requests": len(urls), "server_peak_rss_mib": rss,
-                          "pages_prerendered": health.get("warmed", 0),
-                          "warm_up_s": health["warm_s"], "load_average": os.getloadavg()[0],
-                          **_summary(times)}
-        for kind, m in metrics[label].items():
-            if isinstance(m, dict):
-                print(f"  {label:9s} {kind:42s} median {m['median_ms']:7.1f} ms  p95 {m['p95_ms']:7.1f} ms")
-        warmed = health.get("warmed", 0)
-        print(f"  {label}: ready in {load_s:.0f}s (+ {health['warm_s']:.0f}s warm-up of {warmed} pages), "
-              f"server peak memory {rss} MiB", flush=True)
-    import duckdb
 
-    con = duckdb.connect(str(base / "gpscale.duckdb"), read_only=True)
-    sizes = {"practices": con.execute("SELECT count(*) FROM practice").fetchone()[0],  # type: ignore[index]
-             "groups": con.execute("SELECT count(*) FROM practice_group").fetchone()[0]}  # type: ignore[index]
-    con.close()
-    metrics["data"] = sizes
+def bench_web_latency() -> None:
+    """Cold start, memory after 1,000 requests and uncached p95 per page type; current server and baseline."""
+    base = _demo_dir()
+    metrics: dict[str, Any] = {"clients": CLIENTS, "requests_per_page_type": PER_TYPE, "targets": TARGETS}
+    metrics["current"] = _measure("current", CURRENT, base, None)
+    with tempfile.TemporaryDirectory(prefix="gpscale-bench-baseline-") as tmp:
+        src = _baseline_src(Path(tmp))
+        if src is None:
+            metrics["baseline"] = {"skipped": "not a git checkout: the baseline server's source is unavailable"}
+        else:
+            try:
+                metrics["baseline"] = _measure("baseline", BASELINE, base, src)
+            except RuntimeError as exc:
+                metrics["baseline"] = {"failed": str(exc)}
+    cur = metrics["current"]
+    metrics["meets_targets"] = {
+        "cold_start": cur["cold_start_s"] <= TARGETS["cold_start_s"],
+        "rss": cur["rss_mib_after_mixed"] <= TARGETS["rss_mib"],
+        "p95_every_page_type": all(m["p95_ms"] <= TARGETS["p95_ms"] for m in cur["uncached"].values()),
+    }
     record("web_latency", metrics, notes=(
-        f"{CLIENTS} concurrent keep-alive clients on 127.0.0.1, {REQUESTS} requests per page type in random "
-        f"order, each URL once per phase (so member-funnel, practice and other-year pages are first visits). "
-        f"'served' is gpscale serve as shipped (page cache + start-up warm-up of every group's and indicator's "
-        f"default page, finished before timing); 'uncached' renders every request. Data: {sizes}."
+        f"{CLIENTS} concurrent keep-alive clients on 127.0.0.1; cold start = process start to the first page; "
+        f"RSS = server VmRSS after {MIXED} mixed requests with the page cache on (as shipped); latency = "
+        f"{PER_TYPE} requests per page type with the page cache off. Baseline = commit {BASELINE_COMMIT}'s server "
+        "on the same demo folder."
     ))
 
 

@@ -63,11 +63,14 @@ def test_unknown_file_fails_cleanly_and_leaves_the_store_unchanged(tmp_path):
     assert json.loads(r.output) == []
 
 
-def test_demo_writes_report_tables_and_summary(tmp_path):
+def test_demo_writes_reports_bundle_and_summary(tmp_path):
     r = runner.invoke(app, ["demo", "--out", str(tmp_path), "--practices", "30", "--seed", "4"])
     assert r.exit_code == 0, r.output
-    html = (tmp_path / "report.html").read_text()
+    assert not (tmp_path / "report.html").exists()  # the national report is the overview
+    html = (tmp_path / "reports" / "national.html").read_text()
     assert html.count("<svg") >= 3 and "How to read this report" in html
+    pack = (tmp_path / "reports" / "FED-CASTLE.html").read_text()
+    assert pack.index("Summary: ") < pack.index("Scorecard against England")
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: no external resources
     card = pd.read_csv(tmp_path / "results" / "scorecard.csv")
     assert {"qof_total", "rx_broad_spectrum", "rx_antibacterial_items"} <= set(card["indicator_id"])

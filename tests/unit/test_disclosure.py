@@ -19,8 +19,11 @@ from gpscale.disclosure import (
     attack,
     plan_suppression,
     recover_by_subtraction,
+    rules,
     suppress_small_counts,
 )
+from gpscale.disclosure.pooled import decide_pooled
+from gpscale.disclosure.vocabulary import HideRule
 
 
 def test_thresholds_are_named_constants():
@@ -167,10 +170,10 @@ def test_attack_sees_through_a_chain_of_equations():
     cells["suppressed"] = [(a, b) in hide for a, b in zip(cells["r"], cells["c"], strict=True)]
     revealed = attack(dataclasses.replace(plan, cells=cells))
     assert revealed[["r", "c"]].values.tolist() == [["r2", "c3"]]
-    equations = disclosure._equations([(), ("r",), ("c",), ("r", "c")], list(plan.membership))
+    equations = rules._equations([(), ("r",), ("c",), ("r", "c")], list(plan.membership))
     hidden = cells["suppressed"].to_numpy().copy()
     before = hidden.copy()
-    disclosure._enforce_equations(
+    rules._enforce_equations(
         equations, hidden, cells["n"].to_numpy(dtype=float), np.zeros(len(cells), dtype=int), SURVEY_MIN_RESPONDENTS
     )
     assert (hidden == before).all()  # the per-equation rule is satisfied, so only the audit catches it
@@ -259,78 +262,94 @@ def test_property_no_hidden_cell_is_recoverable(counts, layout):
 # --------------------------------------------------------------------------- pooled indicator counts
 
 
-def _single_hidden_part(counts, hidden, part_eq, part_row, total_row, total_hidden):
-    """Equations whose total is visible and exactly one part is hidden (the part = total - the rest)."""
-    bad = []
-    for e, t in enumerate(total_row):
-        rows = [r for q, r in zip(part_eq, part_row, strict=True) if q == e]
-        external_small = 0 < sum(counts[r] for r in rows) < COUNT_THRESHOLD  # hidden wherever shown
-        t_hidden = hidden[t] if t >= 0 else (total_hidden[e] or external_small)
-        if not t_hidden and sum(hidden[r] for r in rows) == 1:
-            bad.append(e)
-    return bad
+# ------------------------------------------------------------------------------------------------ pooled counts
 
 
-def test_pooled_counts_hide_a_partner_for_a_small_practice():
-    # one group of four practices; the group total is published elsewhere (-1)
-    counts = [3, 20, 15, 30]
-    hidden, reason, total_hidden = disclosure.protect_pooled_counts(counts, [0, 0, 0, 0], [0, 1, 2, 3], [-1])
-    assert hidden.tolist() == [True, False, True, False]
-    assert reason.tolist() == ["primary", "", "complementary", ""]
-    assert total_hidden.tolist() == [False]
+def _world(counts: dict[str, float], groups: dict[str, list[str]], denominators: dict[str, float] | None = None,
+           value_type: str = "proportion") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Practice rows, entity rows (each group's and England's sums) and members for one indicator-year."""
+    den = denominators or {p: 100.0 for p in counts}
+    practice = pd.DataFrame({"indicator_id": "x", "practice_code": list(counts), "period": "FY2020/21",
+                             "period_type": "fy", "numerator": list(counts.values()),
+                             "denominator": [den[p] for p in counts]})
+    rows = [("england", "E92000001", sum(counts.values()), sum(den.values()))]
+    rows += [("group", g, sum(counts[p] for p in m), sum(den[p] for p in m)) for g, m in groups.items()]
+    entity = pd.DataFrame([{"entity_type": t, "entity_id": i, "indicator_id": "x", "period": "FY2020/21",
+                            "period_type": "fy", "numerator": n, "denominator": d} for t, i, n, d in rows])
+    members = pd.DataFrame([(g, p, "FY2020/21") for g, m in groups.items() for p in m],
+                           columns=["group_id", "practice_code", "period"])
+    return practice, entity, members
 
 
-def test_pooled_counts_two_small_parts_need_a_third():
-    counts = [1, 2, 30, 40]
-    hidden, _, _ = disclosure.protect_pooled_counts(counts, [0] * 4, [0, 1, 2, 3], [-1])
-    assert hidden.tolist() == [True, True, True, False]
+def _recoverable(practice: pd.DataFrame, entity: pd.DataFrame, groups: dict[str, list[str]],
+                 hidden_p: np.ndarray, hidden_e: np.ndarray) -> list[str]:
+    """The attacker, written independently of the gate: every published number is a sum of practice
+    counts; a hidden practice count (or hidden total) is recoverable when its coefficient vector lies in
+    the span of the published ones (rank does not grow when it is added)."""
+    codes = list(practice["practice_code"])
+    vec = {"E92000001": np.ones(len(codes))}
+    vec.update({g: np.array([1.0 if c in m else 0.0 for c in codes]) for g, m in groups.items()})
+    published = [np.eye(len(codes))[i] for i in range(len(codes)) if not hidden_p[i]]
+    published += [vec[e] for e, h in zip(entity["entity_id"], hidden_e, strict=True) if not h]
+    base = np.array(published) if published else np.zeros((0, len(codes)))
+    rank = np.linalg.matrix_rank(base) if len(base) else 0
+    out = []
+    targets = [(codes[i], np.eye(len(codes))[i]) for i in range(len(codes)) if hidden_p[i]]
+    targets += [(e, vec[e]) for e, h in zip(entity["entity_id"], hidden_e, strict=True) if h]
+    for name, v in targets:
+        if np.linalg.matrix_rank(np.vstack([base, v])) == rank:
+            out.append(name)
+    return out
 
 
-def test_pooled_counts_internal_total_and_overlapping_equations():
-    # rows 0-3: practices; row 4: a published financial-year total of practice 0's months (rows 5, 6)
-    counts = [3, 20, 15, 30, 12, 4, 8]
-    part_eq = [0, 0, 0, 0, 1, 1]
-    part_row = [0, 1, 2, 3, 5, 6]
-    total_row = [-1, 4]
-    hidden, reason, total_hidden = disclosure.protect_pooled_counts(counts, part_eq, part_row, total_row)
-    assert hidden[0] and hidden[5] and hidden[6]
-    assert not _single_hidden_part(np.array(counts), hidden, part_eq, part_row, total_row, total_hidden)
-    assert reason[2] == "complementary"
+def test_pooled_a_lone_small_member_takes_a_partner_with_it():
+    groups = {"G": ["a", "b", "c", "d"]}
+    p, e, m = _world({"a": 3, "b": 20, "c": 15, "d": 30}, groups)
+    res = decide_pooled(p, e, m, {"x": "proportion"})
+    assert res.practice_hidden[0] and res.practice_hidden.sum() >= 2
+    assert res.practice_rule[0] == HideRule.COUNT
+    assert not _recoverable(p, e, groups, res.practice_hidden, res.entity_hidden)
 
 
-def test_pooled_counts_zero_parts_stay_and_a_small_total_is_primary():
-    # zeros are not hidden; the group's total (3) is itself below the threshold, so the primary rule
-    # hides it wherever it is shown and no extra flag is needed
-    hidden, _, total_hidden = disclosure.protect_pooled_counts([3, 0], [0, 0], [0, 1], [-1])
-    assert hidden.tolist() == [True, False]
-    assert total_hidden.tolist() == [False]
+def test_pooled_overlapping_groups_are_attacked_together():
+    # a federation across two PCNs: F - (PCN hidden parts) would give a hidden count away
+    groups = {"P1": ["a", "b", "c"], "P2": ["d", "e", "f"], "F": ["a", "d"]}
+    p, e, m = _world({"a": 2, "b": 30, "c": 40, "d": 25, "e": 3, "f": 50}, groups)
+    res = decide_pooled(p, e, m, {"x": "proportion"})
+    assert not _recoverable(p, e, groups, res.practice_hidden, res.entity_hidden)
+    assert res.audited_blocks == 1 and not res.unaudited_blocks
 
 
-def test_pooled_counts_hide_a_published_total_when_no_part_can_be():
-    # row 2 is a published total of rows 0 (zero) and 1; rows 1 and 3 make up another total. Row 3 (3)
-    # is small, so row 1 is hidden as its partner; then row 2 would equal row 1, and the only other part
-    # of row 2 is a zero (never hidden), so the total row 2 is hidden instead
-    counts = [0, 9, 9, 3]
-    hidden, reason, _ = disclosure.protect_pooled_counts(counts, [0, 0, 1, 1], [0, 1, 1, 3], [2, -1])
-    assert hidden.tolist() == [False, True, True, True]
-    assert reason.tolist() == ["", "complementary", "complementary", "primary"]
+def test_pooled_small_denominators_and_weighted_survey_counts_are_primary():
+    groups = {"G": ["a", "b", "c"]}
+    p, e, m = _world({"a": 0, "b": 20, "c": 15}, groups, {"a": 4, "b": 100, "c": 90})
+    res = decide_pooled(p, e, m, {"x": "proportion"})
+    assert res.practice_rule[0] == HideRule.DENOMINATOR  # a denominator of 4 with a numerator of 0
+    p, e, m = _world({"a": 4.844, "b": 20.5, "c": 15.2}, groups, {"a": 14.0, "b": 100.0, "c": 90.0})
+    res = decide_pooled(p, e, m, {"x": "weighted_proportion"})
+    assert res.practice_rule[0] == HideRule.WEIGHTED  # 4.844 of 14 in a member funnel
+    assert not _recoverable(p, e, groups, res.practice_hidden, res.entity_hidden)
 
 
-def test_pooled_counts_validate_their_input():
-    with pytest.raises(ValueError, match="same length"):
-        disclosure.protect_pooled_counts([1, 2], [0, 0], [0], [-1])
-    with pytest.raises(ValueError, match="outside total_row"):
-        disclosure.protect_pooled_counts([1, 2], [0, 1], [0, 1], [-1])
+def test_pooled_scores_carry_no_counts():
+    groups = {"G": ["a", "b"]}
+    p, e, m = _world({"a": 2, "b": 3}, groups, {"a": 559, "b": 559})
+    res = decide_pooled(p, e, m, {"x": "score"})
+    assert not res.practice_hidden.any() and not res.entity_hidden.any()
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=25), min_size=6, max_size=6))
-def test_property_pooled_counts_never_leave_one_hidden_part(counts):
-    # two groups of three practices, and England over all six
-    part_eq = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2]
-    part_row = [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]
-    total_row = [-1, -1, -1]
-    hidden, _, total_hidden = disclosure.protect_pooled_counts(counts, part_eq, part_row, total_row)
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=25), min_size=7, max_size=7),
+       st.sampled_from(["nested", "overlap", "solo"]))
+def test_property_no_pooled_count_is_recoverable(counts, layout):
+    codes = list("abcdefg")
+    groups = {
+        "nested": {"P1": list("abc"), "P2": list("defg"), "F": list("abcdefg")},
+        "overlap": {"P1": list("abc"), "P2": list("defg"), "F": list("adg"), "S": list("be")},
+        "solo": {"P1": list("abcd"), "P2": list("efg"), "ONE": ["c"]},
+    }[layout]
+    p, e, m = _world(dict(zip(codes, counts, strict=True)), groups)
+    res = decide_pooled(p, e, m, {"x": "proportion"})
     c = np.array(counts)
-    assert hidden[(c > 0) & (c < COUNT_THRESHOLD)].all()
-    assert not _single_hidden_part(c, hidden, part_eq, part_row, total_row, total_hidden)
+    assert res.practice_hidden[(c > 0) & (c < COUNT_THRESHOLD)].all()
+    assert not _recoverable(p, e, groups, res.practice_hidden, res.entity_hidden)

@@ -23,7 +23,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 def evaluate_command(
     store: Annotated[Path, typer.Option("--store", help="DuckDB store file.")] = Path("out/gpscale.duckdb"),
-    out: Annotated[Path, typer.Option("--out", help="Folder for the results tables.")] = Path("out/results"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the results bundle (disclosed tables + manifest).")
+                   ] = Path("out/results"),
     groups: Annotated[Path | None, typer.Option("--groups", help="A group registry file (YAML or CSV) to "
                                                                  "evaluate alongside the store's groups.")] = None,
     indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable; "
@@ -37,7 +38,8 @@ def evaluate_command(
     n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
 ) -> None:
     """Every group in the store (PCNs and registry groups) against England: the five analyses, as tables."""
-    from gpscale.evaluate.run import ANALYSES, evaluate, write_tables
+    from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
+    from gpscale.evaluate.run import ANALYSES, evaluate
     from gpscale.store import open_store
 
     if not store.exists():
@@ -63,16 +65,20 @@ def evaluate_command(
                               n_boot=n_boot, progress=step)
             except ValueError as exc:
                 _fail(str(exc))
-        step("writing tables")
-        paths = write_tables(ev, out, excel=excel)
+        step("disclosure control: hiding small counts and what could reveal them")
+        bundle = make_bundle(ev)
+        step("writing the results bundle")
+        paths = write_bundle(bundle, out, meta=bundle_meta(ev), excel=excel)
     n_groups = ev.members["group_id"].nunique()
     console.print(
         f"{n_groups:,} groups × {len(ev.definitions)} indicators, view {ev.view.label}, data version "
         f"{ev.data_version}; analyses: {', '.join(ev.analyses)}"
     )
-    for name, df in ev.tables.items():
+    for name, df in bundle.tables.items():
         if len(df):
             console.print(f"  {name}: {len(df):,} rows")
+    for rule, n in bundle.summary["hidden_cells_by_rule"].items():
+        console.print(f"  hidden ({escape(rule)}): {n:,} cells")
     console.print(f"wrote {len(paths)} files to {out} in {time.perf_counter() - t0:.0f}s")
     if not ev.size_effect.empty:
         latest = ev.size_effect.sort_values("period").groupby("indicator_id").tail(1)

@@ -4,8 +4,9 @@
 reads every group's membership (registry files, ePCN workbooks, the PCN columns of other publications,
 plus an optional registry file not yet ingested), applies the membership view and runs the analyses.
 :func:`evaluate_frames` does the same from data frames (practice values, spells and practice context),
-for notebooks and benchmarks. :func:`write_tables` writes every table as Parquet and CSV (and Excel on
-request) with a manifest.
+for notebooks and benchmarks. The tables returned are raw (small counts included) for an analyst's own
+use; anything written to disk or shown goes through the disclosure gate as a results bundle
+(:mod:`gpscale.evaluate.bundle`).
 
 Analyses (``analyses=`` selects; each table is empty when its analysis was not run):
 
@@ -14,17 +15,18 @@ scorecard          ``scorecard`` (every group and England x indicator x period, 
                    q-values) and ``summary`` (per group: indicators better / worse, with FDR control)
 trends             ``trends`` (group, England and group-minus-England trends per data-break segment)
 variation          ``funnels`` (member practices in England's funnel, PHE and overdispersion-adjusted),
+                   ``group_funnels`` (every group in England's funnel), ``funnel_curves`` (limit lines),
                    ``dispersion`` (IQR, CV, SCV per group and year), ``convergence`` (narrowing?)
 characteristics    ``characteristics`` (meta-regression of relative performance on group characteristics)
 size               ``size_effect``, ``size_curve``, ``size_bands`` (is bigger better?)
 =================  =====================================================================================
 
-``profiles`` (the organisation table) and ``groups`` (the registry) are always produced.
+``profiles`` (the organisation table), ``groups`` (the registry), ``practices`` (names and attributes)
+and the membership spells and per-period members used are always produced.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,27 +37,25 @@ import pandas as pd
 from gpscale.evaluate import pooling
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
 from gpscale.evaluate.common import definition_versions, enum_value
+from gpscale.evaluate.funnels import (
+    CURVE_GRID_COLUMNS,
+    FUNNEL_COLUMNS,
+    GROUP_FUNNEL_COLUMNS,
+    funnel_curves,
+    group_funnels,
+    member_funnels,
+)
 from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
 from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, counts_by_group, scorecard
 from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS, size_analysis
 from gpscale.evaluate.trends import TREND_COLUMNS, group_trends
-from gpscale.evaluate.variation import (
-    CONVERGENCE_COLUMNS,
-    DISPERSION_COLUMNS,
-    FUNNEL_COLUMNS,
-    convergence,
-    dispersion,
-    member_funnels,
-)
+from gpscale.evaluate.variation import CONVERGENCE_COLUMNS, DISPERSION_COLUMNS, convergence, dispersion
 from gpscale.groups.membership import MembershipView, members_by_period, spells
 from gpscale.store.db import Store, data_version
 
 ANALYSES: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size")
 
 Progress = Callable[[str], None]
-
-#: Row limit of an Excel sheet (less the header).
-EXCEL_MAX_ROWS = 1_048_575
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -75,6 +75,8 @@ class Evaluation:
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     trends: pd.DataFrame = field(default_factory=pd.DataFrame)
     funnels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    group_funnels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    funnel_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     dispersion: pd.DataFrame = field(default_factory=pd.DataFrame)
     convergence: pd.DataFrame = field(default_factory=pd.DataFrame)
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -84,6 +86,7 @@ class Evaluation:
     size_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
     groups: pd.DataFrame = field(default_factory=pd.DataFrame)
     spells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    practices: pd.DataFrame = field(default_factory=pd.DataFrame)
     analyses: tuple[str, ...] = ANALYSES
 
     @property
@@ -91,7 +94,8 @@ class Evaluation:
         """The result tables by name (practice values and members excluded)."""
         return {
             "scorecard": self.scorecard, "summary": self.summary, "trends": self.trends, "funnels": self.funnels,
-            "dispersion": self.dispersion, "convergence": self.convergence, "profiles": self.profiles,
+            "group_funnels": self.group_funnels, "funnel_curves": self.funnel_curves, "dispersion": self.dispersion,
+            "convergence": self.convergence, "profiles": self.profiles,
             "characteristics": self.characteristics, "size_effect": self.size_effect,
             "size_curve": self.size_curve, "size_bands": self.size_bands, "groups": self.groups,
         }
@@ -140,9 +144,11 @@ def evaluate(
                            ignore_index=True)
     periods = sorted(pv["period"].unique().tolist()) if not pv.empty else []
     context = practice_context(store, periods)
+    practices = store.df("SELECT practice_code, name, postcode, status, commissioner, icb, contract_type, rurality, "
+                         "open_date, close_date FROM practice ORDER BY practice_code")
     return evaluate_frames(pv, spell_df, definitions, view=view, data_version=data_version(store),
                            context=context, groups=groups, analyses=analyses, confidences=confidences,
-                           n_boot=n_boot, progress=say)
+                           n_boot=n_boot, progress=say, practices=practices)
 
 
 def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -179,6 +185,7 @@ def evaluate_frames(
     confidences: Iterable[float] = CONFIDENCES,
     n_boot: int = 499,
     progress: Progress | None = None,
+    practices: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Run the analyses on data frames (see :func:`evaluate`).
 
@@ -186,6 +193,7 @@ def evaluate_frames(
     value, definition_version (and effective_n for survey indicators). ``spell_df``: group_id,
     practice_code, start_date, end_date. ``context``: :func:`gpscale.evaluate.profiles.practice_context`
     rows (needed for profiles, characteristics and the size analysis). ``groups``: group_id, name, kind.
+    ``practices``: practice_code, name and attributes (shown by reports and the dashboard).
     """
     say = progress or (lambda _msg: None)
     wanted = tuple(a for a in ANALYSES if a in set(analyses))
@@ -218,6 +226,10 @@ def evaluate_frames(
     if "variation" in wanted:
         say("variation between member practices: funnels, dispersion, convergence")
         out["funnels"] = member_funnels(pv, members, definitions, label, data_version, versions)
+        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions)
+        out["funnel_curves"] = pd.concat([funnel_curves(out["funnels"], "practices", definitions),
+                                          funnel_curves(out["group_funnels"], "groups", definitions)],
+                                         ignore_index=True)
         out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, out["funnels"])
         out["convergence"] = convergence(pv, members, definitions, label, data_version, versions, n_boot=n_boot)
     fy_members = members[members["period"].astype(str).str.startswith("FY")]
@@ -246,6 +258,8 @@ def evaluate_frames(
         summary=out.get("summary", pd.DataFrame()),
         trends=out.get("trends", _empty(TREND_COLUMNS)),
         funnels=out.get("funnels", _empty(FUNNEL_COLUMNS)),
+        group_funnels=out.get("group_funnels", _empty(GROUP_FUNNEL_COLUMNS)),
+        funnel_curves=out.get("funnel_curves", _empty(CURVE_GRID_COLUMNS)),
         dispersion=out.get("dispersion", _empty(DISPERSION_COLUMNS)),
         convergence=out.get("convergence", _empty(CONVERGENCE_COLUMNS)),
         profiles=out["profiles"],
@@ -255,80 +269,6 @@ def evaluate_frames(
         size_bands=out.get("size_bands", _empty(BAND_COLUMNS)),
         groups=group_table,
         spells=spell_df,
+        practices=practices if practices is not None else pd.DataFrame(columns=["practice_code", "name"]),
         analyses=wanted,
     )
-
-
-def write_tables(
-    ev: Evaluation,
-    out: Path,
-    excel: bool = False,
-    include_practice_values: bool = True,
-    csv: bool = True,
-) -> list[Path]:
-    """Write every result table as Parquet and CSV into ``out`` (and ``results.xlsx`` when ``excel``).
-
-    A ``manifest.json`` lists the tables, their rows and columns, the membership view, data version and
-    analyses run. Excel sheets hold at most 1,048,575 rows: a longer table is left out of the workbook and
-    the manifest says so (the Parquet and CSV files always hold everything).
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    tables = dict(ev.tables)
-    if include_practice_values:
-        tables["practice_values"] = ev.practice_values
-    paths: list[Path] = []
-    manifest: dict[str, Any] = {
-        "membership_view": ev.view.label, "data_version": ev.data_version, "analyses": list(ev.analyses),
-        "indicators": list(ev.definitions), "tables": {},
-    }
-    for name, df in tables.items():
-        df = _writable(df)
-        p = out / f"{name}.parquet"
-        df.to_parquet(p, index=False)
-        paths.append(p)
-        if csv:
-            p = out / f"{name}.csv"
-            _write_csv(df, p)
-            paths.append(p)
-        manifest["tables"][name] = {"rows": len(df), "columns": list(df.columns)}
-    if excel:
-        xlsx = out / "results.xlsx"
-        skipped = []
-        with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                if len(df) > EXCEL_MAX_ROWS:
-                    skipped.append(name)
-                    continue
-                _writable(df).to_excel(writer, sheet_name=name[:31], index=False)
-            pd.DataFrame({"table": list(manifest["tables"]),
-                          "rows": [manifest["tables"][t]["rows"] for t in manifest["tables"]],
-                          "in_workbook": [t not in skipped for t in manifest["tables"]]}).to_excel(
-                writer, sheet_name="contents", index=False)
-        manifest["excel"] = {"file": xlsx.name, "left_out_too_many_rows": skipped}
-        paths.append(xlsx)
-    mp = out / "manifest.json"
-    mp.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
-    paths.append(mp)
-    return paths
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV through Arrow's writer (several times faster than pandas on national tables)."""
-    import pyarrow as pa
-    from pyarrow import csv as pa_csv
-
-    try:
-        pa_csv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        df.to_csv(path, index=False)
-
-
-def _writable(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns of mixed Python objects (dates, None) as text so Parquet and Excel accept them."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            sample = out[c].dropna()
-            if not sample.empty and not all(isinstance(x, str) for x in sample.head(1000)):
-                out[c] = out[c].map(lambda x: None if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
-    return out

@@ -1,16 +1,8 @@
-"""Variation between member practices: funnel positions, dispersion over time, and whether it narrows.
+"""Variation between member practices: dispersion over time, and whether it narrows.
 
-Three tables, all on financial years (monthly indicators by their financial-year roll-ups):
+Two tables, on financial years (monthly indicators by their financial-year roll-ups); the member
+practices' funnel positions they use are :mod:`gpscale.evaluate.funnels`:
 
-* :func:`member_funnels`: every member practice's position in England's funnel for the year, from
-  :func:`gpscale.stats.funnels.funnel`, both with the PHE limits (Wilson-score limits for proportions,
-  exact Poisson limits for rates and ratios, around England's value at the practice's denominator) and
-  with Spiegelhalter's additive random-effects overdispersion adjustment, whose between-practice variance
-  ``tau^2`` is estimated once per indicator and year from *all* practices in England (a within-group
-  estimate from five or ten practices would be meaningless). Survey-weighted proportions use the
-  practice's Kish effective sample size. QOF scores are not counts of events, so the PHE limits (which
-  would treat points as binomial trials) are "not applicable"; their adjusted limits are then essentially
-  England's score plus or minus z times the between-practice standard deviation.
 * :func:`dispersion`: per group (and England) and year, the spread of member practices' values: the
   interquartile range, the coefficient of variation weighted by denominator, and for counts the
   systematic component of variation around the group's own pooled value (McPherson et al. 1982), plus
@@ -32,7 +24,6 @@ import pandas as pd
 from gpscale.domain.vocabulary import FunnelPosition, ValueType
 from gpscale.evaluate import pooling
 from gpscale.evaluate.common import PROVENANCE, fy_year, segments
-from gpscale.stats.funnels import FunnelStatistic, funnel
 from gpscale.stats.variation import (
     coefficient_of_variation,
     dispersion_trend,
@@ -46,13 +37,6 @@ MIN_PERIODS = 3
 #: group's, so fewer resamples are used (the row's method says how many).
 ENGLAND_BOOT = 99
 
-FUNNEL_COLUMNS = [
-    "group_id", "practice_code", "indicator_id", "period", "period_type", "value", "denominator", "target",
-    "lower_95", "upper_95", "lower_998", "upper_998", "position",
-    "od_lower_95", "od_upper_95", "od_lower_998", "od_upper_998", "od_position", "tau2",
-    "method", "od_method", "comparator", *PROVENANCE,
-]
-
 DISPERSION_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "n_practices", "statistic", "value",
     "method", *PROVENANCE,
@@ -63,81 +47,6 @@ CONVERGENCE_COLUMNS = [
     "statistic", "value", "lower", "upper", "confidence", "p_value", "direction", "first_value", "last_value",
     "method", *PROVENANCE,
 ]
-
-
-def _funnel_inputs(rows: pd.DataFrame, value_type: ValueType) -> tuple[np.ndarray, np.ndarray, FunnelStatistic]:
-    """(x, n, funnel statistic) for a value type."""
-    x = rows["numerator"].to_numpy(float)
-    n = rows["denominator"].to_numpy(float)
-    if value_type is ValueType.WEIGHTED_PROPORTION:
-        n_eff = rows["effective_n"].to_numpy(float) if "effective_n" in rows else n
-        n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return x / n * n_eff, n_eff, "proportion"
-    if value_type is ValueType.RATE:
-        return x, n, "rate"
-    if value_type is ValueType.STANDARDISED_RATIO:
-        return x, n, "ratio"
-    return x, n, "proportion"
-
-
-def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> pd.DataFrame:
-    """Every practice's funnel position (PHE and overdispersion-adjusted) per indicator and financial year."""
-    pv = pooling.usable(practice_values)
-    pv = pv[pv["period_type"] == "fy"]
-    out = []
-    for ind_id, d in definitions.items():
-        vt, mult = ValueType(d.value_type), float(d.multiplier)
-        rows_i = pv[pv["indicator_id"] == ind_id]
-        for period, rows in rows_i.groupby("period", sort=True):
-            if len(rows) < MIN_UNITS:
-                continue
-            x, n, stat = _funnel_inputs(rows, vt)
-            target = float(rows["numerator"].sum() / rows["denominator"].sum())
-            if stat == "ratio":
-                target = float(np.nansum(x) / np.nansum(n))
-            phe = funnel(x, n, stat, target=target, multiplier=mult)
-            od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)
-            frame = pd.DataFrame({
-                "practice_code": rows["practice_code"].to_numpy(), "indicator_id": ind_id, "period": period,
-                "period_type": "fy", "value": rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float)
-                * mult, "denominator": n, "target": target * mult,
-                "lower_95": phe.lower_95, "upper_95": phe.upper_95, "lower_998": phe.lower_998,
-                "upper_998": phe.upper_998, "position": phe.position,
-                "od_lower_95": od.lower_95, "od_upper_95": od.upper_95, "od_lower_998": od.lower_998,
-                "od_upper_998": od.upper_998, "od_position": od.position,
-                "tau2": od.overdispersion.tau2 if od.overdispersion else np.nan,
-                "method": phe.method, "od_method": od.method,
-            })
-            if vt is ValueType.SCORE:
-                for c in ("lower_95", "upper_95", "lower_998", "upper_998"):
-                    frame[c] = np.nan
-                frame["position"] = str(FunnelPosition.NOT_APPLICABLE)
-                frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
-            out.append(frame)
-    if not out:
-        return pd.DataFrame(columns=[c for c in FUNNEL_COLUMNS if c not in ("group_id", *PROVENANCE, "comparator")])
-    return pd.concat(out, ignore_index=True)
-
-
-def member_funnels(
-    practice_values: pd.DataFrame,
-    members: pd.DataFrame,
-    definitions: Mapping[str, Any],
-    view_label: str,
-    data_version: str,
-    versions: Mapping[str, str] | None = None,
-    national: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Member practices' positions in England's funnel, per group, indicator and financial year."""
-    nat = national_funnels(practice_values, definitions) if national is None else national
-    out = nat.merge(members, on=["practice_code", "period"], how="inner")
-    out["comparator"] = pooling.ENGLAND_NAME
-    out["membership_view"] = view_label
-    out["definition_version"] = out["indicator_id"].map(versions or {}).fillna("")
-    out["data_version"] = data_version
-    return out[FUNNEL_COLUMNS].sort_values(["group_id", "indicator_id", "period", "practice_code"]).reset_index(
-        drop=True)
 
 
 def _padded(rows: pd.DataFrame, key: str, cols: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -1,4 +1,4 @@
-"""HTML tables shared by the static reports and the dashboard (fast string building, escaped)."""
+"""HTML tables shared by the static reports and the dashboard (fast string building; every text escaped)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from gpscale.report import svg
+from gpscale.charts import svg
+from gpscale.charts.palette import SUPPRESSED, SYMBOLS
 
 Linker = Callable[[dict[str, Any]], str | None]
 
@@ -46,7 +47,7 @@ def cell_text(v: Any, kind: str, digits: int = 2) -> str:
 
 def comparison_badge(label: str) -> str:
     cls = escape(label.replace(" ", "-"))
-    return f'<span class="badge {cls}">{escape(svg.SYMBOLS.get(label, label))}</span>'
+    return f'<span class="badge {cls}">{escape(SYMBOLS.get(label, label))}</span>'
 
 
 def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", table_id: str = "",
@@ -68,7 +69,7 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
             v = rec[c.key]
             if c.kind == "comparison":
                 text = comparison_badge(str(v)) if v is not None and str(v) not in ("", "nan") else "–"
-                hidden = hidden or str(v) == "suppressed"
+                hidden = hidden or str(v) == SUPPRESSED
             else:
                 text = escape(cell_text(v, c.kind, c.digits))
             if c.link is not None:
@@ -87,13 +88,15 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
         more = f'<p class="note">Showing {max_rows:,} of {n:,} rows; the CSV download has them all.</p>'
     tid = f' id="{escape(table_id)}"' if table_id else ""
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return (f'<div class="table-wrap"><table{tid}>{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
+    label = escape((caption or "table")[:120])
+    # a scrolling wrapper is a region keyboard users can focus and scroll (WCAG 2.1.1)
+    return (f'<div class="table-wrap" tabindex="0" role="region" aria-label="{label}"><table{tid}>{cap}'
+            f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{more}')
 
 
 def legend_html() -> str:
     """The significance key: colour, shape and words together."""
-    items = ["better", "similar", "worse", "higher", "lower", "not compared", "suppressed"]
+    items = ["better", "similar", "worse", "higher", "lower", "not compared", SUPPRESSED]
     text = {
         "better": "better than England (interval excludes England, in the good direction)",
         "similar": "similar: cannot be told apart from England",
@@ -101,7 +104,7 @@ def legend_html() -> str:
         "higher": "higher than England (no judgement)",
         "lower": "lower than England (no judgement)",
         "not compared": "not compared (data do not allow it)",
-        "suppressed": "hidden by disclosure control",
+        SUPPRESSED: "hidden by disclosure control",
     }
     lis = "".join(f"<li>{comparison_badge(i)} {escape(text[i])}</li>" for i in items)
     return f'<ul class="legend" aria-label="Key to comparison labels">{lis}</ul>'

@@ -6,7 +6,7 @@ validates both and returns typed :class:`SurveyData`; the analyses (:func:`analy
 CSV and Parquet with a self-contained HTML section. Small cells are hidden by :mod:`gpscale.disclosure`.
 See ``docs/surveys.md``.
 
-Names are imported on first use, so ``gpscale survey --help`` does not pay for scipy and altair.
+Names are imported on first use, so ``gpscale survey --help`` does not pay for scipy.
 """
 
 from __future__ import annotations

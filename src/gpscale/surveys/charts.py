@@ -1,30 +1,18 @@
-"""Survey charts: diverging bars for Likert items, shares with intervals, satisfaction by role.
+"""Survey charts: diverging Likert bars, shares with intervals, and share positive by role.
 
-Charts are Altair specifications rendered to inline SVG with vl-convert (no network, no JavaScript), so
-an HTML report is one self-contained file. Every chart is drawn from an already-suppressed table and
-drops hidden rows; its subtitle states the method, the confidence level, the suppression rule and how many
-cells are hidden.
+Drawn by the one chart stack (:mod:`gpscale.charts.svg`, colours from :mod:`gpscale.charts.palette`); this
+module shapes the published (already suppressed) survey tables into bars. Hidden cells are never drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import altair as alt
 import numpy as np
 import pandas as pd
-import vl_convert as vlc
 
-_NEGATIVE = ["#b2182b", "#d6604d", "#f4a582", "#fddbc7"]
-_POSITIVE = ["#d1e5f0", "#92c5de", "#4393c3", "#2166ac"]
-_NEUTRAL = "#d9d9d9"
-_CATEGORY = ["#1b6ca8", "#e07b39", "#3a9d5d", "#8e5ea2", "#c44e52", "#7f7f7f", "#bcbd22"]
-WIDTH = 520
-
-
-def to_svg(chart: alt.TopLevelMixin) -> str:
-    """Render an Altair chart to an SVG string (offline)."""
-    return str(vlc.vegalite_to_svg(chart.to_json()))
+from gpscale.charts import svg
+from gpscale.charts.palette import CATEGORY, NEGATIVE, NEUTRAL, POSITIVE
 
 
 def footnote(method: str, confidence: float | None, rule: str, hidden: int) -> list[str]:
@@ -36,27 +24,7 @@ def footnote(method: str, confidence: float | None, rule: str, hidden: int) -> l
     return lines
 
 
-def _wrap(text: str, width: int = 95) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for w in words:
-        if len(line) + len(w) + 1 > width and line:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}".strip()
-    if line:
-        lines.append(line)
-    return lines
-
-
-def _title(title: str, notes: Sequence[str]) -> alt.TitleParams:
-    subtitle = [piece for note in notes for piece in _wrap(note)]
-    return alt.TitleParams(
-        text=title, subtitle=subtitle, anchor="start", fontSize=14, subtitleFontSize=10, subtitleColor="#555555"
-    )
-
-
-def _shades(palette: list[str], k: int) -> list[str]:
+def _shades(palette: Sequence[str], k: int) -> list[str]:
     """``k`` well-separated shades from a dark-to-light (or light-to-dark) palette of four."""
     picks = {0: [], 1: [1], 2: [0, 2], 3: [0, 1, 2], 4: [0, 1, 2, 3]}
     idx = picks.get(k, [round(i * 3 / max(k - 1, 1)) for i in range(k)])
@@ -65,10 +33,10 @@ def _shades(palette: list[str], k: int) -> list[str]:
 
 def _point_colours(sides: Sequence[str]) -> list[str]:
     """Colours of scale points in order: reds for negative (darkest first), grey neutral, blues positive."""
-    neg = iter(_shades(_NEGATIVE, sum(s == "negative" for s in sides)))
-    pos_list = _shades(_POSITIVE[::-1], sum(s == "positive" for s in sides))[::-1]
+    neg = iter(_shades(NEGATIVE, sum(s == "negative" for s in sides)))
+    pos_list = _shades(POSITIVE[::-1], sum(s == "positive" for s in sides))[::-1]
     pos = iter(pos_list)
-    return [next(neg) if s == "negative" else next(pos) if s == "positive" else _NEUTRAL for s in sides]
+    return [next(neg) if s == "negative" else next(pos) if s == "positive" else NEUTRAL for s in sides]
 
 
 def diverging_segments(dist: pd.DataFrame, row: str) -> pd.DataFrame:
@@ -95,42 +63,21 @@ def diverging_bars(
     notes: Sequence[str],
     row_title: str = "",
     row_order: Sequence[str] | None = None,
-) -> alt.Chart | None:
+) -> str | None:
     """Diverging stacked bars of a Likert distribution (one scale), one bar per value of ``row``."""
     seg = diverging_segments(dist, row)
     if seg.empty:
         return None
     points = seg[["point", "point_label", "side"]].drop_duplicates("point").sort_values("point")
-    labels = points["point_label"].tolist()
-    colours = _point_colours(points["side"].tolist())
-    present = list(dict.fromkeys(seg[row].tolist()))
+    colours = dict(zip(points["point"], _point_colours(points["side"].tolist()), strict=True))
+    present = list(dict.fromkeys(seg[row].astype(str).tolist()))
     rows = [r for r in row_order if r in present] if row_order is not None else present
-    height = max(60, 22 * len(rows))
-    bars = (
-        alt.Chart(seg)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "x:Q", title="% of answers (negative left of zero, positive right)", scale=alt.Scale(domain=[-100, 100])
-            ),
-            x2="x2:Q",
-            y=alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=320)),
-            color=alt.Color(
-                "point_label:N",
-                sort=labels,
-                scale=alt.Scale(domain=labels, range=colours),
-                legend=alt.Legend(title=None, orient="bottom", columns=len(labels)),
-            ),
-            tooltip=[
-                alt.Tooltip(f"{row}:N"),
-                alt.Tooltip("point_label:N", title="answer"),
-                alt.Tooltip("pct:Q", format=".1f", title="%"),
-                alt.Tooltip("n:Q", title="n"),
-            ],
-        )
-    )
-    rule = alt.Chart(pd.DataFrame({"zero": [0]})).mark_rule(color="#333333").encode(x="zero:Q")
-    return (bars + rule).properties(width=WIDTH, height=height, title=_title(title, notes))
+    items = [svg.Bar(str(r[row]), float(r["x"]), float(r["x2"]), colours[r["point"]],
+                     f"{r[row]}: {r['point_label']} {r['pct']:.1f}% (n = {r['n']:.0f})")
+             for r in seg.to_dict("records")]
+    legend = [(str(lbl), colours[p]) for p, lbl in zip(points["point"], points["point_label"], strict=True)]
+    return svg.bars(rows, items, title, notes, "% of answers (negative left of zero, positive right)"
+                    + (f"; rows: {row_title}" if row_title else ""), (-100.0, 100.0), legend)
 
 
 def share_bars(
@@ -143,80 +90,38 @@ def share_bars(
     upper: str = "upper",
     colour: str | None = None,
     sort: Sequence[str] | None = None,
-) -> alt.Chart | None:
+) -> str | None:
     """Horizontal bars of shares (as %) with interval whiskers; optional colour groups side by side."""
-    visible = table[~table["suppressed"].astype(bool)].copy()
+    visible = table[~table["suppressed"].astype(bool)]
     if visible.empty:
         return None
-    for c in (value, lower, upper):
-        visible[c] = visible[c].astype(float) * 100.0
-    order = list(sort) if sort is not None else list(dict.fromkeys(visible[category].tolist()))
-    enc_y = alt.Y(f"{category}:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
-    base = alt.Chart(visible)
-    extra = {}
-    if colour:
-        groups = list(dict.fromkeys(visible[colour].tolist()))
-        extra = {
-            "yOffset": alt.YOffset(f"{colour}:N", sort=groups),
-            "color": alt.Color(
-                f"{colour}:N",
-                sort=groups,
-                scale=alt.Scale(range=_CATEGORY),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-        }
-    bars = base.mark_bar(opacity=0.85, color=_CATEGORY[0]).encode(
-        x=alt.X(f"{value}:Q", title="%", scale=alt.Scale(domain=[0, 100])),
-        y=enc_y,
-        tooltip=[
-            alt.Tooltip(f"{category}:N"),
-            alt.Tooltip(f"{value}:Q", format=".1f", title="%"),
-            alt.Tooltip(f"{lower}:Q", format=".1f"),
-            alt.Tooltip(f"{upper}:Q", format=".1f"),
-            alt.Tooltip("n:Q"),
-        ],
-        **extra,
-    )
-    whiskers = base.mark_rule(color="#222222").encode(
-        x=f"{lower}:Q", x2=f"{upper}:Q", y=enc_y, **({"yOffset": extra["yOffset"]} if colour else {})
-    )
-    n_rows = len(order) * (len(visible[colour].unique()) if colour else 1)
-    return (bars + whiskers).properties(width=WIDTH, height=max(60, 16 * n_rows), title=_title(title, notes))
+    order = list(sort) if sort is not None else list(dict.fromkeys(visible[category].astype(str).tolist()))
+    groups = list(dict.fromkeys(visible[colour].astype(str).tolist())) if colour else [""]
+    shade = {g: CATEGORY[i % len(CATEGORY)] for i, g in enumerate(groups)}
+    items = []
+    for r in visible.to_dict("records"):
+        g = str(r[colour]) if colour else ""
+        v, lo, hi = (float(r[c]) * 100.0 for c in (value, lower, upper))
+        items.append(svg.Bar(str(r[category]), 0.0, v, shade[g], f"{r[category]}{f' ({g})' if g else ''}: "
+                             f"{v:.1f}% ({lo:.1f} to {hi:.1f}; n = {r['n']:.0f})", g, lo, hi))
+    return svg.bars(order, items, title, notes, "%", legend=[(g, shade[g]) for g in groups] if colour else ())
 
 
 def share_by_role(
     table: pd.DataFrame, role_label: str, group: str, title: str, notes: Sequence[str], sort: Sequence[str]
-) -> alt.Chart | None:
+) -> str | None:
     """Share positive with intervals by role, one coloured point per domain (or item) ``group``."""
-    visible = table[~table["suppressed"].astype(bool)].copy()
+    visible = table[~table["suppressed"].astype(bool)]
     if visible.empty:
         return None
-    for c in ("share_positive", "share_lower", "share_upper"):
-        visible[c] = visible[c].astype(float) * 100.0
-    groups = list(dict.fromkeys(visible[group].tolist()))
-    y = alt.Y(f"{role_label}:N", sort=list(sort), title=None)
-    offset = alt.YOffset(f"{group}:N", sort=groups)
-    colour = alt.Color(
-        f"{group}:N",
-        sort=groups,
-        scale=alt.Scale(range=_CATEGORY),
-        legend=alt.Legend(title=None, orient="bottom", columns=2),
-    )
-    base = alt.Chart(visible)
-    whiskers = base.mark_rule().encode(x="share_lower:Q", x2="share_upper:Q", y=y, yOffset=offset, color=colour)
-    points = base.mark_point(filled=True, size=50).encode(
-        x=alt.X("share_positive:Q", title="% positive (with interval)", scale=alt.Scale(domain=[0, 100])),
-        y=y,
-        yOffset=offset,
-        color=colour,
-        tooltip=[
-            alt.Tooltip(f"{role_label}:N", title="role"),
-            alt.Tooltip(f"{group}:N"),
-            alt.Tooltip("share_positive:Q", format=".1f", title="%"),
-            alt.Tooltip("share_lower:Q", format=".1f"),
-            alt.Tooltip("share_upper:Q", format=".1f"),
-            alt.Tooltip("n:Q"),
-        ],
-    )
-    height = max(80, 14 * len(sort) * max(len(groups), 1))
-    return (whiskers + points).properties(width=WIDTH, height=height, title=_title(title, notes))
+    groups = list(dict.fromkeys(visible[group].astype(str).tolist()))
+    shade = {g: CATEGORY[i % len(CATEGORY)] for i, g in enumerate(groups)}
+    present = set(visible[role_label].astype(str))
+    items = []
+    for r in visible.to_dict("records"):
+        v, lo, hi = (float(r[c]) * 100.0 for c in ("share_positive", "share_lower", "share_upper"))
+        items.append(svg.Bar(str(r[role_label]), 0.0, v, shade[str(r[group])],
+                             f"{r[role_label]}, {r[group]}: {v:.1f}% positive ({lo:.1f} to {hi:.1f}; n = {r['n']:.0f})",
+                             str(r[group]), lo, hi))
+    return svg.bars([s for s in sort if s in present], items, title, notes, "% positive (with interval)",
+                    legend=[(g, shade[g]) for g in groups], points=True)

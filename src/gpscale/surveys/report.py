@@ -19,7 +19,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from gpscale.disclosure import SURVEY_MIN_RESPONDENTS, TOTAL, survey_rule
+from gpscale.bundle import write_bundle
+from gpscale.disclosure import SURVEY_MIN_RESPONDENTS, TOTAL, TableSpec, disclose, survey_rule
 from gpscale.surveys.analyses import ResultTable, question_summaries
 from gpscale.surveys.codebook import Codebook, CollaborationAnalysis, StaffAnalysis
 from gpscale.surveys.collaboration import analyse_collaboration
@@ -186,13 +187,7 @@ def build_survey_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sid = data.codebook.id
-    files: list[Path] = []
-    for t in tables:
-        csv_path = out / f"{sid}_{t.name}.csv"
-        t.frame.to_csv(csv_path, index=False)
-        parquet_path = out / f"{sid}_{t.name}.parquet"
-        _parquet_ready(t.frame).to_parquet(parquet_path, index=False)
-        files += [csv_path, parquet_path]
+    files = _write_bundle(sid, tables, out, data.codebook.title)
     report = SurveyReport(
         codebook=data.codebook,
         data_source=data.source,
@@ -221,19 +216,29 @@ def build_survey_report(
     return report
 
 
-def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns with mixed nulls become nullable strings so pyarrow writes them."""
-    out = frame.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].astype("string")
-    return out
+def _write_bundle(sid: str, tables: Sequence[ResultTable], out: Path, title: str) -> list[Path]:
+    """Write the tables as a disclosed results bundle (``<survey>_<table>`` Parquet and CSV, manifest).
+
+    The tables were suppressed by their plans already; the gate checks the base of every row again
+    (fewer than 10 respondents hidden) and records it, and the dashboard and reports accept the folder.
+    """
+    frames = {f"{sid}_{t.name}": t.frame for t in tables}
+    specs = {}
+    for name, frame in frames.items():
+        numeric = [c for c in frame.columns if c != "n" and pd.api.types.is_numeric_dtype(frame[c])
+                   and not pd.api.types.is_bool_dtype(frame[c])]
+        specs[name] = TableSpec(name, f"{title}: {name[len(sid) + 1:].replace('_', ' ')}", tuple(frame.columns), (),
+                                counts=("n",) if "n" in frame.columns else (), protect=tuple(numeric),
+                                threshold=SURVEY_MIN_RESPONDENTS)
+    gated = disclose(frames, specs, value_types={}, members=pd.DataFrame(columns=["group_id", "practice_code",
+                                                                                  "period"]))
+    return write_bundle(gated, out, meta={"survey_id": sid, "title": title, "kind": "survey"})
 
 
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("gpscale.surveys", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        autoescape=True,
         keep_trailing_newline=True,
     )
 
@@ -337,7 +342,7 @@ class _Block:
 
 def _notes(t: ResultTable, shown: pd.DataFrame | None = None) -> list[str]:
     """Chart subtitle: method, confidence, rule, and how many of the cells the chart covers are hidden."""
-    from gpscale.surveys import charts  # altair is imported only when charts are drawn
+    from gpscale.surveys import charts
 
     frame = t.frame if shown is None else shown
     hidden = 0
@@ -376,12 +381,12 @@ def _scale_name(cb: Codebook, qid: str) -> str:
 
 
 def _charts_for(report: SurveyReport, t: ResultTable) -> list[str]:
-    from gpscale.surveys import charts  # altair is imported only when charts are drawn
+    from gpscale.surveys import charts
 
     cb = report.codebook
     a = cb.analysis
     f = t.frame
-    found: list[object] = []
+    found: list[str | None] = []
     if t.name == "share_collaborating":
         found.append(charts.share_bars(f, "measure_label", t.title, _notes(t)))
     elif t.name == "forms":
@@ -433,7 +438,7 @@ def _charts_for(report: SurveyReport, t: ResultTable) -> list[str]:
                 sort=roles,
             )
         )
-    return [charts.to_svg(c) for c in found if c is not None]  # type: ignore[arg-type]
+    return [c for c in found if c is not None]
 
 
 _DISPLAY: dict[str, list[str]] = {

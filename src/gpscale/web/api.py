@@ -161,8 +161,8 @@ class EnglandRow(BaseModel):
 def _row(rec: dict[str, Any]) -> ResultRow:
     r = {k: S._clean(v) for k, v in rec.items()}
     r["indicator_id"], r["period"] = str(r["indicator_id"]), str(r["period"])
-    r["method"], r["comparison"], r["membership_view"] = str(r["method"]), str(r["comparison"]), str(
-        r["membership_view"])
+    r["method"], r["membership_view"] = str(r["method"]), str(r["membership_view"])
+    r["comparison"] = S.shown_label(rec.get("comparison"), rec.get("suppressed"))
     if r.get("n_practices") is not None:
         r["n_practices"] = int(r["n_practices"])
     return ResultRow(**{k: v for k, v in r.items() if k in ResultRow.model_fields})
@@ -273,9 +273,9 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         f = res.table.frame
         idc = "practice_code" if group else "group_id"
         rows = [] if res.table.missing else [
-            {"id": r[idc], "name": str(r["name"]), **{k: r[k] for k in ("numerator", "denominator", "value",
-                                                                         "lower_95", "upper_95", "lower_998",
-                                                                         "upper_998")},
+            {"id": r[idc], "name": str(r["name"]), **{k: r.get(k) for k in ("numerator", "denominator", "value",
+                                                                             "lower_95", "upper_95", "lower_998",
+                                                                             "upper_998")},
              "comparison": str(r["comparison"])} for r in S.records(f)]
         return {"indicator_id": indicator_id, "period": p, "confidence": c,
                 "units": "member practices" if group else "groups", "group_id": group,

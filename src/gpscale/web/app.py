@@ -5,20 +5,19 @@ Pages: England overview (``/``), groups (``/groups``, ``/groups/{id}``), indicat
 (``/practices/{code}``), search (``/search?q=``), surveys (``/surveys``). Every table has a CSV download
 (``/download/...``). The JSON API lives under ``/api/v1`` and is described by ``/api/openapi.json``.
 
-Everything is read from a :class:`~gpscale.report.data.ResultsData` loaded once at start-up (the store is
-read then and closed), so a request never touches the store. Every path and query parameter is checked
+Everything is read from a disclosed results bundle (:func:`gpscale.bundle.open_bundle`), queried in place
+per request (DuckDB over its Parquet files, per-thread cursors, a bounded memory limit); nothing is loaded
+whole and nothing is pre-rendered, so the server is ready as soon as the bundle's manifest is read. Rendered
+pages are kept in a cache bounded by bytes. Every path and query parameter is checked
 against a strict pattern before any data is looked up: a malformed value gets a 4xx page, an unknown but
 well-formed code a 404 page. Pages need no network: CSS and the small script are served from the package.
 """
 
 from __future__ import annotations
 
-import io
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,10 +29,13 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gpscale import __version__
+from gpscale.bundle import Bundle, require_bundle
+from gpscale.charts import palette, svg
+from gpscale.export import csv_text
 from gpscale.report import sections as S
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, survey_columns, table_html
@@ -47,7 +49,8 @@ SEARCH = r"^[\w\s&'.,()/\-]{1,100}$"
 KIND = r"^[a-z_]{1,32}$"
 Conf = Literal["0.95", "0.998"]
 Limits = Literal["adjusted", "phe"]
-PAGE_CACHE_SIZE = 4096
+#: Bytes of rendered pages kept (the largest pages are a few hundred kB).
+PAGE_CACHE_BYTES = 48 * 1024 * 1024
 
 GroupId = Annotated[str, PathParam(pattern=GROUP_ID, max_length=64)]
 PracticeCode = Annotated[str, PathParam(pattern=PRACTICE_CODE, max_length=10)]
@@ -65,18 +68,19 @@ class NotFound(Exception):
 
 
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("gpscale.web", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=PackageLoader("gpscale.web", "templates"), autoescape=True)
     env.globals["version"] = __version__
-    env.filters["fmt"] = lambda v, d=2: S.svg.fmt(v, d)
+    env.filters["fmt"] = lambda v, d=2: svg.fmt(v, d)
     env.filters["urlq"] = lambda v: quote(str(v), safe="")
     return env
 
 
 class PageCache:
-    """Rendered pages by URL (the data never change while the server runs)."""
+    """Rendered pages by URL, least recently used first out, at most ``max_bytes`` of page bodies."""
 
-    def __init__(self, size: int = PAGE_CACHE_SIZE) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = PAGE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._d: OrderedDict[str, tuple[bytes, str, dict[str, str]]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -93,11 +97,20 @@ class PageCache:
             return v
 
     def put(self, key: str, value: tuple[bytes, str, dict[str, str]]) -> None:
+        if len(value[0]) > self.max_bytes // 8:
+            return  # one page never takes more than an eighth of the cache
         with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old[0])
             self._d[key] = value
-            self._d.move_to_end(key)
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
+            self.bytes += len(value[0])
+            while self.bytes > self.max_bytes and self._d:
+                _, gone = self._d.popitem(last=False)
+                self.bytes -= len(gone[0])
+
+    def __len__(self) -> int:
+        return len(self._d)
 
 
 def _key(name: str, kwargs: dict[str, Any]) -> str:
@@ -137,41 +150,14 @@ class DropEmptyQuery:
         await self.app(scope, receive, send_with_headers if scope.get("type") == "http" else send)
 
 
-def _warm(app: FastAPI, targets: list[tuple[str, Callable[..., Response], dict[str, Any]]]) -> None:
-    """Render the default page of every group and indicator into the page cache, in the background."""
-    for path, fn, kwargs in targets:
-        if app.state.stop_warming.is_set():
-            return
-        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-                 "headers": [], "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80)}
-        try:
-            fn(Request(scope), **kwargs)
-        except Exception:  # a page that cannot be rendered is rendered (and reported) on request instead
-            continue
-        app.state.warmed += 1
-        time.sleep(0.001)  # let request threads in between
+def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
+    """The dashboard application over a disclosed results bundle (the only input it accepts).
 
-
-def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) -> FastAPI:
-    """The dashboard application over already-loaded results.
-
-    With ``cache_pages`` each rendered page is kept (the data do not change while the server runs); with
-    ``warm`` a background thread renders every group's and indicator's default page at start-up, so
-    that the first visitor to each gets it from the cache.
+    With ``cache_pages`` rendered pages are kept, up to :data:`PAGE_CACHE_BYTES` (the bundle does not
+    change while the server runs).
     """
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        thread = None
-        if warm and cache_pages:
-            thread = threading.Thread(target=_warm, args=(app, app.state.warm_targets), daemon=True,
-                                      name="gpscale-warm")
-            thread.start()
-        yield
-        app.state.stop_warming.set()
-
+    data = ResultsData(require_bundle(bundle, "the dashboard"))
     app = FastAPI(
-        lifespan=lifespan,
         title="gpscale dashboard API",
         version=__version__,
         description="Read-only access to gpscale results: indicators, England, groups against England, funnels, "
@@ -185,8 +171,6 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
     app.add_middleware(DropEmptyQuery)
     app.state.data = data
     app.state.cache = PageCache() if cache_pages else None
-    app.state.stop_warming = threading.Event()
-    app.state.warmed = 0
     env = _env()
     static_dir = Path(str(resources.files("gpscale.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
@@ -202,7 +186,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
             "view": data_.view,
             "count_rule": data_.count_rule,
             "survey_rule": data_.survey_rule,
-            "has_surveys": bool(data_.surveys),
+            "has_surveys": bool(data_.surveys()),
             "legend": legend_html(),
             "similar_note": S.SIMILAR_NOTE,
             "rank_note": S.RANK_NOTE,
@@ -276,7 +260,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
         return c
 
     def need_period(iid: str, period: str | None) -> str:
-        periods = d().periods.get(iid, [])
+        periods = d().fy_periods.get(iid, [])
         if period is None:
             p = d().latest_fy(iid) or (periods[-1] if periods else None)
             if p is None:
@@ -287,9 +271,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
         return period
 
     def csv_response(frame: pd.DataFrame, filename: str) -> Response:
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False)
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(csv_text(frame), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     def group_link(rec: dict[str, Any]) -> str:
@@ -356,6 +338,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
             raise NotFound(f"no indicator {indicator}")
         chosen = indicator or (ind_ids[0] if ind_ids else None)
         trend = S.trend_chart(data_, group_id, chosen, c)[0] if chosen else None
+        summary = S.group_summary(data_, group_id, c)
         monthly = [i for i in data_.indicators.values() if i.is_monthly and i.id in ind_ids]
         members = prof["members"]
         mcols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),
@@ -377,7 +360,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
             indicators=[data_.indicators[i] for i in ind_ids], monthly=monthly,
             members_html=table_html(members, mcols, f"Member practices of {prof['info'].get('name')} (current first)",
                                     "members-table"),
-            evaluation=ev_html,
+            evaluation=ev_html, summary=summary,
         )
 
     @app.get("/indicators", include_in_schema=False)
@@ -424,7 +407,7 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
                                   spc[1].caption, "spc-table", empty="no special-cause signals")
         return render(
             "indicator.html.j2", request, title=ind.title, ind=ind, period=p,
-            periods=data_.periods.get(indicator_id, []),
+            periods=data_.fy_periods.get(indicator_id, []),
             conf=conf, pct=S.pct(c), group=group, group_name=data_.group_name(group) if group else None,
             limits=limits, res=res, outside_html=outside_html, all_html=all_html, spc=spc, spc_html=spc_html,
             qs=urlencode(q), named=data_.named_groups,
@@ -469,14 +452,8 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
     @app.get("/surveys", response_class=HTMLResponse, include_in_schema=False)
     @cached
     def surveys(request: Request) -> Response:
-        data_ = d()
-        blocks = []
-        for s in data_.surveys:
-            tables = []
-            for name, frame in s.tables.items():
-                tables.append((name, table_html(frame, survey_columns(frame), f"{s.survey_id}: {name}",
-                                                max_rows=80)))
-            blocks.append((s.survey_id, tables))
+        blocks = [(sid, [(name, table_html(frame, survey_columns(frame), f"{sid}: {name}", max_rows=80))
+                         for name, frame in tables.items()]) for sid, tables in d().surveys()]
         return render("surveys.html.j2", request, title="Surveys", blocks=blocks)
 
     @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
@@ -485,6 +462,10 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
                   if getattr(r, "path", "").startswith("/api/v1")]
         return render("api.html.j2", request, title="JSON API", routes=routes)
 
+    @app.get("/palette.css", include_in_schema=False)
+    def palette_css() -> Response:
+        return Response(palette.css(), media_type="text/css", headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
         import resource
@@ -492,8 +473,8 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
         cache: PageCache | None = app.state.cache
         return {"status": "ok", "data_version": d().data_version, "groups": len(d().group_ids),
                 "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                "warmed": app.state.warmed, "warm_targets": len(app.state.warm_targets),
-                "cached_pages": 0 if cache is None else len(cache._d)}
+                "cached_pages": 0 if cache is None else len(cache),
+                "cached_bytes": 0 if cache is None else cache.bytes}
 
     # ------------------------------------------------------------------ downloads (CSV of every table shown)
 
@@ -560,27 +541,10 @@ def create_app(data: ResultsData, cache_pages: bool = True, warm: bool = False) 
     @app.get("/download/surveys/{survey_id}/{table}.csv", include_in_schema=False)
     def dl_survey(request: Request, survey_id: Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
                   table: Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$")]) -> Response:
-        for s in d().surveys:
-            if s.survey_id == survey_id and table in s.tables:
-                return csv_response(s.tables[table], f"{survey_id}_{table}.csv")
+        for sid, tables in d().surveys():
+            if sid == survey_id and table in tables:
+                return csv_response(tables[table], f"{survey_id}_{table}.csv")
         raise NotFound(f"no survey table {survey_id}/{table}")
 
     api_module.mount(app, d, NotFound)
-    defaults = {"conf": "0.95"}
-    app.state.warm_targets = (
-        [("/", england, defaults), ("/groups", groups, {**defaults, "kind": None, "page": 1})]
-        + [(f"/indicators/{i}", indicator, {**defaults, "indicator_id": i, "period": p, "group": None,
-                                              "limits": "adjusted"})
-           for i in data.indicators for p in [None, *data.fy_periods.get(i, [])]]
-        + [(f"/groups/{quote(g, safe='')}", group, {**defaults, "group_id": g, "indicator": None})
-           for g in data.groups["group_id"]]
-        + [(f"/indicators/{i}", indicator, {**defaults, "indicator_id": i, "period": None, "group": g["group_id"],
-                                              "limits": "adjusted"})
-           for g in data.named_groups for i in data.indicators]
-    )
     return app
-
-
-def build_app(store: Path | None, results: Path, cache_pages: bool = True, warm: bool = False) -> FastAPI:
-    """Load the results (and the store's names and membership) and build the dashboard."""
-    return create_app(ResultsData(results, store), cache_pages=cache_pages, warm=warm)

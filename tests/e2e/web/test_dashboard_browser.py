@@ -58,13 +58,13 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import uvicorn
 
+    from gpscale.bundle import open_bundle
     from gpscale.pipeline import run_demo
-    from gpscale.report.data import ResultsData
     from gpscale.web.app import create_app
 
     out = tmp_path_factory.mktemp("england")
     demo = run_demo(out, seed=11, practices=60)
-    app = create_app(ResultsData(demo.out / "results", demo.store), warm=False)
+    app = create_app(open_bundle(demo.out / "results"))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -197,3 +197,37 @@ def test_csv_download_from_the_group_page(page: Page, tmp_path: Path) -> None:
     assert target.name == f"{NAMED}_scorecard.csv"
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert rows and {"value", "lower", "upper", "confidence", "method", "comparison", "membership_view"} <= set(rows[0])
+
+
+# ------------------------------------------------------------------------------------------------ accessibility
+
+AXE = Path(os.environ.get("GPSCALE_AXE", Path(__file__).resolve().parents[3] / ".venv" / "node" / "node_modules"
+                          / "axe-core" / "axe.min.js"))
+PAGE_TYPES = {
+    "england": "/", "groups": "/groups", "group": f"/groups/{NAMED}", "indicator": "/indicators/rx_broad_spectrum",
+    "indicator-members": f"/indicators/qof_total?group={NAMED}", "practice": None, "search": "/search?q=surgery",
+    "surveys": "/surveys", "api": "/api", "not-found": "/groups/NO-SUCH-GROUP",
+}
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason=f"axe-core not installed at {AXE} (make test installs it with npm)")
+@pytest.mark.parametrize("kind", sorted(PAGE_TYPES))
+def test_every_page_type_has_no_axe_violations(browser: object, base_url: str, kind: str) -> None:
+    """axe-core with the WCAG 2 A and AA rules (2.0, 2.1, 2.2) on every page type: no violation.
+
+    The page's content security policy forbids inline scripts, so this context bypasses it to inject axe."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900},  # type: ignore[attr-defined]
+                                  bypass_csp=True)
+    page = context.new_page()
+    url = PAGE_TYPES[kind]
+    if url is None:  # a practice page: the first member of the named group
+        page.goto(f"/groups/{NAMED}")
+        url = page.locator("#members-table a").first.get_attribute("href")
+    page.goto(url or "/")
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
+    context.close()
+    violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+    assert not violations, f"{kind} ({url}): {violations}"

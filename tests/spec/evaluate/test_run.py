@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from gpscale.bundle import open_bundle, write_bundle
 from gpscale.cli import app
-from gpscale.evaluate.run import ANALYSES, evaluate, write_tables
+from gpscale.evaluate.bundle import bundle_meta, make_bundle
+from gpscale.evaluate.run import ANALYSES, evaluate
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
 from tests.synthetic_england import small_england
@@ -61,17 +63,30 @@ def test_size_effect_always_states_a_conclusion(ev):
     assert ev.size_effect["conclusion"].str.startswith("The data cannot support a conclusion").all()
 
 
-def test_write_tables_parquet_csv_excel_and_manifest(ev, tmp_path):
-    paths = write_tables(ev, tmp_path, excel=True)
+def test_bundle_parquet_csv_excel_and_a_self_describing_manifest(ev, tmp_path):
+    paths = write_bundle(make_bundle(ev), tmp_path, meta=bundle_meta(ev), excel=True)
     names = {p.name for p in paths}
-    for table in ("scorecard", "summary", "trends", "funnels", "profiles", "size_effect", "practice_values"):
-        assert f"{table}.parquet" in names and f"{table}.csv" in names
+    for table in ("scorecard", "summary", "trends", "funnels", "group_funnels", "profiles", "size_effect",
+                  "practice_values", "definitions", "spells", "members", "practices", "spc", "disclosure_log"):
+        assert f"{table}.parquet" in names and f"{table}.csv" in names, table
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["membership_view"] == "as-was" and manifest["tables"]["scorecard"]["rows"] == len(ev.scorecard)
+    assert manifest["schema_version"] == 1 and manifest["membership_view"] == "as-was"
+    assert manifest["tables"]["scorecard"]["rows"] == len(ev.scorecard)
+    assert manifest["tables"]["practice_values"]["counts"] == ["numerator", "denominator", "effective_n"]
+    assert manifest["disclosure"]["applied"] and manifest["disclosure"]["hidden_cells_by_rule"]
+    assert manifest["tables"]["members"]["rows"] == len(ev.members)  # the membership actually used
     sheets = pd.ExcelFile(tmp_path / "results.xlsx").sheet_names
     assert "contents" in sheets and "scorecard" in sheets
-    back = pd.read_parquet(tmp_path / "trends.parquet")
-    assert len(back) == len(ev.trends)
+    back = open_bundle(tmp_path).table("trends")
+    assert back is not None and len(back) == len(ev.trends)
+    # nothing below the threshold is published in the practice values, the scorecard or the funnels
+    b = open_bundle(tmp_path)
+    for table, cols in (("practice_values", ("numerator", "denominator")), ("scorecard", ("numerator",)),
+                        ("funnels", ("denominator",))):
+        for c in cols:
+            small = b.query(f"SELECT count(*) AS n FROM {table} t JOIN definitions d USING (indicator_id) "
+                            f"WHERE d.value_type IN ('proportion', 'rate') AND {c} > 0 AND {c} < 5")
+            assert int(small["n"].iloc[0]) == 0, (table, c)
 
 
 def test_cohort_view_and_a_groups_file_not_yet_ingested(store_path, tmp_path):
@@ -98,6 +113,7 @@ def test_evaluate_cli(store_path, tmp_path):
                             "--analysis", "scorecard", "--analysis", "size", "--excel"])
     assert r.exit_code == 0, r.output
     assert (out / "scorecard.parquet").exists() and (out / "results.xlsx").exists()
+    assert (out / "manifest.json").exists() and open_bundle(out).has("disclosure_log")
     assert "Is bigger better?" in r.output and "scorecard:" in r.output
     r = runner.invoke(app, ["evaluate", "--store", str(store_path), "--out", str(out), "--analysis", "magic"])
     assert r.exit_code == 2 and "unknown analysis magic" in r.output

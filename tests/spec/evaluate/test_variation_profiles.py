@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from gpscale.evaluate.characteristics import characteristics, relative_performance
+from gpscale.evaluate.funnels import member_funnels, national_funnels
 from gpscale.evaluate.pooling import pooled_table
 from gpscale.evaluate.profiles import group_profiles, postcode_area, postcode_district
 from gpscale.evaluate.size import size_analysis
-from gpscale.evaluate.variation import _iqr_rows, convergence, dispersion, member_funnels, national_funnels
+from gpscale.evaluate.variation import _iqr_rows, convergence, dispersion
 from gpscale.stats.variation import coefficient_of_variation, interquartile_range
 
 FYS = [f"FY{y}/{(y + 1) % 100:02d}" for y in range(2015, 2020)]

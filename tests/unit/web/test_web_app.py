@@ -9,6 +9,7 @@ import warnings
 import pandas as pd
 import pytest
 
+from gpscale.bundle import Bundle, open_bundle
 from gpscale.report.data import ResultsData
 from tests.unit.web.world import FEDERATION, SMALL, SOLO, world
 
@@ -20,9 +21,13 @@ from gpscale.web.app import create_app
 
 
 @functools.cache
+def _bundle() -> Bundle:
+    return open_bundle(world().results)
+
+
+@functools.cache
 def _data() -> ResultsData:
-    w = world()
-    return ResultsData(w.results, w.store)
+    return ResultsData(_bundle())
 
 
 class Spy:
@@ -39,12 +44,12 @@ class Spy:
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app(_data(), cache_pages=False))
+    return TestClient(create_app(_bundle(), cache_pages=False))
 
 
 @pytest.fixture()
 def spied() -> tuple[TestClient, Spy]:
-    app = create_app(_data(), cache_pages=False)
+    app = create_app(_bundle(), cache_pages=False)
     spy = Spy(_data())
     app.state.data = spy
     return TestClient(app), spy
@@ -94,7 +99,7 @@ def test_member_funnel_names_practices_outside_the_limits(client):
 
 
 def test_spc_chart_names_the_rule_that_fired(client):
-    html = client.get(f"/indicators/rx_broad_spectrum?group={FEDERATION}").text
+    html = client.get("/indicators/rx_broad_spectrum?group=U00003").text  # a PCN with every month published
     assert "XmR" in html and "rule that fired" in html
 
 
@@ -116,7 +121,7 @@ def test_search_partial_and_exact_code(client):
         (f"/download/groups/{FEDERATION}/members.csv", "FED-TEST_members.csv"),
         ("/download/indicators/rx_broad_spectrum/funnel.csv", "rx_broad_spectrum_funnel.csv"),
         (f"/download/indicators/rx_broad_spectrum/funnel.csv?group={FEDERATION}", "rx_broad_spectrum_funnel.csv"),
-        (f"/download/indicators/rx_broad_spectrum/spc.csv?group={FEDERATION}", "rx_broad_spectrum_spc.csv"),
+        ("/download/indicators/rx_broad_spectrum/spc.csv?group=U00003", "rx_broad_spectrum_spc.csv"),
         ("/download/practices/P00007/values.csv", "P00007_values.csv"),
     ],
 )
@@ -146,11 +151,9 @@ def test_small_counts_are_hidden_in_pages_downloads_tooltips_and_api(client):
     hidden = [v for v in api["values"] if v["indicator_id"] == "rx_broad_spectrum" and len(v["period"]) == 7]
     assert hidden and all(v["numerator"] is None and v["suppressed"] for v in hidden)
     # no visible practice count below the threshold anywhere in the practice values
-    data = _data()
-    with data.cursor() as cur:
-        low = cur.execute("SELECT count(*) FROM pv WHERE numerator > 0 AND numerator < 5 AND "
-                          "indicator_id = 'rx_broad_spectrum'").fetchone()
-    assert low is not None and low[0] == 0
+    low = _bundle().query("SELECT count(*) AS n FROM practice_values WHERE numerator > 0 AND numerator < 5 AND "
+                          "indicator_id = 'rx_broad_spectrum'")
+    assert int(low["n"].iloc[0]) == 0
 
 
 def test_a_one_practice_group_does_not_reveal_its_hidden_member(client):
@@ -166,15 +169,12 @@ def test_a_one_practice_group_does_not_reveal_its_hidden_member(client):
 
 
 def test_member_table_never_leaves_a_single_hidden_member(client):
-    data = _data()
-    for period in ("2022-05", "2023-01", "FY2022/23"):
-        for g in data.group_ids:
-            members = data.members_at(g, period)
-            if len(members) < 2:
-                continue
-            pv = data.practice_values("rx_broad_spectrum", period, members)
-            hidden = pv[pv["suppressed"]]
-            assert len(hidden) != 1, (g, period)
+    counts = _bundle().query(
+        "SELECT m.group_id, m.period, count(*) AS members, sum(CASE WHEN p.suppressed THEN 1 ELSE 0 END) AS hidden "
+        "FROM members m JOIN practice_values p ON p.practice_code = m.practice_code AND p.period = m.period "
+        "WHERE p.indicator_id = 'rx_broad_spectrum' GROUP BY ALL")
+    multi = counts[counts["members"] >= 2]
+    assert len(multi) > 0 and not (multi["hidden"] == 1).any()
 
 
 # ------------------------------------------------------------------------------------------------ JSON API
@@ -300,7 +300,7 @@ def test_only_get_is_allowed_on_pages(client):
 
 
 def test_page_cache_serves_repeat_visits():
-    app = create_app(_data(), cache_pages=True)
+    app = create_app(_bundle(), cache_pages=True)
     c = TestClient(app)
     first = c.get(f"/groups/{FEDERATION}")
     second = c.get(f"/groups/{FEDERATION}")
@@ -309,16 +309,6 @@ def test_page_cache_serves_repeat_visits():
     csv1 = c.get("/download/england.csv")
     csv2 = c.get("/download/england.csv")
     assert csv2.headers["content-disposition"] == csv1.headers["content-disposition"]
-
-
-def test_warm_up_renders_group_and_indicator_pages():
-    from gpscale.web.app import _warm
-
-    app = create_app(_data(), cache_pages=True)
-    _warm(app, app.state.warm_targets)
-    assert app.state.warmed == len(app.state.warm_targets)
-    r = TestClient(app).get(f"/groups/{SOLO}")
-    assert r.headers.get("x-cache") == "hit"
 
 
 @functools.cache
@@ -333,13 +323,13 @@ def _with_surveys() -> ResultsData:
     synth = w.root / "survey_synth"
     write_synthetic_surveys(synth, 3, list(w.practices), ["00A", "00B"], groups)
     build_survey_report(synth / "staff_codebook.yaml", synth / "staff_responses.csv", w.root / "surveys" / "staff")
-    return ResultsData(w.results, w.store)
+    return ResultsData(open_bundle(w.results))
 
 
 def test_survey_results_are_shown_with_small_cells_hidden():
     data = _with_surveys()
-    assert [s.survey_id for s in data.surveys] == ["staff"]
-    client = TestClient(create_app(data, cache_pages=False))
+    assert [sid for sid, _ in data.surveys()] == ["staff"]
+    client = TestClient(create_app(data.bundle, cache_pages=False))
     html = client.get("/surveys").text
     assert "items_by_role" in html and "fewer than 10 respondents" in html
     assert 'href="/surveys"' in client.get("/").text  # the navigation offers surveys once they exist

@@ -4,22 +4,25 @@ Forty practices in four PCNs and one federation (which overlaps them), a one-pra
 that leaves its PCN, three real indicators (a monthly proportion, a QOF score, a GP Patient Survey
 weighted proportion), five financial years and 36 months. Some practice numerators are
 deliberately below the disclosure threshold. The results are computed by the real evaluation engine
-(:func:`gpscale.evaluate.run.evaluate_frames`), so the pages show what ``gpscale evaluate`` writes.
+(:func:`gpscale.evaluate.run.evaluate_frames`) and written as a disclosed bundle, so the pages show what
+``gpscale evaluate`` writes.
 """
 
 from __future__ import annotations
 
 import functools
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gpscale.evaluate.run import evaluate_frames, write_tables
+from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
+from gpscale.evaluate.run import evaluate_frames
 from gpscale.indicators.library import load_definitions
-from gpscale.store import open_store
 
 INDICATORS = ("rx_broad_spectrum", "qof_total", "gpps_overall_good")
 YEARS = ("FY2019/20", "FY2020/21", "FY2021/22", "FY2022/23", "FY2023/24")
@@ -35,7 +38,6 @@ SMALL = "P00040"  # its broad-spectrum numerators are tiny: every month and year
 @dataclass(frozen=True)
 class World:
     root: Path
-    store: Path
     results: Path
     practices: tuple[str, ...]
 
@@ -117,40 +119,32 @@ def _groups() -> pd.DataFrame:
     })
 
 
-def build(root: Path, engine_tables: bool = True) -> World:
-    """Write the world into ``root``; ``engine_tables=False`` writes only the scorecard and practice values."""
+def evaluation(analyses: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size"),
+               spells: pd.DataFrame | None = None, groups: pd.DataFrame | None = None,
+               practices: pd.DataFrame | None = None, tweak: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+               ) -> Any:
+    """The world evaluated by the real engine (raw frames); ``spells``/``groups``/``practices`` replace the
+    world's and ``tweak`` edits its practice values first."""
     rng = np.random.default_rng(7)
-    practices = _practices()
-    spells = _spells()
-    pv = _values(rng)
+    practices = _practices() if practices is None else practices
+    pv = _values(rng) if tweak is None else tweak(_values(rng))
     defs = {k: v for k, v in load_definitions().items() if k in INDICATORS}
     context = pd.concat([
-        practices.assign(period=y, patients=3000 + 400 * np.arange(40), dispensing=False, imd_score=20.0)
+        practices.assign(period=y, patients=3000 + 400 * np.arange(len(practices)), dispensing=False, imd_score=20.0)
         for y in YEARS
     ])[["practice_code", "period", "patients", "commissioner", "icb", "region", "postcode", "contract_type",
         "rurality", "dispensing", "imd_score"]]
-    ev = evaluate_frames(pv, spells, defs, data_version="testdata0001", context=context, groups=_groups(), n_boot=49)
+    return evaluate_frames(pv, _spells() if spells is None else spells, defs, data_version="testdata0001",
+                           context=context, groups=_groups() if groups is None else groups, n_boot=49,
+                           analyses=analyses, practices=practices)
+
+
+def build(root: Path, engine_tables: bool = True) -> World:
+    """Write the world's results bundle into ``root``; ``engine_tables=False`` runs only the scorecard."""
+    ev = evaluation() if engine_tables else evaluation(("scorecard",))
     results = root / "results"
-    if engine_tables:
-        write_tables(ev, results, csv=False)
-    else:
-        results.mkdir(parents=True, exist_ok=True)
-        ev.scorecard.to_parquet(results / "scorecard.parquet", index=False)
-        pv.to_parquet(results / "practice_values.parquet", index=False)
-    store = root / "store.duckdb"
-    with open_store(store) as st:
-        con = st.con.cursor()
-        con.register("p", practices)
-        con.execute("""INSERT INTO practice_record (practice_code, as_of, name, postcode, status, commissioner, icb,
-                       region, contract_type, rurality, ingest_id)
-                       SELECT practice_code, DATE '2024-03-31', name, postcode, status, commissioner, icb, region,
-                              contract_type, rurality, 1 FROM p""")
-        con.register("g", _groups())
-        con.execute("INSERT INTO group_record (group_id, as_of, name, kind, ingest_id) "
-                    "SELECT group_id, DATE '2024-03-31', name, kind, 1 FROM g")
-        con.register("s", spells)
-        con.execute("INSERT INTO membership SELECT group_id, practice_code, start_date::DATE, end_date::DATE, 1 FROM s")
-    return World(root, store, results, tuple(practices["practice_code"]))
+    write_bundle(make_bundle(ev), results, meta=bundle_meta(ev), csv=False)
+    return World(root, results, tuple(_practices()["practice_code"]))
 
 
 @functools.cache
@@ -161,5 +155,5 @@ def world() -> World:
 
 @functools.cache
 def bare_world() -> World:
-    """The same world with only the scorecard and practice values (an older or partial evaluation)."""
+    """The same world evaluated with the scorecard only (a partial evaluation: other tables "not computed")."""
     return build(Path(tempfile.mkdtemp(prefix="gpscale-web-bare-")), engine_tables=False)

@@ -1,4 +1,4 @@
-"""Disclosure control for every gpscale output: small-number suppression, in one place.
+"""Disclosure rules: thresholds, primary and complementary suppression of breakdown tables, the audit.
 
 Two thresholds, named here and nowhere else:
 
@@ -30,10 +30,11 @@ over all the breakdowns a table or a dashboard publishes:
 Zero cells (no respondents) are not cells: they have nothing to hide and are treated as known zeros.
 Suppressed values become nulls (never zeros) and each row says why it is hidden.
 
-Entry points: :func:`plan_suppression` (survey tables and any breakdown family, with the audit),
-:func:`protect_pooled_counts` (national indicator counts published with their group, England and
-financial-year sums: the same equation rule, vectorised, without the audit), :func:`suppress_small_counts`
-(a flat table with no totals). :func:`attack` and :func:`recover_by_subtraction` are the attackers tests
+Entry points: :func:`plan_suppression` (survey tables and any breakdown family, with the audit) and
+:func:`suppress_small_counts` (a flat table with no totals). National indicator counts published with
+their group, England and financial-year sums are decided by :mod:`gpscale.disclosure.pooled` (the same
+equation rule, vectorised, with a blockwise audit) through the gate (:mod:`gpscale.disclosure.gate`).
+:func:`attack` and :func:`recover_by_subtraction` are the attackers tests
 use to prove a pattern safe.
 """
 
@@ -481,88 +482,3 @@ def recover_by_subtraction(table: pd.DataFrame, dims: Sequence[str], count_colum
                 progress = True
     rows = [{**dict(zip(dims_l, k, strict=True)), count_column: v} for k, v in sorted(recovered.items())]
     return pd.DataFrame(rows, columns=[*dims_l, count_column])
-
-
-# ------------------------------------------------------------------------------------ pooled indicator counts
-
-
-def protect_pooled_counts(
-    counts: Sequence[float] | np.ndarray,
-    part_equation: Sequence[int] | np.ndarray,
-    part_row: Sequence[int] | np.ndarray,
-    total_row: Sequence[int] | np.ndarray,
-    threshold: int = COUNT_THRESHOLD,
-    max_rounds: int = 100,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Primary and complementary suppression of counts that are published together with their sums.
-
-    Indicator results publish practice counts (numerators) and also sums of them: a group's pooled
-    numerator is the sum of its members', England's the sum of every practice's, a financial year's the
-    sum of its months. Hiding a practice's count of 3 is useless if the group total and every other member
-    are shown. This applies the same hypercube rule as :func:`plan_suppression` to such overlapping sums,
-    once, over everything that will be published, so that every page and download hides the same cells:
-
-    * ``counts[i]`` is the count of published row ``i``; rows with ``0 < count < threshold`` are hidden
-      (primary). Zero is not hidden.
-    * equation ``e`` says ``total(e) = sum of counts[part_row[k]] for every k with part_equation[k] == e``.
-      ``total_row[e]`` is the row holding that total when it is itself a published row of ``counts``, or
-      ``-1`` when the total is published elsewhere (a group or England value); an external total below
-      the threshold is hidden by the primary rule wherever it is shown.
-    * in every equation either nothing is hidden, or at least two cells are hidden and (when the total is
-      shown) the hidden parts together hold at least ``threshold``; otherwise the smallest visible part
-      with a non-zero count is hidden too, or, when there is none, the total. Repeated until stable.
-
-    Returns ``(hidden, reason, total_hidden)``: a boolean per row, ``"primary"``/``"complementary"``/``""``
-    per row, and per equation whether its external total must be hidden as well (complementary).
-    Unlike :func:`plan_suppression` there is no linear-algebra audit: the tables are national in size.
-    """
-    c = np.asarray(counts, dtype=float)
-    pe = np.asarray(part_equation, dtype=np.int64)
-    pr = np.asarray(part_row, dtype=np.int64)
-    tr = np.asarray(total_row, dtype=np.int64)
-    n_eq = tr.size
-    if pe.shape != pr.shape:
-        raise ValueError("part_equation and part_row must have the same length")
-    if pe.size and (pe.min() < 0 or pe.max() >= n_eq):
-        raise ValueError("part_equation refers to an equation outside total_row")
-    finite = np.nan_to_num(c, nan=0.0)
-    primary = (finite > 0) & (finite < threshold)
-    hidden = primary.copy()
-    total_hidden = np.zeros(n_eq, dtype=bool)
-    internal = tr >= 0
-    part_c = finite[pr]
-    total_c = np.bincount(pe, weights=part_c, minlength=n_eq)
-    external_small = ~internal & (total_c > 0) & (total_c < threshold)
-    for _ in range(max_rounds):
-        h = hidden[pr]
-        n_hidden = np.bincount(pe, weights=h, minlength=n_eq)
-        sum_hidden = np.bincount(pe, weights=h * part_c, minlength=n_eq)
-        t_hidden = np.where(internal, hidden[np.where(internal, tr, 0)], external_small | total_hidden)
-        weak = (n_hidden + t_hidden >= 1) & (
-            (n_hidden + t_hidden == 1) | (~t_hidden & (n_hidden >= 1) & (sum_hidden < threshold))
-        )
-        if not weak.any():
-            break
-        cand = weak[pe] & ~h & (part_c > 0)
-        rows_to_hide: np.ndarray = np.empty(0, dtype=np.int64)
-        if cand.any():
-            k = np.flatnonzero(cand)
-            order = np.lexsort((pr[k], part_c[k], pe[k]))
-            k = k[order]
-            first = np.concatenate([[True], pe[k][1:] != pe[k][:-1]])
-            rows_to_hide = pr[k[first]]
-            covered = np.zeros(n_eq, dtype=bool)
-            covered[pe[k[first]]] = True
-        else:
-            covered = np.zeros(n_eq, dtype=bool)
-        rest = weak & ~covered & ~t_hidden
-        ext = rest & ~internal
-        total_hidden |= ext
-        internal_totals = tr[rest & internal]
-        before = int(hidden.sum()) + int(total_hidden.sum())
-        hidden[rows_to_hide] = True
-        hidden[internal_totals] = True
-        if int(hidden.sum()) + int(total_hidden.sum()) == before:
-            break
-    reason = np.where(primary, PRIMARY, np.where(hidden, COMPLEMENTARY, ""))
-    return hidden, reason, total_hidden

@@ -1,12 +1,10 @@
-"""The fast SVG charts and the suppression of counts published with their sums."""
+"""The fast SVG charts."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from gpscale.disclosure import COMPLEMENTARY, PRIMARY, protect_pooled_counts
-from gpscale.report import svg
+from gpscale.charts import svg
 
 # ------------------------------------------------------------------------------------------------ charts
 
@@ -62,47 +60,3 @@ def test_spc_marks_special_causes_with_their_rule():
     out = svg.spc(["2024-01", "2024-02", "2024-03"], [1, 2, 9], [2, 2, 2], [0, 0, 0], [4, 4, 4],
                   ["common cause", "common cause", "special cause concern"], ["", "", "beyond limits"], "s", "u")
     assert "special cause concern (beyond limits)" in out
-
-
-# ------------------------------------------------------------------------------------------------ disclosure
-
-
-def test_a_lone_small_member_is_protected_by_hiding_the_next_smallest():
-    hidden, reason, total_hidden = protect_pooled_counts([3, 100, 50], [0, 0, 0], [0, 1, 2], [-1])
-    assert hidden.tolist() == [True, False, True]
-    assert reason.tolist() == [PRIMARY, "", COMPLEMENTARY]
-    assert not total_hidden[0]
-
-
-def test_zero_is_not_hidden_and_large_counts_are_left_alone():
-    hidden, _, _ = protect_pooled_counts([0, 100, 50], [0, 0, 0], [0, 1, 2], [-1])
-    assert not hidden.any()
-
-
-def test_two_small_hidden_parts_that_sum_below_the_threshold_need_a_third():
-    hidden, _, _ = protect_pooled_counts([1, 2, 40, 60], [0] * 4, [0, 1, 2, 3], [-1])
-    assert hidden.tolist() == [True, True, True, False]
-
-
-def test_a_total_equal_to_one_hidden_part_is_hidden_too():
-    # eq 0: rows 0 (3) and 1 (10) → row 1 hidden to protect row 0; eq 1: a one-member group holding row 1
-    hidden, _, total_hidden = protect_pooled_counts([3, 10], [0, 0, 1], [0, 1, 1], [-1, -1])
-    assert hidden.all() and total_hidden.tolist() == [False, True]
-
-
-def test_internal_totals_such_as_a_year_of_months():
-    # row 3 (the year) = rows 0..2 (months); one small month is hidden, so a second month goes too
-    hidden, reason, _ = protect_pooled_counts([2, 30, 40, 72], [0, 0, 0], [0, 1, 2], [3])
-    assert hidden.tolist() == [True, True, False, False] and reason[1] == COMPLEMENTARY
-
-
-def test_overlapping_groups_are_protected_together():
-    # rows: a=3, b=20, c=30, d=40; group A = {a, b}, group B = {b, c, d}
-    hidden, _, _ = protect_pooled_counts([3, 20, 30, 40], [0, 0, 1, 1, 1], [0, 1, 1, 2, 3], [-1, -1])
-    # hiding b to protect a leaves b alone in B, so c is hidden too
-    assert hidden.tolist() == [True, True, True, False]
-
-
-def test_bad_equations_raise():
-    with pytest.raises(ValueError):
-        protect_pooled_counts([1, 2], [0, 5], [0, 1], [-1])

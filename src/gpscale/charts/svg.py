@@ -1,7 +1,8 @@
-"""Small, fast, dependency-free SVG charts for the dashboard and the board-pack reports.
+"""Every gpscale chart: small, fast, dependency-free SVG for the dashboard, the reports and the surveys.
 
 Vega-Lite through vl-convert takes 150-500 ms per chart on a busy machine; a dashboard page must answer
-in well under that, so the charts are drawn here directly as SVG text (about a millisecond each). Every
+in well under that, so the charts are drawn here directly as SVG text (about a millisecond each; see
+docs/adr/0007-one-chart-stack.md). Colours and labels come from :mod:`gpscale.charts.palette`. Every
 chart is an ``<svg role="img">`` with a ``<title>`` and ``<desc>`` (what it shows, for screen readers),
 marks carry ``<title>`` tooltips (only values that passed disclosure control), and significance is shown
 by colour *and* shape (Okabe-Ito colour-blind-safe palette), never colour alone.
@@ -14,38 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-#: Okabe-Ito colours by comparison label (text labels always accompany them).
-COLOURS = {
-    "better": "#0072B2",
-    "worse": "#D55E00",
-    "similar": "#999999",
-    "higher": "#CC79A7",
-    "lower": "#009E73",
-    "not compared": "#FFFFFF",
-    "suppressed": "#FFFFFF",
-}
-#: Light tints of the same colours for table cells (dark text stays readable on them).
-TINTS = {
-    "better": "#BFDDF2",
-    "worse": "#F6C9AC",
-    "similar": "#EEEEEE",
-    "higher": "#EED3E4",
-    "lower": "#BFE6D9",
-    "not compared": "#FFFFFF",
-    "suppressed": "#FFFFFF",
-}
-#: Short text labels used inside rug cells (the legend spells them out).
-SYMBOLS = {
-    "better": "▲ better",
-    "worse": "▼ worse",
-    "similar": "● similar",
-    "higher": "△ higher",
-    "lower": "▽ lower",
-    "not compared": "– n/c",
-    "suppressed": "* hidden",
-}
-GROUP = "#0072B2"
-ENGLAND = "#000000"
+from gpscale.charts.palette import COLOURS, ENGLAND, GROUP
+
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',Arial,sans-serif"
 
 
@@ -129,6 +100,20 @@ def _y_axis(c: _Canvas, y: _Scale, ticks: list[float], left: float, right: float
         c.text(12, (y.r0 + y.r1) / 2, label[:60], size=10, anchor="middle", rotate=-90)
 
 
+def _period_axes(c: _Canvas, periods: Sequence[str], ticks: list[float], left: float, right: float, top: float,
+                 bottom: float, unit: str, inset: float, labels: int) -> tuple[_Scale, _Scale]:
+    """Scales and axes of a chart over periods: the value axis with ticks, at most ``labels`` period labels."""
+    y = _Scale(ticks[0], ticks[-1], bottom, top)
+    n = len(periods)
+    x = _Scale(0, max(n - 1, 1), left + inset, right - inset)
+    _y_axis(c, y, ticks, left, right, unit)
+    step = max(1, math.ceil(n / labels))
+    for i, p in enumerate(periods):
+        if i % step == 0 or i == n - 1:
+            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    return x, y
+
+
 def _symbol(shape: str, x: float, y: float, r: float, fill: str, stroke: str, tip: str) -> str:
     t = f"<title>{escape(tip)}</title>" if tip else ""
     if shape == "up":
@@ -173,14 +158,7 @@ def trend(periods: Sequence[str], series: Sequence[Series], title: str, unit: st
     lo, hi = min(fin), max(fin)
     pad = (hi - lo) * 0.08 or abs(hi) * 0.05 or 1.0
     ticks = nice_ticks(lo - pad, hi + pad)
-    y = _Scale(ticks[0], ticks[-1], bottom, top)
-    n = len(periods)
-    x = _Scale(0, max(n - 1, 1), left + 8, right - 8)
-    _y_axis(c, y, ticks, left, right, unit)
-    step = max(1, math.ceil(n / 16))
-    for i, p in enumerate(periods):
-        if i % step == 0 or i == n - 1:
-            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    x, y = _period_axes(c, periods, ticks, left, right, top, bottom, unit, 8, 16)
     segments = _segments(periods, breaks)
     for b in breaks:
         if b in periods:
@@ -420,14 +398,7 @@ def spc(periods: Sequence[str], values: Sequence[float], mean: Sequence[float], 
         c.text(width / 2, height / 2, "no data to show", anchor="middle")
         return c.render()
     ticks = nice_ticks(min(fin), max(fin))
-    y = _Scale(ticks[0], ticks[-1], bottom, top)
-    n = len(periods)
-    x = _Scale(0, max(n - 1, 1), left + 6, right - 6)
-    _y_axis(c, y, ticks, left, right, unit)
-    step = max(1, math.ceil(n / 14))
-    for i, p in enumerate(periods):
-        if i % step == 0 or i == n - 1:
-            c.text(x(i), bottom + 12, str(p), size=9, anchor="end", rotate=-40)
+    x, y = _period_axes(c, periods, ticks, left, right, top, bottom, unit, 6, 14)
     for arr, dash, name in ((mean, "", "mean"), (lower, "5,3", "lower process limit"),
                             (upper, "5,3", "upper process limit")):
         d = " ".join(f"{x(i):.1f},{y(float(v)):.1f}" for i, v in enumerate(arr) if _ok(v))
@@ -506,4 +477,90 @@ def scatter(points: Sequence[ScatterPoint], title: str, x_label: str, y_label: s
         line = " ".join(f"{x(tf(f[0])):.1f},{y(f[1]):.1f}" for f in fit_pts)
         c.add(f'<polyline points="{line}" fill="none" stroke="#6A3D9A" stroke-width="2.5"><title>fitted curve with '
               "95% band</title></polyline>")
+    return c.render()
+
+
+# ------------------------------------------------------------------------------------------------ bars (surveys)
+
+
+@dataclass
+class Bar:
+    """One horizontal bar, or one segment of a stacked bar: ``row`` and optional ``series`` (colour group)."""
+
+    row: str
+    start: float
+    end: float
+    colour: str
+    tip: str = ""
+    series: str = ""
+    lower: float | None = None  # interval whisker (share bars)
+    upper: float | None = None
+
+
+def _title_lines(c: _Canvas, title: str, notes: Sequence[str], width: int) -> float:
+    """Title and wrapped subtitle notes at the top; returns the y below them."""
+    c.text(8, 18, title[:110], size=13, weight="bold")
+    y = 34.0
+    chars = max(40, int((width - 16) / 5.6))
+    for note in notes:
+        words, line = note.split(), ""
+        for w in words:
+            if len(line) + len(w) + 1 > chars and line:
+                c.text(8, y, line, size=10, fill="#555")
+                y += 13
+                line = w
+            else:
+                line = f"{line} {w}".strip()
+        if line:
+            c.text(8, y, line, size=10, fill="#555")
+            y += 13
+    return y + 6
+
+
+def bars(rows: Sequence[str], items: Sequence[Bar], title: str, notes: Sequence[str] = (),
+         x_label: str = "%", domain: tuple[float, float] = (0.0, 100.0), legend: Sequence[tuple[str, str]] = (),
+         points: bool = False, width: int = 640, desc: str = "") -> str:
+    """Horizontal bars by row (side by side by series, or stacked segments when they share a row and series),
+    with optional interval whiskers; ``points`` draws a dot at ``end`` instead of a bar. A zero line is drawn
+    when the domain spans zero (diverging Likert bars)."""
+    series = list(dict.fromkeys(b.series for b in items)) or [""]
+    band = 14 * len(series) + 8
+    label_w = min(260, 8 + 6.0 * max((len(r) for r in rows), default=4))
+    probe = _Canvas(width, 10, title, "")
+    top = _title_lines(probe, title, notes, width)
+    height = int(top + band * len(rows) + 46 + (16 if legend else 0))
+    c = _Canvas(width, height, title, desc or f"Bar chart: {title}.")
+    _title_lines(c, title, notes, width)
+    left, right = label_w, width - 14
+    x = _Scale(domain[0], domain[1], left, right)
+    bottom = top + band * len(rows)
+    for t in nice_ticks(domain[0], domain[1], 5):
+        if domain[0] <= t <= domain[1]:
+            c.add(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="#e5e5e5"/>')
+            c.text(x(t), bottom + 13, fmt(abs(t), 0), size=10, anchor="middle")
+    c.text((left + right) / 2, bottom + 28, x_label, size=10, anchor="middle")
+    for i, r in enumerate(rows):
+        c.text(left - 6, top + band * i + band / 2 + 4, r[:48], size=10, anchor="end")
+    for b in items:
+        if b.row not in rows:
+            continue
+        i, k = list(rows).index(b.row), series.index(b.series)
+        y0 = top + band * i + 4 + 14 * k
+        tip = f"<title>{escape(b.tip)}</title>" if b.tip else ""
+        if points:
+            c.add(_symbol("circle", x(b.end), y0 + 6, 4, b.colour, "#fff", b.tip))
+        else:
+            x0, x1 = sorted((x(b.start), x(b.end)))
+            c.add(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{max(x1 - x0, 0.5):.1f}" height="12" fill="{b.colour}">'
+                  f"{tip}</rect>")
+        if b.lower is not None and b.upper is not None and _ok(b.lower) and _ok(b.upper):
+            c.add(f'<line x1="{x(b.lower):.1f}" x2="{x(b.upper):.1f}" y1="{y0 + 6:.1f}" y2="{y0 + 6:.1f}" '
+                  f'stroke="#222" stroke-width="1.2"/>')
+    if domain[0] < 0 < domain[1]:
+        c.add(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="#333"/>')
+    lx = 8.0
+    for name, colour in legend:
+        c.add(f'<rect x="{lx:.1f}" y="{height - 16:.1f}" width="10" height="10" fill="{colour}"/>')
+        c.text(lx + 14, height - 7, name[:30], size=10)
+        lx += 24 + 6.0 * min(len(name), 30)
     return c.render()

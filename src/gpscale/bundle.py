@@ -1,0 +1,206 @@
+"""The results bundle on disk: written only from gated tables, opened in place by reports and the dashboard.
+
+:func:`write_bundle` writes a :class:`~gpscale.disclosure.Disclosed` (``gpscale evaluate --out DIR``
+through :mod:`gpscale.evaluate.bundle`; survey reports through :mod:`gpscale.surveys.report`): one
+Parquet file per table, ``manifest.json`` (schema version, tables with columns, keys, counts and row
+counts, what the gate hid and why, and the caller's metadata), optional CSV copies and an Excel
+workbook through :mod:`gpscale.export`, which neutralises spreadsheet formulas.
+
+:func:`open_bundle` checks the manifest (schema version, the disclosure gate
+applied, every listed file present with the size the writer recorded) and returns a :class:`Bundle`:
+DuckDB views over the Parquet files, queried per request with a per-thread cursor and a bounded memory
+limit, so nothing is loaded whole. The report writers and the dashboard accept only a :class:`Bundle`
+(:func:`require_bundle`): an undisclosed data frame cannot reach them. Layout: docs/bundle.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from gpscale import __version__, export
+from gpscale.disclosure import Disclosed, require_disclosed
+
+#: Version of the bundle layout (manifest keys, table files); bumped when readers must change.
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SECRET = object()
+
+
+class BundleError(ValueError):
+    """A folder that is not a complete, disclosed results bundle of this version."""
+
+
+class Bundle:
+    """A disclosed results bundle, queried in place (see the module notes). Only :func:`open_bundle` makes one."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], con: duckdb.DuckDBPyConnection, token: object) -> None:
+        if token is not _SECRET:
+            raise TypeError("a Bundle is made only by gpscale.bundle.open_bundle")
+        self.folder = folder
+        self.manifest = manifest
+        self._con = con
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ metadata
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.manifest["tables"])
+
+    def has(self, name: str) -> bool:
+        return name in self.manifest["tables"]
+
+    def rows(self, name: str) -> int:
+        return int(self.manifest["tables"][name]["rows"]) if self.has(name) else 0
+
+    def columns(self, name: str) -> list[str]:
+        return [c["name"] for c in self.manifest["tables"][name]["columns"]] if self.has(name) else []
+
+    @property
+    def data_version(self) -> str:
+        return str(self.manifest.get("data_version", ""))
+
+    @property
+    def view(self) -> str:
+        return str(self.manifest.get("membership_view", "as-was"))
+
+    @property
+    def disclosure(self) -> dict[str, Any]:
+        return dict(self.manifest.get("disclosure", {}))
+
+    # ------------------------------------------------------------------ queries
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's DuckDB cursor (cursors are not shared between threads)."""
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run ``sql`` (tables are views named after the bundle's tables) with ``params``."""
+        return self.cursor().execute(sql, list(params)).df()
+
+    def table(self, name: str, where: str = "", params: Sequence[Any] = (), columns: Sequence[str] = (),
+              order: str = "") -> pd.DataFrame | None:
+        """Rows of table ``name`` (``None`` when the bundle has no such table: "not computed").
+
+        ``where`` and ``order`` are SQL fragments written by gpscale (values always go in ``params``).
+        """
+        if not self.has(name):
+            return None
+        cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        sql = f'SELECT {cols} FROM "{name}"' + (f" WHERE {where}" if where else "") + (
+            f" ORDER BY {order}" if order else "")
+        return self.query(sql, params)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def write_bundle(
+    bundle: Disclosed,
+    out: Path,
+    *,
+    meta: dict[str, Any] | None = None,
+    csv: bool = True,
+    excel: bool = False,
+) -> list[Path]:
+    """Write a disclosed bundle into ``out``: Parquet per table, ``manifest.json``, optional CSV and Excel.
+
+    ``meta`` (membership view, data version, analyses...) goes into the manifest. Only a
+    :class:`~gpscale.disclosure.Disclosed` is accepted: an undisclosed frame cannot be written.
+    Files are written first and the manifest last, so a folder with a manifest is complete.
+    """
+    bundle = require_disclosed(bundle, "write_bundle")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    listing: dict[str, Any] = {}
+    for name, frame in bundle.tables.items():
+        spec = bundle.specs[name]
+        path = out / f"{name}.parquet"
+        export.write_parquet(frame, path, spec.key)
+        paths.append(path)
+        listing[name] = {
+            "file": path.name, "rows": len(frame), "bytes": path.stat().st_size,
+            "columns": [{"name": str(c), "type": str(frame[c].dtype)} for c in frame.columns],
+            **spec.describe(),
+        }
+        if csv:
+            paths.append(export.write_csv(frame, out / f"{name}.csv"))
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"gpscale {__version__}",
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **(meta or {}),
+        "tables": listing,
+        "disclosure": {"applied": True, **bundle.summary},
+    }
+    if excel:
+        xlsx, left_out = export.write_excel(bundle.tables, out / "results.xlsx")
+        manifest["excel"] = {"file": xlsx.name, "left_out_too_many_rows": left_out}
+        paths.append(xlsx)
+    mp = out / MANIFEST
+    mp.write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
+    paths.append(mp)
+    return paths
+
+
+def _check(folder: Path) -> dict[str, Any]:
+    mp = folder / MANIFEST
+    if not mp.is_file():
+        raise BundleError(f"{folder} is not a results bundle (no {MANIFEST}); run gpscale evaluate --out {folder}")
+    try:
+        manifest = json.loads(mp.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{mp}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BundleError(f"{mp}: bundle schema version {version!r}, this gpscale reads {SCHEMA_VERSION}; "
+                          "run gpscale evaluate again")
+    if not manifest.get("disclosure", {}).get("applied"):
+        raise BundleError(f"{mp}: the disclosure gate was not applied to this bundle; it cannot be shown")
+    for name, entry in manifest.get("tables", {}).items():
+        if not _NAME.match(name):
+            raise BundleError(f"{mp}: bad table name {name!r}")
+        path = folder / str(entry.get("file", ""))
+        if path.parent != folder or not path.is_file():
+            raise BundleError(f"{mp}: table {name} file {entry.get('file')!r} is missing")
+        if path.stat().st_size != entry.get("bytes"):
+            raise BundleError(f"{mp}: table {name} file {path.name} was changed after the bundle was written")
+    return manifest
+
+
+def open_bundle(folder: Path, memory_limit: str = "256MB", threads: int = 1) -> Bundle:
+    """Open the bundle in ``folder`` (see the module notes); :class:`BundleError` says what is wrong."""
+    folder = Path(folder).resolve()
+    manifest = _check(folder)
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET enable_object_cache = true")
+    con.execute("SET enable_progress_bar = false")
+    for name, entry in manifest["tables"].items():
+        path = str(folder / entry["file"]).replace("'", "''")
+        con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+    return Bundle(folder, manifest, con, _SECRET)
+
+
+def require_bundle(obj: object, what: str) -> Bundle:
+    """``obj`` if it is an opened, disclosed bundle, else TypeError (report writers and the dashboard call this)."""
+    if not isinstance(obj, Bundle):
+        raise TypeError(f"{what} accepts only a disclosed results bundle (gpscale.bundle.open_bundle), "
+                        f"not {type(obj).__name__}")
+    return obj

@@ -1,0 +1,237 @@
+"""Funnel plots: member practices and groups in England's funnel, and the limit lines the charts draw.
+
+* :func:`national_funnels` / :func:`member_funnels`: every practice's position in England's funnel for
+  the year, from :func:`gpscale.stats.funnels.funnel`, with the PHE limits (Wilson-score limits for
+  proportions, exact Poisson limits for rates and ratios, around England's value at the practice's
+  denominator) and with Spiegelhalter's additive random-effects overdispersion adjustment, whose
+  between-practice variance ``tau^2`` is estimated once per indicator and year from *all* practices in
+  England (a within-group estimate from five or ten practices would be meaningless). Survey-weighted
+  proportions use the practice's Kish effective sample size. QOF scores are not counts of events, so the
+  PHE limits (which would treat points as binomial trials) are "not applicable".
+* :func:`group_funnels`: every group's pooled value in England's funnel, the same way, with ``tau^2``
+  estimated from all groups.
+* :func:`funnel_curves`: the 95% and 99.8% limit lines over a grid of unit sizes for each indicator,
+  year, kind of unit and kind of limits, so charts draw lines computed here rather than in a report.
+
+Every placed unit also gets its comparison label at 95% and 99.8% (:func:`position_label`): the
+position read with the indicator's polarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpscale.evaluate import pooling
+from gpscale.evaluate.common import PROVENANCE, enum_value
+from gpscale.stats.funnels import funnel
+from gpscale.stats.intervals import z_value
+from gpscale.stats.limits import poisson_control_limits_at, proportion_control_limits
+
+NOT_APPLICABLE = "not applicable"
+MIN_UNITS = 3
+CURVE_POINTS = 60
+
+_PLACED = ["value", "denominator", "target", "lower_95", "upper_95", "lower_998", "upper_998", "position",
+           "comparison_95", "comparison_998", "od_lower_95", "od_upper_95", "od_lower_998", "od_upper_998",
+           "od_position", "od_comparison_95", "od_comparison_998", "tau2", "method", "od_method"]
+FUNNEL_COLUMNS = ["group_id", "practice_code", "indicator_id", "period", "period_type", *_PLACED, "comparator",
+                  *PROVENANCE]
+GROUP_FUNNEL_COLUMNS = ["group_id", "indicator_id", "period", "period_type", "numerator", *_PLACED, "comparator",
+                        *PROVENANCE]
+CURVE_GRID_COLUMNS = ["indicator_id", "period", "units", "limits", "x", "lower_95", "upper_95", "lower_998",
+                      "upper_998", "target", "method"]
+
+
+def position_label(position: np.ndarray, polarity: str, confidence: float) -> np.ndarray:
+    """Comparison labels (better / worse, or higher / lower without polarity; similar; not compared)."""
+    pos = np.asarray(position).astype(str)
+    high = np.char.startswith(pos, "High")
+    outside = high | np.char.startswith(pos, "Low")
+    if confidence == 0.998:
+        outside &= ~np.char.endswith(pos, "(0.025)")
+    if polarity == "no_judgement":
+        side = np.where(high, "higher", "lower")
+    else:
+        side = np.where(high == (polarity == "high_is_good"), "better", "worse")
+    placed = ~np.isin(pos, ["not compared", NOT_APPLICABLE])
+    return np.where(outside, side, np.where(placed, "similar", "not compared"))
+
+
+#: Funnel statistic per value type (others are proportions).
+_STATISTIC = {"rate": "rate", "standardised_ratio": "ratio"}
+
+
+def _funnel_inputs(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """(x, n, funnel statistic) for a value type; survey shares are placed on Kish's effective sample size."""
+    x = rows["numerator"].to_numpy(float)
+    n = rows["denominator"].to_numpy(float)
+    if value_type == "weighted_proportion":
+        n_eff = rows["effective_n"].to_numpy(float) if "effective_n" in rows else n
+        n_eff = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x / n * n_eff, n_eff, "proportion"
+    return x, n, _STATISTIC.get(value_type, "proportion")
+
+
+def _place(rows: pd.DataFrame, definition: Any, target: float) -> pd.DataFrame:
+    """PHE and adjusted funnel placement of ``rows`` (numerator, denominator[, effective_n]) around ``target``."""
+    vt, mult, pol = enum_value(definition.value_type), float(definition.multiplier), enum_value(definition.polarity)
+    x, n, stat = _funnel_inputs(rows, vt)
+    phe = funnel(x, n, stat, target=target, multiplier=mult)  # type: ignore[arg-type]
+    od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float) * mult
+    frame = pd.DataFrame({
+        "value": value, "denominator": n, "target": target * mult,
+        "lower_95": phe.lower_95, "upper_95": phe.upper_95, "lower_998": phe.lower_998, "upper_998": phe.upper_998,
+        "position": phe.position, "od_lower_95": od.lower_95, "od_upper_95": od.upper_95,
+        "od_lower_998": od.lower_998, "od_upper_998": od.upper_998, "od_position": od.position,
+        "tau2": od.overdispersion.tau2 if od.overdispersion else np.nan, "method": phe.method, "od_method": od.method,
+    })
+    if vt == "score":
+        for c in ("lower_95", "upper_95", "lower_998", "upper_998"):
+            frame[c] = np.nan
+        frame["position"] = NOT_APPLICABLE
+        frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
+    for pre in ("", "od_"):
+        for conf, k in ((0.95, "95"), (0.998, "998")):
+            frame[f"{pre}comparison_{k}"] = position_label(frame[f"{pre}position"].to_numpy(), pol, conf)
+    return frame
+
+
+def _target(rows: pd.DataFrame, value_type: str) -> float:
+    x, n, stat = _funnel_inputs(rows, value_type)
+    if stat == "ratio":
+        return float(np.nansum(x) / np.nansum(n))
+    return float(rows["numerator"].sum() / rows["denominator"].sum())
+
+
+def _keyed(placed: pd.DataFrame, unit: str, ids: pd.Series, indicator_id: str, period: str) -> pd.DataFrame:
+    """Placement rows with their key columns in front (unit, indicator, financial year)."""
+    placed.insert(0, unit, ids.to_numpy())
+    placed.insert(1, "indicator_id", indicator_id)
+    placed.insert(2, "period", period)
+    placed.insert(3, "period_type", "fy")
+    return placed
+
+
+def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> pd.DataFrame:
+    """Every practice's funnel position (PHE and overdispersion-adjusted) per indicator and financial year."""
+    pv = pooling.usable(practice_values)
+    pv = pv[pv["period_type"] == "fy"]
+    out = []
+    for ind_id, d in definitions.items():
+        rows_i = pv[pv["indicator_id"] == ind_id]
+        for period, rows in rows_i.groupby("period", sort=True):
+            if len(rows) < MIN_UNITS:
+                continue
+            placed = _place(rows, d, _target(rows, enum_value(d.value_type)))
+            out.append(_keyed(placed, "practice_code", rows["practice_code"], ind_id, period))
+    if not out:
+        return pd.DataFrame(columns=["practice_code", "indicator_id", "period", "period_type", *_PLACED])
+    return pd.concat(out, ignore_index=True)
+
+
+def _provenance(frame: pd.DataFrame, view_label: str, data_version: str,
+                versions: Mapping[str, str] | None) -> pd.DataFrame:
+    frame["comparator"] = pooling.ENGLAND_NAME
+    frame["membership_view"] = view_label
+    frame["definition_version"] = frame["indicator_id"].map(versions or {}).fillna("")
+    frame["data_version"] = data_version
+    return frame
+
+
+def member_funnels(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+    national: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Member practices' positions in England's funnel, per group, indicator and financial year."""
+    nat = national_funnels(practice_values, definitions) if national is None else national
+    out = _provenance(nat.merge(members, on=["practice_code", "period"], how="inner"), view_label, data_version,
+                      versions)
+    return out[FUNNEL_COLUMNS].sort_values(["group_id", "indicator_id", "period", "practice_code"]).reset_index(
+        drop=True)
+
+
+def group_funnels(
+    pooled: pd.DataFrame,
+    definitions: Mapping[str, Any],
+    view_label: str,
+    data_version: str,
+    versions: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Every group's pooled value in England's funnel per indicator and financial year (``pooled``: see
+    :func:`gpscale.evaluate.pooling.pooled_table`); ``tau^2`` of the adjusted limits is estimated from all groups."""
+    fy = pooled[(pooled["period_type"] == "fy") & (pooled["denominator"] > 0) & pooled["numerator"].notna()]
+    out = []
+    for ind_id, d in definitions.items():
+        rows_i = fy[fy["indicator_id"] == ind_id]
+        for period, rows in rows_i.groupby("period", sort=True):
+            eng = rows[rows["entity_type"] == "england"]
+            grp = rows[rows["entity_type"] == "group"]
+            if eng.empty or len(grp) < MIN_UNITS:
+                continue
+            placed = _keyed(_place(grp, d, _target(eng, enum_value(d.value_type))), "group_id", grp["entity_id"],
+                            ind_id, period)
+            placed.insert(4, "numerator", grp["numerator"].to_numpy(float))
+            out.append(placed)
+    if not out:
+        return pd.DataFrame(columns=GROUP_FUNNEL_COLUMNS)
+    frame = _provenance(pd.concat(out, ignore_index=True), view_label, data_version, versions)
+    return frame[GROUP_FUNNEL_COLUMNS].sort_values(["indicator_id", "period", "group_id"]).reset_index(drop=True)
+
+
+def _curve(stat: str, centre: float, grid: np.ndarray, tau2: float | None) -> list[np.ndarray]:
+    """Lower/upper 95% and 99.8% limits over ``grid`` (PHE when ``tau2`` is None), on the natural scale."""
+    if tau2 is not None:
+        var = centre * (1 - centre) / grid if stat == "proportion" else centre / grid
+        sd = np.sqrt(var + tau2)
+        lims = [centre + sign * z_value(level) * sd for level in (0.95, 0.998) for sign in (-1.0, 1.0)]
+        return [np.clip(v, 0.0, 1.0) if stat == "proportion" else np.maximum(v, 0.0) for v in lims]
+    if stat == "proportion":
+        return [*proportion_control_limits(grid, centre, 0.95), *proportion_control_limits(grid, centre, 0.998)]
+    (lo95, hi95), (lo998, hi998) = poisson_control_limits_at(centre * grid, (0.95, 0.998))
+    return [v / grid for v in (lo95, hi95, lo998, hi998)]
+
+
+def funnel_curves(placed: pd.DataFrame, units: str, definitions: Mapping[str, Any]) -> pd.DataFrame:
+    """Limit lines for every indicator and year of a placement table (``funnels`` or ``group_funnels``).
+
+    The grid spans the units' sizes (denominators, effective sizes for surveys) from 0.8 times the
+    smallest to 1.2 times the largest, log-spaced; ``units`` names the kind of unit ("practices", "groups").
+    """
+    out = []
+    first = placed.drop_duplicates(["indicator_id", "period", *(["practice_code"] if "practice_code" in placed
+                                                                 else ["group_id"])])
+    for (ind_id, period), rows in first.groupby(["indicator_id", "period"], sort=True):
+        d = definitions.get(str(ind_id))
+        n = rows["denominator"].to_numpy(float)
+        n = n[np.isfinite(n) & (n > 0)]
+        if d is None or not n.size:
+            continue
+        vt, mult = enum_value(d.value_type), float(d.multiplier)
+        stat = _STATISTIC.get(vt, "proportion")
+        centre = float(rows["target"].iloc[0]) / mult
+        tau2 = float(rows["tau2"].iloc[0]) if pd.notna(rows["tau2"].iloc[0]) else 0.0
+        grid = np.geomspace(max(n.min() * 0.8, 1e-6), n.max() * 1.2, CURVE_POINTS)
+        kinds: list[tuple[str, float | None, str]] = [("adjusted", tau2, str(rows["od_method"].iloc[0]))]
+        if vt != "score":
+            kinds.append(("phe", None, str(rows["method"].iloc[0])))
+        for limits, t2, method in kinds:
+            lo95, hi95, lo998, hi998 = _curve(stat, centre, grid, t2)
+            out.append(pd.DataFrame({"indicator_id": ind_id, "period": period, "units": units, "limits": limits,
+                                     "x": grid, "lower_95": lo95 * mult, "upper_95": hi95 * mult,
+                                     "lower_998": lo998 * mult, "upper_998": hi998 * mult, "target": centre * mult,
+                                     "method": method}))
+    if not out:
+        return pd.DataFrame(columns=CURVE_GRID_COLUMNS)
+    return pd.concat(out, ignore_index=True)[CURVE_GRID_COLUMNS]

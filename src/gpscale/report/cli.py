@@ -34,8 +34,10 @@ def report_command(
         fail("give exactly one of --group ID or --national")
     if confidence not in ("0.95", "0.998"):
         fail("--confidence must be 0.95 or 0.998")
-    if store is not None and not store.is_file():
-        fail(f"no store at {store}")
+    if store is not None:
+        from gpscale.store.command import check_for_command
+
+        check_for_command(store)
     try:
         with err.status("loading results"):
             data = ResultsData(results, store, indicators_dir)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpscale.periods import fy_label
+from gpscale.periods import PeriodType, fy_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
 from gpscale.sources.common import (
@@ -38,7 +38,6 @@ from gpscale.sources.common import (
     find_header_row,
     frame_of,
     fy_end,
-    fy_from_text,
     head_headers,
     map_unique,
     open_workbook,
@@ -48,6 +47,7 @@ from gpscale.sources.common import (
     text,
 )
 from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.period_policy import fy_from_text, resolve_period
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,17 +69,11 @@ def qof_max_points(fy: str) -> int | None:
     return None
 
 
-def require_fy(path: Path, what: str) -> str:
-    fy = fy_from_text(path.name)
-    if fy is None:
-        raise SourceError(
-            path,
-            v.PERIOD_UNKNOWN,
-            f"{what} files do not state their financial year inside the file; name the file with it, "
-            f"e.g. '{what}_2019-20.csv' or '{what}_1920.csv'",
-            where="file name",
-        )
-    return fy
+def require_fy(path: Path, what: str, detection: Detection) -> str:
+    """The financial year of a file whose content does not state it: from its name, or ``--period``."""
+    return resolve_period(
+        path, PeriodType.FINANCIAL_YEAR, what, stated=detection.stated_period, example=f"{what}_1920.csv"
+    )[0]
 
 
 # ---- overall achievement -----------------------------------------------------------------------------
@@ -123,6 +117,7 @@ class QofAchievement:
     """QOF practice overall achievement table (points, % of maximum), any year's header wording."""
 
     name = "qof_achievement"
+    columns = ACHIEVEMENT_COLS  # the columns it reads (detection names those missing)
     description = "QOF practice overall achievement (CSV export of the practice table; header drifts yearly)"
     header_hint = (
         "CCG ODS code (practice parent),PCN ODS code,PCN name,Practice code,Practice name,List size,"
@@ -142,7 +137,7 @@ class QofAchievement:
         return Detection(self.name, variant, f"qof_achievement:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "QOF")
+        fy = require_fy(path, "QOF", detection)
         table = read_text_csv(path)
         res = resolve(table.headers, ACHIEVEMENT_COLS, path)
         year_max = qof_max_points(fy)
@@ -159,7 +154,7 @@ class QofAchievement:
         n = len(df)
         check = start_checks(table, df, path)
         code = v.ods_codes(df["practice_code"], check)
-        lst = v.counts(df, "list_size", check, res["list_size"])
+        lst = v.counts(df, "list_size", check, res["list_size"], whole=True)
         pts = v.counts(df, "points", check, res["points"])
         pct_total = v.numbers(df, "pct_total", check, res["pct_total"])
         avail = v.counts(df, "max_available", check, res["max_available"])
@@ -174,7 +169,9 @@ class QofAchievement:
         v.numerator_le_denominator(pts, avail + 1e-6, check, "achievement points above the points available")
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep)
+        v.duplicates(
+            pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep, lines=check.lines
+        )
 
         mv_total = pd.DataFrame(
             {
@@ -300,6 +297,7 @@ class QofPrevalence:
     """QOF raw PREVALENCE file (register and list size per practice and register group)."""
 
     name = "qof_prevalence"
+    columns = PREVALENCE_COLS  # the columns it reads (detection names those missing)
     description = "QOF raw PREVALENCE file: practice, register group, register, patient list type and size"
     header_hint = "PRACTICE_CODE,GROUP_CODE,REGISTER,PATIENT_LIST_TYPE,PATIENT_LIST_SIZE"
 
@@ -315,13 +313,13 @@ class QofPrevalence:
         return Detection(self.name, variant, f"qof_prevalence:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "PREVALENCE")
+        fy = require_fy(path, "PREVALENCE", detection)
         _table, res, df, check = read_checked_csv(path, PREVALENCE_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
         group = df["group"].fillna("").astype(str).str.strip().str.upper()
-        reg = v.counts(df, "register", check, res["register"])
-        size = v.counts(df, "list_size", check, res["list_size"])
+        reg = v.counts(df, "register", check, res["register"], whole=True)
+        size = v.counts(df, "list_size", check, res["list_size"], whole=True)
         v.numerator_le_denominator(reg, size, check, "register above list size")
         band = map_unique(df["list_type"], list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
         prev = v.numbers(df, "prevalence", check) if "prevalence" in df else None
@@ -392,6 +390,7 @@ class QofDomains:
     """QOF domain achievement, long layout: practice, domain, points achieved, maximum points."""
 
     name = "qof_domains"
+    columns = DOMAIN_COLS  # the columns it reads (detection names those missing)
     description = "QOF practice domain achievement (practice, domain, points achieved, maximum points)"
     header_hint = "Practice code,Domain,Points achieved,Maximum points"
 
@@ -403,7 +402,7 @@ class QofDomains:
         return Detection(self.name, "long", f"qof_domains:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "QOF_DOMAINS")
+        fy = require_fy(path, "QOF_DOMAINS", detection)
         _table, res, df, check = read_checked_csv(path, DOMAIN_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -414,7 +413,7 @@ class QofDomains:
         v.numerator_le_denominator(pts, mx + 1e-6, check, "domain points above the domain maximum")
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep)
+        v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep, lines=check.lines)
         mv = pd.DataFrame(
             {
                 "source": "qof",
@@ -455,12 +454,15 @@ RAW_MEASURES = {
     "PCAS": "exceptions",  # 2019/20 onward: personalised care adjustments replace exceptions
     "REGISTER": "value",
 }
+#: MEASURE values that count patients (whole numbers); ACHIEVED_POINTS may be fractional.
+WHOLE_MEASURES = ("NUMERATOR", "DENOMINATOR", "EXCEPTIONS", "PCAS", "REGISTER")
 
 
 class QofRawAchievement:
     """QOF raw ACHIEVEMENT file: PRACTICE_CODE, INDICATOR_CODE, MEASURE, VALUE (long)."""
 
     name = "qof_raw_achievement"
+    columns = RAW_ACH_COLS  # the columns it reads (detection names those missing)
     description = "QOF raw ACHIEVEMENT file (practice, indicator, measure, value)"
     header_hint = "PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE"
 
@@ -472,7 +474,7 @@ class QofRawAchievement:
         return Detection(self.name, "long", f"qof_raw_achievement:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "ACHIEVEMENT")
+        fy = require_fy(path, "ACHIEVEMENT", detection)
         _table, res, df, check = read_checked_csv(path, RAW_ACH_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -483,6 +485,13 @@ class QofRawAchievement:
             ~known, v.INVALID_VALUE, "measure {0!r} is not one of " + str(sorted(RAW_MEASURES)).replace("{", "{{"), meas
         )
         val = v.counts(df, "value", check, res["value"])
+        check.flag(
+            meas.isin(WHOLE_MEASURES) & val.notna() & (val != val.round()),
+            v.NON_WHOLE_COUNT,
+            "{0} = {1!r} is not a whole number",
+            meas,
+            df["value"],
+        )
         check.finish()
         keep = check.keep_mask(n)
         long = pd.DataFrame({"practice_code": code, "indicator": ind, "field": meas.map(RAW_MEASURES), "v": val})[keep]
@@ -491,6 +500,7 @@ class QofRawAchievement:
             ["practice_code", "indicator", "m"],
             path,
             "practice-indicator-measure",
+            lines=[check.line_of(int(i)) or 0 for i in long.index],
         )
         wide = long.pivot_table(
             index=["practice_code", "indicator"], columns="field", values="v", aggfunc="sum", dropna=False
@@ -551,6 +561,7 @@ class QofOrganisationReference:
     """QOF ORGANISATION_REFERENCE: practice → CCG/STP/region and revised maximum points."""
 
     name = "qof_organisation_reference"
+    columns = ORGREF_COLS  # the columns it reads (detection names those missing)
     description = "QOF ORGANISATION_REFERENCE (practice geography and REVISED_MAXIMUM_POINTS)"
     header_hint = "PRACTICE_CODE,PRACTICE_NAME,CCG_CODE,CCG_GEOGRAPHY_CODE,CCG_NAME,...,REVISED_MAXIMUM_POINTS"
 
@@ -562,14 +573,14 @@ class QofOrganisationReference:
         return Detection(self.name, f"{len(headers)}-column", f"qof_organisation_reference:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "ORGANISATION_REFERENCE")
+        fy = require_fy(path, "ORGANISATION_REFERENCE", detection)
         _table, res, df, check = read_checked_csv(path, ORGREF_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
         mx = v.counts(df, "max_points", check, res["max_points"])
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         df = df.assign(max_points_txt=mx.map(lambda x: None if pd.isna(x) else f"{x:g}"))
         attrs = attribute_rows(
             df,
@@ -624,6 +635,7 @@ class QofGeographies:
     """QOF MAPPING_NHS_GEOGRAPHIES: practice → PCN → CCG/Sub-ICB → STP/ICB → region for the year."""
 
     name = "qof_geographies"
+    columns = GEOG_COLS  # the columns it reads (detection names those missing)
     description = "QOF MAPPING_NHS_GEOGRAPHIES (practice to PCN, CCG/Sub-ICB, STP/ICB, region)"
     header_hint = "NAT_ONS_CODE,NAT_CODE,COUNTRY,REGION_ODS_CODE,...,PCN_ODS_CODE,PCN_NAME,PRACTICE_CODE,PRACTICE_NAME"
 
@@ -637,13 +649,13 @@ class QofGeographies:
         )
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES")
+        fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES", detection)
         _table, _res, df, check = read_checked_csv(path, GEOG_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         rec = pd.DataFrame(
             {
                 "practice_code": code,
@@ -694,6 +706,7 @@ class QofIndicatorMappings:
     """QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS: indicator → points, group, domain, list type."""
 
     name = "qof_indicator_mappings"
+    columns = INDMAP_COLS  # the columns it reads (detection names those missing)
     description = "QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS (indicator points, group, domain, list type)"
     header_hint = "INDICATOR_CODE,INDICATOR_POINT_VALUE,GROUP_CODE,GROUP_DESCRIPTION,DOMAIN_CODE,DOMAIN_DESCRIPTION"
 
@@ -705,7 +718,7 @@ class QofIndicatorMappings:
         return Detection(self.name, f"{len(headers)}-column", f"qof_indicator_mappings:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_INDICATORS")
+        fy = require_fy(path, "MAPPING_INDICATORS", detection)
         _table, res, df, check = read_checked_csv(path, INDMAP_COLS)
         n = len(df)
         pts = v.counts(df, "point_value", check, res["point_value"])
@@ -718,7 +731,7 @@ class QofIndicatorMappings:
         )
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep)
+        v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep, lines=check.lines)
         out = pd.DataFrame(
             {
                 "period": fy,
@@ -758,6 +771,7 @@ class QofPcaMappings:
     """QOF MAPPING_PCAS_EXCL_TO_INDICATOR: personalised care adjustments / exclusions per indicator."""
 
     name = "qof_pca_mappings"
+    columns = PCA_COLS  # the columns it reads (detection names those missing)
     description = "QOF MAPPING_PCAS_EXCL_TO_INDICATOR (PCA/exclusion codes per indicator)"
     header_hint = "INDICATOR_CODE,PCA_EXCL_NAME,PCA_EXCL_SHORT_NAME,PCA_EXCL_DESCRIPTION,TYPE,GENERAL_SPECIFIC"
 
@@ -769,7 +783,7 @@ class QofPcaMappings:
         return Detection(self.name, "v1", f"qof_pca_mappings:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR")
+        fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR", detection)
         _table, _res, df, check = read_checked_csv(path, PCA_COLS)
         n = len(df)
         check.finish()
@@ -817,6 +831,7 @@ class QofValidationOutcomes:
     """QOF PRACTICE_VALIDATION_OUTCOMES: practices failing a publication validation rule."""
 
     name = "qof_validation_outcomes"
+    columns = VALIDATION_COLS  # the columns it reads (detection names those missing)
     description = "QOF PRACTICE_VALIDATION_OUTCOMES (practice, validation rule, description)"
     header_hint = "PRACTICE_CODE,VALIDATION_RULE,RULE_DESCRIPTION"
 
@@ -828,7 +843,7 @@ class QofValidationOutcomes:
         return Detection(self.name, "v1", f"qof_validation_outcomes:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES")
+        fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES", detection)
         _table, _res, df, check = read_checked_csv(path, VALIDATION_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -926,10 +941,15 @@ class QofDomainWorkbook:
         label = ffill(grid[hr - 1])
         names = [norm(cell_text(c)) for c in (grid[hr] + [None] * width)[:width]]
         years = sorted({fy_label(int(m.group(1))) for t in label if (m := _YEAR_LABEL.match(t))})
-        fy = fy_from_text(path.name) or (years[-1] if years else None)
-        if fy is None:
-            raise SourceError(path, v.PERIOD_UNKNOWN, "no financial year in the file name or the year header row")
-        area = sheet.strip().upper()
+        # the workbook's own year is the latest its year header row shows; the name must agree with it
+        fy = resolve_period(
+            path, PeriodType.FINANCIAL_YEAR, "QOF clinical area workbook", content=years[-1:],
+            stated=detection.stated_period, example="qof-1415-prac-asthma.xlsx",
+        )[0]
+        # the clinical area is named by the indicator codes (AST001 → AST), not by the sheet, so a re-issued
+        # workbook with a renamed sheet is the same edition
+        prefixes = {re.sub(r"\d+$", "", m.group(1)) for t in label if (m := _IND_CODE.search(t))}
+        area = prefixes.pop() if len(prefixes) == 1 else sheet.strip().upper()
         body = grid[hr + 1 :]
         data = pd.DataFrame(
             [[cell_text(c) for c in (r + [None] * width)[:width]] for r in body],
@@ -953,8 +973,8 @@ class QofDomainWorkbook:
             cols = {names[c]: c for c in range(width) if year_of(c) == y}
             sec = {names[c]: section[c] for c in range(width) if year_of(c) == y}
             if "register" in cols and "list size" in cols:
-                reg = v.counts(data, str(cols["register"]), check, f"{y} register")
-                lst = v.counts(data, str(cols["list size"]), check, f"{y} list size")
+                reg = v.counts(data, str(cols["register"]), check, f"{y} register", whole=True)
+                lst = v.counts(data, str(cols["list size"]), check, f"{y} list size", whole=True)
                 v.numerator_le_denominator(reg, lst, check, f"{y} register above list size")
                 parts.append(
                     pd.DataFrame(
@@ -1005,7 +1025,7 @@ class QofDomainWorkbook:
                 ("exceptions", "exceptions"),
             ):
                 if name in cols:
-                    rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}")
+                    rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}", whole=True)
             if "numerator" in rec and "denominator" in rec:
                 v.numerator_le_denominator(
                     rec["numerator"],
@@ -1019,7 +1039,7 @@ class QofDomainWorkbook:
             parts.append(pd.DataFrame(rec))
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         mv = pd.concat([p[keep] for p in parts], ignore_index=True).assign(source="qof", period_type="fy")
         pop = pd.concat([p[keep] for p in pops], ignore_index=True) if pops else pd.DataFrame()
         tables: dict[str, pd.DataFrame] = {"measure_value": mv}
@@ -1042,4 +1062,5 @@ class QofDomainWorkbook:
             rejects=rejects,
             nulls_suppressed=check.nulls,
             message=f"sheet {sheet!r}: {int(keep.sum())} practices, indicators {sorted(blocks)}",
+            publication=f"{self.name}:{area}:{fy}",
         )

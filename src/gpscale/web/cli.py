@@ -21,12 +21,11 @@ def serve_command(
     from rich.console import Console
 
     from gpscale.report.data import ResultsData
+    from gpscale.store.command import check_for_command
     from gpscale.web.app import create_app
 
     err = Console(stderr=True)
-    if not store.is_file():
-        err.print(f"[bold red]error:[/] no store at {store}")
-        raise typer.Exit(2)
+    check_for_command(store)
     if not results.is_dir():
         err.print(f"[bold red]error:[/] no results folder at {results}; run gpscale evaluate --out {results}")
         raise typer.Exit(2)

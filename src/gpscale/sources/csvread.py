@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +44,7 @@ from gpscale.sources.base import SourceError
 csv.field_size_limit(1 << 24)
 
 #: About this many bytes of file per chunk (rows are never split between chunks).
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 
 #: Loaders that read a whole CSV into memory (not yet streaming) refuse files larger than this.
 MAX_IN_MEMORY_BYTES = 256 << 20
@@ -144,28 +146,31 @@ def _cp1252_ok(raw: bytes) -> bool:
 class CsvChunk:
     """Consecutive data rows of a CSV: text fields padded or cut to the header width.
 
-    ``start`` is the 0-based index of the first row among all data rows of the file; ``lines`` the physical
-    (1-based) line each row starts on; ``wrong_width`` the (index in this chunk, fields seen) of rows whose
-    field count differs from the header's.
+    ``table`` holds the fields as text, columns named by position ("0", "1"...); ``start`` is the 0-based index
+    of the first row among all data rows of the file; ``lines`` the physical (1-based) line each row starts on;
+    ``wrong_width`` the (index in this chunk, fields seen) of rows whose field count differs from the header's.
     """
 
     headers: list[str]
-    rows: list[list[str]]
+    table: pd.DataFrame
     lines: list[int]
     start: int
     wrong_width: list[tuple[int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.table)
 
     def frame(self, positions: dict[str, int] | None = None) -> pd.DataFrame:
         """The rows as a text frame: columns named by position ("0", "1"...), or by key for ``positions``."""
-        n = len(self.headers)
-        cols = list(zip(*self.rows, strict=True)) if self.rows else [() for _ in range(n)]
-        index = pd.RangeIndex(len(self.rows))
         if positions is None:
-            return pd.DataFrame({str(i): pd.Series(c, dtype=object, index=index) for i, c in enumerate(cols)})
-        return pd.DataFrame({k: pd.Series(cols[i], dtype=object, index=index) for k, i in positions.items()})
+            return self.table
+        return pd.DataFrame({k: self.table[str(i)] for k, i in positions.items()}, index=self.table.index)
+
+
+def _rows_frame(rows: list[list[str]], width: int) -> pd.DataFrame:
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    index = pd.RangeIndex(len(rows))
+    return pd.DataFrame({str(i): pd.Series(c, dtype=object, index=index) for i, c in enumerate(cols)})
 
 
 class CsvReader:
@@ -173,6 +178,11 @@ class CsvReader:
 
     ``header=False`` reads a headerless file (ODS epraccur): columns are named "0", "1"... and the width is
     ``width`` (or the first row's).
+
+    Each chunk is parsed by one of two paths that give the same rows: a block of plain ASCII lines without
+    quotes, each with the header's number of fields, goes to pandas' C parser in one call; any other block
+    (quotes, accents, misshapen lines) is read record by record with the csv module, which follows quoting
+    exactly and knows the line each record starts on.
     """
 
     def __init__(
@@ -180,14 +190,15 @@ class CsvReader:
     ) -> None:
         self.path = Path(path)
         self.chunk_bytes = chunk_bytes
-        self.bytes_read = 0
         with self.path.open("rb") as f:
             start = f.read(SNIFF_BYTES)
         self.encoding = sniff_encoding(start)
         self._skip = bom_length(self.encoding, start)
         self._decoder = LineDecoder(self.path, strict_utf8=self.encoding == "utf-8-sig")
-        self._lines = self._text_lines()
-        self._reader = csv.reader(self._lines, strict=True)
+        self._source = self._raw_lines()
+        self._ahead: deque[tuple[int, bytes | str]] = deque()  # lines read but not yet parsed
+        self._fed = 0  # physical lines handed to a parser so far
+        self._reader = csv.reader(self._feed(), strict=True)
         self._pending: tuple[list[str], int, int] | None = None
         first = self._next_record()
         if first is None:
@@ -209,9 +220,10 @@ class CsvReader:
 
     # -- physical lines -------------------------------------------------------------------------------
 
-    def _text_lines(self) -> Iterator[str]:
+    def _raw_lines(self) -> Iterator[tuple[int, bytes | str]]:
+        """(line number, line) with its line end: bytes for 8-bit files, text for UTF-16 ones."""
         if self.encoding.startswith("utf-16"):
-            yield from self._utf16_lines()
+            yield from enumerate(self._utf16_lines(), start=1)
             return
         with self.path.open("rb") as f:
             f.read(self._skip)
@@ -219,13 +231,12 @@ class CsvReader:
             f.seek(self._skip)
             sep = b"\r" if b"\r" in head and b"\n" not in head else b"\n"  # old Mac line ends
             for no, raw in enumerate(_split_lines(f, sep), start=1):
-                self.bytes_read += len(raw)
                 if b"\x00" in raw:
                     raise SourceError(
                         self.path, v.MALFORMED_CSV, "the line contains NUL bytes (binary or damaged file)",
                         where=f"line {no}",
                     )
-                yield self._decoder.decode(raw, no)
+                yield no, raw
 
     def _utf16_lines(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
@@ -235,7 +246,6 @@ class CsvReader:
             no = 0
             while True:
                 block = f.read(1 << 16)
-                self.bytes_read += len(block)
                 try:
                     buf += decoder.decode(block, final=not block)
                 except UnicodeDecodeError as exc:
@@ -258,12 +268,36 @@ class CsvReader:
             raise SourceError(self.path, v.MALFORMED_CSV, "the line contains NUL characters", where=f"line {no}")
         return text
 
+    def _feed(self) -> Iterator[str]:
+        """Decoded lines for the csv module: the look-ahead first, then the rest of the file."""
+        while True:
+            if self._ahead:
+                no, item = self._ahead.popleft()
+            else:
+                got = next(self._source, None)
+                if got is None:
+                    return
+                no, item = got
+            self._fed = no
+            yield item if isinstance(item, str) else self._decoder.decode(item, no)
+
+    def _fill(self) -> int:
+        """Read about ``chunk_bytes`` of lines into the look-ahead; return how many bytes it holds."""
+        held = sum(len(item) for _, item in self._ahead)
+        while held < self.chunk_bytes:
+            got = next(self._source, None)
+            if got is None:
+                break
+            self._ahead.append(got)
+            held += len(got[1])
+        return held
+
     # -- records --------------------------------------------------------------------------------------
 
     def _next_record(self) -> tuple[list[str], int, int] | None:
         """Next non-blank record with the line it starts on and the line it ends on."""
         while True:
-            start = self._reader.line_num + 1
+            start = self._fed + 1
             try:
                 rec = next(self._reader)
             except StopIteration:
@@ -275,17 +309,64 @@ class CsvReader:
                     detail = f"cannot parse CSV: {exc}"
                 raise SourceError(self.path, v.MALFORMED_CSV, detail, where=f"line {start}") from exc
             if rec and (len(rec) > 1 or rec[0].strip()):
-                return rec, start, self._reader.line_num
+                return rec, start, self._fed
 
     def chunks(self) -> Iterator[CsvChunk]:
         """The data rows in chunks of about ``chunk_bytes`` bytes of file."""
-        n = len(self.headers)
         index = 0
+        while True:
+            self._fill()
+            if not self._ahead and self._pending is None:
+                break
+            chunk = self._fast_chunk(index) if self._pending is None else None
+            if chunk is None:
+                chunk = self._slow_chunk(index)
+            if len(chunk):
+                yield chunk
+                index += len(chunk)
+        if index == 0:
+            yield CsvChunk(self.headers, _rows_frame([], len(self.headers)), [], 0, [])
+
+    def _fast_chunk(self, index: int) -> CsvChunk | None:
+        """The look-ahead parsed by pandas, if it is plain ASCII without quotes and every line is well formed."""
+        items = [item for _, item in self._ahead]
+        if not all(isinstance(i, bytes) for i in items):
+            return None
+        block = b"".join(items)  # type: ignore[arg-type]
+        if b'"' in block or not block.isascii() or block.count(b"\r") != block.count(b"\r\n"):
+            return None
+        commas = len(self.headers) - 1
+        lines: list[int] = []
+        for no, raw in self._ahead:
+            if raw in (b"\n", b"\r\n", b""):
+                continue
+            if raw.count(b",") != commas:  # type: ignore[arg-type]
+                return None
+            lines.append(no)
+        table = pd.read_csv(
+            io.StringIO(block.decode("ascii")),
+            header=None,
+            names=[str(i) for i in range(len(self.headers))],
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
+            skip_blank_lines=True,
+        ).astype(object)
+        if len(table) != len(lines):
+            return None
+        self._fed = self._ahead[-1][0]
+        self._ahead.clear()
+        return CsvChunk(self.headers, table, lines, index, [])
+
+    def _slow_chunk(self, index: int) -> CsvChunk:
+        """The look-ahead (and any record it starts) parsed record by record."""
+        n = len(self.headers)
         rows: list[list[str]] = []
         lines: list[int] = []
         wrong: list[tuple[int, int]] = []
-        mark = self.bytes_read
-        while True:
+        while self._ahead or self._pending is not None:
             got = self._pending if self._pending is not None else self._next_record()
             self._pending = None
             if got is None:
@@ -307,13 +388,7 @@ class CsvReader:
                     rec = (rec + [""] * n)[:n]
             rows.append(rec)
             lines.append(line)
-            if self.bytes_read - mark >= self.chunk_bytes:
-                yield CsvChunk(self.headers, rows, lines, index, wrong)
-                index += len(rows)
-                rows, lines, wrong = [], [], []
-                mark = self.bytes_read
-        if rows or index == 0:
-            yield CsvChunk(self.headers, rows, lines, index, wrong)
+        return CsvChunk(self.headers, _rows_frame(rows, n), lines, index, wrong)
 
 
 def _split_lines(f: BinaryIO, sep: bytes) -> Iterator[bytes]:

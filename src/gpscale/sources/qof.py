@@ -36,6 +36,7 @@ from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, Source
 from gpscale.sources.common import (
     cell_text,
     find_header_row,
+    flag_wrong_width,
     frame_of,
     fy_end,
     head_headers,
@@ -46,8 +47,10 @@ from gpscale.sources.common import (
     start_checks,
     text,
 )
-from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.csvread import CsvReader
+from gpscale.sources.headers import Col, Resolved, col, match, norm, resolve
 from gpscale.sources.period_policy import fy_from_text, resolve_period
+from gpscale.sources.staging import LINE, Staging
 
 if TYPE_CHECKING:
     import duckdb
@@ -312,10 +315,71 @@ class QofPrevalence:
         fy = fy_from_text(head.path.name) or "unknown-year"
         return Detection(self.name, variant, f"qof_prevalence:{fy}")
 
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the staging tables once the ingest has copied the rows."""
+        Staging(con, self.name, ()).drop_tables(PREVALENCE_TABLES)
+
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        """Stream the file chunk by chunk (national files are 140,000+ rows; memory stays bounded)."""
         fy = require_fy(path, "PREVALENCE", detection)
-        _table, res, df, check = read_checked_csv(path, PREVALENCE_COLS)
-        n = len(df)
+        reader = CsvReader(path)
+        res = resolve(reader.headers, PREVALENCE_COLS, path)
+        stage = Staging(con, self.name, PREVALENCE_TABLES, extra={"measure_value": {"_desc": "VARCHAR"}})
+        rejects: list[Reject] = []
+        n = nulls = 0
+        for chunk in reader.chunks():
+            df = chunk.frame(res.positions)
+            check = v.Checker(path, len(df), offset=chunk.start, lines=chunk.lines)
+            flag_wrong_width(chunk, check)
+            measures, pop = self._convert(df, res, check, fy)
+            keep = check.keep_mask(len(df))
+            line = pd.Series(chunk.lines, index=df.index)
+            stage.append("measure_value", measures.assign(_line=line)[keep])
+            stage.append("practice_population", pop.assign(_line=line)[keep].dropna(subset=["patients"]))
+            rejects += check.rejects
+            nulls += check.nulls
+            n += len(df)
+            if len(rejects) > v.MAX_QUARANTINED_ROWS:
+                v.check_reject_share(path, n, rejects)
+        v.require_rows(n, path)
+        v.check_reject_share(path, n, rejects)
+        rejects.sort(key=lambda r: (r.row_number or 0, r.rule))
+        mv = stage.stage("measure_value")
+        # prevalencebyprac: a group may hold two registers (HF and 'HF due to LVD'); the one with the shortest
+        # description keeps the plain id, the others get a suffix from their description
+        final_mv = f"SELECT * EXCLUDE (_desc) FROM {mv}" if "description" not in res else f"""
+            SELECT * EXCLUDE (measure_id, _desc), CASE
+                WHEN _desc IS NULL OR row_number() OVER (
+                    PARTITION BY practice_code, measure_id ORDER BY length(_desc), {LINE}) = 1 THEN measure_id
+                ELSE measure_id || ':' || trim(regexp_replace(lower(_desc), '[^a-z0-9]+', '_', 'g'), '_')
+                END AS measure_id
+            FROM {mv}"""
+        stage.refuse_duplicates(f"({final_mv})", ["practice_code", "measure_id"], path, "practice-register group")
+        pop = stage.stage("practice_population")
+        counts = con.execute(f"SELECT count(DISTINCT practice_code), count(DISTINCT measure_id) FROM {mv}").fetchall()
+        return LoadResult(
+            tables={
+                "measure_value": stage.relation("measure_value", f"SELECT * EXCLUDE ({LINE}) FROM ({final_mv})"),
+                "practice_population": stage.relation(
+                    "practice_population",
+                    f"""SELECT * EXCLUDE ({LINE}, _first) FROM (
+                            SELECT *, row_number() OVER (PARTITION BY practice_code, age_band ORDER BY {LINE}) AS _first
+                            FROM {pop}) WHERE _first = 1""",
+                ),
+            },
+            rows_in=n,
+            periods=[fy],
+            rejects=rejects,
+            nulls_suppressed=nulls,
+            message=f"{counts[0][0]} practices, {counts[0][1]} register groups",
+        )
+
+    @staticmethod
+    def _convert(
+        df: pd.DataFrame, res: Resolved, check: v.Checker, fy: str
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One chunk's rows checked and converted: measure_value rows (with the register description, if
+        any) and practice_population rows (one per row; the first per practice and list type is kept)."""
         code = v.ods_codes(df["practice_code"], check)
         group = df["group"].fillna("").astype(str).str.strip().str.upper()
         reg = v.counts(df, "register", check, res["register"], whole=True)
@@ -323,49 +387,35 @@ class QofPrevalence:
         v.numerator_le_denominator(reg, size, check, "register above list size")
         band = map_unique(df["list_type"], list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
         prev = v.numbers(df, "prevalence", check) if "prevalence" in df else None
-        check.finish()
-        keep = check.keep_mask(n)
-        mid = "prevalence:" + group
-        if "description" in df:
-            # prevalencebyprac: a group may hold two registers (HF and 'HF due to LVD'); the one with the
-            # shortest description keeps the plain id, the others get a suffix from their description
-            desc = df["description"].fillna("").astype(str).str.strip()
-            slug = desc.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
-            rank = desc.str.len().groupby([code, group]).rank(method="first")
-            mid = mid.where(rank == 1, mid + ":" + slug)
-        v.duplicates(
-            pd.DataFrame({"practice": code, "group": mid}),
-            ["practice", "group"],
-            path,
-            "practice-register group",
-            keep,
-        )
+        desc = df["description"].fillna("").astype(str).str.strip() if "description" in df else None
         measures = pd.DataFrame(
             {
                 "source": "qof",
-                "measure_id": mid,
+                "measure_id": "prevalence:" + group,
                 "practice_code": code,
                 "period": fy,
                 "period_type": "fy",
                 "numerator": reg,
                 "denominator": size,
                 "value": prev if prev is not None else None,
+                "_desc": desc,
             }
-        )[keep]
-        pop = (
-            pd.DataFrame({"practice_code": code, "age_band": band, "patients": size})[keep]
-            .dropna(subset=["patients"])
-            .drop_duplicates(["practice_code", "age_band"])
         )
-        pop = pop.assign(period=fy, period_type="fy", sex="all", patients=pop["patients"].round().astype("Int64"))
-        return LoadResult(
-            tables={"measure_value": measures, "practice_population": pop},
-            rows_in=n,
-            periods=[fy],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"{code[keep].nunique()} practices, {group[keep].nunique()} register groups",
+        pop = pd.DataFrame(
+            {
+                "practice_code": code,
+                "age_band": band,
+                "patients": size.round().astype("Int64"),
+                "period": fy,
+                "period_type": "fy",
+                "sex": "all",
+            }
         )
+        return measures, pop
+
+
+#: The tables a prevalence file loads into (staged while the file streams).
+PREVALENCE_TABLES = ("measure_value", "practice_population")
 
 
 __all__ = ["QofAchievement", "QofPrevalence", "fy_label", "qof_max_points"]

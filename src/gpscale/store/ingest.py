@@ -34,7 +34,7 @@ from gpscale.store.schema import DATA_TABLES
 
 #: DuckDB may use at most this much memory while ingesting (it spills to disk beyond), so that a file of
 #: any size is loaded in bounded memory.
-INGEST_MEMORY_LIMIT = "512MB"
+INGEST_MEMORY_LIMIT = "256MB"
 
 
 class FileStatus(StrEnum):
@@ -109,8 +109,11 @@ def ingest(
     files = expand_paths([Path(p) for p in paths])
     con = store.con
     report = IngestReport()
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    limit, bar = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
+    ).fetchall()[0]
     con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
     try:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -124,6 +127,7 @@ def ingest(
             raise
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
     return report
 
 

@@ -186,13 +186,16 @@ def _read_yaml(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextDateLoader)
     except yaml.YAMLError as exc:
-        raise SourceError(path, RULE_SHAPE, f"not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "file"
+        raise SourceError(path, RULE_SHAPE, f"not valid YAML: {exc}", where) from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(path, RULE_SHAPE, f"a registry file is UTF-8 text: byte {exc.start} is not UTF-8") from exc
+        raise SourceError(path, RULE_SHAPE, f"a registry file is UTF-8 text: byte {exc.start} is not UTF-8",
+                          "file") from exc
     except RecursionError as exc:
-        raise SourceError(path, RULE_SHAPE, "the YAML nests more deeply than a registry file can") from exc
+        raise SourceError(path, RULE_SHAPE, "the YAML nests more deeply than a registry file can", "file") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
-        raise SourceError(path, RULE_SHAPE, "expected a mapping with a 'groups' list")
+        raise SourceError(path, RULE_SHAPE, "expected a mapping with a 'groups' list", "file")
     groups: list[dict[str, Any]] = []
     spells: list[Spell] = []
     for i, g in enumerate(doc["groups"], start=1):

@@ -335,7 +335,9 @@ class QofPrevalence:
             keep = check.keep_mask(len(df))
             line = pd.Series(chunk.lines, index=df.index)
             stage.append("measure_value", measures.assign(_line=line)[keep])
-            stage.append("practice_population", pop.assign(_line=line)[keep].dropna(subset=["patients"]))
+            # one list size per practice and list type: keep the first in the chunk (and, below, in the file)
+            first = pop.assign(_line=line)[keep].dropna(subset=["patients"])
+            stage.append("practice_population", first.drop_duplicates(["practice_code", "age_band"]))
             rejects += check.rejects
             nulls += check.nulls
             n += len(df)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError, SourceFormat
 from gpscale.sources.common import head_headers
-from gpscale.sources.csvread import head_text
+from gpscale.sources.csvread import check_header, head_text
 from gpscale.sources.headers import Col, match
 
 if TYPE_CHECKING:
@@ -128,6 +128,8 @@ def detect(path: Path) -> tuple[SourceFormat, Detection]:
             det = None  # a head this loader cannot even parse is not its format
         if det is not None:
             return Guarded(fmt), det
+    if head.kind == "csv" and head_headers(head):
+        check_header(path, head_headers(head))  # a column named twice, before guessing what is missing
     near_miss = _missing_columns(head)
     if near_miss is not None:
         raise near_miss

@@ -25,6 +25,9 @@ from gpscale.store.schema import DATA_TABLES, MIGRATIONS
 #: Every DuckDB database file holds these four bytes at offset 8 (after the header checksum).
 DUCKDB_MAGIC = b"DUCK"
 DUCKDB_MAGIC_OFFSET = 8
+#: A DuckDB file is its headers (one main and two database headers of 4 KiB) followed by its blocks: a file
+#: shorter than that has been cut short (DuckDB itself would only fail when a query reaches a missing block).
+DUCKDB_HEADER_BYTES = 3 * 4096
 
 
 class StoreProblem(StrEnum):
@@ -161,6 +164,7 @@ def open_store(path: str | Path, read_only: bool = False, must_exist: bool = Fal
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if tables and "schema_version" not in tables:
             raise StoreError(path_s, StoreProblem.NOT_GPSCALE, "is a DuckDB database but not a gpscale store")
+        _check_length(path_s, con)
         if read_only:
             if "schema_version" not in tables:
                 raise StoreError(path_s, StoreProblem.NOT_GPSCALE, "is an empty DuckDB database, not a gpscale store")
@@ -175,6 +179,19 @@ def open_store(path: str | Path, read_only: bool = False, must_exist: bool = Fal
         con.close()
         raise
     return store
+
+
+def _check_length(path: str, con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a database file shorter than the blocks its header says it holds (a truncated copy)."""
+    if path == ":memory:":
+        return
+    _name, _size, block_size, total_blocks, *_ = con.execute("PRAGMA database_size").fetchall()[0]
+    expected = DUCKDB_HEADER_BYTES + int(block_size) * int(total_blocks)
+    actual = Path(path).stat().st_size
+    if actual < expected:
+        raise StoreError(
+            path, StoreProblem.DAMAGED, f"is truncated: {actual:,} bytes where its header promises {expected:,}"
+        )
 
 
 def _connect_error(path: str, exc: duckdb.Error) -> StoreError:

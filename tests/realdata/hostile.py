@@ -22,12 +22,9 @@ import io
 import os
 import random
 import shutil
-import subprocess
-import sys
-import textwrap
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.store.db import Store, open_store
 from gpscale.store.ingest import IngestReport, expand_paths, ingest
+from tests.fixtures import bad_stores as B
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,6 +113,7 @@ class CliCase:
     what: str
     build: Callable[[Path], Path]
     says: str = ""
+    locked: bool = False  # a second process holds the store open while the commands run
 
 
 @dataclass
@@ -334,30 +333,14 @@ def run_case(case: Case, baseline: Path, d: Path) -> Result:
         return Result(case.id, Outcome.CORRECT_LOAD, "; ".join(f"{f.path.name}: {f.status}" for f in report.files))
 
 
-HOLD_LOCK = textwrap.dedent(
-    """
-    import sys, time
-    from gpscale.store.db import open_store
-    store = open_store(sys.argv[1])
-    print("holding", flush=True)
-    time.sleep(300)
-    """
-)
-
-
 def run_cli_case(case: CliCase, d: Path) -> Result:
     from gpscale.cli import app
 
     store = case.build(d)
     before = store.read_bytes() if store.is_file() else None
-    holder = None
-    if case.id == "store-locked-by-another-process":
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(store)], stdout=subprocess.PIPE, text=True, env=env
-        )
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    try:
+    with ExitStack() as stack:
+        if case.locked:
+            stack.enter_context(B.held_by_another_process(store))
         prev = write(d, "in/PREVALENCE_1920.csv", excerpt(PREV, 50))
         outs = []
         for args in (
@@ -374,10 +357,6 @@ def run_cli_case(case: CliCase, d: Path) -> Result:
             if r.exit_code != 2 or len(errors) != 1 or str(store) not in errors[0] or case.says not in errors[0]:
                 return Result(case.id, Outcome.VAGUE_ERROR, f"{args[0]} exit {r.exit_code}: {r.output}")
             outs.append(errors[0])
-    finally:
-        if holder is not None:
-            holder.kill()
-            holder.wait(timeout=30)
     after = store.read_bytes() if store.is_file() else None
     if after != before:
         return Result(case.id, Outcome.SILENT_WRONG, "the --store path was changed")
@@ -1005,22 +984,6 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def _csv_store(d: Path) -> Path:
-    return write(d, "x.csv", b"a,b\n1,2\n")
-
-
-def _parquet_store(d: Path) -> Path:
-    p = d / "x.parquet"
-    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{p}' (FORMAT parquet)")
-    return p
-
-
-def _dir_store(d: Path) -> Path:
-    p = d / "store"
-    p.mkdir()
-    return p
-
-
 def _real_store(d: Path) -> Path:
     p = d / "real.duckdb"
     with open_store(p) as st:
@@ -1028,19 +991,13 @@ def _real_store(d: Path) -> Path:
     return p
 
 
-def _truncated_store(d: Path) -> Path:
-    p = _real_store(d)
-    data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
-    return p
-
-
 CLI_CASES: tuple[CliCase, ...] = (
-    CliCase("store-is-csv", "--store x.csv (an existing CSV)", _csv_store, "not a DuckDB database"),
-    CliCase("store-is-parquet", "--store x.parquet", _parquet_store, "not a DuckDB database"),
-    CliCase("store-is-directory", "--store a directory", _dir_store, "directory"),
-    CliCase("store-truncated", "a store cut in half", _truncated_store, "truncated"),
+    CliCase("store-is-csv", "--store x.csv (an existing CSV)", B.csv_file, "not a DuckDB database"),
+    CliCase("store-is-parquet", "--store x.parquet", B.parquet_file, "not a DuckDB database"),
+    CliCase("store-is-directory", "--store a directory", B.directory, "directory"),
+    CliCase("store-truncated", "a store cut in half", B.truncated(_real_store), "truncated"),
     CliCase("store-garbage", "random bytes named .duckdb",
             lambda d: write(d, "g.duckdb", random.Random(5).randbytes(30_000)), "damaged"),
-    CliCase("store-locked-by-another-process", "a store another process holds open", _real_store, "in use"),
+    CliCase("store-locked-by-another-process", "a store another process holds open", _real_store, "in use",
+            locked=True),
 )

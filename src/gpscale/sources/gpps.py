@@ -29,6 +29,7 @@ from gpscale.sources.common import (
     read_checked_csv,
 )
 from gpscale.sources.headers import Col, col, norm
+from gpscale.sources.period_policy import inconsistent
 
 if TYPE_CHECKING:
     import duckdb
@@ -53,12 +54,8 @@ def survey_fy(path: Path, stated: str | None = None) -> str:
     m = _YEAR.search(path.name)
     named = fy_label(int(m.group(1)) - 1) if m else None
     if named is not None and stated is not None and named != stated:
-        raise SourceError(
-            path,
-            v.PERIOD_INCONSISTENT,
-            f"--period {stated} disagrees with the file name: survey {m.group(1) if m else ''} belongs to {named}",
-            where="--period",
-        )
+        raise inconsistent(path, "--period", f"--period {stated} disagrees with the file name: the survey of "
+                           f"{m.group(1) if m else ''} belongs to {named}")
     fy = named or stated
     if fy is None:
         raise SourceError(

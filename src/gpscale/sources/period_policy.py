@@ -90,35 +90,18 @@ def resolve_period(
     held = sorted(set(content))
     named = name_period(path, kind)
     if stated is not None and parse_period(stated).type != kind:
-        raise SourceError(
-            path,
-            v.PERIOD_INCONSISTENT,
-            f"--period {stated} is not a {_kind_word(kind)}, which is what a {what} file holds",
-            where="--period",
-        )
+        raise inconsistent(path, "--period", f"--period {stated} is not a {_kind_word(kind)}, which is what a {what} "
+                           "file holds")
     if held:
         if named is not None and named not in held:
-            raise SourceError(
-                path,
-                v.PERIOD_INCONSISTENT,
-                f"the file name says {named} but the content holds {', '.join(held)}; rename the file or check it",
-                where="file name",
-            )
+            raise inconsistent(path, "file name", f"the file name says {named} but the content holds "
+                               f"{', '.join(held)}; rename the file or check it")
         if stated is not None and stated not in held:
-            raise SourceError(
-                path,
-                v.PERIOD_INCONSISTENT,
-                f"--period {stated} disagrees with the content, which holds {', '.join(held)}",
-                where="--period",
-            )
+            raise inconsistent(path, "--period", f"--period {stated} disagrees with the content, which holds "
+                               f"{', '.join(held)}")
         return held
     if named is not None and stated is not None and named != stated:
-        raise SourceError(
-            path,
-            v.PERIOD_INCONSISTENT,
-            f"--period {stated} disagrees with the file name, which says {named}",
-            where="--period",
-        )
+        raise inconsistent(path, "--period", f"--period {stated} disagrees with the file name, which says {named}")
     period = named or stated
     if period is None:
         hint = f"name the file with it (e.g. '{example}') or " if example else ""
@@ -131,6 +114,11 @@ def resolve_period(
             where="file name",
         )
     return [period]
+
+
+def inconsistent(path: Path, where: str, detail: str) -> SourceError:
+    """A ``period-inconsistent`` error: two statements of a file's period disagree."""
+    return SourceError(path, v.PERIOD_INCONSISTENT, detail, where=where)
 
 
 def _kind_word(kind: PeriodType) -> str:

@@ -125,6 +125,9 @@ def ingest(
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        # write the new rows into the database file now, within the memory limit (DuckDB would otherwise do it
+        # when the store is closed, with its default limit of most of the machine's memory)
+        con.execute("CHECKPOINT")
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
         con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")

@@ -7,10 +7,6 @@ damaged database, a DuckDB database that is not a gpscale store, and a store ano
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from typer.testing import CliRunner
 from gpscale.cli import app
 from gpscale.store.db import StoreError, StoreProblem, open_store
 from gpscale.store.ingest import ingest
+from tests.fixtures import bad_stores as B
 from tests.fixtures import layouts as L
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,59 +30,18 @@ def make_store(path: Path) -> Path:
     return path
 
 
-def csv_file(d: Path) -> Path:
-    p = d / "x.csv"
-    p.write_text("a,b\n1,2\n")
-    return p
-
-
-def parquet_file(d: Path) -> Path:
-    p = d / "x.parquet"
-    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{p}' (FORMAT parquet)")
-    return p
-
-
-def directory(d: Path) -> Path:
-    p = d / "store_dir"
-    p.mkdir()
-    return p
-
-
-def truncated(d: Path) -> Path:
-    p = make_store(d / "t.duckdb")
-    data = p.read_bytes()
-    p.write_bytes(data[: len(data) // 2])
-    return p
-
-
-def garbage(d: Path) -> Path:
-    p = d / "g.duckdb"
-    p.write_bytes(os.urandom(20_000))
-    return p
-
-
-def empty_file(d: Path) -> Path:
-    p = d / "e.duckdb"
-    p.write_bytes(b"")
-    return p
-
-
-def other_duckdb(d: Path) -> Path:
-    p = d / "other.duckdb"
-    con = duckdb.connect(str(p))
-    con.execute("CREATE TABLE sales (x INTEGER)")
-    con.close()
-    return p
+def truncated_store(d: Path) -> Path:
+    return make_store(d / "t.duckdb")
 
 
 BAD_STORES: dict[str, tuple[Callable[[Path], Path], StoreProblem]] = {
-    "csv": (csv_file, StoreProblem.NOT_DUCKDB),
-    "parquet": (parquet_file, StoreProblem.NOT_DUCKDB),
-    "directory": (directory, StoreProblem.DIRECTORY),
-    "truncated": (truncated, StoreProblem.DAMAGED),
-    "garbage": (garbage, StoreProblem.DAMAGED),
-    "empty": (empty_file, StoreProblem.NOT_DUCKDB),
-    "not-gpscale": (other_duckdb, StoreProblem.NOT_GPSCALE),
+    "csv": (B.csv_file, StoreProblem.NOT_DUCKDB),
+    "parquet": (B.parquet_file, StoreProblem.NOT_DUCKDB),
+    "directory": (B.directory, StoreProblem.DIRECTORY),
+    "truncated": (B.truncated(truncated_store), StoreProblem.DAMAGED),
+    "garbage": (B.garbage, StoreProblem.DAMAGED),
+    "empty": (B.empty_file, StoreProblem.NOT_DUCKDB),
+    "not-gpscale": (B.other_duckdb, StoreProblem.NOT_GPSCALE),
 }
 
 
@@ -140,29 +96,12 @@ def test_every_command_refuses_an_unusable_store(tmp_path: Path, kind: str) -> N
         assert_one_clear_error(result, store, name)
 
 
-HOLD = textwrap.dedent(
-    """
-    import sys, time
-    from gpscale.store.db import open_store
-    store = open_store(sys.argv[1])
-    print("holding", flush=True)
-    time.sleep(120)
-    """
-)
-
-
 @pytest.fixture()
 def locked_store(tmp_path: Path) -> Iterator[Path]:
     """A store a second process holds open (DuckDB's file lock), released when the test ends."""
     store = make_store(tmp_path / "locked.duckdb")
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(store)], stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+    with B.held_by_another_process(store):
         yield store
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
 
 
 def test_every_command_refuses_a_store_locked_by_another_process(locked_store: Path, tmp_path: Path) -> None:

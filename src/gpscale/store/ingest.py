@@ -12,6 +12,7 @@ ingest (and fingerprint) it replaced.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
@@ -126,8 +127,10 @@ def ingest(
             con.execute("ROLLBACK")
             raise
         # write the new rows into the database file now, within the memory limit (DuckDB would otherwise do it
-        # when the store is closed, with its default limit of most of the machine's memory)
-        con.execute("CHECKPOINT")
+        # when the store is closed, with its default limit of most of the machine's memory); the data are
+        # committed either way, so a checkpoint DuckDB declines (another open transaction) is left to it
+        with contextlib.suppress(duckdb.Error):
+            con.execute("CHECKPOINT")
     finally:
         con.execute(f"SET memory_limit = '{limit}'")
         con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")

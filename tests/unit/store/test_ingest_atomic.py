@@ -168,7 +168,6 @@ KILL_SCRIPT = textwrap.dedent(
     import sys
     from pathlib import Path
     from gpscale.store.db import open_store
-from gpscale.store.editions import Fingerprint
     from gpscale.store.ingest import ingest
 
     store = open_store(sys.argv[1])

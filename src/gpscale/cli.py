@@ -59,7 +59,7 @@ def _progress() -> Progress:
 
 def fail(message: str, code: int = 2) -> None:
     """Print a clear error (no traceback) and exit non-zero."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -95,9 +95,16 @@ def ingest(
     from_cache: Annotated[bool, typer.Option("--from-cache", help="Ingest files from the `gpscale fetch` cache: "
                                              "the entries named, or every cached edition.")] = False,
     cache: Annotated[Path | None, typer.Option("--cache", help="Cache folder (with --from-cache).")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace a stored edition even where the comparison with it refuses (data lost, other "
+        "period, different content); the ingest log keeps both editions' fingerprints.")] = False,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="The period of files that carry none in their content or name: a financial year "
+        "(FY2019/20) or a month (2019-09).")] = None,
 ) -> None:
     """Detect each file's format and load it into the store, atomically (all files or none)."""
-    from gpscale.store import open_store
+    from gpscale.sources.period_policy import parse_stated_period
+    from gpscale.store.command import open_for_command
     from gpscale.store.ingest import ingest as run_ingest
 
     if from_cache:
@@ -108,14 +115,19 @@ def ingest(
         fail("name the files or folders to ingest, or use --from-cache")
     assert paths is not None
 
-    with open_store(store) as st, _progress() as progress:
+    if period is not None:
+        try:
+            period = parse_stated_period(period)
+        except ValueError as exc:
+            fail(f"--period: {exc}")
+    with open_for_command(store, must_exist=False) as st, _progress() as progress:
         task = progress.add_task("ingest", total=None)
 
         def step(path: Path, i: int, n: int) -> None:
             progress.update(task, completed=i, total=n, description=f"ingest {path.name}")
 
         try:
-            report = run_ingest(st, paths, progress=step)
+            report = run_ingest(st, paths, progress=step, replace=replace, period=period)
         except SourceError as exc:
             progress.stop()
             fail(f"{exc}\nnothing was written: the store is as it was before this command.")
@@ -134,7 +146,7 @@ def ingest(
     if report.rejects:
         console.print(f"[yellow]{len(report.rejects)} rows quarantined[/] (see the rejects table); first 10:")
         for path, r in report.rejects[:10]:
-            console.print(escape(f"  {path.name} row {r.row_number}: [{r.rule}] {r.detail}"))
+            console.print(escape(f"  {path.name} {r.location()}: [{r.rule}] {r.detail}"))
 
 
 @store_app.command("summary")
@@ -143,11 +155,9 @@ def store_summary(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per table, source and period: row counts and distinct practices."""
-    from gpscale.store import open_store
+    from gpscale.store.command import open_for_command
 
-    if not store.exists():
-        fail(f"no store at {store}")
-    with open_store(store, read_only=True) as st:
+    with open_for_command(store, read_only=True) as st:
         rows = st.summary()
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")

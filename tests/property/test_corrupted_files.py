@@ -38,6 +38,8 @@ FILE_RULES = {
     v.PERIOD_INCONSISTENT,
     v.DUPLICATE_KEY,
     v.TOO_MANY_REJECTS,
+    v.MIXED_ENCODING,
+    v.DUPLICATE_COLUMN,
     "unreadable-workbook",
 }
 

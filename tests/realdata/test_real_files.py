@@ -6,7 +6,6 @@ Set GPSCALE_SHARED_DATA to the ``shared/data`` folder to point elsewhere.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,9 @@ pytestmark = pytest.mark.realdata
 
 REAL = require_shared("real")
 
-#: Files that cannot load under their published name, and why (see docs/formats/qof.md).
-NEEDS_A_DATED_NAME = {"prevalencebyprac_fixture.csv": "prevalencebyprac_1314.csv"}
+#: Files that state their period nowhere (content or name), with the period a user states for them with
+#: ``gpscale ingest --period`` (see docs/formats/qof.md): the 2013/14 prevalencebyprac layout.
+UNDATED = {"prevalencebyprac_fixture.csv": "FY2013/14"}
 
 #: Rows quarantined in real publications, each explained: (file, row, rule, what the publication shows).
 EXPECTED_REJECTS = {
@@ -38,22 +38,25 @@ EXPECTED_REJECTS = {
     ("qof-1415-prac-asthma.xlsx", 7514, v.NUMERATOR_ABOVE_DENOMINATOR),
     # EPD 2026-01 excerpt: the UNIDENTIFIED = Y row carries the non-practice code 02X998
     ("epd_snomed_202601_excerpt_franjfernandez2.csv", 4, v.INVALID_ODS_CODE),
+    # House of Commons Library list sizes: the 11 practices it "filled from 2018/19" carry estimated,
+    # fractional list sizes (E87037: 7323.608761 aged 16+), which are not counts of patients
+    *(("qof1920_practice_list_by_age_group_hocl.csv", r, v.NON_WHOLE_COUNT)
+      for r in (2236, 2728, 2774, 3111, 3178, 3337, 5636, 5960, 6002, 6492, 6717)),
 }
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
+    """Every real file in the store: the dated ones in one ingest, each undated one with its --period."""
     tmp = tmp_path_factory.mktemp("real")
-    files = []
-    for p in expand_paths([REAL]):
-        if p.name in NEEDS_A_DATED_NAME:
-            q = tmp / NEEDS_A_DATED_NAME[p.name]
-            shutil.copyfile(p, q)
-            files.append(q)
-        else:
-            files.append(p)
+    files = [p for p in expand_paths([REAL]) if p.name not in UNDATED]
     store = open_store(tmp / "real.duckdb")
     report = ingest(store, files)
+    for p in expand_paths([REAL]):
+        if p.name in UNDATED:
+            more = ingest(store, [p], period=UNDATED[p.name])
+            report.files += more.files
+            report.rejects += more.rejects
     yield store, report
     store.close()
 
@@ -74,7 +77,6 @@ def test_every_real_data_file_loads(loaded) -> None:
     _store, report = loaded
     names = {f.path.name for f in report.files}
     expected = {p.name for p in expand_paths([REAL])}
-    expected = {NEEDS_A_DATED_NAME.get(n, n) for n in expected}
     assert names == expected
     assert all(f.status == "loaded" and f.rows_loaded > 0 for f in report.files)
 
@@ -85,12 +87,28 @@ def test_only_explained_rejects(loaded) -> None:
     assert got == EXPECTED_REJECTS
 
 
-def test_undated_prevalencebyprac_needs_a_year_in_its_name(tmp_path: Path) -> None:
+def test_undated_prevalencebyprac_needs_its_year_stated(tmp_path: Path) -> None:
     store = open_store(":memory:")
     src = REAL / "prescribing_openprescribing_fixtures" / "prevalencebyprac_fixture.csv"
     with pytest.raises(SourceError) as ei:
         ingest(store, [src])
     assert ei.value.rule == v.PERIOD_UNKNOWN and "prevalencebyprac_fixture.csv" in str(ei.value)
+    assert "--period FY2019/20 prevalencebyprac_fixture.csv" in str(ei.value)  # says how to state it
+
+
+def test_undated_prevalencebyprac_loads_with_the_period_stated(loaded) -> None:
+    store, report = loaded
+    f = outcome(report, "prevalencebyprac_fixture.csv")
+    assert f.status == "loaded" and f.periods == ("FY2013/14",)
+    pub = one(store, "SELECT publication FROM ingest_log WHERE file_name = 'prevalencebyprac_fixture.csv'")
+    assert pub == "qof_prevalence:FY2013/14"
+
+
+def test_stated_period_never_overrides_a_files_own(tmp_path: Path) -> None:
+    store = open_store(":memory:")
+    with pytest.raises(SourceError) as ei:
+        ingest(store, [REAL / "qof_prevalence" / "PREVALENCE_1920.csv"], period="FY2013/14")
+    assert ei.value.rule == v.PERIOD_INCONSISTENT and "FY2019/20" in str(ei.value)
 
 
 def test_qof_2019_20_three_files_share_practices_and_list_sizes(loaded) -> None:
@@ -310,7 +328,7 @@ def test_prevalencebyprac_2013_14_list_sizes_match_the_asthma_workbook(loaded) -
     rows = q(
         store,
         """SELECT a.practice_code, a.patients, b.patients FROM practice_population a
-           JOIN ingest_log la ON a.ingest_id = la.ingest_id AND la.file_name = 'prevalencebyprac_1314.csv'
+           JOIN ingest_log la ON a.ingest_id = la.ingest_id AND la.file_name = 'prevalencebyprac_fixture.csv'
            JOIN practice_population b ON b.practice_code = a.practice_code AND b.period = 'FY2013/14'
            JOIN ingest_log lb ON b.ingest_id = lb.ingest_id AND lb.file_name = 'qof-1415-prac-asthma.xlsx'""",
     )

@@ -40,10 +40,9 @@ def evaluate_command(
     """Every group in the store (PCNs and registry groups) against England: the five analyses, as tables."""
     from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
     from gpscale.evaluate.run import ANALYSES, evaluate
-    from gpscale.store import open_store
+    from gpscale.store.command import check_for_command, open_for_command
 
-    if not store.exists():
-        _fail(f"no store at {store}; run gpscale ingest first")
+    check_for_command(store)
     chosen = analysis or list(ANALYSES)
     bad = [a for a in chosen if a not in ANALYSES]
     if bad:
@@ -59,7 +58,7 @@ def evaluate_command(
             progress.update(task, description=msg)
             err.print(f"[cyan]{time.perf_counter() - t0:6.1f}s[/] {escape(msg)}")
 
-        with open_store(store, read_only=True) as st:
+        with open_for_command(store, read_only=True) as st:
             try:
                 ev = evaluate(st, indicator or None, view, indicators_dir, groups_file=groups, analyses=chosen,
                               n_boot=n_boot, progress=step)

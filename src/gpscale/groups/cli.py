@@ -39,7 +39,7 @@ def import_pcn(
     from gpscale.groups.registry import group_records
     from gpscale.sources.base import SourceError
     from gpscale.sources.registry import detect
-    from gpscale.store import open_store
+    from gpscale.store.command import open_for_command
     from gpscale.store.ingest import expand_paths, ingest
 
     try:
@@ -51,7 +51,7 @@ def import_pcn(
                       f"{', '.join(PCN_FORMATS)} files")
     except SourceError as exc:
         _fail(str(exc))
-    with open_store(store) as st:
+    with open_for_command(store, must_exist=False) as st:
         try:
             report = ingest(st, paths)
         except SourceError as exc:
@@ -90,11 +90,9 @@ def validate(
     known_groups: set[str] | None = None
     known_practices: list[str] | None = None
     if store is not None:
-        from gpscale.store import open_store
+        from gpscale.store.command import open_for_command
 
-        if not store.exists():
-            _fail(f"no store at {store}")
-        with open_store(store, read_only=True) as st:
+        with open_for_command(store, read_only=True) as st:
             known_groups = {r[0] for r in st.con.execute("SELECT group_id FROM group_record").fetchall()}
             known_practices = sorted(r[0] for r in st.con.execute(
                 "SELECT practice_code FROM practice_record UNION SELECT practice_code FROM membership").fetchall())
@@ -118,11 +116,9 @@ def list_groups(
 ) -> None:
     """Every group in the store: kind, source, spells and practices ever."""
     from gpscale.groups.registry import group_table
-    from gpscale.store import open_store
+    from gpscale.store.command import open_for_command
 
-    if not store.exists():
-        _fail(f"no store at {store}")
-    with open_store(store, read_only=True) as st:
+    with open_for_command(store, read_only=True) as st:
         table = group_table(st)
     if kind:
         table = table[table["kind"] == kind]

@@ -18,9 +18,18 @@ CSV: one row per membership spell, ``group_id, group_name, kind, practice_code, 
 (optional ``legal_form, founded, contracts, parent``; group attributes repeat on each row).
 
 Rules (whole file rejected, naming group, practice and rule): unknown kind, end before start,
-overlapping spells for the same practice in the same group, a group with no members, an invalid ODS
-practice code, a parent that is not in the file or the store. Practice codes the store has never seen
-are loaded but reported, with the nearest known code, in the ingest message.
+overlapping spells for the same practice in the same group, a group with no members, an empty group id,
+name or practice code, a group id given twice, an invalid ODS practice code, a parent that is not in the
+file or the store. Practice codes the store has never seen are loaded but reported, with the nearest known
+code, in the ingest message.
+
+Safe reading: a YAML file may not use aliases (``*name``: a few hundred bytes of nested aliases, a
+"billion laughs", would otherwise expand to gigabytes), nor nest deeper than any registry needs, and a
+registry file may be at most :data:`MAX_REGISTRY_BYTES`.
+
+Identity by content: group ids are unique across registry files. A file sharing group ids with a registry
+already in the store is a new edition of that registry (it replaces it, after the ingest's edition
+comparison, whatever the file is called); a file sharing ids with two stored registries is refused.
 """
 
 from __future__ import annotations
@@ -51,6 +60,12 @@ RULE_EMPTY = "empty-group"
 RULE_CODE = "invalid-ods-code"
 RULE_PARENT = "unknown-parent"
 RULE_SHAPE = "malformed-registry"
+RULE_BLANK = "empty-id-or-name"
+RULE_DUPLICATE_GROUP = "duplicate-group-id"
+RULE_TWO_REGISTRIES = "group-in-two-registries"
+
+#: A registry file larger than this is refused before it is parsed (the largest real registry is kilobytes).
+MAX_REGISTRY_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -81,8 +96,9 @@ class GroupRegistryFile:
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         groups, spells = (_read_yaml(path) if detection.variant.startswith("yaml") else _read_csv(path))
         validate_registry(path, groups, spells, con)
+        publication = registry_edition(path, {g["group_id"] for g in groups}, con) or detection.publication
         message = _unknown_practices_message(spells, con)
-        group_df = pd.DataFrame(groups)
+        group_df = pd.DataFrame([{k: v for k, v in g.items() if k != "where"} for g in groups])
         spell_df = pd.DataFrame(
             [{"group_id": s.group_id, "practice_code": s.practice_code, "start_date": s.start_date,
               "end_date": s.end_date} for s in spells]
@@ -92,7 +108,31 @@ class GroupRegistryFile:
             rows_in=len(spells),
             periods=[],
             message=message,
+            publication=publication,
         )
+
+
+def registry_edition(path: Path, ids: set[str], con: duckdb.DuckDBPyConnection) -> str | None:
+    """The stored registry this file is an edition of (they share group ids), or None for a new registry."""
+    rows = con.execute(
+        """SELECT DISTINCT l.publication, l.file_name, g.group_id
+           FROM group_record g JOIN ingest_log l USING (ingest_id)
+           WHERE l.format = 'group_registry' AND l.status = 'loaded'"""
+    ).fetchall()
+    shared: dict[str, tuple[str, str]] = {}
+    for publication, file_name, gid in rows:
+        if gid in ids:
+            shared.setdefault(publication, (file_name, gid))
+    if len(shared) > 1:
+        found = "; ".join(f"{gid} in {name}" for name, gid in shared.values())
+        raise SourceError(
+            path,
+            RULE_TWO_REGISTRIES,
+            f"this file shares group ids with {len(shared)} stored registries ({found}); a group id belongs to one "
+            "registry, so this file must be an edition of one of them",
+            "groups",
+        )
+    return next(iter(shared), None)
 
 
 def _date(value: Any, path: Path, where: str, field: str) -> date | None:
@@ -107,7 +147,15 @@ def _date(value: Any, path: Path, where: str, field: str) -> date | None:
 
 
 class _TextDateLoader(yaml.SafeLoader):
-    """Safe YAML loading that leaves dates as text, so a bad date is reported where it is."""
+    """Safe YAML loading that leaves dates as text (a bad date is reported where it is) and refuses aliases."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a registry file; write each value out", mark
+            )
+        return super().compose_node(parent, index)
 
 
 _TextDateLoader.yaml_implicit_resolvers = {
@@ -116,63 +164,108 @@ _TextDateLoader.yaml_implicit_resolvers = {
 }
 
 
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_REGISTRY_BYTES:
+        raise SourceError(
+            path, RULE_SHAPE, f"{size:,} bytes is more than a registry file may hold ({MAX_REGISTRY_BYTES:,})", "file"
+        )
+
+
+def _text(value: Any) -> str:
+    """A scalar as trimmed text; '' for a missing value (YAML null, an empty cell)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, dict | list):
+        return repr(value)
+    return str(value).strip()
+
+
 def _read_yaml(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
+    _check_size(path)
     try:
         doc = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextDateLoader)
     except yaml.YAMLError as exc:
-        raise SourceError(path, RULE_SHAPE, f"not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "file"
+        raise SourceError(path, RULE_SHAPE, f"not valid YAML: {exc}", where) from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, RULE_SHAPE, f"a registry file is UTF-8 text: byte {exc.start} is not UTF-8",
+                          "file") from exc
+    except RecursionError as exc:
+        raise SourceError(path, RULE_SHAPE, "the YAML nests more deeply than a registry file can", "file") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
-        raise SourceError(path, RULE_SHAPE, "expected a mapping with a 'groups' list")
+        raise SourceError(path, RULE_SHAPE, "expected a mapping with a 'groups' list", "file")
     groups: list[dict[str, Any]] = []
     spells: list[Spell] = []
     for i, g in enumerate(doc["groups"], start=1):
         where = f"group {i}"
         if not isinstance(g, dict) or "id" not in g or "name" not in g or "kind" not in g:
             raise SourceError(path, RULE_SHAPE, "each group needs id, name and kind", where)
-        gid = str(g["id"])
-        where = f"group {gid}"
+        gid = _text(g["id"])
+        where = f"group {gid}" if gid else f"group {i}"
         contracts = g.get("contracts")
+        members = g.get("members") or []
+        if not isinstance(members, list):
+            raise SourceError(path, RULE_SHAPE, "members must be a list", where)
         groups.append(
             {
                 "group_id": gid,
                 "as_of": None,
-                "name": str(g["name"]),
-                "kind": str(g["kind"]),
+                "name": _text(g["name"]),
+                "kind": _text(g["kind"]),
+                "where": where,
                 "legal_form": g.get("legal_form"),
                 "founded": _date(g.get("founded"), path, where, "founded"),
                 "contracts": "/".join(contracts) if isinstance(contracts, list) else contracts,
                 "parent": g.get("parent"),
             }
         )
-        for j, m in enumerate(g.get("members") or [], start=1):
+        for j, m in enumerate(members, start=1):
             if not isinstance(m, dict) or "practice" not in m:
                 raise SourceError(path, RULE_SHAPE, "each member needs a practice code", f"{where}, member {j}")
-            w = f"{where}, member {j} ({m['practice']})"
+            w = f"{where}, member {j} ({_text(m['practice'])})"
             spells.append(
-                Spell(gid, str(m["practice"]).strip().upper(), _date(m.get("start"), path, w, "start"),
+                Spell(gid, _text(m["practice"]).upper(), _date(m.get("start"), path, w, "start"),
                       _date(m.get("end"), path, w, "end"), w)
             )
     return groups, spells
 
 
 def _read_csv(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    df.columns = [c.strip().lower() for c in df.columns]
-    missing = [c for c in CSV_REQUIRED if c not in df.columns]
+    from gpscale.sources.common import read_text_csv
+
+    _check_size(path)
+    table = read_text_csv(path)
+    heads = [h.strip().lower() for h in table.headers]
+    missing = [c for c in CSV_REQUIRED if c not in heads]
     if missing:
         raise SourceError(path, "missing-columns", f"missing required columns: {', '.join(missing)}", "header")
+    if table.wrong_width:
+        i, seen = table.wrong_width[0]
+        raise SourceError(path, "wrong-field-count", f"row has {seen} fields, header has {len(heads)}",
+                          f"line {table.lines[i]}")
+    df = table.frame.set_axis(heads, axis=1)
     groups: dict[str, dict[str, Any]] = {}
     spells: list[Spell] = []
-    for i, row in enumerate(df.to_dict("records"), start=2):
-        where = f"row {i}"
+    for i, row in enumerate(df.to_dict("records")):
+        where = f"line {table.lines[i]}"
         gid = row["group_id"].strip()
+        attrs = {
+            "group_id": gid,
+            "as_of": None,
+            "name": row["group_name"].strip(),
+            "kind": row["kind"].strip(),
+        }
+        known = groups.get(gid)
+        if known is not None and any(known[k] != attrs[k] for k in ("name", "kind")):
+            raise SourceError(path, RULE_DUPLICATE_GROUP, f"group {gid!r} is given as {known['name']!r} "
+                              f"({known['kind']}) and as {attrs['name']!r} ({attrs['kind']})", where)
         groups.setdefault(
             gid,
             {
-                "group_id": gid,
-                "as_of": None,
-                "name": row["group_name"].strip(),
-                "kind": row["kind"].strip(),
+                **attrs,
+                "where": f"group {gid} ({where})" if gid else where,
                 "legal_form": row.get("legal_form") or None,
                 "founded": _date(row.get("founded"), path, where, "founded"),
                 "contracts": row.get("contracts") or None,
@@ -219,8 +312,16 @@ def registry_problems(
     code_re = re.compile(PRACTICE_CODE_RE)
     ids = {g["group_id"] for g in groups}
     known_parents = ids | (known_groups or set())
+    seen_ids: set[str] = set()
     for g in groups:
-        where = f"group {g['group_id']}"
+        where = g.get("where") or f"group {g['group_id']}"
+        if not g["group_id"] or not g["name"]:
+            blank = "id" if not g["group_id"] else "name"
+            out.append(Problem("error", RULE_BLANK, where, f"the group's {blank} is empty"))
+        if g["group_id"] in seen_ids:
+            out.append(Problem("error", RULE_DUPLICATE_GROUP, where,
+                               f"group id {g['group_id']!r} is given twice in the file"))
+        seen_ids.add(g["group_id"])
         if g["kind"] not in GROUP_KINDS:
             out.append(Problem("error", RULE_KIND, where, f"kind {g['kind']!r} is not one of {', '.join(GROUP_KINDS)}"))
         if g["parent"] and g["parent"] not in known_parents:
@@ -231,7 +332,9 @@ def registry_problems(
             out.append(Problem("error", RULE_EMPTY, f"group {g['group_id']}", "the group has no members"))
     by_key: dict[tuple[str, str], list[Spell]] = {}
     for s in spells:
-        if not code_re.match(s.practice_code):
+        if not s.practice_code:
+            out.append(Problem("error", RULE_BLANK, s.where, "the member's practice code is empty"))
+        elif not code_re.match(s.practice_code):
             out.append(Problem("error", RULE_CODE, s.where, f"{s.practice_code!r} is not an ODS practice code"))
         if s.start_date and s.end_date and s.end_date < s.start_date:
             out.append(Problem("error", RULE_END_BEFORE_START, s.where,

@@ -96,10 +96,12 @@ def compute_command(
 ) -> None:
     """Compute indicators for every practice and period in the store."""
     from gpscale.indicators.compute import ComputeError, compute_indicators
+    from gpscale.store.command import check_for_command
 
     if not store.exists():
         typer.echo(f"no store at {store}", err=True)
         raise typer.Exit(1)
+    check_for_command(store)
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         typer.echo(f"--out must end in .parquet or .csv, not {out.name}", err=True)
         raise typer.Exit(2)

@@ -46,21 +46,36 @@ class Detection:
     """A loader's claim on a file.
 
     ``publication`` identifies the edition of the publication the file holds (e.g.
-    ``qof_achievement:FY2019/20``): a later file with the same publication replaces the earlier one's rows.
+    ``qof_achievement:FY2019/20``): a later file with the same publication replaces the earlier one's rows,
+    after the ingest has compared the two (:mod:`gpscale.store.editions`). ``stated_period`` is the period
+    the user gave (``gpscale ingest --period``) for a file that carries none
+    (:mod:`gpscale.sources.period_policy`).
     """
 
     format: str
     variant: str
     publication: str
+    stated_period: str | None = None
 
 
 @dataclass(frozen=True)
 class Reject:
-    """One quarantined row: its 1-based data row number (or None), the rule, and what was wrong."""
+    """One quarantined row: its 1-based data row number (or None), the rule, what was wrong, and the
+    physical line of the file it starts on where known (differs from the row number after blank lines or
+    quoted line breaks)."""
 
     row_number: int | None
     rule: str
     detail: str
+    line: int | None = None
+
+    def location(self) -> str:
+        """'row 3 (line 5)', 'row 3' or 'line 5': where a user finds the row."""
+        if self.row_number is not None and self.line is not None and self.line != self.row_number + 1:
+            return f"row {self.row_number} (line {self.line})"
+        if self.row_number is not None:
+            return f"row {self.row_number}"
+        return f"line {self.line}" if self.line is not None else "file"
 
 
 @dataclass
@@ -77,6 +92,7 @@ class LoadResult:
     rejects: list[Reject] = field(default_factory=list)
     nulls_suppressed: int = 0
     message: str = ""
+    publication: str | None = None  # the edition, where the content decides it better than the head did
 
 
 @runtime_checkable

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,12 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from gpscale.periods import fy_label, month_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import FileHead, SourceError
+from gpscale.sources.csvread import MAX_IN_MEMORY_BYTES, CsvChunk, CsvReader
 from gpscale.sources.headers import Col, Resolved, match, norm, resolve
-
-csv.field_size_limit(1 << 24)
 
 
 @dataclass
@@ -34,102 +31,52 @@ class TextTable:
     headers: list[str]
     frame: pd.DataFrame  # columns named by position: "0", "1", ...; all text
     wrong_width: list[tuple[int, int]] = field(default_factory=list)  # (0-based row index, fields seen)
+    lines: list[int] = field(default_factory=list)  # physical line each row starts on
 
     def column(self, header: str) -> pd.Series:
         return self.frame[str(self.headers.index(header))]
 
 
-def decode(raw: bytes) -> str:
-    """Decode file bytes: UTF-8 (BOM stripped) or, failing that, Windows-1252."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
-
-
 def read_text_csv(path: Path, header: bool = True, width: int | None = None) -> TextTable:
-    """Read a CSV as text (quoted newlines allowed, strict quoting).
+    """Read a whole CSV as text, through the streaming reader (:mod:`gpscale.sources.csvread`).
 
-    Rows with a different number of fields from the header are padded/truncated and listed in
-    ``wrong_width`` so the loader can quarantine them (a truncated last line shows up here). Files
-    without quote characters are parsed by pandas' C reader after a cheap per-line field count; files
-    with quotes (or misfit rows) by the csv module, which follows quoting exactly.
+    Quoted newlines are allowed and quoting is strict; encodings are detected and a mixed-encoding file,
+    NUL bytes, an unclosed quote or a column named twice are refused with the line named. Rows with a
+    different number of fields from the header are padded/truncated and listed in ``wrong_width`` so the
+    loader can quarantine them (a truncated last line shows up here). Loaders that need the whole table in
+    memory use this; it refuses files above :data:`~gpscale.sources.csvread.MAX_IN_MEMORY_BYTES`.
     """
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise SourceError(path, v.MALFORMED_CSV, "the file contains NUL bytes (binary or corrupted)")
-    text = decode(raw)
-    if '"' not in text:
-        fast = _read_unquoted(text, header, width)
-        if fast is not None:
-            return fast
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[list[str]] = []
-    try:
-        for rec in reader:
-            if rec and (len(rec) > 1 or rec[0].strip()):
-                rows.append(rec)
-    except csv.Error as exc:
-        raise SourceError(path, v.MALFORMED_CSV, f"cannot parse CSV: {exc}", where=f"line {reader.line_num}") from exc
-    if not rows:
-        raise SourceError(path, v.EMPTY_FILE, "the file is empty")
-    if header:
-        head = [h.replace("\ufeff", "") for h in rows[0]]
-        body = rows[1:]
-    else:
-        n = width or max(len(r) for r in rows[:50])
-        head = [str(i) for i in range(n)]
-        body = rows
-    n = len(head)
+    size = path.stat().st_size
+    if size > MAX_IN_MEMORY_BYTES:
+        raise SourceError(
+            path,
+            v.FILE_TOO_LARGE,
+            f"{size / 1e6:,.0f} MB is more than the {MAX_IN_MEMORY_BYTES / 1e6:,.0f} MB this format's loader reads "
+            "into memory; a file of this layout that large is not a publication we know",
+            where="file",
+        )
+    reader = CsvReader(path, header=header, width=width)
+    frames: list[pd.DataFrame] = []
     wrong: list[tuple[int, int]] = []
-    for i, r in enumerate(body):
-        if len(r) != n:
-            # tolerate trailing empty fields beyond the header (e.g. a trailing comma)
-            if len(r) > n and not any(c.strip() for c in r[n:]):
-                body[i] = r[:n]
-            else:
-                wrong.append((i, len(r)))
-                body[i] = (r + [""] * n)[:n]
-    cols = list(zip(*body, strict=True)) if body else [() for _ in range(n)]
-    frame = pd.DataFrame({str(i): pd.Series(c, dtype=object) for i, c in enumerate(cols)})
-    return TextTable(head, frame, wrong)
+    lines: list[int] = []
+    for chunk in reader.chunks():
+        frames.append(chunk.frame())
+        wrong.extend((chunk.start + i, seen) for i, seen in chunk.wrong_width)
+        lines.extend(chunk.lines)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return TextTable(reader.headers, frame, wrong, lines)
 
 
-def _read_unquoted(text: str, header: bool, width: int | None) -> TextTable | None:
-    """Fast path for a file without quotes: None if any line has the wrong number of fields."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return None
-    n = (lines[0].count(",") + 1) if header else (width or lines[0].count(",") + 1)
-    for ln in lines[1 if header else 0 :]:
-        if ln.count(",") + 1 != n:
-            return None  # let the csv module path report the misfit rows
-    head = lines[0].split(",") if header else [str(i) for i in range(n)]
-    body = lines[1:] if header else lines
-    if not body:
-        frame = pd.DataFrame({str(i): pd.Series([], dtype=object) for i in range(n)})
-        return TextTable(head, frame, [])
-    frame = pd.read_csv(
-        io.StringIO("\n".join(body)),
-        header=None,
-        names=[str(i) for i in range(n)],
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        quoting=csv.QUOTE_NONE,
-        engine="c",
-    )
-    return TextTable(head, frame.astype(object), [])
-
-
-def flag_wrong_width(table: TextTable, check: v.Checker) -> None:
+def flag_wrong_width(table: TextTable | CsvChunk, check: v.Checker) -> None:
+    """Quarantine the rows whose field count differs from the header's (``wrong-field-count``)."""
     if not table.wrong_width:
         return
     n = len(table.headers)
     import numpy as np
 
-    mask = np.zeros(len(table.frame), dtype=bool)
-    details = [""] * len(table.frame)
+    n_rows = len(table.frame) if isinstance(table, TextTable) else len(table)
+    mask = np.zeros(n_rows, dtype=bool)
+    details = [""] * n_rows
     for i, seen in table.wrong_width:
         mask[i] = True
         details[i] = f"row has {seen} fields, header has {n} (truncated or misaligned line)"
@@ -139,7 +86,7 @@ def flag_wrong_width(table: TextTable, check: v.Checker) -> None:
 def start_checks(table: TextTable, df: pd.DataFrame, path: Path) -> v.Checker:
     """Refuse a file with no data rows, start its row checks and quarantine misaligned lines."""
     v.require_rows(len(df), path)
-    check = v.Checker(path, len(df))
+    check = v.Checker(path, len(df), lines=table.lines or None)
     flag_wrong_width(table, check)
     return check
 
@@ -255,32 +202,7 @@ def read_sheet(
     )
 
 
-# ---- periods from file names and headers -----------------------------------------------------------
-
-_FY_LONG = re.compile(r"(?<!\d)(19|20)(\d{2})[-_ /]?(\d{2})(?!\d)")
-_FY_SHORT = re.compile(r"(?<!\d)(\d{2})[-_ ]?(\d{2})(?!\d)")
-_MONTH = re.compile(r"(?<!\d)(19|20)(\d{2})[-_ ]?(0[1-9]|1[0-2])(?!\d)")
-
-
-def fy_from_text(text: str) -> str | None:
-    """Financial year named in text: '2019-20', '201920', '2019_20', '1920', '19-20' → 'FY2019/20'."""
-    for m in _FY_LONG.finditer(text):
-        y = int(m.group(1) + m.group(2))
-        if (y + 1) % 100 == int(m.group(3)):
-            return fy_label(y)
-    for m in _FY_SHORT.finditer(text):
-        a, b = int(m.group(1)), int(m.group(2))
-        if (a + 1) % 100 == b and 0 <= a <= 60:
-            return fy_label(2000 + a)
-    return None
-
-
-def month_from_text(text: str) -> str | None:
-    """Month named in text: '201709', '2017_09', '2017-09' → '2017-09'."""
-    for m in _MONTH.finditer(text):
-        return month_label(int(m.group(1) + m.group(2)), int(m.group(3)))
-    return None
-
+# ---- periods -----------------------------------------------------------------------------------------
 
 def fy_end(fy: str) -> date:
     y = int(fy[2:6])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpscale.periods import fy_label
+from gpscale.periods import PeriodType, fy_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
@@ -34,6 +34,7 @@ from gpscale.sources.common import (
     text,
 )
 from gpscale.sources.headers import Col, col, match
+from gpscale.sources.period_policy import resolve_period
 
 if TYPE_CHECKING:
     import duckdb
@@ -67,6 +68,7 @@ class Fingertips:
     """Fingertips all_data CSV (any indicator), practice rows."""
 
     name = "fingertips"
+    columns = FT_COLS  # the columns it reads (detection names those missing)
     description = "OHID Fingertips all_data CSV (Indicator ID, Area Code, Area Type, Time period, Value, ...)"
     header_hint = "Indicator ID,Indicator Name,Parent Code,Parent Name,Area Code,Area Name,Area Type,Sex,Age"
 
@@ -121,10 +123,18 @@ class Fingertips:
             tables["practice_record"] = pd.DataFrame(
                 {"practice_code": imd["practice_code"], "imd_score": imd["value"], "as_of": None}
             )
+        held = {p for p in mv["period"] if p}
+        periods = (
+            resolve_period(path, PeriodType.FINANCIAL_YEAR, "Fingertips", content=held, stated=detection.stated_period)
+            if held
+            else []
+        )
         return LoadResult(
             tables=tables,
             rows_in=n,
-            periods=sorted({p for p in mv["period"] if p}),
+            # the edition is the indicators and periods it holds, whatever the file is called
+            publication=f"{self.name}:{'+'.join(sorted(set(mv['measure_id'])))}:{'+'.join(periods)}",
+            periods=periods,
             rejects=check.rejects,
             nulls_suppressed=check.nulls,
             message=f"{len(mv)} practice rows; {int(skip.sum())} rows for other area types (England, CCG...) skipped",
@@ -144,6 +154,7 @@ class PracticeImd:
     """Practice IMD score file (practice_code, practice_name, postcode, subicb_code, imd_score, imd_decile)."""
 
     name = "practice_imd"
+    columns = PIMD_COLS  # the columns it reads (detection names those missing)
     description = "practice-level IMD score file (practice_code, ..., imd_score, imd_decile)"
     header_hint = '"practice_code","practice_name","postcode","subicb_code","imd_score","imd_decile"'
 
@@ -163,7 +174,7 @@ class PracticeImd:
             check.flag((dec < 1) | (dec > 10), v.INVALID_VALUE, "IMD decile {0} not 1-10", df["imd_decile"])
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         rec = pd.DataFrame(
             {
                 "practice_code": code,
@@ -195,6 +206,7 @@ class PcnImd:
     """PCN IMD score file (pcn_code, pcn_name, postcode, subicb_code, imd_score, imd_decile)."""
 
     name = "pcn_imd"
+    columns = PCNIMD_COLS  # the columns it reads (detection names those missing)
     description = "PCN-level IMD score file (pcn_code, pcn_name, ..., imd_score, imd_decile)"
     header_hint = '"pcn_code","pcn_name","postcode","subicb_code","imd_score","imd_decile"'
 
@@ -211,7 +223,7 @@ class PcnImd:
         score = v.counts(df, "imd_score", check, res["imd_score"])
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": pcn}), ["p"], path, "PCN", keep)
+        v.duplicates(pd.DataFrame({"p": pcn}), ["p"], path, "PCN", keep, lines=check.lines)
         parts = [
             pd.DataFrame(
                 {
@@ -274,7 +286,7 @@ class ImdLsoaWorkbook:
         v.counts(df, "imd_decile", check, found["imd_decile"])
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"l": lsoa}), ["l"], path, "LSOA", keep)
+        v.duplicates(pd.DataFrame({"l": lsoa}), ["l"], path, "LSOA", keep, lines=check.lines)
         parts = [
             pd.DataFrame({"entity_code": lsoa, "attribute": f"imd2019_{k}", "value": text(df[k])})[keep]
             for k in ("imd_rank", "imd_decile")

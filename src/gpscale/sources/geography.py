@@ -71,7 +71,7 @@ class LsoaLookup:
             key = keys[0] + "|" + keys[1]
             etype = "lsoa" + "_".join(re.sub(r"\D", "", norm(table.headers[c])) or "x" for c in cols[:2])
             etype = "lsoa11_lsoa21" if etype == "lsoa11_21" else etype
-        v.duplicates(pd.DataFrame({"k": key}), ["k"], path, "LSOA", keep)
+        v.duplicates(pd.DataFrame({"k": key}), ["k"], path, "LSOA", keep, lines=check.lines)
         parts = []
         for i, h in enumerate(table.headers):
             if i in cols[: 2 if "|" in str(key.iloc[0]) else 1] or norm(h) in ("fid", "objectid", ""):

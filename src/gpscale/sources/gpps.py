@@ -29,6 +29,7 @@ from gpscale.sources.common import (
     read_checked_csv,
 )
 from gpscale.sources.headers import Col, col, norm
+from gpscale.sources.period_policy import inconsistent
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,17 +49,24 @@ _WBASE = re.compile(r"^q(\d+) ?(?:base ?w(?:eighted)?|w ?base|base weighted)$")
 _YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 
 
-def survey_fy(path: Path) -> str:
+def survey_fy(path: Path, stated: str | None = None) -> str:
+    """The financial year a survey file belongs to: from the survey year in its name, or ``--period``."""
     m = _YEAR.search(path.name)
-    if not m:
+    named = fy_label(int(m.group(1)) - 1) if m else None
+    if named is not None and stated is not None and named != stated:
+        raise inconsistent(path, "--period", f"--period {stated} disagrees with the file name: the survey of "
+                           f"{m.group(1) if m else ''} belongs to {named}")
+    fy = named or stated
+    if fy is None:
         raise SourceError(
             path,
             v.PERIOD_UNKNOWN,
             "the GP Patient Survey file does not state its survey year; name it as published, "
-            "e.g. 'GPPS_2019_Practice_data_(weighted)_(csv)_PUBLIC.csv'",
+            "e.g. 'GPPS_2019_Practice_data_(weighted)_(csv)_PUBLIC.csv', or state the financial year the "
+            "fieldwork ends in: gpscale ingest --period FY2018/19 FILE",
             where="file name",
         )
-    return fy_label(int(m.group(1)) - 1)
+    return fy
 
 
 class GPPS:
@@ -82,7 +90,7 @@ class GPPS:
         return Detection(self.name, "pre-2024", f"gpps:{tag}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = survey_fy(path)
+        fy = survey_fy(path, detection.stated_period)
         table, res, df, check = read_checked_csv(path, GPPS_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -102,7 +110,7 @@ class GPPS:
         wbase_vals: dict[int, pd.Series] = {}
         raw = table.frame
         for q, i in bases.items():
-            base_vals[q] = v.counts(raw, str(i), check, table.headers[i])
+            base_vals[q] = v.counts(raw, str(i), check, table.headers[i], whole=True)
         for q, i in wbases.items():
             wbase_vals[q] = v.counts(raw, str(i), check, table.headers[i])
         for q, k, i in pcts:
@@ -127,8 +135,8 @@ class GPPS:
                 )
             )
         if "received" in df and "distributed" in df:
-            rec = v.counts(df, "received", check, res["received"])
-            dist = v.counts(df, "distributed", check, res["distributed"])
+            rec = v.counts(df, "received", check, res["received"], whole=True)
+            dist = v.counts(df, "distributed", check, res["distributed"], whole=True)
             v.numerator_le_denominator(rec, dist, check, "questionnaires received above distributed")
             rate = v.numbers(df, "resprate", check) if "resprate" in df else rec / dist * 100
             parts.append(
@@ -144,7 +152,9 @@ class GPPS:
             )
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep)
+        v.duplicates(
+            pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep, lines=check.lines
+        )
         if not pcts:
             raise SourceError(path, v.MISSING_COLUMNS, "no question columns (QN_Kpct) found", where="header row")
         measures = pd.concat([p[keep] for p in parts], ignore_index=True)

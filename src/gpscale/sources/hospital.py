@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from gpscale.periods import PeriodType
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
-    fy_from_text,
     head_headers,
     map_unique,
     read_checked_csv,
 )
 from gpscale.sources.headers import Col, col, match
+from gpscale.sources.period_policy import fy_from_text, resolve_period
 from gpscale.sources.registrations import SEX, age_band
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class HospitalActivity:
     """gpscale practice-level hospital activity: events and population by measure, sex and age band."""
 
     name = "hospital_activity"
+    columns = HOSP_COLS  # the columns it reads (detection names those missing)
     description = "gpscale practice-level hospital activity CSV (practice, year, measure, sex, age band, events)"
     header_hint = "PRACTICE_CODE,FINANCIAL_YEAR,MEASURE,SEX,AGE_BAND,EVENTS,POPULATION"
 
@@ -64,8 +66,8 @@ class HospitalActivity:
         check.flag(~sex.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex)
         measure = df["measure"].fillna("").astype(str).str.strip().str.upper()
         check.flag(measure == "", v.INVALID_VALUE, "blank measure")
-        events = v.counts(df, "events", check, res["events"])
-        popn = v.counts(df, "population", check, res["population"])
+        events = v.counts(df, "events", check, res["events"], whole=True)
+        popn = v.counts(df, "population", check, res["population"], whole=True)
         check.finish()
         keep = check.keep_mask(n)
         out = pd.DataFrame(
@@ -85,8 +87,12 @@ class HospitalActivity:
             ["practice_code", "period", "measure", "sex", "age_band"],
             path,
             "practice-year-measure-sex-age",
+            lines=[check.line_of(int(i)) or 0 for i in out.index],
         )
-        periods = sorted(set(out["period"].dropna()))
+        periods = resolve_period(
+            path, PeriodType.FINANCIAL_YEAR, "hospital activity", content=set(out["period"].dropna()),
+            stated=detection.stated_period,
+        )
         return LoadResult(
             tables={"hospital_activity": out},
             rows_in=n,
@@ -94,4 +100,5 @@ class HospitalActivity:
             rejects=check.rejects,
             nulls_suppressed=check.nulls,
             message=f"{out['practice_code'].nunique()} practices, measures {sorted(set(out['measure']))}",
+            publication=f"{self.name}:{'+'.join(periods)}",
         )

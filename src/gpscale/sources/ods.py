@@ -91,10 +91,11 @@ class Epraccur:
     header_hint = '"A81001","THE DENSHAM SURGERY","Y54","Q74","THE HEALTH CENTRE",...,"20130401","","4",""'
 
     def sniff(self, head: FileHead) -> Detection | None:
-        recs = head_records(head, 3)
-        if not recs or len(recs[0]) != 27:
+        # the first record of the usual 27 fields decides (a misshapen first line is quarantined by load())
+        recs = head_records(head, 5)
+        r = next((rec for rec in recs if len(rec) == 27), None)
+        if r is None or sum(len(rec) == 27 for rec in recs) * 2 < len(recs):
             return None
-        r = recs[0]
         if not re.fullmatch(r"[A-Z0-9]{3,8}", r[0].strip()):
             return None
         if not re.fullmatch(r"\d{8}", r[10].strip()) or r[12].strip() not in STATUS:
@@ -114,6 +115,7 @@ class Epraccur:
         code = v.ods_codes(df["organisation_code"], check, "organisation code", allow_crown=True)
         open_d = v.parse_dates(df["open_date"], check, "open date")
         close_d = v.parse_dates(df["close_date"], check, "close date")
+        v.date_order(open_d, close_d, check, "open date", "close date")
         status = df["status_code"].fillna("").astype(str).str.strip()
         as_of = date_from_name(path.name)
         if as_of is None:
@@ -121,7 +123,7 @@ class Epraccur:
             as_of = max(latest) if latest else None
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"code": code}), ["code"], path, "organisation code", keep)
+        v.duplicates(pd.DataFrame({"code": code}), ["code"], path, "organisation code", keep, lines=check.lines)
         rec = pd.DataFrame(
             {
                 "practice_code": code,
@@ -144,6 +146,9 @@ class Epraccur:
             rejects=check.rejects,
             nulls_suppressed=0,
             message=f"snapshot as of {as_of}" if as_of else "snapshot date unknown",
+            # undated by its name: the snapshot is identified by the latest date it holds, so two undated
+            # snapshots of different months are two editions, not one replacing the other
+            publication=f"{self.name}:{as_of.isoformat() if as_of else 'undated'}",
         )
 
 
@@ -226,16 +231,7 @@ class EPCN:
         fmts = ("%Y%m%d", "%Y-%m-%d", "%d/%m/%Y")
         start = v.parse_dates(pdf["start_date"], check, "relationship start date", fmts)
         end = v.parse_dates(pdf["end_date"], check, "relationship end date", fmts)
-        inverted = pd.Series(
-            [s is not None and e is not None and e < s for s, e in zip(start, end, strict=True)], index=pdf.index
-        )
-        check.flag(
-            inverted,
-            v.IMPOSSIBLE_DATE,
-            "relationship ends ({0}) before it starts ({1})",
-            pdf["end_date"],
-            pdf["start_date"],
-        )
+        v.date_order(start, end, check, "relationship start date", "relationship end date")
 
         # PCN details sheet (optional: older snapshots always have it; names come from partners otherwise)
         details_rows: pd.DataFrame | None = None

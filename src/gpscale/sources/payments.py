@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from gpscale.periods import PeriodType
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
+from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
     fy_end,
-    fy_from_text,
     head_headers,
     read_checked_csv,
     text,
 )
 from gpscale.sources.headers import Col, col, match
+from gpscale.sources.period_policy import fy_from_text, resolve_period
 from gpscale.sources.qof import attribute_rows
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class Payments:
     """NHS Payments to General Practice, practice-level annual CSV."""
 
     name = "nhs_payments"
+    columns = PAY_COLS  # the columns it reads (detection names those missing)
     description = "NHS Payments to General Practice practice-level CSV (2017/18 onward layouts)"
     header_hint = (
         "NHS England (Region) code,NHS England (Region) Name,CCG Code,CCG NAME,PCN Code,PCN Name,Practice Code,"
@@ -97,15 +99,13 @@ class Payments:
         return Detection(self.name, variant, f"nhs_payments:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = fy_from_text(path.name)
-        if fy is None:
-            raise SourceError(
-                path,
-                v.PERIOD_UNKNOWN,
-                "the payments file does not state its financial year; name it as published, e.g. "
-                "'nhspaymentsgp-19-20-prac-csv.csv'",
-                where="file name",
-            )
+        fy = resolve_period(
+            path,
+            PeriodType.FINANCIAL_YEAR,
+            "NHS Payments to General Practice",
+            stated=detection.stated_period,
+            example="nhspaymentsgp-19-20-prac-csv.csv",
+        )[0]
         _table, res, df, check = read_checked_csv(path, PAY_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -123,9 +123,11 @@ class Payments:
             if "close_date" in df
             else None
         )
+        if open_d is not None and close_d is not None:
+            v.date_order(open_d, close_d, check, "practice open date", "practice close date")
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         disp = dispensing_flag(df["dispensing"])
         rec = pd.DataFrame(
             {

@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpscale.periods import month_label
+from gpscale.periods import PeriodType, month_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
 from gpscale.sources.common import cell_text, head_headers, head_records, open_workbook
+from gpscale.sources.csvread import check_header, sniff_encoding
 from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.period_policy import resolve_period
 
 if TYPE_CHECKING:
     import duckdb
@@ -68,6 +70,7 @@ class PrescribingMonthly:
     """EPD monthly file or PDPI presentation-level file (practice x BNF presentation x month)."""
 
     name = "prescribing"
+    columns = EPD_COLS  # the columns it reads (detection names those missing)
     description = "English Prescribing Dataset monthly CSV, or the older PDPI practice prescribing CSV"
     header_hint = (
         "YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,...,PRACTICE_CODE,...,BNF_CODE,BNF_DESCRIPTION,"
@@ -106,8 +109,12 @@ class PrescribingMonthly:
 
         head = read_head(path)
         headers = head_headers(head)
+        check_header(path, headers)
         with path.open("rb") as f:
             start = f.read(1 << 16)
+        encoding = "utf-16" if sniff_encoding(start).startswith("utf-16") else "utf-8"
+        if encoding == "utf-16":
+            start = start[2:].decode("utf-16-le", errors="ignore").encode("ascii", errors="replace")
         # DuckDB needs the line ending stated when the header holds a quoted line break (else it reads 0 rows)
         newline = "\\r\\n" if 2 * start.count(b"\r\n") >= start.count(b"\n") > 0 else "\\n"
         pos = self._resolve(headers, path)
@@ -133,6 +140,7 @@ class PrescribingMonthly:
                 SELECT {select}
                 FROM read_csv({_sql_str(str(path))}, header = true, auto_detect = false, delim = ',',
                               quote = '"', escape = '"', new_line = '{newline}', columns = {cols_sql},
+                              encoding = '{encoding}',
                               store_rejects = true,
                               rejects_table = '{REJ_TABLE}', rejects_scan = '{REJ_SCAN}',
                               ignore_errors = true)
@@ -149,6 +157,15 @@ class PrescribingMonthly:
         parse_errors = con.execute(
             f"SELECT line, error_type::VARCHAR, column_name, error_message FROM {REJ_TABLE} ORDER BY line"
         ).fetchall()
+        not_utf8 = [int(line) for line, etype, _c, _m in parse_errors if etype == "INVALID ENCODING"]
+        if not_utf8:
+            raise SourceError(
+                path,
+                v.MIXED_ENCODING,
+                f"{len(not_utf8):,} lines are not UTF-8 (the first here) although prescribing files are published "
+                "in UTF-8: the file mixes encodings or was re-saved in another; save it again as UTF-8",
+                where=f"line {not_utf8[0]}",
+            )
         seen_lines: set[int] = set()
         for line, etype, column, msg in parse_errors:
             if line in seen_lines:
@@ -168,7 +185,8 @@ class PrescribingMonthly:
         stats = con.execute(
             f"""
             SELECT count(*),
-                   count(*) FILTER (WHERE items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0),
+                   count(*) FILTER (WHERE items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0
+                                    OR items <> floor(items)),
                    count(*) FILTER (WHERE items IS NULL) + count(*) FILTER (WHERE quantity IS NULL)
                    + count(*) FILTER (WHERE nic IS NULL) + count(*) FILTER (WHERE actual_cost IS NULL)
             FROM {STAGE}
@@ -196,7 +214,7 @@ class PrescribingMonthly:
         if bad_yms:
             conds.append(f"year_month IS NULL OR year_month IN ({', '.join(_sql_str(y or '') for y in bad_yms)})")
         if n_neg:
-            conds.append("items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0")
+            conds.append("items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0 OR items <> floor(items)")
         bad_sql = " OR ".join(f"({c})" for c in conds) if conds else "FALSE"
         n_bad = 0
         if conds:
@@ -225,6 +243,8 @@ class PrescribingMonthly:
                     )
                 elif ym is None or ym in bad_yms:
                     rejects.append(Reject(int(rn), v.IMPOSSIBLE_DATE, f"year month {ym!r} is not a month"))
+                elif items is not None and items >= 0 and items != int(items):
+                    rejects.append(Reject(int(rn), v.NON_WHOLE_COUNT, f"items = {items} is not a whole number"))
                 else:
                     rejects.append(
                         Reject(
@@ -234,6 +254,10 @@ class PrescribingMonthly:
                         )
                     )
         good = {y: lab for y, lab in ym_map.items() if lab is not None}
+        if good:
+            resolve_period(path, PeriodType.MONTH, "prescribing", content=set(good.values()),
+                           stated=detection.stated_period)
+        self._refuse_repeated_rows(path, con, bad_sql)
         if not good:
             period_sql = "CAST(NULL AS VARCHAR)"  # every row has a bad month and is quarantined
         elif len(good) == 1:
@@ -258,6 +282,29 @@ class PrescribingMonthly:
             nulls_suppressed=n_null,
             message=f"{len(codes) - len(bad_codes)} practices; layout {detection.variant}",
         )
+
+
+    @staticmethod
+    def _refuse_repeated_rows(path: Path, con: duckdb.DuckDBPyConnection, bad_sql: str) -> None:
+        """Refuse a file holding exact copies of a row (every field the loader keeps): real files never do
+        (one row per practice, presentation and pack), and copies would be counted twice."""
+        got = con.execute(
+            f"""
+            SELECT count(*), sum(c), arg_max({{'practice_code': practice_code, 'bnf_code': bnf_code,
+                                               'year_month': year_month}}, c), max(c)
+            FROM (SELECT practice_code, bnf_code, year_month, count(*) AS c FROM {STAGE} WHERE NOT ({bad_sql})
+                  GROUP BY practice_code, year_month, bnf_code, items, quantity, adq_usage, nic, actual_cost
+                  HAVING count(*) > 1)
+            """
+        ).fetchall()[0]
+        if got[0]:
+            raise SourceError(
+                path,
+                v.DUPLICATE_KEY,
+                f"{int(got[1]) - int(got[0]):,} rows are exact copies of other rows, e.g. {got[2]} appears "
+                f"{int(got[3]):,} times; repeated rows would be counted twice",
+                where="rows",
+            )
 
 
 # ---- STAR-PU / ASTRO-PU weights -----------------------------------------------------------------------

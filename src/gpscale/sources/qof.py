@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from gpscale.domain.qof import qof_max_points
-from gpscale.periods import fy_label
+from gpscale.periods import PeriodType, fy_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
 from gpscale.sources.common import (
     cell_text,
     find_header_row,
+    flag_wrong_width,
     frame_of,
     fy_end,
-    fy_from_text,
     head_headers,
     map_unique,
     open_workbook,
@@ -48,23 +48,20 @@ from gpscale.sources.common import (
     start_checks,
     text,
 )
-from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.csvread import CsvReader
+from gpscale.sources.headers import Col, Resolved, col, match, norm, resolve
+from gpscale.sources.period_policy import fy_from_text, resolve_period
+from gpscale.sources.staging import LINE, Staging
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def require_fy(path: Path, what: str) -> str:
-    fy = fy_from_text(path.name)
-    if fy is None:
-        raise SourceError(
-            path,
-            v.PERIOD_UNKNOWN,
-            f"{what} files do not state their financial year inside the file; name the file with it, "
-            f"e.g. '{what}_2019-20.csv' or '{what}_1920.csv'",
-            where="file name",
-        )
-    return fy
+def require_fy(path: Path, what: str, detection: Detection) -> str:
+    """The financial year of a file whose content does not state it: from its name, or ``--period``."""
+    return resolve_period(
+        path, PeriodType.FINANCIAL_YEAR, what, stated=detection.stated_period, example=f"{what}_1920.csv"
+    )[0]
 
 
 # ---- overall achievement -----------------------------------------------------------------------------
@@ -108,6 +105,7 @@ class QofAchievement:
     """QOF practice overall achievement table (points, % of maximum), any year's header wording."""
 
     name = "qof_achievement"
+    columns = ACHIEVEMENT_COLS  # the columns it reads (detection names those missing)
     description = "QOF practice overall achievement (CSV export of the practice table; header drifts yearly)"
     header_hint = (
         "CCG ODS code (practice parent),PCN ODS code,PCN name,Practice code,Practice name,List size,"
@@ -127,7 +125,7 @@ class QofAchievement:
         return Detection(self.name, variant, f"qof_achievement:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "QOF")
+        fy = require_fy(path, "QOF", detection)
         table = read_text_csv(path)
         res = resolve(table.headers, ACHIEVEMENT_COLS, path)
         year_max = qof_max_points(fy)
@@ -145,7 +143,7 @@ class QofAchievement:
         n = len(df)
         check = start_checks(table, df, path)
         code = v.ods_codes(df["practice_code"], check)
-        lst = v.counts(df, "list_size", check, res["list_size"])
+        lst = v.counts(df, "list_size", check, res["list_size"], whole=True)
         pts = v.counts(df, "points", check, res["points"])
         pct_total = v.numbers(df, "pct_total", check, res["pct_total"])
         avail = v.counts(df, "max_available", check, res["max_available"])
@@ -160,7 +158,9 @@ class QofAchievement:
         v.numerator_le_denominator(pts, avail + 1e-6, check, "achievement points above the points available")
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep)
+        v.duplicates(
+            pd.DataFrame({"practice_code": code}), ["practice_code"], path, "practice", keep, lines=check.lines
+        )
 
         mv_total = pd.DataFrame(
             {
@@ -286,6 +286,7 @@ class QofPrevalence:
     """QOF raw PREVALENCE file (register and list size per practice and register group)."""
 
     name = "qof_prevalence"
+    columns = PREVALENCE_COLS  # the columns it reads (detection names those missing)
     description = "QOF raw PREVALENCE file: practice, register group, register, patient list type and size"
     header_hint = "PRACTICE_CODE,GROUP_CODE,REGISTER,PATIENT_LIST_TYPE,PATIENT_LIST_SIZE"
 
@@ -300,60 +301,109 @@ class QofPrevalence:
         fy = fy_from_text(head.path.name) or "unknown-year"
         return Detection(self.name, variant, f"qof_prevalence:{fy}")
 
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the staging tables once the ingest has copied the rows."""
+        Staging(con, self.name, ()).drop_tables(PREVALENCE_TABLES)
+
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "PREVALENCE")
-        _table, res, df, check = read_checked_csv(path, PREVALENCE_COLS)
-        n = len(df)
+        """Stream the file chunk by chunk (national files are 140,000+ rows; memory stays bounded)."""
+        fy = require_fy(path, "PREVALENCE", detection)
+        reader = CsvReader(path)
+        res = resolve(reader.headers, PREVALENCE_COLS, path)
+        stage = Staging(con, self.name, PREVALENCE_TABLES, extra={"measure_value": {"_desc": "VARCHAR"}})
+        rejects: list[Reject] = []
+        n = nulls = 0
+        for chunk in reader.chunks():
+            df = chunk.frame(res.positions)
+            check = v.Checker(path, len(df), offset=chunk.start, lines=chunk.lines)
+            flag_wrong_width(chunk, check)
+            measures, pop = self._convert(df, res, check, fy)
+            keep = check.keep_mask(len(df))
+            line = pd.Series(chunk.lines, index=df.index)
+            stage.append("measure_value", measures.assign(_line=line)[keep])
+            # one list size per practice and list type: keep the first in the chunk (and, below, in the file)
+            first = pop.assign(_line=line)[keep].dropna(subset=["patients"])
+            stage.append("practice_population", first.drop_duplicates(["practice_code", "age_band"]))
+            rejects += check.rejects
+            nulls += check.nulls
+            n += len(df)
+            if len(rejects) > v.MAX_QUARANTINED_ROWS:
+                v.check_reject_share(path, n, rejects)
+        v.require_rows(n, path)
+        v.check_reject_share(path, n, rejects)
+        rejects.sort(key=lambda r: (r.row_number or 0, r.rule))
+        mv = stage.stage("measure_value")
+        # prevalencebyprac: a group may hold two registers (HF and 'HF due to LVD'); the one with the shortest
+        # description keeps the plain id, the others get a suffix from their description
+        final_mv = f"SELECT * EXCLUDE (_desc) FROM {mv}" if "description" not in res else f"""
+            SELECT * EXCLUDE (measure_id, _desc), CASE
+                WHEN _desc IS NULL OR row_number() OVER (
+                    PARTITION BY practice_code, measure_id ORDER BY length(_desc), {LINE}) = 1 THEN measure_id
+                ELSE measure_id || ':' || trim(regexp_replace(lower(_desc), '[^a-z0-9]+', '_', 'g'), '_')
+                END AS measure_id
+            FROM {mv}"""
+        stage.refuse_duplicates(f"({final_mv})", ["practice_code", "measure_id"], path, "practice-register group")
+        pop = stage.stage("practice_population")
+        counts = con.execute(f"SELECT count(DISTINCT practice_code), count(DISTINCT measure_id) FROM {mv}").fetchall()
+        return LoadResult(
+            tables={
+                "measure_value": stage.relation("measure_value", f"SELECT * EXCLUDE ({LINE}) FROM ({final_mv})"),
+                "practice_population": stage.relation(
+                    "practice_population",
+                    f"""SELECT * EXCLUDE ({LINE}, _first) FROM (
+                            SELECT *, row_number() OVER (PARTITION BY practice_code, age_band ORDER BY {LINE}) AS _first
+                            FROM {pop}) WHERE _first = 1""",
+                ),
+            },
+            rows_in=n,
+            periods=[fy],
+            rejects=rejects,
+            nulls_suppressed=nulls,
+            message=f"{counts[0][0]} practices, {counts[0][1]} register groups",
+        )
+
+    @staticmethod
+    def _convert(
+        df: pd.DataFrame, res: Resolved, check: v.Checker, fy: str
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One chunk's rows checked and converted: measure_value rows (with the register description, if
+        any) and practice_population rows (one per row; the first per practice and list type is kept)."""
         code = v.ods_codes(df["practice_code"], check)
         group = df["group"].fillna("").astype(str).str.strip().str.upper()
-        reg = v.counts(df, "register", check, res["register"])
-        size = v.counts(df, "list_size", check, res["list_size"])
+        reg = v.counts(df, "register", check, res["register"], whole=True)
+        size = v.counts(df, "list_size", check, res["list_size"], whole=True)
         v.numerator_le_denominator(reg, size, check, "register above list size")
         band = map_unique(df["list_type"], list_type_band) if "list_type" in df else pd.Series("all", index=df.index)
         prev = v.numbers(df, "prevalence", check) if "prevalence" in df else None
-        check.finish()
-        keep = check.keep_mask(n)
-        mid = "prevalence:" + group
-        if "description" in df:
-            # prevalencebyprac: a group may hold two registers (HF and 'HF due to LVD'); the one with the
-            # shortest description keeps the plain id, the others get a suffix from their description
-            desc = df["description"].fillna("").astype(str).str.strip()
-            slug = desc.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
-            rank = desc.str.len().groupby([code, group]).rank(method="first")
-            mid = mid.where(rank == 1, mid + ":" + slug)
-        v.duplicates(
-            pd.DataFrame({"practice": code, "group": mid}),
-            ["practice", "group"],
-            path,
-            "practice-register group",
-            keep,
-        )
+        desc = df["description"].fillna("").astype(str).str.strip() if "description" in df else None
         measures = pd.DataFrame(
             {
                 "source": "qof",
-                "measure_id": mid,
+                "measure_id": "prevalence:" + group,
                 "practice_code": code,
                 "period": fy,
                 "period_type": "fy",
                 "numerator": reg,
                 "denominator": size,
                 "value": prev if prev is not None else None,
+                "_desc": desc,
             }
-        )[keep]
-        pop = (
-            pd.DataFrame({"practice_code": code, "age_band": band, "patients": size})[keep]
-            .dropna(subset=["patients"])
-            .drop_duplicates(["practice_code", "age_band"])
         )
-        pop = pop.assign(period=fy, period_type="fy", sex="all", patients=pop["patients"].round().astype("Int64"))
-        return LoadResult(
-            tables={"measure_value": measures, "practice_population": pop},
-            rows_in=n,
-            periods=[fy],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"{code[keep].nunique()} practices, {group[keep].nunique()} register groups",
+        pop = pd.DataFrame(
+            {
+                "practice_code": code,
+                "age_band": band,
+                "patients": size.round().astype("Int64"),
+                "period": fy,
+                "period_type": "fy",
+                "sex": "all",
+            }
         )
+        return measures, pop
+
+
+#: The tables a prevalence file loads into (staged while the file streams).
+PREVALENCE_TABLES = ("measure_value", "practice_population")
 
 
 __all__ = ["QofAchievement", "QofPrevalence", "fy_label"]
@@ -378,6 +428,7 @@ class QofDomains:
     """QOF domain achievement, long layout: practice, domain, points achieved, maximum points."""
 
     name = "qof_domains"
+    columns = DOMAIN_COLS  # the columns it reads (detection names those missing)
     description = "QOF practice domain achievement (practice, domain, points achieved, maximum points)"
     header_hint = "Practice code,Domain,Points achieved,Maximum points"
 
@@ -389,7 +440,7 @@ class QofDomains:
         return Detection(self.name, "long", f"qof_domains:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "QOF_DOMAINS")
+        fy = require_fy(path, "QOF_DOMAINS", detection)
         _table, res, df, check = read_checked_csv(path, DOMAIN_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -400,7 +451,7 @@ class QofDomains:
         v.numerator_le_denominator(pts, mx + 1e-6, check, "domain points above the domain maximum")
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep)
+        v.duplicates(pd.DataFrame({"p": code, "d": dom}), ["p", "d"], path, "practice-domain", keep, lines=check.lines)
         mv = pd.DataFrame(
             {
                 "source": "qof",
@@ -441,12 +492,15 @@ RAW_MEASURES = {
     "PCAS": "exceptions",  # 2019/20 onward: personalised care adjustments replace exceptions
     "REGISTER": "value",
 }
+#: MEASURE values that count patients (whole numbers); ACHIEVED_POINTS may be fractional.
+WHOLE_MEASURES = ("NUMERATOR", "DENOMINATOR", "EXCEPTIONS", "PCAS", "REGISTER")
 
 
 class QofRawAchievement:
     """QOF raw ACHIEVEMENT file: PRACTICE_CODE, INDICATOR_CODE, MEASURE, VALUE (long)."""
 
     name = "qof_raw_achievement"
+    columns = RAW_ACH_COLS  # the columns it reads (detection names those missing)
     description = "QOF raw ACHIEVEMENT file (practice, indicator, measure, value)"
     header_hint = "PRACTICE_CODE,INDICATOR_CODE,MEASURE,VALUE"
 
@@ -458,7 +512,7 @@ class QofRawAchievement:
         return Detection(self.name, "long", f"qof_raw_achievement:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "ACHIEVEMENT")
+        fy = require_fy(path, "ACHIEVEMENT", detection)
         _table, res, df, check = read_checked_csv(path, RAW_ACH_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -469,6 +523,13 @@ class QofRawAchievement:
             ~known, v.INVALID_VALUE, "measure {0!r} is not one of " + str(sorted(RAW_MEASURES)).replace("{", "{{"), meas
         )
         val = v.counts(df, "value", check, res["value"])
+        check.flag(
+            meas.isin(WHOLE_MEASURES) & val.notna() & (val != val.round()),
+            v.NON_WHOLE_COUNT,
+            "{0} = {1!r} is not a whole number",
+            meas,
+            df["value"],
+        )
         check.finish()
         keep = check.keep_mask(n)
         long = pd.DataFrame({"practice_code": code, "indicator": ind, "field": meas.map(RAW_MEASURES), "v": val})[keep]
@@ -477,6 +538,7 @@ class QofRawAchievement:
             ["practice_code", "indicator", "m"],
             path,
             "practice-indicator-measure",
+            lines=[check.line_of(int(i)) or 0 for i in long.index],
         )
         wide = long.pivot_table(
             index=["practice_code", "indicator"], columns="field", values="v", aggfunc="sum", dropna=False
@@ -537,6 +599,7 @@ class QofOrganisationReference:
     """QOF ORGANISATION_REFERENCE: practice → CCG/STP/region and revised maximum points."""
 
     name = "qof_organisation_reference"
+    columns = ORGREF_COLS  # the columns it reads (detection names those missing)
     description = "QOF ORGANISATION_REFERENCE (practice geography and REVISED_MAXIMUM_POINTS)"
     header_hint = "PRACTICE_CODE,PRACTICE_NAME,CCG_CODE,CCG_GEOGRAPHY_CODE,CCG_NAME,...,REVISED_MAXIMUM_POINTS"
 
@@ -548,14 +611,14 @@ class QofOrganisationReference:
         return Detection(self.name, f"{len(headers)}-column", f"qof_organisation_reference:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "ORGANISATION_REFERENCE")
+        fy = require_fy(path, "ORGANISATION_REFERENCE", detection)
         _table, res, df, check = read_checked_csv(path, ORGREF_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
         mx = v.counts(df, "max_points", check, res["max_points"])
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         df = df.assign(max_points_txt=mx.map(lambda x: None if pd.isna(x) else f"{x:g}"))
         attrs = attribute_rows(
             df,
@@ -610,6 +673,7 @@ class QofGeographies:
     """QOF MAPPING_NHS_GEOGRAPHIES: practice → PCN → CCG/Sub-ICB → STP/ICB → region for the year."""
 
     name = "qof_geographies"
+    columns = GEOG_COLS  # the columns it reads (detection names those missing)
     description = "QOF MAPPING_NHS_GEOGRAPHIES (practice to PCN, CCG/Sub-ICB, STP/ICB, region)"
     header_hint = "NAT_ONS_CODE,NAT_CODE,COUNTRY,REGION_ODS_CODE,...,PCN_ODS_CODE,PCN_NAME,PRACTICE_CODE,PRACTICE_NAME"
 
@@ -623,13 +687,13 @@ class QofGeographies:
         )
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES")
+        fy = require_fy(path, "MAPPING_NHS_GEOGRAPHIES", detection)
         _table, _res, df, check = read_checked_csv(path, GEOG_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         rec = pd.DataFrame(
             {
                 "practice_code": code,
@@ -680,6 +744,7 @@ class QofIndicatorMappings:
     """QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS: indicator → points, group, domain, list type."""
 
     name = "qof_indicator_mappings"
+    columns = INDMAP_COLS  # the columns it reads (detection names those missing)
     description = "QOF INDICATOR_MAPPINGS / MAPPING_INDICATORS (indicator points, group, domain, list type)"
     header_hint = "INDICATOR_CODE,INDICATOR_POINT_VALUE,GROUP_CODE,GROUP_DESCRIPTION,DOMAIN_CODE,DOMAIN_DESCRIPTION"
 
@@ -691,7 +756,7 @@ class QofIndicatorMappings:
         return Detection(self.name, f"{len(headers)}-column", f"qof_indicator_mappings:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_INDICATORS")
+        fy = require_fy(path, "MAPPING_INDICATORS", detection)
         _table, res, df, check = read_checked_csv(path, INDMAP_COLS)
         n = len(df)
         pts = v.counts(df, "point_value", check, res["point_value"])
@@ -704,7 +769,7 @@ class QofIndicatorMappings:
         )
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep)
+        v.duplicates(pd.DataFrame({"i": ind}), ["i"], path, "indicator", keep, lines=check.lines)
         out = pd.DataFrame(
             {
                 "period": fy,
@@ -744,6 +809,7 @@ class QofPcaMappings:
     """QOF MAPPING_PCAS_EXCL_TO_INDICATOR: personalised care adjustments / exclusions per indicator."""
 
     name = "qof_pca_mappings"
+    columns = PCA_COLS  # the columns it reads (detection names those missing)
     description = "QOF MAPPING_PCAS_EXCL_TO_INDICATOR (PCA/exclusion codes per indicator)"
     header_hint = "INDICATOR_CODE,PCA_EXCL_NAME,PCA_EXCL_SHORT_NAME,PCA_EXCL_DESCRIPTION,TYPE,GENERAL_SPECIFIC"
 
@@ -755,7 +821,7 @@ class QofPcaMappings:
         return Detection(self.name, "v1", f"qof_pca_mappings:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR")
+        fy = require_fy(path, "MAPPING_PCAS_EXCL_TO_INDICATOR", detection)
         _table, _res, df, check = read_checked_csv(path, PCA_COLS)
         n = len(df)
         check.finish()
@@ -803,6 +869,7 @@ class QofValidationOutcomes:
     """QOF PRACTICE_VALIDATION_OUTCOMES: practices failing a publication validation rule."""
 
     name = "qof_validation_outcomes"
+    columns = VALIDATION_COLS  # the columns it reads (detection names those missing)
     description = "QOF PRACTICE_VALIDATION_OUTCOMES (practice, validation rule, description)"
     header_hint = "PRACTICE_CODE,VALIDATION_RULE,RULE_DESCRIPTION"
 
@@ -814,7 +881,7 @@ class QofValidationOutcomes:
         return Detection(self.name, "v1", f"qof_validation_outcomes:{fy}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES")
+        fy = require_fy(path, "PRACTICE_VALIDATION_OUTCOMES", detection)
         _table, _res, df, check = read_checked_csv(path, VALIDATION_COLS)
         n = len(df)
         code = v.ods_codes(df["practice_code"], check)
@@ -912,10 +979,15 @@ class QofDomainWorkbook:
         label = ffill(grid[hr - 1])
         names = [norm(cell_text(c)) for c in (grid[hr] + [None] * width)[:width]]
         years = sorted({fy_label(int(m.group(1))) for t in label if (m := _YEAR_LABEL.match(t))})
-        fy = fy_from_text(path.name) or (years[-1] if years else None)
-        if fy is None:
-            raise SourceError(path, v.PERIOD_UNKNOWN, "no financial year in the file name or the year header row")
-        area = sheet.strip().upper()
+        # the workbook's own year is the latest its year header row shows; the name must agree with it
+        fy = resolve_period(
+            path, PeriodType.FINANCIAL_YEAR, "QOF clinical area workbook", content=years[-1:],
+            stated=detection.stated_period, example="qof-1415-prac-asthma.xlsx",
+        )[0]
+        # the clinical area is named by the indicator codes (AST001 → AST), not by the sheet, so a re-issued
+        # workbook with a renamed sheet is the same edition
+        prefixes = {re.sub(r"\d+$", "", m.group(1)) for t in label if (m := _IND_CODE.search(t))}
+        area = prefixes.pop() if len(prefixes) == 1 else sheet.strip().upper()
         body = grid[hr + 1 :]
         data = pd.DataFrame(
             [[cell_text(c) for c in (r + [None] * width)[:width]] for r in body],
@@ -939,8 +1011,8 @@ class QofDomainWorkbook:
             cols = {names[c]: c for c in range(width) if year_of(c) == y}
             sec = {names[c]: section[c] for c in range(width) if year_of(c) == y}
             if "register" in cols and "list size" in cols:
-                reg = v.counts(data, str(cols["register"]), check, f"{y} register")
-                lst = v.counts(data, str(cols["list size"]), check, f"{y} list size")
+                reg = v.counts(data, str(cols["register"]), check, f"{y} register", whole=True)
+                lst = v.counts(data, str(cols["list size"]), check, f"{y} list size", whole=True)
                 v.numerator_le_denominator(reg, lst, check, f"{y} register above list size")
                 parts.append(
                     pd.DataFrame(
@@ -991,7 +1063,7 @@ class QofDomainWorkbook:
                 ("exceptions", "exceptions"),
             ):
                 if name in cols:
-                    rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}")
+                    rec[field] = v.counts(data, str(cols[name]), check, f"{ind} {name}", whole=True)
             if "numerator" in rec and "denominator" in rec:
                 v.numerator_le_denominator(
                     rec["numerator"],
@@ -1005,7 +1077,7 @@ class QofDomainWorkbook:
             parts.append(pd.DataFrame(rec))
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         mv = pd.concat([p[keep] for p in parts], ignore_index=True).assign(source="qof", period_type="fy")
         pop = pd.concat([p[keep] for p in pops], ignore_index=True) if pops else pd.DataFrame()
         tables: dict[str, pd.DataFrame] = {"measure_value": mv}
@@ -1028,4 +1100,5 @@ class QofDomainWorkbook:
             rejects=rejects,
             nulls_suppressed=check.nulls,
             message=f"sheet {sheet!r}: {int(keep.sum())} practices, indicators {sorted(blocks)}",
+            publication=f"{self.name}:{area}:{fy}",
         )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpscale.periods import month_label
+from gpscale.periods import PeriodType, month_label
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult
 from gpscale.sources.common import (
@@ -27,13 +27,13 @@ from gpscale.sources.common import (
     head_headers,
     head_records,
     map_unique,
-    month_from_text,
     read_checked_csv,
     read_text_csv,
     start_checks,
     text,
 )
 from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.period_policy import month_from_text, resolve_period
 from gpscale.sources.qof import attribute_rows, list_type_band, require_fy
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class GpRegPatients:
     """Patients registered at a GP practice: quinary-age, single-age or all-persons file."""
 
     name = "gp_reg_patients"
+    columns = REG_COLS  # the columns it reads (detection names those missing)
     description = "NHS Digital gp-reg-pat-prac-quin-age / -all / -sing-age registrations CSV"
     header_hint = "PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS"
 
@@ -103,7 +104,7 @@ class GpRegPatients:
         month = extract_months(when)
         sex_raw = df["sex"].fillna("").astype(str).str.strip().str.upper()
         check.flag(~sex_raw.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex_raw)
-        pats = v.counts(df, "patients", check, res["patients"])
+        pats = v.counts(df, "patients", check, res["patients"], whole=True)
         check.finish()
         keep = check.keep_mask(n) & ~skip.to_numpy()
         pop = pd.DataFrame(
@@ -117,9 +118,16 @@ class GpRegPatients:
             }
         )[keep]
         v.duplicates(
-            pop.reset_index(drop=True), ["practice_code", "period", "sex", "age_band"], path, "practice-month-sex-age"
+            pop.reset_index(drop=True),
+            ["practice_code", "period", "sex", "age_band"],
+            path,
+            "practice-month-sex-age",
+            lines=[check.line_of(int(i)) or 0 for i in pop.index],
         )
-        periods = sorted({p for p in pop["period"] if isinstance(p, str)})
+        periods = resolve_period(
+            path, PeriodType.MONTH, "registrations", content={p for p in pop["period"] if isinstance(p, str)},
+            stated=detection.stated_period,
+        )
         msg = f"{pop['practice_code'].nunique()} practices"
         if int(skip.sum()):
             msg += f"; {int(skip.sum())} rows for organisations other than GP practices skipped"
@@ -151,6 +159,7 @@ class GpRegMap:
     """gp-reg-pat-prac-map.csv: practice → PCN → CCG/Sub-ICB → STP/ICB → region, for one extract."""
 
     name = "gp_reg_map"
+    columns = MAP_COLS  # the columns it reads (detection names those missing)
     description = "NHS Digital gp-reg-pat-prac-map.csv (practice to PCN/CCG/STP/region mapping)"
     header_hint = (
         "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE"
@@ -175,8 +184,11 @@ class GpRegMap:
         month = extract_months(when)
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
-        periods = sorted({m for m in month[keep] if isinstance(m, str)})
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
+        periods = resolve_period(
+            path, PeriodType.MONTH, "registrations map", content={m for m in month[keep] if isinstance(m, str)},
+            stated=detection.stated_period,
+        )
         as_of = next((d for d in when[keep] if d is not None), None)
         rec = pd.DataFrame(
             {
@@ -267,7 +279,7 @@ class PatientListSize2011:
         month = extract_months(when)
         parts = []
         for i, sex, band in self._bands(table.headers):
-            cnt = v.counts(table.frame, str(i), check, table.headers[i])
+            cnt = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
             parts.append(
                 pd.DataFrame(
                     {
@@ -286,7 +298,10 @@ class PatientListSize2011:
         return LoadResult(
             tables={"practice_population": pop},
             rows_in=n,
-            periods=sorted({m for m in pop["period"] if isinstance(m, str)}),
+            periods=resolve_period(
+                path, PeriodType.MONTH, "list size", content={m for m in pop["period"] if isinstance(m, str)},
+                stated=detection.stated_period,
+            ),
             rejects=check.rejects,
             nulls_suppressed=check.nulls,
         )
@@ -314,20 +329,20 @@ class QofListByAgeGroup:
         return Detection(self.name, "wide", f"qof_list_by_age_group:{head.path.name}")
 
     def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "list_by_age_group")
+        fy = require_fy(path, "list_by_age_group", detection)
         table = read_text_csv(path)
         n = len(table.frame)
         check = start_checks(table, table.frame, path)
         code = v.ods_codes(table.frame["0"], check)
         parts = []
         for i, band in self._groups(table.headers):
-            cnt = v.counts(table.frame, str(i), check, table.headers[i])
+            cnt = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
             parts.append(
                 pd.DataFrame({"practice_code": code, "age_band": band, "patients": cnt.round().astype("Int64")})
             )
         check.finish()
         keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep)
+        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
         pop = pd.concat([p[keep] for p in parts], ignore_index=True).assign(period=fy, period_type="fy", sex="all")
         return LoadResult(
             tables={"practice_population": pop},

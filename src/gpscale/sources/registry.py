@@ -10,7 +10,11 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError, SourceFormat
+from gpscale.sources.common import head_headers
+from gpscale.sources.csvread import check_header, head_text
+from gpscale.sources.headers import Col, match
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,20 +38,10 @@ def read_head(path: Path) -> FileHead:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_head(path)
-    raw = path.read_bytes()[: 256 * 1024]
-    text = _decode(raw)
+    text, _encoding = head_text(path)
     lines = tuple(text.splitlines()[:HEAD_LINES])
     kind = "csv" if suffix in (".csv", ".txt", "") else ("yaml" if suffix in (".yaml", ".yml") else "other")
     return FileHead(path=path, kind=kind, text_lines=lines)
-
-
-def _decode(raw: bytes) -> str:
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1", errors="replace")  # unreachable: latin-1 decodes any byte
 
 
 def _xlsx_head(path: Path) -> FileHead:
@@ -134,12 +128,49 @@ def detect(path: Path) -> tuple[SourceFormat, Detection]:
             det = None  # a head this loader cannot even parse is not its format
         if det is not None:
             return Guarded(fmt), det
+    if head.kind == "csv" and head_headers(head):
+        check_header(path, head_headers(head))  # a column named twice, before guessing what is missing
+    near_miss = _missing_columns(head)
+    if near_miss is not None:
+        raise near_miss
     tried = [f.name for f in formats()]
     raise SourceError(
         path,
         "unknown-format",
         f"no loader recognises this file; tried {', '.join(tried)}; nearest match: {nearest_format(head)}",
         where="header",
+    )
+
+
+#: A header holding at least this share (and two) of a format's required columns is that format with
+#: columns missing, reported by name, rather than an unknown format.
+NEAR_MISS_SHARE = 0.6
+
+
+def _missing_columns(head: FileHead) -> SourceError | None:
+    """A ``missing-columns`` error when the header is clearly a known format's with some columns missing."""
+    headers = head_headers(head)
+    if not headers:
+        return None
+    best: tuple[float, SourceFormat, list[Col]] | None = None
+    for fmt in formats():
+        wanted = [c for c in getattr(fmt, "columns", ()) if c.required]
+        if len(wanted) < 2:
+            continue
+        _found, missing = match(headers, wanted)
+        share = 1 - len(missing) / len(wanted)
+        near = missing and share >= NEAR_MISS_SHARE and len(wanted) - len(missing) >= 2
+        if near and (best is None or share > best[0]):
+            best = (share, fmt, missing)
+    if best is None:
+        return None
+    _share, fmt, missing = best
+    names = ", ".join(f"{c.key} (e.g. '{c.description}')" for c in missing)
+    return SourceError(
+        head.path,
+        v.MISSING_COLUMNS,
+        f"this looks like a {fmt.name} file ({fmt.description}) but required columns are missing: {names}",
+        where="header row",
     )
 
 

@@ -4,15 +4,17 @@ Which rules reject a whole file and which quarantine a row is decided in
 ``docs/adr/0002-reject-vs-quarantine.md``; in short:
 
 * whole file (:class:`~gpscale.sources.base.SourceError`): ``unknown-format``, ``missing-columns``,
-  ``malformed-csv``, ``empty-file``, ``period-unknown``, ``period-inconsistent``, ``duplicate-key``,
-  ``too-many-rejects`` (more than :data:`MAX_REJECT_SHARE` of the rows broke a row rule: the file is
-  not what it claims to be);
+  ``malformed-csv``, ``mixed-encoding``, ``duplicate-column``, ``file-too-large``, ``empty-file``,
+  ``period-unknown``, ``period-inconsistent``, ``duplicate-key``, ``too-many-rejects`` (more than
+  :data:`MAX_REJECT_SHARE` of the rows broke a row rule: the file is not what it claims to be), and the
+  edition rules the ingest applies (``replacement-loses-data``, ``replacement-period-differs``,
+  ``replacement-content-differs``, ``same-file-other-edition``, ``duplicate-across-files``);
 * one row (:class:`~gpscale.sources.base.Reject`): ``invalid-ods-code``, ``non-numeric-count``,
-  ``negative-count``, ``numerator-above-denominator``, ``impossible-date``, ``wrong-field-count``,
-  ``invalid-value`` (a category outside its published code list, e.g. sex 'Q').
+  ``non-whole-count``, ``negative-count``, ``numerator-above-denominator``, ``impossible-date``,
+  ``wrong-field-count``, ``invalid-value`` (a category outside its published code list, e.g. sex 'Q').
 
 Suppressed cells (``*``, ``-``, ``..``, ``x``, blank) are not errors: they become nulls and are counted.
-All helpers are vectorised over pandas columns of text, as read by :func:`gpscale.sources.csvio.read_text_csv`.
+All helpers are vectorised over pandas columns of text, as read by :mod:`gpscale.sources.csvread`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ IMPOSSIBLE_DATE = "impossible-date"
 WRONG_FIELD_COUNT = "wrong-field-count"
 INVALID_VALUE = "invalid-value"
 MALFORMED_LINE = "malformed-line"
+NON_WHOLE_COUNT = "non-whole-count"
+MIXED_ENCODING = "mixed-encoding"
+DUPLICATE_COLUMN = "duplicate-column"
+FILE_TOO_LARGE = "file-too-large"
+# edition rules, applied by the ingest when a file would replace or duplicate data already in the store
+REPLACEMENT_LOSES_DATA = "replacement-loses-data"
+REPLACEMENT_PERIOD_DIFFERS = "replacement-period-differs"
+REPLACEMENT_CONTENT_DIFFERS = "replacement-content-differs"
+SAME_FILE_OTHER_EDITION = "same-file-other-edition"
+DUPLICATE_ACROSS_FILES = "duplicate-across-files"
 
 #: Rules that quarantine a row (the rest reject the whole file).
 ROW_RULES = frozenset(
@@ -57,12 +69,15 @@ ROW_RULES = frozenset(
         WRONG_FIELD_COUNT,
         INVALID_VALUE,
         MALFORMED_LINE,
+        NON_WHOLE_COUNT,
     }
 )
 
 #: Above this share of quarantined rows (and at least :data:`MIN_REJECTS_FOR_SHARE` rows) the file is rejected.
 MAX_REJECT_SHARE = 0.05
 MIN_REJECTS_FOR_SHARE = 20
+#: A file with more quarantined rows than this is rejected whatever its size (and the count stays bounded).
+MAX_QUARANTINED_ROWS = 100_000
 
 #: Cell values that mean "suppressed or not available" in NHS publications (compared lower-cased).
 SUPPRESSED = frozenset(
@@ -107,13 +122,20 @@ LATEST_DATE = date(2100, 12, 31)
 
 @dataclass
 class Checker:
-    """Collects quarantined rows for one file; rows are 1-based data row numbers."""
+    """Collects quarantined rows for one file (or one chunk of it).
+
+    Rows are addressed by position in the frame checked; the quarantine records 1-based data row numbers
+    (``offset`` is the number of data rows before this chunk) and, where ``lines`` is given, the physical
+    line each row starts on.
+    """
 
     path: Path
     rows_in: int
     rejects: list[Reject] = field(default_factory=list)
     bad: set[int] = field(default_factory=set)  # positional indexes of quarantined rows
     nulls: int = 0
+    offset: int = 0
+    lines: Sequence[int] | None = None
 
     def flag(self, mask: pd.Series | np.ndarray, rule: str, detail: object, *values: pd.Series) -> None:
         """Quarantine rows where ``mask`` is true.
@@ -138,7 +160,11 @@ class Checker:
             if i in self.bad:
                 continue
             self.bad.add(i)
-            self.rejects.append(Reject(i + 1, rule, d))
+            self.rejects.append(Reject(self.offset + i + 1, rule, d, self.line_of(i)))
+
+    def line_of(self, i: int) -> int | None:
+        """Physical line of positional row ``i``, where known."""
+        return int(self.lines[i]) if self.lines is not None and i < len(self.lines) else None
 
     def keep_mask(self, n: int) -> np.ndarray:
         keep = np.ones(n, dtype=bool)
@@ -148,19 +174,26 @@ class Checker:
 
     def finish(self) -> None:
         """Reject the whole file when too many of its rows broke row rules."""
-        n_bad = len(self.bad)
-        if n_bad >= MIN_REJECTS_FOR_SHARE and n_bad > MAX_REJECT_SHARE * max(self.rows_in, 1):
-            rules: dict[str, int] = {}
-            for r in self.rejects:
-                rules[r.rule] = rules.get(r.rule, 0) + 1
-            first = self.rejects[0]
-            raise SourceError(
-                self.path,
-                TOO_MANY_REJECTS,
-                f"{n_bad} of {self.rows_in} rows broke row rules ({rules}); first: {first.rule}: {first.detail}",
-                where=f"row {first.row_number}",
-            )
+        check_reject_share(self.path, self.rows_in, self.rejects)
         self.rejects.sort(key=lambda r: (r.row_number or 0, r.rule))
+
+
+def check_reject_share(path: Path, rows_in: int, rejects: Sequence[Reject]) -> None:
+    """Reject the whole file when more than :data:`MAX_REJECT_SHARE` of its rows (and at least
+    :data:`MIN_REJECTS_FOR_SHARE`), or more than :data:`MAX_QUARANTINED_ROWS`, broke row rules."""
+    n_bad = len(rejects)
+    share = n_bad >= MIN_REJECTS_FOR_SHARE and n_bad > MAX_REJECT_SHARE * max(rows_in, 1)
+    if share or n_bad > MAX_QUARANTINED_ROWS:
+        rules: dict[str, int] = {}
+        for r in rejects:
+            rules[r.rule] = rules.get(r.rule, 0) + 1
+        first = min(rejects, key=lambda r: (r.row_number or 0, r.rule))
+        raise SourceError(
+            path,
+            TOO_MANY_REJECTS,
+            f"{n_bad} of {rows_in} rows broke row rules ({rules}); first: {first.rule}: {first.detail}",
+            where=first.location(),
+        )
 
 
 def is_suppressed(s: pd.Series) -> pd.Series:
@@ -195,11 +228,14 @@ def counts(
     label: str | None = None,
     allow_negative: bool = False,
     required: bool = True,
+    whole: bool = False,
 ) -> pd.Series:
     """A count column as floats; suppressed → null (counted); non-numeric and negative rows quarantined.
 
     For a column that is not required (``required=False``) a blank cell is "not published", not a
-    suppression, and is not counted; explicit markers (``*``, ``-``...) still are.
+    suppression, and is not counted; explicit markers (``*``, ``-``...) still are. ``whole=True`` is for
+    counts of people or events (registers, list sizes, patients, items): a fraction such as ``1523.5``
+    quarantines the row (``non-whole-count``).
     """
     vals, supp, bad = to_number(df[column])
     name = label or column
@@ -214,6 +250,14 @@ def counts(
         neg = vals < 0
         check.flag(
             neg, NEGATIVE_COUNT, "column " + repr(name).replace("{", "{{").replace("}", "}}") + " = {0}", df[column]
+        )
+    if whole:
+        frac = vals.notna() & (vals != np.floor(vals))
+        check.flag(
+            frac,
+            NON_WHOLE_COUNT,
+            "column " + repr(name).replace("{", "{{").replace("}", "}}") + " = {0!r} is not a whole number",
+            df[column],
         )
     return vals.where(~bad)
 
@@ -240,8 +284,19 @@ def numerator_le_denominator(num: pd.Series, den: pd.Series, check: Checker, wha
     check.flag(mask, NUMERATOR_ABOVE_DENOMINATOR, what.replace("{", "{{").replace("}", "}}") + ": {0} > {1}", num, den)
 
 
-def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, keep: np.ndarray | None = None) -> None:
-    """Reject the whole file if a key repeats (among kept rows), naming both rows."""
+def duplicates(
+    df: pd.DataFrame,
+    keys: Sequence[str],
+    path: Path,
+    what: str,
+    keep: np.ndarray | None = None,
+    lines: Sequence[int] | None = None,
+) -> None:
+    """Reject the whole file if a key repeats (among kept rows), naming the rows (and their lines).
+
+    ``df`` is indexed by position (0..n-1, as the loaders' frames are); ``lines`` gives each position's
+    physical line.
+    """
     sub = df[list(keys)]
     if keep is not None:
         sub = sub[keep]
@@ -250,13 +305,16 @@ def duplicates(df: pd.DataFrame, keys: Sequence[str], path: Path, what: str, kee
         rows = sub[dup]
         first_key = tuple(rows.iloc[0])
         same = rows[(rows == pd.Series(first_key, index=rows.columns)).all(axis=1)]
-        where = ", ".join(str(int(i) + 1) for i in same.index[:5])
+        if lines is not None:
+            where = "lines " + ", ".join(str(int(lines[int(i)])) for i in same.index[:5])
+        else:
+            where = "rows " + ", ".join(str(int(i) + 1) for i in same.index[:5])
         raise SourceError(
             path,
             DUPLICATE_KEY,
             f"{int(dup.sum())} rows share a {what} key; "
             f"e.g. {dict(zip(keys, first_key, strict=True))} appears more than once",
-            where=f"rows {where}",
+            where=where,
         )
 
 
@@ -299,6 +357,16 @@ def _parse_one_date(text: str, formats: Sequence[str], excel_serial: bool) -> da
     if d is None or not (EARLIEST_DATE <= d <= LATEST_DATE):
         return False
     return d
+
+
+def date_order(start: pd.Series, end: pd.Series, check: Checker, start_label: str, end_label: str) -> None:
+    """Quarantine rows whose ``end`` date (e.g. close date) is before their ``start`` date (open date)."""
+    inverted = np.fromiter(
+        (isinstance(s, date) and isinstance(e, date) and e < s for s, e in zip(start, end, strict=True)),
+        dtype=bool,
+        count=len(start),
+    )
+    check.flag(inverted, IMPOSSIBLE_DATE, f"{end_label} {{0}} is before {start_label} {{1}}", end, start)
 
 
 def require_rows(n: int, path: Path) -> None:

@@ -3,24 +3,47 @@
 One ``ingest`` call is one transaction: either every file named is loaded, or (on any error, or if the
 process is killed) the store is exactly as it was. Re-ingesting a byte-identical file changes nothing.
 A file holding the same publication edition as an earlier one (same :attr:`Detection.publication`)
-replaces the earlier rows, and the ingest log records which ingest it replaced.
+replaces the earlier rows, but only after the two editions have been compared
+(:mod:`gpscale.store.editions`): a replacement that would lose data, change the period, or swap in a
+different data set is refused unless ``replace=True`` (``gpscale ingest --replace``). Rows another loaded
+file already holds are never loaded twice. The ingest log records each file's fingerprint, and which
+ingest (and fingerprint) it replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from gpscale.sources.base import Reject, SourceError
+from gpscale.periods import parse_period
+from gpscale.sources import validate as v
+from gpscale.sources.base import Detection, LoadResult, Reject, SourceError
+from gpscale.sources.period_policy import fy_from_text, month_from_text
 from gpscale.sources.registry import DATA_SUFFIXES, detect
+from gpscale.store import editions
 from gpscale.store.db import Store
 from gpscale.store.schema import DATA_TABLES
+
+#: DuckDB may use at most this much memory while ingesting (it spills to disk beyond), so that a file of
+#: any size is loaded in bounded memory.
+INGEST_MEMORY_LIMIT = "256MB"
+
+
+class FileStatus(StrEnum):
+    """What happened to a file (shown by the CLI)."""
+
+    LOADED = "loaded"
+    REPLACED_OLDER = "replaced-older"
+    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -74,66 +97,120 @@ def ingest(
     store: Store,
     paths: Iterable[Path],
     progress: Callable[[Path, int, int], None] | None = None,
+    replace: bool = False,
+    period: str | None = None,
 ) -> IngestReport:
-    """Load every file into the store in one transaction; raise SourceError (store unchanged) on failure."""
+    """Load every file into the store in one transaction; raise SourceError (store unchanged) on failure.
+
+    ``replace`` forces replacements the edition comparison refuses; ``period`` (a label such as
+    ``FY2019/20`` or ``2019-09``) states the period of files that carry none.
+    """
+    if period is not None:
+        parse_period(period)  # a label, as gpscale.sources.period_policy.parse_stated_period returns
     files = expand_paths([Path(p) for p in paths])
     con = store.con
     report = IngestReport()
-    con.execute("BEGIN TRANSACTION")
+    limit, bar = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
+    ).fetchall()[0]
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
     try:
-        for i, path in enumerate(files):
-            if progress:
-                progress(path, i, len(files))
-            report.files.append(_ingest_one(con, path, report))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for i, path in enumerate(files):
+                if progress:
+                    progress(path, i, len(files))
+                report.files.append(_ingest_one(con, path, report, replace, period))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        # write the new rows into the database file now, within the memory limit (DuckDB would otherwise do it
+        # when the store is closed, with its default limit of most of the machine's memory); the data are
+        # committed either way, so a checkpoint DuckDB declines (another open transaction) is left to it
+        with contextlib.suppress(duckdb.Error):
+            con.execute("CHECKPOINT")
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}")
     return report
 
 
-def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport) -> FileOutcome:
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport, replace: bool, period: str | None
+) -> FileOutcome:
     digest = sha256_of(path)
     fmt, det = detect(path)
+    if period is not None:
+        det = dataclasses.replace(det, stated_period=period)
     same = con.execute(
-        "SELECT ingest_id FROM ingest_log WHERE sha256 = ? AND format = ? AND status = 'loaded'",
+        "SELECT ingest_id, file_name, periods FROM ingest_log WHERE sha256 = ? AND format = ? AND status = 'loaded'",
         [digest, det.format],
-    ).fetchone()
+    ).fetchall()
     if same:
-        return FileOutcome(path, det.format, det.variant, "unchanged", 0, 0, 0, 0, (), "already loaded")
+        _check_same_file(path, same[0][1], list(same[0][2] or []))
+        return FileOutcome(path, det.format, det.variant, FileStatus.UNCHANGED, 0, 0, 0, 0, (),
+                           f"already loaded (ingest {same[0][0]}, {same[0][1]})")
     try:
         result = fmt.load(path, det, con)
     except SourceError:
         raise
     except (duckdb.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise SourceError(path, "parse-error", f"{type(exc).__name__}: {exc}") from exc
+    if det.stated_period is not None and det.stated_period not in result.periods:
+        raise SourceError(
+            path,
+            v.PERIOD_INCONSISTENT,
+            f"--period {det.stated_period} does not apply to this file, which holds "
+            f"{', '.join(result.periods) or 'no period'} (ingest files that carry no period on their own)",
+            where="--period",
+        )
+    publication = edition_of(det, result)
 
-    ingest_id = int(con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchone()[0])  # type: ignore[index]
-    older = con.execute(
-        "SELECT ingest_id, file_name FROM ingest_log WHERE publication = ? AND status = 'loaded'",
-        [det.publication],
-    ).fetchall()
-    for old_id, _ in older:
-        for table in DATA_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [old_id])
-        con.execute("DELETE FROM rejects WHERE ingest_id = ?", [old_id])
-        con.execute("UPDATE ingest_log SET status = 'replaced' WHERE ingest_id = ?", [old_id])
-
+    ingest_id = int(con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0])
     loaded = sum(_insert(con, table, rows, ingest_id) for table, rows in result.tables.items())
     cleanup = getattr(fmt, "cleanup", None)  # loaders that staged rows in temporary tables drop them here
     if cleanup is not None:
         cleanup(con)
+    older = con.execute(
+        "SELECT ingest_id, file_name, periods FROM ingest_log WHERE publication = ? AND status = 'loaded'",
+        [publication],
+    ).fetchall()
+    loaded -= _drop_repeats(con, path, ingest_id, {int(r[0]) for r in older}, result)
+    new_print = editions.fingerprint(con, DATA_TABLES, ingest_id, list(result.periods))
+
+    notes: list[str] = [result.message] if result.message else []
+    replaced: tuple[int, str] | None = None
+    forced = False
+    for old_id, old_name, old_periods in older:
+        cmp = editions.compare(con, DATA_TABLES, int(old_id), old_name, list(old_periods or []), ingest_id, new_print)
+        problems = cmp.problems()
+        if problems and not replace:
+            raise SourceError(
+                path,
+                problems[0][0],
+                f"this file would replace {old_name} (ingest {old_id}, the same edition {publication}) but "
+                + "; ".join(reason for _, reason in problems)
+                + f". Stored → this file: {cmp.describe()}. Nothing was written; if this file really is the newer "
+                "edition, run again with --replace",
+                where="edition comparison",
+            )
+        forced = forced or bool(problems)
+        replaced = (int(old_id), cmp.old.to_json())
+        for table in DATA_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [old_id])
+        con.execute("DELETE FROM rejects WHERE ingest_id = ?", [old_id])
+        con.execute("UPDATE ingest_log SET status = 'replaced' WHERE ingest_id = ?", [old_id])
+        notes.append(f"replaces ingest {old_id} ({old_name})" + (" despite: " + "; ".join(
+            r for _, r in problems) + " (--replace)" if problems else "") + f"; stored → this file: {cmp.describe()}")
     if result.rejects:
         con.executemany(
             "INSERT INTO rejects VALUES (?, ?, ?, ?)",
-            [[ingest_id, r.row_number, r.rule, r.detail] for r in result.rejects],
+            [[ingest_id, r.row_number, r.rule, _detail_with_line(r)] for r in result.rejects],
         )
         report.rejects.extend((path, r) for r in result.rejects)
-    message = result.message
-    if older:
-        message = (message + "; " if message else "") + "replaces " + ", ".join(
-            f"ingest {i} ({name})" for i, name in older
-        )
+    message = "; ".join(notes)
     con.execute(
         "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
         [
@@ -142,7 +219,7 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport
             path.name,
             det.format,
             det.variant,
-            det.publication,
+            publication,
             digest,
             path.stat().st_size,
             result.rows_in,
@@ -155,11 +232,15 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport
             datetime.now(),
         ],
     )
+    con.execute(
+        "INSERT INTO ingest_edition VALUES (?, ?, ?, ?, ?)",
+        [ingest_id, new_print.to_json(), replaced[0] if replaced else None, replaced[1] if replaced else None, forced],
+    )
     return FileOutcome(
         path,
         det.format,
         det.variant,
-        "replaced-older" if older else "loaded",
+        FileStatus.REPLACED_OLDER if older else FileStatus.LOADED,
         result.rows_in,
         loaded,
         len(result.rejects),
@@ -167,6 +248,76 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport
         tuple(result.periods),
         message,
     )
+
+
+def _detail_with_line(r: Reject) -> str:
+    """The quarantine detail as stored: with the file line where it is not simply the row number + 1."""
+    if r.line is not None and (r.row_number is None or r.line != r.row_number + 1):
+        return f"{r.detail} (line {r.line})"
+    return r.detail
+
+
+def edition_of(det: Detection, result: LoadResult) -> str:
+    """The edition a loaded file holds: what its content said (the loader's), else what detection said,
+    with the period the user stated where the file name carried none."""
+    if result.publication:
+        return result.publication
+    base, _, tag = det.publication.rpartition(":")
+    if det.stated_period is not None and tag in ("unknown-year", "undated"):
+        return f"{base}:{det.stated_period}"
+    return det.publication
+
+
+def _check_same_file(path: Path, stored_name: str, stored_periods: list[str]) -> None:
+    """A byte-identical copy of a loaded file is unchanged, unless its name claims another period."""
+    for named in (fy_from_text(path.name), month_from_text(path.name)):
+        if named is None:
+            continue
+        kinds = {parse_period(p).type for p in stored_periods if _is_label(p)}
+        if parse_period(named).type in kinds and named not in stored_periods:
+            raise SourceError(
+                path,
+                v.SAME_FILE_OTHER_EDITION,
+                f"this file is byte-identical to {stored_name}, already loaded as {', '.join(stored_periods)}, "
+                f"but its name says {named}: it cannot be both",
+                where="file name",
+            )
+
+
+def _is_label(text: str) -> bool:
+    try:
+        parse_period(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _drop_repeats(
+    con: duckdb.DuckDBPyConnection, path: Path, ingest_id: int, replaced: set[int], result: LoadResult
+) -> int:
+    """Refuse rows another loaded file holds with other values; drop identical repeats (counted once)."""
+    rows = con.execute("SELECT ingest_id, file_name FROM ingest_log WHERE status = 'loaded'").fetchall()
+    files = {int(i): str(n) for i, n in rows}
+    others = [i for i in files if i not in replaced]
+    dropped = 0
+    for ov in editions.overlaps(con, ingest_id, others, files):
+        if ov.differing:
+            raise SourceError(
+                path,
+                v.DUPLICATE_ACROSS_FILES,
+                f"{ov.rows:,} {ov.table} rows have the same key as rows already loaded from {ov.other_file} "
+                f"(ingest {ov.other_id}), {ov.differing:,} of them with other values, e.g. {ov.example}; the same "
+                "figures from two files would be counted twice. If this file is a newer edition of that one, "
+                "name it so (or remove the other first)",
+                where=f"{ov.table} key",
+            )
+    for ov in editions.overlaps(con, ingest_id, others, files):
+        n = editions.drop_repeated(con, ov.table, ingest_id, [ov.other_id])
+        dropped += n
+        result.message = (result.message + "; " if result.message else "") + (
+            f"{n:,} {ov.table} rows repeat identical rows of {ov.other_file} and are kept once"
+        )
+    return dropped
 
 
 def _insert(
@@ -186,12 +337,12 @@ def _insert(
         # DuckDB answers an INSERT with the number of rows written: no second pass over large files
         inserted = con.execute(
             f"INSERT INTO {table} BY NAME SELECT *, {ingest_id} AS ingest_id FROM {view}"
-        ).fetchone()
+        ).fetchall()
     finally:
         if isinstance(rows, pd.DataFrame):
             con.unregister(view)
         else:
             con.execute(f"DROP VIEW IF EXISTS {view}")
-    return int(inserted[0]) if inserted else 0
+    return int(inserted[0][0]) if inserted else 0
 
 

@@ -210,6 +210,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "edition fingerprints beside the ingest log",
+        """
+        -- one row per loaded file: what its rows amount to (JSON: rows, practices, periods, totals of the main
+        -- count columns) and, where it replaced an earlier edition, that edition's fingerprint (its rows are
+        -- gone; this stays) and whether the replacement was forced (gpscale ingest --replace) despite the
+        -- comparison. A table of its own so that ingest_log keeps its columns.
+        CREATE TABLE ingest_edition (
+            ingest_id            INTEGER PRIMARY KEY,
+            fingerprint          VARCHAR NOT NULL,
+            replaced_ingest_id   INTEGER,
+            replaced_fingerprint VARCHAR,
+            forced               BOOLEAN NOT NULL
+        );
+        """,
+    ),
 )
 
 #: Tables that hold rows loaded from files (each has an ``ingest_id`` column).

@@ -49,13 +49,22 @@ def table_counts(store) -> dict[str, int]:
 
 def test_unknown_format_lists_formats_tried_and_nearest(tmp_path: Path) -> None:
     p = tmp_path / "mystery.csv"
-    p.write_text("PRACTICE_CODE,GROUP_CODE,REGISTER_SIZE,LIST_KIND\nA81001,AF,10,TOTAL\n")
+    p.write_text("PRACTICE_CODE,GROUPING,REGISTER_SIZE,LIST_KIND\nA81001,AF,10,TOTAL\n")
     with pytest.raises(SourceError) as ei:
         detect(p)
     msg = str(ei.value)
     assert ei.value.rule == v.UNKNOWN_FORMAT
     assert "mystery.csv" in msg and "tried" in msg and "qof_prevalence" in msg
     assert "nearest match: qof_prevalence" in msg
+
+
+def test_known_layout_with_a_missing_column_names_the_column(tmp_path: Path) -> None:
+    p = tmp_path / "PREVALENCE_1920.csv"
+    p.write_text("PRACTICE_CODE,GROUP_CODE,REGISTER,PATIENT_LIST_TYPE\nA81001,AF,10,TOTAL\n")
+    with pytest.raises(SourceError) as ei:
+        detect(p)
+    assert ei.value.rule == v.MISSING_COLUMNS
+    assert "qof_prevalence" in str(ei.value) and "list_size" in str(ei.value)
 
 
 def test_missing_required_column_rejects_whole_file(tmp_path: Path, store) -> None:
@@ -120,7 +129,7 @@ def test_duplicate_practice_period_key_rejects_whole_file(tmp_path: Path, store)
         ingest(store, [p])
     e = ei.value
     assert e.rule == v.DUPLICATE_KEY
-    assert e.where and "rows 1" in e.where and str(len(L.PRACTICES) + 1) in e.where
+    assert e.where == f"lines 2, {len(L.PRACTICES) + 2}"  # the header is line 1
     assert "QOF_2019-20.csv" in str(e) and L.PRACTICES[0] in str(e)
     assert table_counts(store) == before
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from gpscale.sources import validate as v
-from gpscale.sources.common import fy_from_text, month_from_text, read_text_csv
+from gpscale.sources.common import read_text_csv
 from gpscale.sources.headers import col, match, norm, words
+from gpscale.sources.period_policy import fy_from_text, month_from_text
 from gpscale.sources.qof import ACHIEVEMENT_COLS, header_max_points
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.store.db import open_store
+from gpscale.store.editions import Fingerprint
 from gpscale.store.ingest import ingest
 from gpscale.store.schema import DATA_TABLES
 from tests.fixtures import layouts as L
@@ -24,9 +26,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def content_hash(con: duckdb.DuckDBPyConnection) -> str:
-    """A hash of every row of every data table, the ingest log (without timestamps) and the rejects."""
+    """A hash of every row of every table of the store (the ingest log without its timestamps)."""
     h = hashlib.sha256()
-    for table in (*DATA_TABLES, "ingest_log", "rejects"):
+    tables = sorted(r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = 'main'"
+    ).fetchall())
+    assert set(DATA_TABLES) | {"ingest_log", "rejects", "ingest_edition"} <= set(tables)
+    for table in tables:
         cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "loaded_at"]
         sel = ", ".join(f"CAST({c} AS VARCHAR)" for c in cols)
         rows = con.execute(f"SELECT {sel} FROM {table}").fetchall()
@@ -46,20 +52,69 @@ def test_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     assert content_hash(store.con) == before
 
 
-def test_newer_edition_replaces_older_and_log_says_so(tmp_path: Path) -> None:
+def correct_one_register(path: Path, out: Path) -> Path:
+    """A corrected edition: the same file with one practice's register revised (as a v2 publication does)."""
+    lines = path.read_text().splitlines(keepends=True)
+    cells = lines[1].split(",")
+    cells[2] = str(int(cells[2]) + 1)
+    lines[1] = ",".join(cells)
+    out.mkdir(parents=True, exist_ok=True)
+    q = out / path.name
+    q.write_text("".join(lines))
+    return q
+
+
+def test_corrected_edition_replaces_older_and_log_keeps_both_fingerprints(tmp_path: Path) -> None:
     store = open_store(":memory:")
-    old = L.write_prevalence(tmp_path / "v1", 2019, seed=1)
-    new = L.write_prevalence(tmp_path / "v2", 2019, seed=2)
+    old = L.write_prevalence(tmp_path / "v1", 2019)
+    new = correct_one_register(old, tmp_path / "v2")
     ingest(store, [old])
     n_old = store.con.execute("SELECT count(*) FROM measure_value").fetchone()[0]
     rep = ingest(store, [new])
     assert rep.files[0].status == "replaced-older"
-    assert "replaces ingest 1" in rep.files[0].message
+    assert "replaces ingest 1" in rep.files[0].message and "practices 6 → 6" in rep.files[0].message
     log = store.df("SELECT ingest_id, status, replaces FROM ingest_log ORDER BY ingest_id")
     assert list(log["status"]) == ["replaced", "loaded"] and int(log["replaces"].iloc[1]) == 1
     # only the new edition's rows remain
     assert store.con.execute("SELECT count(*) FROM measure_value").fetchone()[0] == n_old
     assert store.con.execute("SELECT count(DISTINCT ingest_id) FROM measure_value").fetchone()[0] == 1
+    # the ingest log keeps both editions' fingerprints, and the replacement was not forced
+    ed = store.df("SELECT * FROM ingest_edition ORDER BY ingest_id")
+    assert list(ed["ingest_id"]) == [1, 2] and not ed["forced"].any()
+    first, second = (Fingerprint.from_json(t) for t in ed["fingerprint"])
+    assert ed["replaced_fingerprint"].iloc[1] == ed["fingerprint"].iloc[0]
+    assert first.rows == second.rows == 36 and first.practices == 6
+    assert second.totals["measure_value.numerator"] == first.totals["measure_value.numerator"] + 1
+
+
+def test_wholly_different_content_is_refused_unless_forced(tmp_path: Path) -> None:
+    store = open_store(":memory:")
+    ingest(store, [L.write_prevalence(tmp_path / "v1", 2019, seed=1)])
+    before = content_hash(store.con)
+    other = L.write_prevalence(tmp_path / "v2", 2019, seed=2)  # same name and year, every value different
+    with pytest.raises(SourceError) as ei:
+        ingest(store, [other])
+    assert ei.value.rule in (v.REPLACEMENT_CONTENT_DIFFERS, v.REPLACEMENT_LOSES_DATA)
+    assert "rows unchanged 0 of 36" in str(ei.value) and "--replace" in str(ei.value)
+    assert content_hash(store.con) == before
+    rep = ingest(store, [other], replace=True)
+    assert rep.files[0].status == "replaced-older" and "(--replace)" in rep.files[0].message
+    assert store.con.execute("SELECT forced FROM ingest_edition WHERE ingest_id = 2").fetchone()[0] is True
+
+
+def test_truncated_edition_is_refused_naming_what_it_loses(tmp_path: Path) -> None:
+    store = open_store(":memory:")
+    full = L.write_prevalence(tmp_path / "a", 2019)
+    ingest(store, [full])
+    before = content_hash(store.con)
+    cut = tmp_path / "b" / full.name
+    cut.parent.mkdir()
+    cut.write_text("".join(full.read_text().splitlines(keepends=True)[:9]))  # two practices of six
+    with pytest.raises(SourceError) as ei:
+        ingest(store, [cut])
+    e = ei.value
+    assert e.rule == v.REPLACEMENT_LOSES_DATA and "loses 4 of 6 practices" in str(e) and "PREVALENCE_1920" in str(e)
+    assert content_hash(store.con) == before
 
 
 def test_different_years_do_not_replace_each_other(tmp_path: Path) -> None:

@@ -46,8 +46,6 @@ BAD_STORES: dict[str, tuple[Callable[[Path], Path], StoreProblem]] = {
 
 
 def commands(store: Path, d: Path) -> dict[str, list[str]]:
-    results = d / "results"
-    results.mkdir(exist_ok=True)
     registry = d / "groups.yaml"
     registry.write_text("gpscale_group_registry: 1\ngroups: []\n")
     prevalence = L.write_prevalence(d / "files", 2018)
@@ -56,9 +54,6 @@ def commands(store: Path, d: Path) -> dict[str, list[str]]:
         "ingest": ["ingest", "--store", str(store), str(prevalence)],
         "store summary": ["store", "summary", "--store", str(store)],
         "evaluate": ["evaluate", "--store", str(store), "--out", str(d / "out")],
-        "serve": ["serve", "--store", str(store), "--results", str(results)],
-        "report": ["report", "--results", str(results), "--national", "--out", str(d / "r.html"),
-                   "--store", str(store)],
         "compute": ["compute", "--store", str(store)],
         "groups import-pcn": ["groups", "import-pcn", "--store", str(store), str(epcn)],
         "groups validate": ["groups", "validate", str(registry), "--store", str(store)],

@@ -2,7 +2,7 @@
 
 Vega-Lite through vl-convert takes 150-500 ms per chart on a busy machine; a dashboard page must answer
 in well under that, so the charts are drawn here directly as SVG text (about a millisecond each; see
-docs/adr/0007-one-chart-stack.md). Colours and labels come from :mod:`gpscale.charts.palette`. Every
+docs/adr/0008-one-chart-stack.md). Colours and labels come from :mod:`gpscale.charts.palette`. Every
 chart is an ``<svg role="img">`` with a ``<title>`` and ``<desc>`` (what it shows, for screen readers),
 marks carry ``<title>`` tooltips (only values that passed disclosure control), and significance is shown
 by colour *and* shape (Okabe-Ito colour-blind-safe palette), never colour alone.

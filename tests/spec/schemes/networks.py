@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
+from scipy import special
 
 from gpscale.evaluate.schemes import SchemeInputs, parse_scheme_text
 
@@ -60,3 +62,29 @@ def make_inputs(values=VALUES, members=MEMBERS, practices=PRACTICES) -> SchemeIn
 def scheme(body: str, period: str = NOW):
     """A scheme from the YAML of its indicators and money (the header is the same in every test)."""
     return parse_scheme_text(f"id: spec\ntitle: spec scheme\nperiod: {period}\n{body}", "spec.yaml")
+
+
+def history_inputs(seed: int = 7, networks: int = 30, members: int = 4) -> SchemeInputs:
+    """Networks of practices with six years of a proportion, drawn around a common trend."""
+    rng = np.random.default_rng(seed)
+    rows, spells = [], []
+    for g in range(networks):
+        level = rng.normal(1.0, 0.3)
+        for m in range(members):
+            code = f"P{g:03d}{m}"
+            spells.append((f"N{g:02d}", code))
+            eff = level + rng.normal(0, 0.2)
+            for year in range(2016, 2022):
+                n = int(rng.integers(300, 900))
+                p = special.expit(eff + 0.05 * (year - 2016) + rng.normal(0, 0.05))
+                rows.append(("pp", code, f"FY{year}/{(year + 1) % 100:02d}", rng.binomial(n, p), n))
+    pv = pd.DataFrame(rows, columns=["indicator_id", "practice_code", "period", "numerator", "denominator"])
+    pv["period_type"] = "fy"
+    sp = pd.DataFrame(spells, columns=["group_id", "practice_code"]).assign(
+        start_date=pd.Timestamp("2015-04-01"), end_date=pd.NaT)
+    groups = pd.DataFrame({"group_id": sp["group_id"].unique(), "name": "net", "kind": "pcn"})
+    prac = pd.DataFrame({"practice_code": sp["practice_code"], "patients": 5000, "open_date": pd.NaT,
+                         "close_date": pd.NaT}).merge(pd.DataFrame({"period": pv["period"].unique()}), how="cross")
+    defs = {"pp": SimpleNamespace(value_type="proportion", polarity="high_is_good", multiplier=100, unit="%",
+                                  version=1, data_breaks=[])}
+    return SchemeInputs(pv, sp, groups, prac, defs, "unit")

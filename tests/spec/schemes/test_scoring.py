@@ -304,3 +304,24 @@ indicators:
     assert t.loc["N1", "status"] == "payment not computed: a member's list size is unknown"
     assert t.loc["N2", "payment_pence"] == 1_200_000  # 12,000 patients x £1.00
     assert pd.isna(rows(r, "totals").loc["N1", "payment_pence"])
+
+
+def test_a_member_with_no_list_size_and_no_data_is_taken_as_not_open():
+    # G is in N1's spells but has neither a list size nor any value in FY2021/22 (it had closed, and the store
+    # has no closing date): it is not a member that year, so it neither fails N1 under missing_data: fail nor
+    # makes N1's money unknown
+    from tests.spec.schemes.networks import MEMBERS, PRACTICES
+
+    s = scheme("""
+exceptions: {missing_data: fail}
+contract: {per_patient: "1.00"}
+indicators:
+  - indicator: pp
+    target: {type: network_standard, standard: 75}
+    reward: {contract_share: 1}
+""")
+    r = score_scheme(s, make_inputs(members=[*MEMBERS, ("N1", "G")], practices=[*PRACTICES, ("G", None, None)]))
+    n1 = rows(r).loc["N1"]
+    assert n1["met"] and n1["payment_pence"] == 1_200_000  # 12,000 patients x £1.00
+    assert n1["excluded"] == "no list size and no data in the period (taken as not open) (1)"
+    assert member(r, "N1", "G")["status"] == "excluded: no list size and no data in the period (taken as not open)"

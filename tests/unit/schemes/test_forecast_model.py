@@ -14,6 +14,7 @@ from scipy import special, stats
 from gpscale.evaluate.metareg import dl_tau2
 from gpscale.evaluate.schemes import SchemeInputs, forecast_scheme, parse_scheme_text
 from gpscale.evaluate.schemes.forecast import fit_models, line_forecast, network_variance
+from tests.spec.schemes.networks import history_inputs
 
 TIMES = np.array([2017.0, 2018.0, 2019.0, 2020.0, 2021.0])
 
@@ -55,32 +56,6 @@ def test_network_variance_is_the_dersimonian_laird_estimator_over_independent_li
     assert network_variance(y, v, TIMES) == pytest.approx(expected)
 
 
-def _history(seed: int = 7, networks: int = 30, members: int = 4) -> SchemeInputs:
-    """Networks of practices with six years of a proportion, drawn around a common trend."""
-    rng = np.random.default_rng(seed)
-    rows, spells = [], []
-    for g in range(networks):
-        level = rng.normal(1.0, 0.3)
-        for m in range(members):
-            code = f"P{g:03d}{m}"
-            spells.append((f"N{g:02d}", code))
-            eff = level + rng.normal(0, 0.2)
-            for year in range(2016, 2022):
-                n = int(rng.integers(300, 900))
-                p = special.expit(eff + 0.05 * (year - 2016) + rng.normal(0, 0.05))
-                rows.append(("pp", code, f"FY{year}/{(year + 1) % 100:02d}", rng.binomial(n, p), n))
-    pv = pd.DataFrame(rows, columns=["indicator_id", "practice_code", "period", "numerator", "denominator"])
-    pv["period_type"] = "fy"
-    sp = pd.DataFrame(spells, columns=["group_id", "practice_code"]).assign(
-        start_date=pd.Timestamp("2015-04-01"), end_date=pd.NaT)
-    groups = pd.DataFrame({"group_id": sp["group_id"].unique(), "name": "net", "kind": "pcn"})
-    prac = pd.DataFrame({"practice_code": sp["practice_code"], "patients": 5000, "open_date": pd.NaT,
-                         "close_date": pd.NaT}).merge(pd.DataFrame({"period": pv["period"].unique()}), how="cross")
-    defs = {"pp": SimpleNamespace(value_type="proportion", polarity="high_is_good", multiplier=100, unit="%",
-                                  version=1, data_breaks=[])}
-    return SchemeInputs(pv, sp, groups, prac, defs, "unit")
-
-
 SCHEME = """
 id: unit
 title: unit scheme
@@ -94,7 +69,7 @@ indicators:
 
 
 def test_simulated_probability_matches_the_normal_predictive_distribution():
-    inputs = _history()
+    inputs = history_inputs()
     scheme = parse_scheme_text(SCHEME, "u.yaml")
     fc = forecast_scheme(scheme, inputs).forecasts.set_index("group_id")
     models, _nets, _avail = fit_models(scheme, inputs, "FY2020/21")
@@ -112,7 +87,7 @@ def test_simulated_probability_matches_the_normal_predictive_distribution():
 
 
 def test_forecasts_are_reproducible_for_a_seed_and_change_with_it():
-    inputs = _history()
+    inputs = history_inputs()
     scheme = parse_scheme_text(SCHEME.replace("draws: 20000", "draws: 1000"), "u.yaml")
     a = forecast_scheme(scheme, inputs).forecasts
     b = forecast_scheme(scheme, inputs).forecasts
@@ -122,7 +97,7 @@ def test_forecasts_are_reproducible_for_a_seed_and_change_with_it():
 
 
 def test_no_forecast_across_a_data_break_or_from_too_few_years():
-    inputs = _history()
+    inputs = history_inputs()
     defs = {"pp": SimpleNamespace(**{**vars(inputs.definitions["pp"]), "data_breaks": ["FY2021/22"]})}
     broken = SchemeInputs(inputs.practice_values, inputs.spells, inputs.groups, inputs.practices, defs, "unit")
     scheme = parse_scheme_text(SCHEME, "u.yaml")

@@ -155,14 +155,17 @@ def forecast(
                   f"{int(fc['draws'].iloc[0]):,} draws, seed {int(fc['seed'].iloc[0])}")
     table = Table("target", "networks forecast", "expected to meet", "chance decides", "expected payment",
                   title="Targets next year")
+    notes = []
     for tid, d in fc.groupby("target_id", sort=False):
         ok = d[d["status"].str.startswith("forecast")]
-        note = "" if len(ok) else escape(str(d["status"].iloc[0]))
-        table.add_row(escape(str(tid)), f"{len(ok):,}" if len(ok) else note,
-                      f"{ok['p_met'].mean():.0%}" if len(ok) else "—",
+        if not len(ok):
+            notes.append(f"{tid}: {d['status'].iloc[0]}")
+        table.add_row(escape(str(tid)), f"{len(ok):,}", f"{ok['p_met'].mean():.0%}" if len(ok) else "—",
                       f"{ok['chance_decides'].mean():.0%}" if len(ok) else "—",
                       _money(ok["expected_payment_pence"].sum()) if len(ok) else "—")
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]{escape(note)}[/]")
     console.print(f"expected total {_money(f.totals['expected_payment_pence'].sum())} over {len(f.totals):,} "
                   "networks")
     if out is not None:

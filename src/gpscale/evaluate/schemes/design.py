@@ -130,8 +130,10 @@ def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_
         avail = tot["payment_available_pence"]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = (pay.astype("Float64") / avail.astype("Float64")).astype(float)
-        rows.append({"basis": basis, "period": period, "n_networks": int(pay.notna().sum()),
-                     "total_pence": int(pay.sum()), "available_pence": int(avail.sum()), **_quantiles(pay),
+        known = int(pay.notna().sum())
+        rows.append({"basis": basis, "period": period, "n_networks": known,
+                     "total_pence": int(pay.sum()) if known else None, "available_pence": int(avail.sum()),
+                     **_quantiles(pay),
                      "median_share_of_available": float(np.nanmedian(share)) if np.isfinite(share).any() else None})
     out = pd.DataFrame(rows)
     out.insert(0, "scheme_id", scheme.id)

@@ -22,8 +22,15 @@ break; a target year that starts a new segment is not forecast). The pooled valu
 The line is fitted by weighted least squares with those variances (at least three years), and next year's
 value is predicted with variance ``x' Cov x + v_t + tau^2 H_t + omega^2`` (the line's uncertainty plus a
 new year's variation and sampling, taken as in year ``t``). For a practice-share target each counted
-member is forecast the same way on its own history (variance ``v + tau^2``, a level-only model when it has
-fewer than three years) plus a shock shared by the network's members (variance ``omega^2``).
+member is forecast the same way on its own history (variance ``v + tau^2``; its level with the common slope
+when it has fewer than three years) plus a shock shared by the network's members (variance ``omega^2``).
+
+**Slopes** are empirical-Bayes estimates, pulled towards the common slope of all networks (or practices) by
+their own imprecision (:func:`line_forecast`). **Recalibration**: the same model fitted a year earlier
+forecast year ``t``; the mean squared standardised error of those forecasts over all networks (``kappa``,
+from at least :data:`MIN_RECALIBRATION` networks, else 1) scales next year's predictive variance. It absorbs
+what the model leaves out (members joining, leaving and closing; trends that change), using data up to ``t``
+only.
 
 **Simulation.** Next year's value is drawn ``draws`` times from that normal distribution (per target, from
 a random stream fixed by the scheme's ``seed`` and the target id, so a forecast is reproducible and a
@@ -37,7 +44,7 @@ targets' simulated payments. Assumptions: the network keeps its current counted 
 every member has data next year (so ``missing_data: fail`` is not forecast), and the value available is
 this year's.
 
-The calibration of these probabilities is checked on synthetic England
+The calibration of the probabilities is checked on synthetic England
 (``tests/simulation/schemes/test_forecast_calibration.py``; reliability table in docs/schemes.md).
 """
 
@@ -580,6 +587,8 @@ def _forecast_totals(scheme: Scheme, fc: pd.DataFrame, networks: pd.DataFrame, t
     qlo, qhi = (1 - scheme.confidence) / 2, 1 - (1 - scheme.confidence) / 2
     lo, hi = (np.quantile(totals, [qlo, qhi], axis=1) if totals.size else (np.array([]), np.array([])))
     complete = (done == n_targets).to_numpy()
+    none = (done == 0).to_numpy()
+    totals = np.where(none[:, None], np.nan, totals) if totals.size else totals
     out = pd.DataFrame({
         "scheme_id": scheme.id, "scheme_version": scheme.version, "group_id": networks["group_id"],
         "group_name": networks["group_name"], "group_kind": networks["group_kind"], "period": next_fy(origin),
@@ -590,7 +599,8 @@ def _forecast_totals(scheme: Scheme, fc: pd.DataFrame, networks: pd.DataFrame, t
         "expected_payment_pence": _pence(totals.mean(1) if totals.size else np.array([])),
         "payment_lower_pence": _pence(lo), "payment_upper_pence": _pence(hi),
         "confidence": scheme.confidence,
-        "status": np.where(complete, FORECAST, "partial: the payment covers only the targets forecast"),
+        "status": np.where(complete, FORECAST, np.where(none, "not forecast: no target could be forecast",
+                                                         "partial: the payment covers only the targets forecast")),
         "draws": draws, "seed": seed, "rounding": ROUNDING, "membership_view": scheme.view.label,
         "data_version": data_version,
     })

@@ -21,6 +21,9 @@ StorePath = Annotated[Path, typer.Option("--store", help="DuckDB store file.")]
 IndicatorsDir = Annotated[Path | None, typer.Option("--indicators", help="Folder of your own indicator "
                                                                          "definitions (*.yaml).")]
 Excel = Annotated[bool, typer.Option("--excel", help="Also write one Excel workbook of the tables.")]
+Out = Annotated[Path | None, typer.Option("--out", help="Folder for the tables (CSV, manifest; charts.json for "
+                                                         "design).")]
+Draws = Annotated[int | None, typer.Option("--draws", min=500, help="Simulation draws (default the scheme's).")]
 Period = Annotated[str | None, typer.Option("--period", help="Score this financial year instead of the scheme's "
                                                              "(FY2023/24); forecasts are of the year after it.")]
 
@@ -64,6 +67,12 @@ def _inputs(scheme: Any, store: Path, indicators: Path | None) -> Any:
             _fail(str(exc))
 
 
+def _prepare(scheme_file: Path, store: Path, indicators: Path | None, period: str | None) -> tuple[Any, Any]:
+    """The validated scheme and its inputs from the store (or a clear error)."""
+    s = _load(scheme_file, indicators, period)
+    return s, _inputs(s, store, indicators)
+
+
 def _money(pence: Any) -> str:
     try:
         return f"£{int(pence) / 100:,.2f}"
@@ -98,27 +107,25 @@ def validate(scheme_file: SchemeFile, indicators: IndicatorsDir = None) -> None:
 def score(
     scheme_file: SchemeFile,
     store: StorePath = Path("out/gpscale.duckdb"),
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the tables (CSV, manifest).")] = None,
+    out: Out = None,
     excel: Excel = False,
     indicators: IndicatorsDir = None,
     period: Period = None,
 ) -> None:
     """Score every network: achievement, interval, points and payment per target, and member contributions."""
-    from gpscale.evaluate.schemes.scoring import score_scheme
+    from gpscale.evaluate.schemes.scoring import score_scheme, target_summary
     from gpscale.evaluate.schemes.writing import write_tables
 
-    s = _load(scheme_file, indicators, period)
-    inputs = _inputs(s, store, indicators)
+    s, inputs = _prepare(scheme_file, store, indicators, period)
     r = score_scheme(s, inputs)
     t = r.totals
     scored = r.scores[r.scores["status"] == "scored"]
     console.print(f"[bold]{escape(s.title)}[/] ({escape(s.id)} v{s.version}), {r.period}, membership "
                   f"{s.view.label}: {len(t):,} networks, {len(s.indicators)} targets")
     table = Table("target", "networks scored", "met", "target inside interval", "paid", title="Targets")
-    for tid, d in r.scores.groupby("target_id", sort=False):
-        ok = d[d["status"] == "scored"]
-        table.add_row(escape(str(tid)), f"{len(ok):,}", f"{ok['met'].mean():.0%}" if len(ok) else "—",
-                      f"{ok['target_in_interval'].mean():.0%}" if len(ok) else "—", _money(d["payment_pence"].sum()))
+    for row in target_summary(r).itertuples():
+        table.add_row(escape(str(row.target_id)), f"{row.n_networks:,}", _share(row.share_met),
+                      _share(row.share_target_in_interval), _money(row.payment_pence))
     console.print(table)
     console.print(f"total paid {_money(t['payment_pence'].sum())} of {_money(t['payment_available_pence'].sum())} "
                   f"available; median network {_money(t['payment_pence'].median())}")
@@ -135,37 +142,31 @@ def score(
 def forecast(
     scheme_file: SchemeFile,
     store: StorePath = Path("out/gpscale.duckdb"),
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the tables (CSV, manifest).")] = None,
+    out: Out = None,
     excel: Excel = False,
     indicators: IndicatorsDir = None,
-    draws: Annotated[int | None, typer.Option("--draws", min=500, help="Simulation draws (default the scheme's).")]
-    = None,
+    draws: Draws = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default the scheme's).")] = None,
     period: Period = None,
 ) -> None:
     """Forecast next year: probability of meeting each target, expected payment and its interval."""
-    from gpscale.evaluate.schemes.forecast import forecast_scheme
+    from gpscale.evaluate.schemes.forecast import forecast_scheme, target_summary
     from gpscale.evaluate.schemes.writing import write_tables
 
-    s = _load(scheme_file, indicators, period)
-    inputs = _inputs(s, store, indicators)
+    s, inputs = _prepare(scheme_file, store, indicators, period)
     f = forecast_scheme(s, inputs, draws=draws, seed=seed)
     fc = f.forecasts
     console.print(f"[bold]{escape(s.title)}[/]: forecast of {f.period} from data up to {f.origin}, "
                   f"{int(fc['draws'].iloc[0]):,} draws, seed {int(fc['seed'].iloc[0])}")
     table = Table("target", "networks forecast", "expected to meet", "chance decides", "expected payment",
                   title="Targets next year")
-    notes = []
-    for tid, d in fc.groupby("target_id", sort=False):
-        ok = d[d["status"].str.startswith("forecast")]
-        if not len(ok):
-            notes.append(f"{tid}: {d['status'].iloc[0]}")
-        table.add_row(escape(str(tid)), f"{len(ok):,}", f"{ok['p_met'].mean():.0%}" if len(ok) else "—",
-                      f"{ok['chance_decides'].mean():.0%}" if len(ok) else "—",
-                      _money(ok["expected_payment_pence"].sum()) if len(ok) else "—")
+    for row in target_summary(f).itertuples():
+        table.add_row(escape(str(row.target_id)), f"{row.n_forecast:,}", _share(row.expected_share_met),
+                      _share(row.share_chance_decides), _money(row.expected_payment_pence))
     console.print(table)
-    for note in notes:
-        console.print(f"[yellow]{escape(note)}[/]")
+    for row in target_summary(f).itertuples():
+        if row.note:
+            console.print(f"[yellow]{escape(str(row.target_id))}: {escape(row.note)}[/]")
     console.print(f"expected total {_money(f.totals['expected_payment_pence'].sum())} over {len(f.totals):,} "
                   "networks")
     if out is not None:
@@ -178,19 +179,17 @@ def forecast(
 def design_command(
     scheme_file: SchemeFile,
     store: StorePath = Path("out/gpscale.duckdb"),
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the tables and chart data.")] = None,
+    out: Out = None,
     excel: Excel = False,
     indicators: IndicatorsDir = None,
-    draws: Annotated[int | None, typer.Option("--draws", min=500, help="Simulation draws (default the scheme's).")]
-    = None,
+    draws: Draws = None,
     period: Period = None,
 ) -> None:
     """Design aid: distribution of payments, share meeting each target, and a sweep of each target."""
     from gpscale.evaluate.schemes.design import design
     from gpscale.evaluate.schemes.writing import write_tables
 
-    s = _load(scheme_file, indicators, period)
-    inputs = _inputs(s, store, indicators)
+    s, inputs = _prepare(scheme_file, store, indicators, period)
     d = design(s, inputs, draws=draws)
     table = Table("basis", "period", "networks", "total", "median", "10th-90th centile", title="Payment per network")
     for r in d.distribution.itertuples():

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gpscale.evaluate.schemes.forecast import FORECAST, SchemeForecast, fit_models, forecast_scheme, summarise_target
+from gpscale.evaluate.schemes.forecast import target_summary as forecast_summary
 from gpscale.evaluate.schemes.inputs import SchemeInputs
 from gpscale.evaluate.schemes.model import (
     Improvement,
@@ -39,6 +40,7 @@ from gpscale.evaluate.schemes.model import (
 )
 from gpscale.evaluate.schemes.money import exact, to_pence
 from gpscale.evaluate.schemes.scoring import SchemeScore, score_scheme
+from gpscale.evaluate.schemes.scoring import target_summary as score_summary
 from gpscale.evaluate.schemes.targets import sign_of
 
 DESIGN_COLUMNS = [
@@ -122,6 +124,16 @@ def _quantiles(pence: pd.Series) -> dict[str, Any]:
     return out
 
 
+def _stamp(frame: pd.DataFrame, scheme: Scheme, data_version: str, columns: list[str]) -> pd.DataFrame:
+    """The scheme, membership view and data version on every row, in the table's column order."""
+    out = frame.copy()
+    out["scheme_id"] = scheme.id
+    out["scheme_version"] = scheme.version
+    out["membership_view"] = scheme.view.label
+    out["data_version"] = data_version
+    return out.reindex(columns=columns)
+
+
 def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str) -> pd.DataFrame:
     rows = []
     for basis, period, tot, pay_col in (("scored", scored.period, scored.totals, "payment_pence"),
@@ -135,38 +147,12 @@ def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_
                      "total_pence": int(pay.sum()) if known else None, "available_pence": int(avail.sum()),
                      **_quantiles(pay),
                      "median_share_of_available": float(np.nanmedian(share)) if np.isfinite(share).any() else None})
-    out = pd.DataFrame(rows)
-    out.insert(0, "scheme_id", scheme.id)
-    out.insert(1, "scheme_version", scheme.version)
-    out["membership_view"] = scheme.view.label
-    out["data_version"] = data_version
-    return out[DESIGN_COLUMNS]
+    return _stamp(pd.DataFrame(rows), scheme, data_version, DESIGN_COLUMNS)
 
 
 def _targets(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str) -> pd.DataFrame:
-    s = scored.scores
-    f = fc.forecasts
-    rows = []
-    for e in scheme.indicators:
-        se = s[s["target_id"] == e.target_id]
-        ok = se[se["status"] == "scored"]
-        fe = f[(f["target_id"] == e.target_id) & f["status"].str.startswith(FORECAST)]
-        rows.append({
-            "target_id": e.target_id, "indicator_id": e.indicator, "target_type": e.target.type.value,
-            "target": se["target"].iloc[0] if len(se) else "", "period": scored.period, "n_networks": len(ok),
-            "share_met": float(ok["met"].mean()) if len(ok) else None,
-            "share_target_in_interval": float(ok["target_in_interval"].mean()) if len(ok) else None,
-            "payment_pence": int(se["payment_pence"].sum()), "forecast_period": fc.period, "n_forecast": len(fe),
-            "expected_share_met": float(fe["p_met"].mean()) if len(fe) else None,
-            "share_chance_decides": float(fe["chance_decides"].mean()) if len(fe) else None,
-            "expected_payment_pence": int(fe["expected_payment_pence"].sum()),
-        })
-    out = pd.DataFrame(rows)
-    out.insert(0, "scheme_id", scheme.id)
-    out.insert(1, "scheme_version", scheme.version)
-    out["membership_view"] = scheme.view.label
-    out["data_version"] = data_version
-    return out[TARGET_SHARE_COLUMNS]
+    both = score_summary(scored).merge(forecast_summary(fc).drop(columns="note"), on="target_id", how="left")
+    return _stamp(both, scheme, data_version, TARGET_SHARE_COLUMNS)
 
 
 def moved(entry: SchemeIndicator, shift: Decimal, sign: int) -> SchemeIndicator | None:
@@ -229,13 +215,7 @@ def _sweep(scheme: Scheme, inputs: SchemeInputs, scored: SchemeScore, shifts: di
                 "expected_share_met": float(summ["p_met"][done].mean()) if done.any() else None,
                 "expected_payment_pence": to_pence(float(np.nansum(summ["pay_mean"][done]))),
             })
-    out = pd.DataFrame(rows, columns=[c for c in SWEEP_COLUMNS if c not in (
-        "scheme_id", "scheme_version", "membership_view", "data_version")])
-    out.insert(0, "scheme_id", scheme.id)
-    out.insert(1, "scheme_version", scheme.version)
-    out["membership_view"] = scheme.view.label
-    out["data_version"] = inputs.data_version
-    return out[SWEEP_COLUMNS]
+    return _stamp(pd.DataFrame(rows), scheme, inputs.data_version, SWEEP_COLUMNS)
 
 
 def _charts(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, sweep: pd.DataFrame) -> list[Chart]:

@@ -578,6 +578,25 @@ def _forecast_rows(scheme: Scheme, inputs: SchemeInputs, model: EntryModel, entr
     })
 
 
+def target_summary(fc: SchemeForecast) -> pd.DataFrame:
+    """Per target: networks forecast, expected share meeting it, share where chance decides, expected money.
+
+    ``note`` gives the reason when no network could be forecast.
+    """
+    rows = []
+    for e in fc.scheme.indicators:
+        d = fc.forecasts[fc.forecasts["target_id"] == e.target_id]
+        ok = d[d["status"].str.startswith(FORECAST)]
+        rows.append({
+            "target_id": e.target_id, "forecast_period": fc.period, "n_forecast": len(ok),
+            "expected_share_met": float(ok["p_met"].mean()) if len(ok) else None,
+            "share_chance_decides": float(ok["chance_decides"].mean()) if len(ok) else None,
+            "expected_payment_pence": int(ok["expected_payment_pence"].sum()) if len(ok) else None,
+            "note": "" if len(ok) or not len(d) else str(d["status"].iloc[0]),
+        })
+    return pd.DataFrame(rows)
+
+
 def _forecast_totals(scheme: Scheme, fc: pd.DataFrame, networks: pd.DataFrame, totals: np.ndarray, origin: str,
                      draws: int, seed: int, data_version: str) -> pd.DataFrame:
     """Per network: the expected total payment and its interval (sum of the targets' simulated payments)."""

@@ -505,6 +505,22 @@ def _contributions(scheme: Scheme, inputs: SchemeInputs, e: _Entry, networks: pd
     return out.sort_values(["group_id", "practice_code"], ignore_index=True)
 
 
+def target_summary(score: SchemeScore) -> pd.DataFrame:
+    """Per target: networks scored, share meeting it, share with the target inside the interval, money paid."""
+    rows = []
+    for e in score.scheme.indicators:
+        se = score.scores[score.scores["target_id"] == e.target_id]
+        ok = se[se["status"] == STATUS_SCORED]
+        rows.append({
+            "target_id": e.target_id, "indicator_id": e.indicator, "target_type": e.target.type.value,
+            "target": se["target"].iloc[0] if len(se) else "", "period": score.period, "n_networks": len(ok),
+            "share_met": float(ok["met"].mean()) if len(ok) else None,
+            "share_target_in_interval": float(ok["target_in_interval"].mean()) if len(ok) else None,
+            "payment_pence": int(se["payment_pence"].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
 def _totals(scheme: Scheme, scores: pd.DataFrame, networks: pd.DataFrame, patients: list[Fraction | None],
             members: pd.DataFrame, period: str, view: str, data_version: str) -> pd.DataFrame:
     """Per network: targets met, points, and payment (the sum of its rounded target payments)."""

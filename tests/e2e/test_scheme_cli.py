@@ -58,10 +58,10 @@ def test_bad_scheme_and_missing_store_fail_cleanly(tmp_path):
                    "    target: {type: network_standard, standard: 101}\n    reward: {amount: 1}\n")
     r = runner.invoke(app, ["scheme", "score", str(bad), "--store", str(tmp_path / "none.duckdb")])
     assert r.exit_code == 2 and "Traceback" not in r.output
-    assert "bad.yaml:6: indicators[0].target.standard: 101 is outside the range of qof_total" in " ".join(
-        r.output.split())
+    flat = "".join(r.output.split())  # the console wraps long lines wherever the temporary path ends
+    assert "bad.yaml:6:indicators[0].target.standard:101isoutsidetherangeofqof_total" in flat
     r = runner.invoke(app, ["scheme", "score", str(DOCS / "iif_thresholds.yaml"), "--store",
                             str(tmp_path / "none.duckdb")])
-    assert r.exit_code == 2 and "no store at" in r.output
+    assert r.exit_code == 2 and "nostoreat" in "".join(r.output.split())
     r = runner.invoke(app, ["scheme", "score", str(DOCS / "iif_thresholds.yaml"), "--period", "FY2023"])
-    assert r.exit_code == 2 and "--period FY2023" in r.output
+    assert r.exit_code == 2 and "--periodFY2023" in "".join(r.output.split())

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gpscale.evaluate.cli import evaluate_command
+from gpscale.evaluate.schemes.cli import scheme_app
 from gpscale.fetch.cli import fetch_app
 from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
@@ -36,6 +37,7 @@ app.add_typer(survey_app, name="survey")
 app.command("compute")(compute_command)
 app.add_typer(groups_app, name="groups")
 app.command("evaluate")(evaluate_command)
+app.add_typer(scheme_app, name="scheme")
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.add_typer(fetch_app, name="fetch")

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gpscale.evaluate.calibration_cli import calibrate_command
 from gpscale.evaluate.cli import evaluate_command
 from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
@@ -35,6 +36,7 @@ app.add_typer(survey_app, name="survey")
 app.command("compute")(compute_command)
 app.add_typer(groups_app, name="groups")
 app.command("evaluate")(evaluate_command)
+app.command("calibrate")(calibrate_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 

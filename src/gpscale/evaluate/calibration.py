@@ -168,8 +168,8 @@ class _Attributes:
             known = patients.notna() & (patients > 0)
             band = np.full(len(rows), -1, dtype=np.int64)
             if known.any():
-                ranks = patients[known].rank(method="first", pct=True).to_numpy()
-                band[known.to_numpy()] = np.minimum((ranks * SIZE_BANDS).astype(np.int64), SIZE_BANDS - 1)
+                order = patients[known].rank(method="first").to_numpy().astype(np.int64) - 1
+                band[known.to_numpy()] = order * SIZE_BANDS // int(known.sum())
             region = rows["region"].astype(object).where(rows["region"].notna(), "").astype(str).to_numpy()
             self._by_fy[fy] = (pd.Index(rows["practice_code"].astype(str).to_numpy()), band, region)
         return self._by_fy[fy]

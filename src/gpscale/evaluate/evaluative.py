@@ -17,21 +17,24 @@ pooled value is the weighted mean ``Y = Σ w_j y_j / W`` of its members' values 
 denominators; ``W = Σ w_j``). If the members were England practices drawn at random,
 
 * its centre would be England's value ``c``;
-* its variance would be ``V = tau^2 / k_eff x (N - k_eff) / (N - 1) + s^2``, where ``k_eff = W^2 / Σ w_j^2``
-  is Kish's effective number of practices, ``N`` England's number of practices (a set of practices is
-  drawn without replacement), ``tau^2`` England's between-practice variance beyond sampling and ``s^2`` the
-  patient-level sampling variance of the group's pooled value at England's value (the descriptive
-  comparison's own variance: ``c(1-c)/W`` for proportions, ``c(1-c)/n_eff`` for survey-weighted ones,
-  ``c/W`` for rates and standardised ratios, 0 for QOF scores, which are points, not samples of patients);
+* its variance would be ``V = tau^2 / k_eff x (N - k_eff) / (N - 1) + phi s^2``, where
+  ``k_eff = W^2 / Σ w_j^2`` is Kish's effective number of practices, ``N`` England's number of practices
+  (a set of practices is drawn without replacement), ``tau^2`` England's between-practice variance beyond
+  sampling, ``s^2`` the patient-level sampling variance of the group's pooled value at England's value (the
+  descriptive comparison's own variance: ``c(1-c)/W`` for proportions, ``c(1-c)/n_eff`` for
+  survey-weighted ones, ``c/W`` for rates and standardised ratios, 0 for QOF scores, which are points, not
+  samples of patients) and ``phi`` its dispersion (1 for counts of independent events; prescribing's ADQ
+  doses, or items clustered in patients, vary more);
 * its shape would be that of the mean of ``k_eff`` draws from England's practice distribution: the exact
   distribution of that mean (FFT convolution of the empirical distribution, :mod:`gpscale.stats.reference`),
   which keeps the skewness of practice values (QOF achievement is strongly left-skewed: the mean of six
   scores is usually above England's mean and sometimes far below it, so a symmetric interval flags
   "better" far too often and "worse" almost never).
 
-``tau^2`` is the method-of-moments estimate ``Σ n_i ((y_i - c)^2 - s_i^2) / Σ n_i`` over England's practices
-(``s_i^2`` the null sampling variance of practice ``i`` at ``c``), floored at 0: the moment estimate, not a
-robust one, because a random group's spread includes the practices in the tails. The group is "higher"
+``tau^2`` and ``phi`` are method-of-moments estimates over England's practices: the intercept and slope of
+the weighted least-squares line of ``(y_i - c)^2`` on ``s_i^2`` (the null sampling variance of practice
+``i`` at ``c``), weighted by the denominators and floored at 0 (:func:`variance_components`); moments, not
+robust estimates, because a random group's spread includes the practices in the tails. The group is "higher"
 when ``P(Y* >= Y) < (1 - confidence) / 2`` under that reference and "lower" when ``P(Y* <= Y)`` is;
 polarity turns that into better / worse. The two-sided p-value is ``2 min(P(Y* <= Y), P(Y* >= Y))``, so
 ``p < 1 - confidence`` exactly when the label is not "similar".
@@ -75,14 +78,15 @@ class ComparisonType(StrEnum):
 EVALUATIVE_RULE = "value vs reference range of random groups of England's practices of its size"
 
 #: The scorecard's columns (:data:`gpscale.evaluate.scorecard.RESULT_COLUMNS`, same order), then the
-#: reference: Kish's effective number of practices, the range random groups of that size fall in, and
-#: England's between-practice standard deviation beyond sampling (indicator units).
+#: reference: Kish's effective number of practices, the range random groups of that size fall in,
+#: England's between-practice standard deviation beyond sampling (indicator units) and the dispersion of
+#: patient-level sampling (``phi``).
 EVALUATIVE_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
     "comparison_type", "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
     "membership_view", "definition_version", "data_version",
-    "effective_practices", "reference_lower", "reference_upper", "between_practice_sd",
+    "effective_practices", "reference_lower", "reference_upper", "between_practice_sd", "sampling_dispersion",
 ]
 
 
@@ -91,12 +95,14 @@ class EnglandReference:
     """England's practice distribution for one indicator and period, as the evaluative comparison uses it.
 
     ``centre`` is England's pooled value (unscaled), ``tau2`` the between-practice variance beyond
-    sampling, ``shape`` the distribution of the standardised mean of ``m`` practices, ``practices`` how
-    many practices it was built from.
+    sampling, ``dispersion`` the factor on the patient-level sampling variance (1 for Poisson or binomial
+    counts; more when the numerator is not a count of independent events), ``shape`` the distribution of
+    the standardised mean of ``m`` practices, ``practices`` how many practices it was built from.
     """
 
     centre: float
     tau2: float
+    dispersion: float
     shape: MeanReference
     practices: int
 
@@ -120,6 +126,29 @@ def _sampling_size(rows: pd.DataFrame, value_type: str) -> np.ndarray:
     return den
 
 
+def variance_components(squares: np.ndarray, sampling: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """``(tau^2, phi)`` such that a practice's squared deviation averages ``tau^2 + phi s_i^2``.
+
+    Weighted least squares (weights: the denominators) of the squared deviations from England's value on
+    the null sampling variances: the intercept is the between-practice variance, the slope the
+    dispersion of sampling (1 for Poisson or binomial counts; prescribing's ADQ doses or items clustered
+    in patients give more). Both are floored at 0, the other refitted alone; where the sampling variance
+    does not vary (or is 0, as for QOF points) it cannot be separated and ``phi`` is 1.
+    """
+    d2, s2, w = (np.asarray(a, float) for a in (squares, sampling, weights))
+    sw = w.sum()
+    spread = np.sqrt(np.sum(w * (s2 - np.sum(w * s2) / sw) ** 2) / sw)
+    if not spread > 1e-9 * max(float(np.max(np.abs(s2))), 1e-300):
+        return max(0.0, float(np.sum(w * (d2 - s2)) / sw)), 1.0
+    x = np.column_stack([np.ones_like(s2), s2])
+    tau2, phi = np.linalg.solve((x * w[:, None]).T @ x, (x * w[:, None]).T @ d2)
+    if phi < 0:
+        return max(0.0, float(np.sum(w * d2) / sw)), 0.0
+    if tau2 < 0:
+        return 0.0, float(np.sum(w * s2 * d2) / np.sum(w * s2 * s2))
+    return float(tau2), float(phi)
+
+
 def england_reference(numerator: np.ndarray, denominator: np.ndarray, sampling_size: np.ndarray, value_type: str,
                       max_size: float = 1.0) -> EnglandReference | None:
     """The reference for one indicator and period from England's practices (None if too few of them).
@@ -136,10 +165,10 @@ def england_reference(numerator: np.ndarray, denominator: np.ndarray, sampling_s
     y = x / n
     centre = float(x.sum() / n.sum())
     s2 = _sampling_variance(centre, np.asarray(sampling_size, float), vt)
-    tau2 = max(0.0, float(np.sum(n * ((y - centre) ** 2 - s2)) / n.sum()))
+    tau2, dispersion = variance_components((y - centre) ** 2, s2, n)
     upto = next((s for s in EXACT_SIZES if s >= max_size), EXACT_SIZES[-1])
     shape = mean_reference(y, sizes=tuple(s for s in EXACT_SIZES if s <= upto))
-    return EnglandReference(centre, tau2, shape, int(x.size))
+    return EnglandReference(centre, tau2, dispersion, shape, int(x.size))
 
 
 SUM_COLUMNS = ["entity_id", "period", "period_type", "numerator", "denominator", "sum_w2", "effective_n",
@@ -238,7 +267,12 @@ class MemberIndex:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where each group falls among random groups of its size, at one confidence level (unscaled values)."""
+    """Where each group falls among random groups of its size, at one confidence level (unscaled values).
+
+    ``sd`` is the standard deviation of random groups' values at the group's size (the square root of the
+    variance in the module notes); ``centre`` England's value; ``direction`` +1 above the reference
+    range, -1 below, 0 within.
+    """
 
     value: np.ndarray
     lower: np.ndarray
@@ -250,7 +284,9 @@ class Placement:
     compared: np.ndarray
     effective_practices: np.ndarray
     between_practice_sd: np.ndarray
+    sampling_dispersion: np.ndarray
     centre: np.ndarray
+    sd: np.ndarray
 
 
 def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value_type: str,
@@ -266,7 +302,7 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
     with np.errstate(divide="ignore", invalid="ignore"):
         value = num / den
         k_eff = den**2 / sums["sum_w2"].to_numpy(float)
-    centre, tau2, sd, f_low = (np.full(n_rows, np.nan) for _ in range(4))
+    centre, tau2, phi, sd, f_low = (np.full(n_rows, np.nan) for _ in range(5))
     size = _sampling_size(sums, vt)
     codes, labels = pd.factorize(sums["period"].astype(str))
     order = np.argsort(codes, kind="stable")
@@ -277,11 +313,12 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
         if ref is None:
             continue
         used.append((idx, ref))
-        centre[idx], tau2[idx] = ref.centre, ref.tau2
+        centre[idx], tau2[idx], phi[idx] = ref.centre, ref.tau2, ref.dispersion
         with np.errstate(divide="ignore", invalid="ignore"):
             # a set of practices is drawn without replacement: finite-population correction (N - k) / (N - 1)
             fpc = np.clip((ref.practices - k_eff[idx]) / (ref.practices - 1.0), 0.0, 1.0)
-            sd[idx] = np.sqrt(ref.tau2 / k_eff[idx] * fpc + _sampling_variance(ref.centre, size[idx], vt))
+            sampling = ref.dispersion * _sampling_variance(ref.centre, size[idx], vt)
+            sd[idx] = np.sqrt(ref.tau2 / k_eff[idx] * fpc + sampling)
             f_low[idx] = ref.shape.distribution((value[idx] - ref.centre) / sd[idx], k_eff[idx])
     compared = np.isfinite(value) & np.isfinite(f_low) & (sd > 0) & (k_eff >= 1.0)
     f_high = 1.0 - f_low
@@ -305,15 +342,16 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
         else:
             lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
         out[conf] = Placement(value, lo, hi, np.where(compared, q_lo, np.nan), np.where(compared, q_hi, np.nan),
-                              p, direction.astype(np.int8), compared, k_eff, np.sqrt(tau2), centre)
+                              p, direction.astype(np.int8), compared, k_eff, np.sqrt(tau2), phi, centre, sd)
     return out
 
 
 def method_text(confidence: float) -> str:
     """The method named on every evaluative row."""
     return (f"{confidence * 100:g}% reference range of random groups of England's practices of the same effective "
-            "size k_eff: centre England's value, variance tau^2/k_eff (N-k_eff)/(N-1) + patient-level sampling "
-            "variance, shape the exact distribution of the mean of k_eff England practices (FFT convolution)")
+            "size k_eff: centre England's value, variance tau^2/k_eff (N-k_eff)/(N-1) + phi x patient-level "
+            "sampling variance, shape the exact distribution of the mean of k_eff England practices (FFT "
+            "convolution)")
 
 
 def references_for(
@@ -412,6 +450,7 @@ def evaluative_comparison(
                 "comparator": pooling.ENGLAND_NAME, "comparator_value": pl.centre * mult,
                 "reference_lower": pl.reference_lower * mult, "reference_upper": pl.reference_upper * mult,
                 "between_practice_sd": pl.between_practice_sd * mult,
+                "sampling_dispersion": pl.sampling_dispersion,
                 "comparison": direction_labels(pl.direction, pl.compared, pol),
                 "comparison_method": EVALUATIVE_RULE,
                 "p_value": pl.p_value, "_direction": pl.direction, "_polarity": pol,

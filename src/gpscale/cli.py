@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gpscale.evaluate.calibration_cli import calibrate_command
 from gpscale.evaluate.cli import evaluate_command
 from gpscale.evaluate.schemes.cli import scheme_app
 from gpscale.fetch.cli import fetch_app
@@ -38,6 +39,7 @@ app.command("compute")(compute_command)
 app.add_typer(groups_app, name="groups")
 app.command("evaluate")(evaluate_command)
 app.add_typer(scheme_app, name="scheme")
+app.command("calibrate")(calibrate_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.add_typer(fetch_app, name="fetch")

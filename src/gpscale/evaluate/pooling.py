@@ -53,9 +53,10 @@ def score_standard_errors(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per ``by`` group: the standard error of the maximum-weighted mean of practice scores, and k.
 
     The weighted mean of scores ``points / max`` with weights ``max`` is the pooled score Σpoints / Σmax;
-    its standard error is the one behind the scorecard's Student-t interval
-    (:func:`gpscale.stats.means.grouped_mean_interval`, linearisation variance), recovered from the 95%
-    half-width. Groups with one practice have no spread to estimate and get NaN.
+    its standard error (:func:`gpscale.stats.means.grouped_mean_interval`, linearisation variance,
+    recovered from the 95% half-width) is the within-group variance the characteristics and size
+    meta-regressions use (:func:`gpscale.evaluate.common.link_variance`). Groups with one practice have no
+    spread to estimate and get NaN.
     """
     from scipy import stats as st
 

@@ -15,9 +15,9 @@ exactly when the 99.8% interval does, and the false-discovery-rate adjustment (B
   exactly when that tail is below ``alpha / 2``); from 10 events, the normal deviate at which Byar's limit
   reaches ``mu0``: ``z = 3 sqrt(x) (1 - 1/(9x) - (mu0/x)^(1/3))`` above and
   ``z = 3 sqrt(x+1) ((mu0/(x+1))^(1/3) - 1 + 1/(9(x+1)))`` below (Breslow & Day 1987, vol. II, p. 69).
-* QOF scores (Student-t interval of the maximum-weighted mean of member practices' scores): the t test
-  ``t = (mean - p0) / se`` on ``k - 1`` degrees of freedom. (Truncating the interval to [0, max] does not
-  change whether it excludes a value inside (0, max).)
+
+QOF scores have no patient-level interval; their p-value is the evaluative comparison's own
+(:mod:`gpscale.evaluate.evaluative`).
 """
 
 from __future__ import annotations
@@ -61,17 +61,6 @@ def poisson_p(count: ArrayLike, expected: ArrayLike) -> np.ndarray:
     return np.where(ok, np.where(xs < BYAR_THRESHOLD, exact, byar), np.nan)
 
 
-def t_test_p(mean: ArrayLike, se: ArrayLike, k: ArrayLike, p0: ArrayLike) -> np.ndarray:
-    """Two-sided t-test p-value of a weighted mean of ``k`` units against ``p0``."""
-    m, s, kk, p = np.broadcast_arrays(_f(mean), _f(se), _f(k), _f(p0))
-    ok = np.isfinite(m) & np.isfinite(s) & (s >= 0) & (kk > 1) & np.isfinite(p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(s > 0, (m - p) / np.where(s > 0, s, 1.0), np.where(m == p, 0.0, np.inf))
-        out = 2.0 * stats.t.sf(np.abs(t), np.where(ok, kk - 1.0, 1.0))
-    # identical member scores: a zero-width interval, so any other value is excluded at every level
-    return np.where(ok, out, np.nan)
-
-
 def comparison_p_values(
     pooled: pd.DataFrame, value_type: ValueType, benchmark: ArrayLike, multiplier: float
 ) -> np.ndarray:
@@ -88,9 +77,4 @@ def comparison_p_values(
         return score_test_p(num / den * n_eff, n_eff, p0)
     if vt in (ValueType.RATE, ValueType.STANDARDISED_RATIO):
         return poisson_p(num, p0 * den)
-    if vt is ValueType.SCORE:
-        se = pooled["score_se"].to_numpy(float) if "score_se" in pooled else np.full(len(num), np.nan)
-        k = pooled["score_k"].to_numpy(float) if "score_k" in pooled else np.full(len(num), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return t_test_p(num / den, se, k, p0)
-    raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it
+    raise ValueError(f"{vt} rows are compared by the evaluative reference (evaluate/evaluative.py), not here")

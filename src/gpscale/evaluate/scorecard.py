@@ -11,10 +11,16 @@ Interval by value type (Fingertips conventions, :mod:`gpscale.stats`):
 * standardised ratio: the same Poisson limits on observed, divided by expected;
 * weighted proportion: Wilson on the pooled Kish effective sample size;
 * score (QOF): the pooled value is Σ points / Σ maximum, i.e. the maximum-weighted mean of member
-  practices' scores; its interval is the Student-t interval of that weighted mean over member practices.
+  practices' scores. Points are not a sample of patients, so a score has no descriptive (patient-level)
+  comparison: its rows carry the evaluative one (:mod:`gpscale.evaluate.evaluative`: where the group falls
+  among random groups of England's practices of its size, from the exact distribution of the mean of that
+  many practice scores) and say so in ``comparison_type``. (Until issue 14 this was a Student-t interval on
+  member scores; QOF scores are so left-skewed that it called 18-25% of random groups of six practices
+  "better" and none "worse": see docs/methods/placebo-calibration.md.)
 
 Comparison: the entity's interval against England's value (overlapping-interval rule, England's own
-interval being negligible at national size).
+interval being negligible at national size). Every row names its comparison (``comparison_type``:
+"descriptive" for the patient-level intervals above, "evaluative" for scores).
 
 Multiplicity: every group row also has the two-sided p-value of the test its interval inverts
 (:mod:`gpscale.evaluate.pvalues`), so ``p < 1 - confidence`` exactly when the label is not "similar",
@@ -32,10 +38,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from gpscale.domain.vocabulary import COMPARISON_OUTCOMES, ComparisonLabel, Polarity, ValueType
 from gpscale.evaluate import pooling
+from gpscale.evaluate.evaluative import EVALUATIVE_RULE, ComparisonType, method_text, placements_for_pooled
 from gpscale.evaluate.pvalues import comparison_p_values
 from gpscale.stats import STANDARD_LEVELS
 from gpscale.stats.compare import Comparison, compare_interval, direction_labels
@@ -47,7 +53,7 @@ CONFIDENCES = STANDARD_LEVELS
 RESULT_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
-    "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
+    "comparison_type", "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
     "membership_view", "definition_version", "data_version",
 ]
 
@@ -56,12 +62,11 @@ def intervals(
     value_type: ValueType,
     multiplier: float,
     confidence: float,
-    members: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Value, lower and upper (on the indicator's scale) and the method, for pooled rows of one indicator.
 
-    For scores the pooled rows carry ``score_se`` and ``score_k`` (:func:`pooling.pooled_table`); when they
-    do not, ``members`` (practice rows with ``entity_id``) are used to compute them.
+    Patient-level (descriptive) intervals only: scores have none (see the module notes and
+    :func:`gpscale.evaluate.evaluative.placements_for_pooled`).
     """
     vt = ValueType(value_type)
     num = pooled["numerator"].to_numpy(float)
@@ -83,21 +88,7 @@ def intervals(
             lo, hi = weighted_proportion_interval(num / den, n_eff, confidence)
         return value, lo * multiplier, hi * multiplier, f"Wilson {pct} CI on Kish effective sample size"
     if vt is ValueType.SCORE:
-        if "score_se" not in pooled:
-            if members is None or "entity_id" not in pooled:
-                nan = np.full_like(value, np.nan)
-                return value, nan, nan, "pooled score"
-            se = pooling.score_standard_errors(members, ["entity_id", "period"])
-            pooled = pooled.merge(se, on=["entity_id", "period"], how="left")
-        se_v = pooled["score_se"].to_numpy(float)
-        k = pooled["score_k"].to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            half = st.t.ppf(0.5 + confidence / 2, np.where(k > 1, k - 1, np.nan)) * se_v
-        # a score cannot leave [0, maximum]: the t interval is truncated there
-        lo = np.clip(num / den - half, 0, 1) * multiplier
-        hi = np.clip(num / den + half, 0, 1) * multiplier
-        return value, lo, hi, (f"Student-t {pct} CI of the maximum-weighted mean of member practice scores, "
-                               "truncated to [0, max]")
+        raise ValueError("scores have no patient-level interval: use the evaluative comparison")
     raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it
 
 
@@ -138,10 +129,12 @@ def scorecard(
     if pooled is None:
         pooled = pooling.pooled_table(practice_values, members, pooling.score_indicators(definitions))
     versions = definition_versions(practice_values, definitions)
+    practices = pooling.usable(practice_values)
     out = []
     for ind_id, d in definitions.items():
         vt, pol, mult = ValueType(d.value_type), Polarity(d.polarity), float(d.multiplier)
         rows_i = pooled[pooled["indicator_id"] == ind_id]
+        usable_i = practices[practices["indicator_id"] == ind_id] if vt is ValueType.SCORE else practices.iloc[:0]
         e = rows_i[rows_i["entity_type"] == "england"]
         if e.empty:
             continue
@@ -151,10 +144,23 @@ def scorecard(
             if rows.empty:
                 continue
             bench = rows["period"].map(e_value).to_numpy(float)
-            p = comparison_p_values(rows, vt, bench, mult) if etype == "group" else np.full(len(rows), np.nan)
+            if vt is ValueType.SCORE:
+                placed = placements_for_pooled(rows, usable_i, members, vt, confidences)
+            else:
+                p = comparison_p_values(rows, vt, bench, mult) if etype == "group" else np.full(len(rows), np.nan)
             for conf in confidences:
-                value, lo, hi, method, cmp = compare_with_england(rows, vt, mult, pol, conf, bench)
-                labels = np.where(etype == "england", str(ComparisonLabel.COMPARATOR), cmp.labels)
+                if vt is ValueType.SCORE:
+                    pl = placed[conf]
+                    value, lo, hi, method = pl.value * mult, pl.lower * mult, pl.upper * mult, method_text(conf)
+                    p = pl.p_value if etype == "group" else np.full(len(rows), np.nan)
+                    direction, compared = pl.direction, pl.compared
+                    kind, rule = ComparisonType.EVALUATIVE, EVALUATIVE_RULE
+                else:
+                    value, lo, hi, method, cmp = compare_with_england(rows, vt, mult, pol, conf, bench)
+                    direction, compared = cmp.direction, cmp.compared
+                    kind, rule = ComparisonType.DESCRIPTIVE, "interval vs England value"
+                labels = np.where(etype == "england", str(ComparisonLabel.COMPARATOR),
+                                  direction_labels(direction, compared, pol))
                 out.append(pd.DataFrame({
                     "entity_type": etype,
                     "entity_id": rows["entity_id"].to_numpy(),
@@ -165,10 +171,11 @@ def scorecard(
                     "numerator": rows["numerator"].to_numpy(), "denominator": rows["denominator"].to_numpy(),
                     "n_practices": rows["n_practices"].to_numpy(),
                     "comparator": pooling.ENGLAND_NAME, "comparator_value": bench,
+                    "comparison_type": str(kind),
                     "comparison": labels,
-                    "comparison_method": "interval vs England value" if etype == "group" else "",
+                    "comparison_method": rule if etype == "group" else "",
                     "p_value": p,
-                    "_direction": cmp.direction, "_polarity": str(pol),
+                    "_direction": direction, "_polarity": str(pol),
                     "membership_view": view_label if etype == "group" else "all practices",
                     "definition_version": versions.get(ind_id, ""),
                     "data_version": data_version,
@@ -176,7 +183,7 @@ def scorecard(
     if not out:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     card = pd.concat(out, ignore_index=True)
-    return _add_fdr(card)[RESULT_COLUMNS]
+    return add_fdr(card)[RESULT_COLUMNS]
 
 
 def grouped_bh(p: np.ndarray, family: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +200,7 @@ def grouped_bh(p: np.ndarray, family: np.ndarray, alpha: float) -> tuple[np.ndar
     return rejected, q
 
 
-def _add_fdr(card: pd.DataFrame) -> pd.DataFrame:
+def add_fdr(card: pd.DataFrame) -> pd.DataFrame:
     """q-values over all group comparisons in the same period, and the labels that survive FDR control."""
     n = len(card)
     q_all = np.full(n, np.nan)

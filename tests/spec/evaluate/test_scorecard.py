@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -84,18 +83,39 @@ def test_standardised_ratio_observed_over_expected_no_judgement():
     assert g["comparison"] == "higher"  # England = 1060/1200 = 88.3; group CI well above
 
 
-def test_score_is_pooled_points_over_maximum_with_interval_of_member_scores():
-    card = run("q", [("A81001", 500, 559), ("A81002", 540, 559), ("A81003", 559, 559)], "score")
-    g = card.loc[("group", 0.95)]
-    assert g["value"] == pytest.approx(100 * 1040 / 1118)
-    # the maximum-weighted mean of member scores is weighted least squares on a constant; its standard error
-    # is that regression's HC1 (sandwich) one, from statsmodels; t on members - 1 degrees of freedom
-    s = np.array([500, 540]) / 559
-    fit = sm.WLS(s, np.ones(2), weights=[559, 559]).fit(cov_type="HC1")
-    half = stats.t.ppf(0.975, 1) * fit.bse[0]
-    assert g["lower"] == pytest.approx(max(0, 100 * (fit.params[0] - half)))
-    assert g["upper"] == pytest.approx(min(100, 100 * (fit.params[0] + half)))
-    assert g["upper"] <= 100
+def _score_england(n=40):
+    """England of ``n`` practices with distinct scores 60.0, 61.0, ... points out of 100."""
+    return [(f"A8{i:04d}", 60.0 + i, 100.0) for i in range(n)]
+
+
+def test_score_is_pooled_points_over_maximum_compared_with_random_groups_of_its_size():
+    # a group of one practice is placed among England's practices: the lowest of 40 has a lower tail
+    # probability of half its own mass, 0.5/40 (mid-rank), so p = 2 x 0.0125 = 0.025: worse at 95%, not at 99.8%
+    members = pd.DataFrame({"group_id": ["LOW"], "practice_code": ["A80000"], "period": [PERIOD]})
+    pv = practice_values("q", _score_england(), "score")
+    card = scorecard(pv, members, {"q": definition("score")}, "as-was", "v0").set_index(["entity_type", "confidence"])
+    g95, g998 = card.loc[("group", 0.95)], card.loc[("group", 0.998)]
+    assert g95["value"] == pytest.approx(60.0)
+    assert g95["p_value"] == pytest.approx(0.025, abs=1e-6)
+    assert g95["comparison"] == "worse" and g998["comparison"] == "similar"
+    assert g95["comparison_type"] == "evaluative" and "random groups" in g95["method"]
+    assert g95["upper"] < card.loc[("england", 0.95)]["value"] < g998["upper"]
+    eng = card.loc[("england", 0.95)]
+    assert eng["value"] == pytest.approx(100 * sum(60.0 + i for i in range(40)) / 4000)
+    assert eng["lower"] == eng["upper"] == eng["value"]  # England against itself: nothing to vary
+
+
+def test_score_group_of_the_second_lowest_practice_is_similar_and_pools_points():
+    members = pd.DataFrame({"group_id": ["G", "G2", "G2"], "practice_code": ["A80001", "A80000", "A80001"],
+                            "period": [PERIOD] * 3})
+    pv = practice_values("q", _score_england(), "score")
+    card = scorecard(pv, members, {"q": definition("score")}, "as-was", "v0")
+    g = card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)].set_index("entity_id")
+    assert g.loc["G", "p_value"] == pytest.approx(2 * 1.5 / 40, abs=0.005)  # mid-rank of the second lowest
+    assert g.loc["G", "comparison"] == "similar"
+    # the two lowest together: 121 / 200 points; two draws from England this low are rarer still
+    assert g.loc["G2", "value"] == pytest.approx(60.5)
+    assert g.loc["G2", "comparison"] == "worse" and g.loc["G2", "upper"] < card.iloc[0]["comparator_value"]
 
 
 def test_both_confidence_levels_and_99_8_is_wider():

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import special
 
 from gpscale.evaluate.common import fy_breaks, link_variance, segments, to_link
 from gpscale.evaluate.metareg import dl_tau2, meta_regression, rcs_basis, rcs_knots
 from gpscale.evaluate.moderation import fit_prior, squeeze, trigamma_inverse
-from gpscale.evaluate.pvalues import poisson_p, score_test_p, t_test_p
+from gpscale.evaluate.pvalues import poisson_p, score_test_p
 from gpscale.stats.intervals import poisson_interval, wilson_interval
 
 RNG = np.random.default_rng(20261122)
@@ -41,12 +41,6 @@ def test_poisson_p_value_inverts_exact_and_byar_limits(confidence):
 def test_poisson_p_value_zero_events_is_ordinary():
     p = poisson_p([0, 0], [0.5, 10.0])
     assert p[0] == pytest.approx(1.0) and p[1] == pytest.approx(2 * np.exp(-10.0))
-
-
-def test_t_test_p_matches_scipy():
-    x = RNG.normal(0.9, 0.05, 7)
-    p = t_test_p(x.mean(), x.std(ddof=1) / np.sqrt(7), 7, 0.85)
-    assert float(p) == pytest.approx(stats.ttest_1samp(x, 0.85).pvalue)
 
 
 def test_link_variance_by_value_type():

@@ -69,9 +69,9 @@ def _logit_fit(d: np.ndarray, x: np.ndarray, w: np.ndarray, ridge: float) -> np.
 
 
 def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    sw = np.sqrt(w)
-    beta, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
-    return np.asarray(beta)
+    """Weighted least squares by the normal equations (k is small), pseudo-inverse if singular."""
+    xtw = (x * w[:, None]).T
+    return np.asarray(np.linalg.pinv(xtw @ x) @ (xtw @ y))
 
 
 def dr_did(

@@ -125,9 +125,10 @@ def event_studies(
         if vals.empty:
             continue
         say(f"event studies: {ind_id}")
+        cov_cache: dict[tuple[str, ...], np.ndarray] = {}
         for kind in kinds:
             kev = ev[ev["kind"] == str(kind)]
-            panel, units, unit_group = _panel(vals, kev, d, context, kind)
+            panel, units, unit_group = _panel(vals, kev, d, context, kind, cov_cache)
             lag = 1 + opts.spec.anticipation
             rows_i = np.arange(panel.n)
             b = panel.cohort - lag
@@ -145,7 +146,7 @@ def event_studies(
             for etype, eid, ename, mask in entities:
                 est_rows, summary = _one_study(panel, units, unit_group, mask, kind, prep, d, opts,
                                                (etype, eid, ename), label)
-                if not est_rows.empty:
+                if est_rows is not None:
                     rows.append(est_rows)
                 summaries.append(summary)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=EVENT_STUDY_COLUMNS)
@@ -155,7 +156,8 @@ def event_studies(
 
 
 def _panel(
-    vals: pd.DataFrame, kev: pd.DataFrame, d: Any, context: pd.DataFrame | None, kind: EventKind
+    vals: pd.DataFrame, kev: pd.DataFrame, d: Any, context: pd.DataFrame | None, kind: EventKind,
+    cov_cache: dict[tuple[str, ...], np.ndarray],
 ) -> tuple[EventPanel, np.ndarray, np.ndarray]:
     """Practice x year panel of one indicator for one event kind (see module notes)."""
     v = vals[["practice_code", "period", "numerator", "denominator"]].copy()
@@ -204,7 +206,10 @@ def _panel(
                 cohort[p_i] = -2  # treated before the data begin: neither treated nor comparator
     drop = cohort == -2
     y[drop] = np.nan
-    cov = _covariates(units, periods, context)
+    key = (*units.tolist(), "|", *periods)
+    if key not in cov_cache:  # the same practices and years for every joining kind: computed once
+        cov_cache[key] = _covariates(units, periods, context)
+    cov = cov_cache[key]
     return EventPanel(y, w, cohort, cov, seg, tuple(periods)), units, group
 
 
@@ -256,7 +261,7 @@ def _one_study(
     panel: EventPanel, units: np.ndarray, unit_group: np.ndarray, mask: np.ndarray | None, kind: EventKind,
     prep: tuple[np.ndarray, np.ndarray], d: Any, opts: EventStudyOptions, entity: tuple[str, str, str],
     label: dict[str, str],
-) -> tuple[pd.DataFrame, dict[str, object]]:
+) -> tuple[pd.DataFrame | None, dict[str, object]]:
     """One event study (an event kind or one receiving group) of one indicator, as rows and a summary."""
     etype, eid, ename = entity
     n, t = panel.y.shape
@@ -285,14 +290,14 @@ def _one_study(
     if status is not None:
         base.update(status=str(status), verdict=str(Verdict.CANNOT_TELL),
                     conclusion=_cannot_say(status, kind, d, base, simultaneous, int(base_ok.sum()), opts))
-        return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), base
+        return None, base
     study = group_time_effects(panel, opts.spec, treated_mask=keep)
     post = [k for k, e in enumerate(study.event_times) if 0 <= e <= opts.spec.lags]
     if not post:
         status = StudyStatus.NO_COMPARATORS if not study.cells else StudyStatus.NO_COMPARABLE_YEARS
         base.update(status=str(status), verdict=str(Verdict.CANNOT_TELL),
                     conclusion=_cannot_say(status, kind, d, base, simultaneous, int(base_ok.sum()), opts))
-        return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), base
+        return None, base
     by_group = etype == "event_kind" and len(groups_here) >= opts.min_cluster_groups and kind is not EventKind.MERGER
     cluster_label = "receiving group" if by_group else "practice"
     cluster = np.array([str(g) if by_group and g is not None else f"practice:{u}"

@@ -2,8 +2,8 @@
 
 **Dynamics.** A practice that joins a group (its *event*) has its latent quality moved, on the latent
 scale of each affected indicator, by ``size x (years since joining + 0.5)`` at the middle of each
-financial year while it is a member: nothing before the event, a ramp after it (half a year's worth in
-the year it joins on 1 April, one and a half the next year...). Three features make the truth a real
+financial year while it is a member: nothing before the event, a ramp after it (one year's worth in
+the year it joins on 1 April, two the next year...). Three features make the truth a real
 test of an event-study estimator:
 
 * *cohorts differ*: practices that join a named group after its founding wave get

@@ -76,18 +76,19 @@ def twfe_static(p: CalibrationPanel, lags: int) -> tuple[float, float]:
     return b, truth
 
 
-def replicate(seed: int, effect: float, n_boot: int = 499, **kwargs: object) -> Replicate:
+def replicate(seed: int, effect: float, n_boot: int = 499, spec: EventStudySpec = SPEC,
+              **kwargs: object) -> Replicate:
     p = simulate_event_panel(seed, effect=effect, **kwargs)  # type: ignore[arg-type]
     t = p.y.shape[1]
     panel = EventPanel(p.y, p.weight, p.cohort, p.covariates, np.zeros(t, dtype=int), tuple(map(str, range(t))))
-    study = group_time_effects(panel, SPEC)
+    study = group_time_effects(panel, spec)
     cluster = np.where(p.group >= 0, p.group, 10_000 + np.arange(p.group.size))
     inf = bootstrap(study, cluster, n_boot=n_boot, seed=seed)
     truths = []
     for ev in study.event_times:
         gs, w = study.cohort_weights[int(ev)]
         truths.append(sum(wi * p.truth(int(g), int(ev)) for g, wi in zip(gs, w, strict=True)))
-    post = [k for k, ev in enumerate(study.event_times) if 0 <= ev <= SPEC.lags]
-    b, b_truth = twfe_static(p, SPEC.lags)
+    post = [k for k, ev in enumerate(study.event_times) if 0 <= ev <= spec.lags]
+    b, b_truth = twfe_static(p, spec.lags)
     return Replicate(seed, float(study.estimates[-1]), float(inf.lower[-1]), float(inf.upper[-1]),
                      float(np.mean([truths[k] for k in post])), float(inf.pretrend_p), b, b_truth)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gpscale.stats.intervals import wilson_interval
 from gpscale.stats.event_study import EventStudySpec
+from gpscale.stats.intervals import wilson_interval
 from tests.bench.harness import record
 from tests.simulation.events import calibration as cal
 

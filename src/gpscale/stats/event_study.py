@@ -85,7 +85,7 @@ class EventStudySpec:
     comparison: Comparison = Comparison.NOT_YET_TREATED
     match_level: bool = True
     ridge: float = 1.0
-    min_treated: int = 5
+    min_treated: int = 2
     min_comparators: int = 20
 
 

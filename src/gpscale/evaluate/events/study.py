@@ -117,6 +117,11 @@ def event_studies(
     versions = dict(versions or {})
     ev = events[events["first_of_kind"].astype(bool)] if not events.empty else events
     fy = practice_values[practice_values["period"].astype(str).str.startswith("FY")]
+    keep_cols = [c for c in ("indicator_id", "practice_code", "period", "numerator", "denominator", "effective_n")
+                 if c in fy]
+    # plain numpy-backed columns: every later selection is then a cheap numpy take
+    fy = pd.DataFrame({c: fy[c].to_numpy(dtype=object if c in ("indicator_id", "practice_code", "period")
+                                         else float) for c in keep_cols})
     rows: list[pd.DataFrame] = []
     summaries: list[dict[str, object]] = []
     kinds = [k for k in EventKind if not ev.empty and (ev["kind"] == str(k)).any()]
@@ -140,9 +145,12 @@ def event_studies(
                      "data_version": data_version}
             entities: list[tuple[str, str, str, np.ndarray | None]] = [("event_kind", str(kind), kind.label, None)]
             if opts.per_group and kind is not EventKind.MERGER:
+                codes, inverse = np.unique(np.array([str(g) for g in unit_group]), return_inverse=True)
+                where = {c: k for k, c in enumerate(codes)}
                 for gid, name in kev.drop_duplicates("group_id")[["group_id", "group_name"]].itertuples(index=False):
+                    k = where.get(str(gid), -1)
                     entities.append(("group", str(gid), str(name) if isinstance(name, str) else str(gid),
-                                     unit_group == gid))
+                                     inverse == k))
             for etype, eid, ename, mask in entities:
                 est_rows, summary = _one_study(panel, units, unit_group, mask, kind, prep, d, opts,
                                                (etype, eid, ename), label)
@@ -415,6 +423,9 @@ def _conclusion(verdict: Verdict, kind: EventKind, d: Any, row: dict[str, object
     if row["cluster"] == "practice" and row["entity_type"] == "event_kind":
         notes.append(f"only {row['n_groups']} receiving group(s): the interval describes these groups' practices, "
                      "not groups of this kind in general")
+    p_pre = row["pretrend_p"]
+    if not (isinstance(p_pre, float) and np.isfinite(p_pre)):
+        notes.append("the years before the event could not be tested for diverging trends (none comparable)")
     tail = ("; " + "; ".join(notes)) if notes else ""
     if verdict is Verdict.CANNOT_TELL:
         return (f"Cannot tell whether {kind.label} changed {d.title}: before the event, the {who} were already "
@@ -440,5 +451,7 @@ def _cannot_say(status: StudyStatus, kind: EventKind, d: Any, row: dict[str, obj
     if status is StudyStatus.NO_COMPARATORS:
         return (f"Cannot estimate the effect of {kind.label} on {d.title}: too few comparable practices that had "
                 f"not (yet) had the event (at least {opts.spec.min_comparators} are needed each year).")
-    return (f"Cannot estimate the effect of {kind.label} on {d.title}: no year after the event is comparable with "
-            "the year before it (a data break of the indicator lies between them, or data stop).")
+    return (f"Cannot estimate the effect of {kind.label} on {d.title}: no year after the event could be compared "
+            f"with the year before it with at least {opts.spec.min_treated} practices of one cohort and "
+            f"{opts.spec.min_comparators} comparators (a data break of the indicator lies between them, cohorts "
+            "are too thin, or the data stop).")

@@ -32,7 +32,8 @@ def evaluate_command(
     view: Annotated[str, typer.Option("--view", help="as-was | cohort:YYYY-MM-DD | ever")] = "as-was",
     indicators_dir: Annotated[Path | None, typer.Option("--indicators", help="Extra definitions folder.")] = None,
     analysis: Annotated[list[str] | None, typer.Option(
-        "--analysis", help="scorecard | trends | variation | characteristics | size (repeatable; default all)."
+        "--analysis", help="scorecard | trends | variation | characteristics | size | events (repeatable; "
+                           "default all)."
     )] = None,
     excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
@@ -79,6 +80,12 @@ def evaluate_command(
     for rule, n in bundle.summary["hidden_cells_by_rule"].items():
         console.print(f"  hidden ({escape(rule)}): {n:,} cells")
     console.print(f"wrote {len(paths)} files to {out} in {time.perf_counter() - t0:.0f}s")
+    summary = ev.extra.get("event_summary")
+    if summary is not None and not summary.empty:  # issue 15: what the event studies found, per event kind
+        kinds = summary[summary["entity_type"] == "event_kind"]
+        console.print("[bold]Did scaling up change quality?[/] (event studies, per event kind)")
+        for (kind, verdict), n in kinds.groupby(["event_kind", "verdict"]).size().items():
+            console.print(f"  {escape(str(kind))}: {escape(str(verdict))} for {n} indicator(s)")
     if not ev.size_effect.empty:
         latest = ev.size_effect.sort_values("period").groupby("indicator_id").tail(1)
         console.print("[bold]Is bigger better?[/] (latest year of each indicator)")

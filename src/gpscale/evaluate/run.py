@@ -19,6 +19,8 @@ variation          ``funnels`` (member practices in England's funnel, PHE and ov
                    ``dispersion`` (IQR, CV, SCV per group and year), ``convergence`` (narrowing?)
 characteristics    ``characteristics`` (meta-regression of relative performance on group characteristics)
 size               ``size_effect``, ``size_curve``, ``size_bands`` (is bigger better?)
+events             ``events``, ``event_study``, ``event_summary`` (did scaling up change quality? event
+                   studies per event kind and receiving group: :mod:`gpscale.evaluate.events`)
 =================  =====================================================================================
 
 ``profiles`` (the organisation table), ``groups`` (the registry), ``practices`` (names and attributes)
@@ -53,7 +55,7 @@ from gpscale.evaluate.variation import CONVERGENCE_COLUMNS, DISPERSION_COLUMNS, 
 from gpscale.groups.membership import MembershipView, members_by_period, spells
 from gpscale.store.db import Store, data_version
 
-ANALYSES: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size")
+ANALYSES: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size", "events")
 
 Progress = Callable[[str], None]
 
@@ -88,6 +90,8 @@ class Evaluation:
     spells: pd.DataFrame = field(default_factory=pd.DataFrame)
     practices: pd.DataFrame = field(default_factory=pd.DataFrame)
     analyses: tuple[str, ...] = ANALYSES
+    #: tables of analyses outside the five above, by name (events: issue 15)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -97,7 +101,7 @@ class Evaluation:
             "group_funnels": self.group_funnels, "funnel_curves": self.funnel_curves, "dispersion": self.dispersion,
             "convergence": self.convergence, "profiles": self.profiles,
             "characteristics": self.characteristics, "size_effect": self.size_effect,
-            "size_curve": self.size_curve, "size_bands": self.size_bands, "groups": self.groups,
+            "size_curve": self.size_curve, "size_bands": self.size_bands, "groups": self.groups, **self.extra,
         }
 
 
@@ -146,9 +150,15 @@ def evaluate(
     context = practice_context(store, periods)
     practices = store.df("SELECT practice_code, name, postcode, status, commissioner, icb, contract_type, rurality, "
                          "open_date, close_date FROM practice ORDER BY practice_code")
+    successions = None
+    if "events" in set(analyses):  # issue 15: successions and age structure for the event studies
+        from gpscale.evaluate.events import age_structure, store_successions
+
+        successions = store_successions(store)
+        context = context.merge(age_structure(store, periods), on=["practice_code", "period"], how="left")
     return evaluate_frames(pv, spell_df, definitions, view=view, data_version=data_version(store),
                            context=context, groups=groups, analyses=analyses, confidences=confidences,
-                           n_boot=n_boot, progress=say, practices=practices)
+                           n_boot=n_boot, progress=say, practices=practices, successions=successions)
 
 
 def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -186,6 +196,7 @@ def evaluate_frames(
     n_boot: int = 499,
     progress: Progress | None = None,
     practices: pd.DataFrame | None = None,
+    successions: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Run the analyses on data frames (see :func:`evaluate`).
 
@@ -194,6 +205,7 @@ def evaluate_frames(
     practice_code, start_date, end_date. ``context``: :func:`gpscale.evaluate.profiles.practice_context`
     rows (needed for profiles, characteristics and the size analysis). ``groups``: group_id, name, kind.
     ``practices``: practice_code, name and attributes (shown by reports and the dashboard).
+    ``successions``: :func:`gpscale.evaluate.events.store_successions` rows (merger events).
     """
     say = progress or (lambda _msg: None)
     wanted = tuple(a for a in ANALYSES if a in set(analyses))
@@ -248,6 +260,13 @@ def evaluate_frames(
             eff, curve, bands = size_analysis(relative, out["profiles"], label, data_version, versions)
             out["size_effect"], out["size_curve"], out["size_bands"] = eff, curve, bands
     group_table = groups if groups is not None else pd.DataFrame(columns=["group_id", "name", "kind"])
+    extra: dict[str, pd.DataFrame] = {}
+    if "events" in wanted:  # issue 15: event studies (gpscale.evaluate.events)
+        from gpscale.evaluate.events import event_tables
+
+        say("events: did scaling up change quality? (event studies)")
+        extra = event_tables(pv, spell_df, groups, definitions, context, successions=successions,
+                             view_label=label, data_version=data_version, versions=versions, progress=say)
     return Evaluation(
         scorecard=out.get("scorecard", _empty(RESULT_COLUMNS)),
         practice_values=pv,
@@ -271,4 +290,5 @@ def evaluate_frames(
         spells=spell_df,
         practices=practices if practices is not None else pd.DataFrame(columns=["practice_code", "name"]),
         analyses=wanted,
+        extra=extra,
     )

@@ -13,6 +13,7 @@ from gpscale.sources.geography import LsoaLookup
 from gpscale.sources.gpps import GPPS
 from gpscale.sources.hospital import HospitalActivity
 from gpscale.sources.ods import EPCN, Epraccur
+from gpscale.sources.ods_successor import OdsSuccessor
 from gpscale.sources.payments import Payments
 from gpscale.sources.prescribing import PrescribingMonthly, PrescribingUnits
 from gpscale.sources.qof import (
@@ -33,6 +34,7 @@ FORMATS: tuple[SourceFormat, ...] = (
     # layouts written by synthetic England (docs/formats/synthetic-layouts.md)
     Epraccur(),
     EPCN(),
+    OdsSuccessor(),
     QofAchievement(),
     QofDomains(),
     QofPrevalence(),

@@ -17,7 +17,9 @@ import yaml
 
 from gpscale.domain.vocabulary import RelativeTrend
 from gpscale.synth import layouts
-from gpscale.synth.world import LATENT, NAMED_GROUPS, World, build_world
+from gpscale.synth.events import event_truth
+from gpscale.synth.ods_successors import write_successors
+from gpscale.synth.world import FYS, LATENT, NAMED_GROUPS, World, build_world
 
 #: Which indicators each latent measure drives (the QOF latent drives all three QOF scores).
 LATENT_INDICATORS: dict[str, tuple[str, ...]] = {
@@ -35,6 +37,7 @@ WRITERS: tuple[tuple[str, Callable[[World, Path], Path | list[Path]]], ...] = (
     ("hospital activity", layouts.write_hospital),
     ("payments to general practice", layouts.write_payments),
     ("English Prescribing Dataset", layouts.write_prescribing),
+    ("ODS successor organisations", write_successors),
 )
 
 
@@ -143,9 +146,20 @@ def write_truth(world: World, folder: Path) -> list[Path]:
         "`effect_per_year` for each year of membership, relative to England's trend; a correct evaluation\n"
         "classifies the group's trend against England's as `expected_classification`. Every pair not listed\n"
         f"has no injected effect, so a correct evaluation calls it '{RelativeTrend.SIMILAR}' at about the\n"
-        "nominal rate.\n"
+        "nominal rate.\n\n"
+        "`event_effects.csv` is the truth for event studies (gpscale.synth.events): per group, indicator,\n"
+        "cohort (financial year a practice first joined) and event time (years since that year), the mean\n"
+        "latent shift over the cohort's open practices. Practices joining after a group's founding wave get\n"
+        "1.5 times the founders' effect; in multi-site providers the effect starts the year before joining\n"
+        "(anticipation); nothing else moves before an event.\n"
     )
-    return [p1, p2]
+    p3 = folder / "event_effects.csv"
+    ev = event_truth(world.event_shifts, world.membership, world.list_size, world.practices, FYS)
+    ev = ev.assign(indicator_id=ev["latent"].map(lambda k: LATENT_INDICATORS[str(k)])).explode("indicator_id")
+    cols = ["group_id", "kind", "indicator_id", "cohort_fy", "event_time", "effect", "n_practices"]
+    ev = ev.assign(scale=ev["latent"].map(lambda k: LATENT[str(k)][0]))[[*cols, "scale"]]
+    ev.sort_values(cols[:5]).to_csv(p3, index=False, lineterminator="\n")
+    return [p1, p2, p3]
 
 
 def _write_surveys(world: World, folder: Path) -> list[Path]:

@@ -4,7 +4,9 @@ Everything is drawn from one seeded numpy Generator in a fixed order, so a seed 
 The world is the truth the statistics are tested against: each indicator has a latent linear
 predictor per practice and financial year (logit scale for shares, log scale for rates), made of a
 practice effect, an England trend, a deprivation term and, for members of some groups, an injected
-effect that grows with each year of membership (ground truth written to ``truth/effects.csv``).
+effect that grows with each year of membership (ground truth written to ``truth/effects.csv``; its
+dynamics, which differ between cohorts and start early in one archetype, are those of
+:mod:`gpscale.synth.events`, with the event-study truth in ``truth/event_effects.csv``).
 """
 
 from __future__ import annotations
@@ -135,6 +137,8 @@ class World:
     membership: pd.DataFrame
     effects: pd.DataFrame
     rng: np.random.Generator
+    #: every injected shift: group_id, kind, latent, practice_code, fy, shift (see synth.events)
+    event_shifts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_world(seed: int, n_practices: int) -> World:
@@ -147,8 +151,8 @@ def build_world(seed: int, n_practices: int) -> World:
     age_profile = _draw_age_profiles(rng, practices)
     groups, membership = _draw_groups(rng, practices, list_size)
     effects = _draw_effects(rng, groups)
-    latent = _draw_latent(rng, practices, membership, effects)
-    return World(seed, practices, list_size, age_profile, latent, groups, membership, effects, rng)
+    latent, shifts = _draw_latent(rng, practices, membership, groups, effects)
+    return World(seed, practices, list_size, age_profile, latent, groups, membership, effects, rng, shifts)
 
 
 def _draw_practices(rng: np.random.Generator, n_final: int) -> pd.DataFrame:
@@ -413,11 +417,11 @@ def _draw_effects(rng: np.random.Generator, groups: pd.DataFrame) -> pd.DataFram
 
 
 def _draw_latent(
-    rng: np.random.Generator, practices: pd.DataFrame, membership: pd.DataFrame, effects: pd.DataFrame
-) -> dict[str, np.ndarray]:
+    rng: np.random.Generator, practices: pd.DataFrame, membership: pd.DataFrame, groups: pd.DataFrame,
+    effects: pd.DataFrame,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     n, t = len(practices), len(FYS)
     imd_c = (practices["imd_score"].to_numpy() - 20) / 10
-    code_index = {c: i for i, c in enumerate(practices["practice_code"])}
     years = np.arange(t)
     latent: dict[str, np.ndarray] = {}
     for key in sorted(LATENT):
@@ -432,13 +436,10 @@ def _draw_latent(
             + rng.normal(0, 0.04, (n, t))
         )
         latent[key] = eta
-    fy_mid = np.array([date(fy, 10, 1) for fy in FYS])
-    for row in effects.itertuples():
-        spells = membership[membership["group_id"] == row.group_id]
-        for s in spells.itertuples():
-            i = code_index[s.practice_code]
-            for k, mid in enumerate(fy_mid):
-                if s.start_date <= mid and (s.end_date is None or pd.isna(s.end_date) or mid <= s.end_date):
-                    years_in = (mid - s.start_date).days / 365.25 + 0.5
-                    latent[str(row.latent)][i, k] += float(row.effect_per_year) * years_in
-    return latent
+    from gpscale.synth.events import membership_shifts
+
+    founding = {g.group_id: g.founded for g in NAMED_GROUPS}
+    shifts, applied = membership_shifts(practices, membership, groups, effects, FYS, founding)
+    for key, arr in shifts.items():
+        latent[key] += arr
+    return latent, applied

@@ -50,6 +50,7 @@ EXPECTED_FORMAT = {
     r"gp-reg-pat-prac-quin-age_\d{6}\.csv": "gp_reg_patients",
     r"nhspaymentsgp-\d{2}-\d{2}-prac-csv\.csv": "nhs_payments",
     r"hospital_activity_\d{4}-\d{2}\.csv": "hospital_activity",
+    r"succ\.csv": "ods_successor",
     r"registry\.yaml": "group_registry",
 }
 

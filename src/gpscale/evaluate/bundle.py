@@ -61,6 +61,7 @@ ANALYSIS_OF = {
     "scorecard": "scorecard", "trends": "trends", "funnels": "variation", "group_funnels": "variation",
     "funnel_curves": "variation", "dispersion": "variation", "convergence": "variation",
     "characteristics": "characteristics", "size_effect": "size", "size_curve": "size", "size_bands": "size",
+    "events": "events", "event_study": "events", "event_summary": "events",
 }
 
 
@@ -83,15 +84,16 @@ def make_bundle(ev: Evaluation) -> Disclosed:
     """Gate the evaluation's tables and add the tables derived from disclosed ones."""
     value_types = {k: enum_value(d.value_type) for k, d in ev.definitions.items()}
     gated = disclose(raw_tables(ev), REGISTRY, value_types=value_types, members=ev.members)
-    card = gated.tables["scorecard"]
-    confidences = tuple(c for c in CONFIDENCES if (card["confidence"] == c).any())
-    extra = {
-        "summary": derived.summary(card, confidences),
-        "indicator_summary": derived.indicator_summary(card),
-        "group_distribution": derived.group_distribution(card),
-        "spc": derived.spc(card, ev.definitions),
-        "disclosure_log": gated.log,
-    }
+    extra: dict[str, pd.DataFrame] = {"disclosure_log": gated.log}
+    card = gated.tables.get("scorecard")
+    if card is not None:  # the summaries derive from the disclosed scorecard
+        confidences = tuple(c for c in CONFIDENCES if (card["confidence"] == c).any())
+        extra |= {
+            "summary": derived.summary(card, confidences),
+            "indicator_summary": derived.indicator_summary(card),
+            "group_distribution": derived.group_distribution(card),
+            "spc": derived.spc(card, ev.definitions),
+        }
     return extend(gated, extra)
 
 

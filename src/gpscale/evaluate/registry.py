@@ -30,6 +30,8 @@ from gpscale.evaluate.derived import (
     SPC_COLUMNS,
     SUMMARY_COLUMNS,
 )
+from gpscale.evaluate.events.detect import EVENT_COLUMNS
+from gpscale.evaluate.events.study import EVENT_STUDY_COLUMNS, EVENT_SUMMARY_COLUMNS
 from gpscale.evaluate.funnels import CURVE_GRID_COLUMNS, FUNNEL_COLUMNS, GROUP_FUNNEL_COLUMNS
 from gpscale.evaluate.profiles import PROFILE_COLUMNS
 from gpscale.evaluate.scorecard import RESULT_COLUMNS
@@ -110,6 +112,16 @@ declare(TableSpec(
 declare(TableSpec(
     "size_bands", "Relative performance by size band", tuple(BAND_COLUMNS),
     ("indicator_id", "period", "band", "confidence")))
+# event studies (issue 15): estimates and counts of practices and groups, never counts of patients or events
+declare(TableSpec(
+    "events", "Scale-up events: a practice joining a group or network, or merging into a successor",
+    tuple(EVENT_COLUMNS), ("practice_code", "event_date", "kind", "group_id")))
+declare(TableSpec(
+    "event_study", "Event-study estimates by year relative to the event, per event kind and receiving group",
+    tuple(EVENT_STUDY_COLUMNS), ("entity_type", "entity_id", "event_kind", "indicator_id", "event_time")))
+declare(TableSpec(
+    "event_summary", "Did the event change quality? Aggregate effect, pre-trend test and conclusion",
+    tuple(EVENT_SUMMARY_COLUMNS), ("entity_type", "entity_id", "event_kind", "indicator_id")))
 declare(TableSpec(
     "definitions", "The indicator definitions the results were computed with", tuple(DEFINITION_COLUMNS),
     ("indicator_id",)))

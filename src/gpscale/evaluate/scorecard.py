@@ -88,7 +88,9 @@ def intervals(
             lo, hi = weighted_proportion_interval(num / den, n_eff, confidence)
         return value, lo * multiplier, hi * multiplier, f"Wilson {pct} CI on Kish effective sample size"
     if vt is ValueType.SCORE:
-        raise ValueError("scores have no patient-level interval: use the evaluative comparison")
+        # QOF points are counted for every practice, not sampled: the pooled score has no sampling interval
+        # (how it compares with England is the evaluative comparison's question, not an interval's)
+        return value, value.copy(), value.copy(), "QOF points counted, not sampled: no sampling interval"
     raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it
 
 

@@ -32,7 +32,7 @@ def test_evaluate_analysis_events_writes_the_event_tables(tmp_path):
     summary = pd.read_parquet(out / "event_summary.parquet")
     assert list(events.columns) == EVENT_COLUMNS
     assert list(summary.columns) == EVENT_SUMMARY_COLUMNS
-    assert manifest["tables"]["event_study"]["columns"] == EVENT_STUDY_COLUMNS
+    assert [c["name"] for c in manifest["tables"]["event_study"]["columns"]] == EVENT_STUDY_COLUMNS
     # the four named groups and the PCNs get a study each (here: saying why it cannot tell), and mergers
     # come from the synthetic ODS successor file
     assert {"SP-ALDER", "MS-BEACON", "FED-CASTLE", "NET-DALES"} <= set(summary["entity_id"])

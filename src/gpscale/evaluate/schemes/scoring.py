@@ -348,9 +348,6 @@ def _score_entry(scheme: Scheme, inputs: SchemeInputs, e: _Entry, networks: pd.D
                                                        denominator=("denominator", "sum"))
     if "effective_n" in crow:
         pooled["effective_n"] = crow.groupby("group_id", sort=False)["effective_n"].sum(min_count=1)
-    if e.vt is ValueType.SCORE:
-        se = pooling.score_standard_errors(crow, ["group_id"]).set_index("group_id")
-        pooled = pooled.join(se, how="left")
     pooled = pooled.reindex(gids)
     value, vlo, vhi, method = intervals(pooled.reset_index(drop=True), e.vt, float(e.mult), conf)
     base_value = np.full(nn, np.nan)

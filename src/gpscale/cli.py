@@ -22,6 +22,7 @@ from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
 from gpscale.report.cli import report_command
 from gpscale.sources.base import SourceError
+from gpscale.store.db import Store
 from gpscale.surveys.cli import survey_app
 from gpscale.web.cli import serve_command
 
@@ -105,8 +106,15 @@ def ingest(
     period: Annotated[str | None, typer.Option(
         "--period", help="The period of files that carry none in their content or name: a financial year "
         "(FY2019/20) or a month (2019-09).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse files in the folders named that no loader recognises (by default they are "
+        "listed and skipped with a warning).")] = False,
 ) -> None:
-    """Detect each file's format and load it into the store, atomically (all files or none)."""
+    """Detect each file's format and load it into the store, atomically (all files or none).
+
+    Files in the folders named that no loader recognises (notes, codebooks, other data) are listed and
+    skipped; a file of a recognised format that is faulty rejects the whole command.
+    """
     from gpscale.sources.period_policy import parse_stated_period
     from gpscale.store.command import open_for_command
     from gpscale.store.ingest import ingest as run_ingest
@@ -131,11 +139,12 @@ def ingest(
             progress.update(task, completed=i, total=n, description=f"ingest {path.name}")
 
         try:
-            report = run_ingest(st, paths, progress=step, replace=replace, period=period)
+            report = run_ingest(st, paths, progress=step, replace=replace, period=period, strict=strict)
         except SourceError as exc:
             progress.stop()
             fail(f"{exc}\nnothing was written: the store is as it was before this command.")
         progress.update(task, completed=len(report.files))
+        membership = _membership_summary(st) if report.files else None
     table = Table("file", "format", "status", "rows", "loaded", "rejected", "nulls", title="ingest")
     for f in report.files:
         table.add_row(f.path.name, f.format, f.status, str(f.rows_in), str(f.rows_loaded), str(f.rows_rejected),
@@ -151,6 +160,23 @@ def ingest(
         console.print(f"[yellow]{len(report.rejects)} rows quarantined[/] (see the rejects table); first 10:")
         for path, r in report.rejects[:10]:
             console.print(escape(f"  {path.name} {r.location()}: [{r.rule}] {r.detail}"))
+    if report.skipped:
+        err.print(f"[yellow]warning:[/] {len(report.skipped)} file(s) skipped, not a format gpscale loads "
+                  "(--strict refuses them):")
+        for s in report.skipped:
+            err.print(escape(f"  {s.path}: {s.reason}"), soft_wrap=True)
+    if membership:
+        console.print(escape(membership), soft_wrap=True)
+
+
+def _membership_summary(store: Store) -> str | None:
+    """The PCN membership line of the ingest summary (placeholders, merged spells, source conflicts)."""
+    from gpscale.groups.membership import membership_report
+
+    has = store.con.execute(
+        "SELECT (SELECT count(*) FROM membership) + (SELECT count(*) FROM practice_attribute WHERE attribute = "
+        "'pcn_code')").fetchall()[0][0]
+    return membership_report(store).summary() if has else None
 
 
 @store_app.command("summary")

@@ -35,6 +35,7 @@ def test_the_source_tree_keeps_every_contract():
         ("web/api.py", "import gpscale.store.db", "Reports and the dashboard render"),
         ("sources/common.py", "from gpscale.evaluate import pooling", "The pipeline flows one way"),
         ("disclosure/gate.py", "from gpscale.store import open_store", "depend on no pipeline stage"),
+        ("sources/prescribing.py", "from gpscale.sources.registry import read_head", "Loaders never import detection"),
     ],
 )
 def test_a_violating_import_breaks_a_contract(tmp_path, module, line, contract):

@@ -163,8 +163,8 @@ def evaluate(
 
 def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Groups and spells of a registry file, validated (errors raise ValueError naming the rule)."""
-    from gpscale.groups.registry_file import read_registry, registry_problems
     from gpscale.sources.base import SourceError
+    from gpscale.sources.registry_file import read_registry, registry_problems
 
     try:
         groups, spell_list = read_registry(Path(path))

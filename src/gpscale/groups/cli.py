@@ -35,7 +35,7 @@ def import_pcn(
     store: StorePath = Path("out/gpscale.duckdb"),
 ) -> None:
     """Load PCN membership from published files (atomically, like ``gpscale ingest``)."""
-    from gpscale.groups.membership import spells
+    from gpscale.groups.membership import membership_report
     from gpscale.groups.registry import group_records
     from gpscale.sources.base import SourceError
     from gpscale.sources.registry import detect
@@ -57,7 +57,8 @@ def import_pcn(
         except SourceError as exc:
             _fail(f"{exc}\nnothing was written: the store is as it was before this command.")
         groups = group_records(st)
-        sp = spells(st)
+        membership = membership_report(st)
+        sp = membership.spells
     pcns = groups[groups["kind"] == "pcn"]
     pcn_spells = sp[sp["group_id"].isin(set(pcns["group_id"]))]
     for f in report.files:
@@ -69,6 +70,7 @@ def import_pcn(
         f"{pcn_spells['practice_code'].nunique():,} practices ("
         + ", ".join(f"{v:,} from {k}" for k, v in sorted(by_source.items())) + ")"
     )
+    console.print(escape(membership.summary()))
 
 
 @groups_app.command("validate")
@@ -78,8 +80,8 @@ def validate(
                                                                  "store.")] = None,
 ) -> None:
     """Check a registry file against every rule; exit 1 if it would be rejected."""
-    from gpscale.groups.registry_file import read_registry, registry_problems
     from gpscale.sources.base import SourceError
+    from gpscale.sources.registry_file import read_registry, registry_problems
 
     if not file.exists():
         _fail(f"no such file: {file}")

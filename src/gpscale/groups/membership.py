@@ -12,7 +12,9 @@ Three views, and every result names the one it used:
 Membership spells come from the store's ``membership`` table (where several files publish the same
 spell, as successive ePCN snapshots do, the most recently ingested version of each (group, practice,
 start) is used) and, for PCNs, from the PCN columns of other publications where the ePCN workbooks are
-silent (:mod:`gpscale.groups.published`). A practice that merges into another or closes keeps its
+silent (:mod:`gpscale.groups.published`: placeholders such as QOF's "U" are no group; adjacent spells of
+one practice in one group from different sources are one spell; source conflicts are decided by a
+documented rule and counted). A practice that merges into another or closes keeps its
 spells up to its end date, so its history stays with the group under every view.
 """
 
@@ -20,11 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gpscale.periods import PeriodType, parse_period
 from gpscale.store.db import Store
+
+if TYPE_CHECKING:
+    from gpscale.groups.published import MembershipReport
 
 
 @dataclass(frozen=True)
@@ -59,40 +65,38 @@ def reference_date(period: str) -> date:
 
 
 def recorded_spells(store: Store) -> pd.DataFrame:
-    """Spells in the store's ``membership`` table, one per (group, practice, start), latest ingest winning."""
-    df = store.df(
+    """Spells in the store's ``membership`` table, one per (group, practice, start), latest ingest winning;
+    ``source`` is the format of the file that published it (``ods_epcn``, ``group_registry``)."""
+    return store.df(
         """
-        SELECT group_id, practice_code, start_date, end_date FROM (
-            SELECT *, row_number() OVER (
-                PARTITION BY group_id, practice_code, start_date ORDER BY ingest_id DESC) AS rn
-            FROM membership)
+        SELECT group_id, practice_code, start_date, end_date, source FROM (
+            SELECT m.*, l.format AS source, row_number() OVER (
+                PARTITION BY m.group_id, m.practice_code, m.start_date ORDER BY m.ingest_id DESC) AS rn
+            FROM membership m JOIN ingest_log l USING (ingest_id))
         WHERE rn = 1
         """
     )
-    df["source"] = "membership"
-    return df
+
+
+def membership_report(store: Store) -> MembershipReport:
+    """Every group's spells as :func:`spells` gives them, with the conflicts decided and spells merged."""
+    from gpscale.groups import published as pub
+
+    rec = _as_datetimes(recorded_spells(store))
+    return pub.membership_report(store, rec, store.df("SELECT group_id, kind FROM practice_group"))
 
 
 def spells(store: Store, published: bool = True) -> pd.DataFrame:
     """Membership spells for every group: the ``membership`` table plus PCN spells from published columns.
 
-    With ``published`` (the default) PCN spells follow :mod:`gpscale.groups.published`: one PCN at a time
-    per practice, and the PCN columns of QOF, payments and registrations-map files fill the dates the
-    ePCN workbooks leave uncovered. Columns: group_id, practice_code, start_date, end_date, source.
+    With ``published`` (the default) PCN spells follow :mod:`gpscale.groups.published`: placeholders are no
+    group, one PCN at a time per practice, the PCN columns of QOF, payments and registrations-map files fill
+    the dates the ePCN workbooks leave uncovered, and adjacent or overlapping spells of the same group and
+    practice are one spell. Columns: group_id, practice_code, start_date, end_date, source.
     """
-    from gpscale.groups import published as pub
-
-    rec = _as_datetimes(recorded_spells(store))
     if not published:
-        return rec
-    kinds = store.df("SELECT group_id, kind FROM practice_group")
-    pcn_ids = set(kinds.loc[kinds["kind"] == "pcn", "group_id"])
-    derived_all = pub.spells_from_observations(pub.pcn_observations(store))
-    pcn_ids |= set(derived_all["group_id"])
-    rec = pub.one_pcn_at_a_time(rec, pcn_ids)
-    derived = pub.fill_from_attributes(rec, derived_all, pcn_ids)
-    out = pd.concat([rec, derived], ignore_index=True) if not derived.empty else rec
-    return _as_datetimes(out)
+        return _as_datetimes(recorded_spells(store))
+    return _as_datetimes(membership_report(store).spells)
 
 
 def _as_datetimes(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The group registry: every group the store knows, whichever file it came from, with its spells.
 
-Groups come from registry files a user writes (:mod:`gpscale.groups.registry_file`), from ePCN workbooks
+Groups come from registry files a user writes (:mod:`gpscale.sources.registry_file`), from ePCN workbooks
 (PCNs with their core partners) and from the PCN columns of QOF, payments and registrations-map files
 (:mod:`gpscale.groups.published`). :func:`group_table` lists them with their attributes, where they came
 from, and how many practices they have had.

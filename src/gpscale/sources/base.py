@@ -5,7 +5,8 @@ A loader is one published format (and its year variants). It answers two questio
 * ``sniff``: is this file mine? It looks only at the file itself (its head: header row, sheet names,
   first data rows), never at the file name alone, and returns a :class:`Detection` or ``None``.
 * ``load``: parse, validate and normalise the file into canonical tables (see
-  :mod:`gpscale.store.schema`). It returns a :class:`LoadResult`; it never writes to the store itself.
+  :mod:`gpscale.store.schema`), given the head detection already read. It returns a :class:`LoadResult`;
+  it never writes to the store itself (rows it staged in temporary tables are dropped by ``cleanup``).
   The ingest (:mod:`gpscale.store.ingest`) writes the result inside one transaction.
 
 Validation rules come in two strengths, chosen per rule and documented in ``docs/adr``:
@@ -27,6 +28,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     import duckdb
+
+    from gpscale.sources.headers import Col
 
 
 class SourceError(Exception):
@@ -97,14 +100,46 @@ class LoadResult:
 
 @runtime_checkable
 class SourceFormat(Protocol):
-    """One published file format."""
+    """One published file format: every member is required (no optional hooks looked up by name).
+
+    ``columns`` lists the columns the loader reads by meaning (detection names those missing from a header
+    that is clearly this format's; empty for formats not matched by column, such as workbooks);
+    ``header_hint`` is a typical first line, for the "nearest format" hint of an unknown file; ``cleanup``
+    drops whatever the loader staged in temporary tables, once the ingest has copied its relations.
+    """
 
     name: str
     description: str
+    header_hint: str
+    columns: tuple[Col, ...]
 
     def sniff(self, head: FileHead) -> Detection | None: ...
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult: ...
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult: ...
+
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None: ...
+
+
+class Loader:
+    """Base of every loader: the protocol's defaults (no columns, no hint, nothing to clean up).
+
+    Subclasses set ``name`` and ``description`` and implement ``sniff`` and ``load``; CSV loaders usually
+    derive from :class:`gpscale.sources.csvloader.CsvLoader`, which implements both from declarations.
+    """
+
+    name: str = ""
+    description: str = ""
+    header_hint: str = ""
+    columns: tuple[Col, ...] = ()
+
+    def sniff(self, head: FileHead) -> Detection | None:
+        raise NotImplementedError
+
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        raise NotImplementedError
+
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Nothing staged: nothing to drop."""
 
 
 @dataclass(frozen=True)

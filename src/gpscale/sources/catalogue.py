@@ -6,7 +6,6 @@ them the other published layouts, then reference files, then the most generic sh
 
 from __future__ import annotations
 
-from gpscale.groups.registry_file import GroupRegistryFile
 from gpscale.sources.base import SourceFormat
 from gpscale.sources.deprivation import Fingertips, ImdLsoaWorkbook, PcnImd, PracticeImd
 from gpscale.sources.geography import LsoaLookup
@@ -29,6 +28,7 @@ from gpscale.sources.qof import (
     QofValidationOutcomes,
 )
 from gpscale.sources.registrations import GpRegMap, GpRegPatients, PatientListSize2011, QofListByAgeGroup
+from gpscale.sources.registry_file import GroupRegistryFile
 
 FORMATS: tuple[SourceFormat, ...] = (
     # layouts written by synthetic England (docs/formats/synthetic-layouts.md)
@@ -43,7 +43,7 @@ FORMATS: tuple[SourceFormat, ...] = (
     GpRegPatients(),
     Payments(),
     HospitalActivity(),
-    GroupRegistryFile(),  # gpscale's own registry layout (src/gpscale/groups/registry_file.py)
+    GroupRegistryFile(),  # gpscale's own registry layout (src/gpscale/sources/registry_file.py)
     # other published layouts
     QofRawAchievement(),
     QofDomainWorkbook(),

@@ -7,8 +7,6 @@ parser traceback.
 
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from gpscale.sources import validate as v
-from gpscale.sources.base import FileHead, SourceError
+from gpscale.sources.base import SourceError
 from gpscale.sources.csvread import MAX_IN_MEMORY_BYTES, CsvChunk, CsvReader
 from gpscale.sources.headers import Col, Resolved, match, norm, resolve
 
@@ -209,36 +207,6 @@ def fy_end(fy: str) -> date:
     return date(y + 1, 3, 31)
 
 
-def head_headers(head: FileHead) -> list[str]:
-    """The first CSV record of a text head, parsed as CSV (quoted newlines allowed)."""
-    if head.kind != "csv" or not head.text_lines:
-        return []
-    text = "\n".join(head.text_lines)
-    try:
-        rec = next(csv.reader(io.StringIO(text)))
-    except (StopIteration, csv.Error):
-        return []
-    return [h.replace("\ufeff", "") for h in rec]
-
-
-def head_records(head: FileHead, n: int = 5) -> list[list[str]]:
-    if head.kind != "csv" or not head.text_lines:
-        return []
-    out: list[list[str]] = []
-    try:
-        for rec in csv.reader(io.StringIO("\n".join(head.text_lines))):
-            out.append(rec)
-            if len(out) >= n:
-                break
-    except csv.Error:
-        pass
-    return out
-
-
-def stem(path: Path) -> str:
-    return path.name
-
-
 def frame_of(table: TextTable | SheetTable, resolved: Resolved) -> pd.DataFrame:
     """Data frame with the resolved columns renamed to their keys (text values)."""
     out = {key: table.frame[str(pos)].astype(object) for key, pos in resolved.positions.items()}
@@ -256,3 +224,31 @@ def map_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     t = s.fillna("").astype(str)
     table = {u: fn(u) for u in t.unique()}
     return t.map(table)
+
+
+def attribute_rows(
+    df: pd.DataFrame, code: pd.Series, period: str, keep: object, mapping: dict[str, str], period_type: str = "fy"
+) -> pd.DataFrame:
+    """Long ``practice_attribute`` rows for the columns of ``mapping`` present in ``df`` (blank values dropped)."""
+    parts = []
+    for src, attr in mapping.items():
+        if src not in df:
+            continue
+        part = pd.DataFrame(
+            {
+                "practice_code": code,
+                "period": period,
+                "period_type": period_type,
+                "attribute": attr,
+                "value": text(df[src]),
+            }
+        )[keep]
+        parts.append(part[part["value"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=["practice_code", "period", "period_type", "attribute", "value"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def optional_text(df: pd.DataFrame, key: str) -> pd.Series | None:
+    """Trimmed text of an optional resolved column, or None where the file does not have it."""
+    return text(df[key]) if key in df else None

@@ -17,22 +17,16 @@ financial year that starts in it (FY2019/20), which is how IMD 2019 is used in p
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gpscale.periods import PeriodType, fy_label
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import (
-    find_header_row,
-    frame_of,
-    head_headers,
-    read_checked_csv,
-    read_sheet,
-    text,
-)
+from gpscale.sources.base import Detection, FileHead, Loader, LoadResult
+from gpscale.sources.common import find_header_row, frame_of, optional_text, read_checked_csv, read_sheet, text
+from gpscale.sources.csvloader import CsvLoader, Rows
+from gpscale.sources.filehead import head_headers
 from gpscale.sources.headers import Col, col, match
 from gpscale.sources.period_policy import resolve_period
 
@@ -64,7 +58,7 @@ def fingertips_period(label: str) -> str | None:
     return None
 
 
-class Fingertips:
+class Fingertips(Loader):
     """Fingertips all_data CSV (any indicator), practice rows."""
 
     name = "fingertips"
@@ -78,7 +72,8 @@ class Fingertips:
             return None
         return Detection(self.name, "all_data", f"fingertips:{head.path.name}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         _table, res, df, check = read_checked_csv(path, FT_COLS)
         n = len(df)
         is_gp = df["area_type"].fillna("").astype(str).str.strip().str.upper().isin(["GP", "GP PRACTICE", "GPS"])
@@ -150,48 +145,38 @@ PIMD_COLS: tuple[Col, ...] = (
 )
 
 
-class PracticeImd:
+class PracticeImd(CsvLoader):
     """Practice IMD score file (practice_code, practice_name, postcode, subicb_code, imd_score, imd_decile)."""
 
     name = "practice_imd"
-    columns = PIMD_COLS  # the columns it reads (detection names those missing)
+    columns = PIMD_COLS
     description = "practice-level IMD score file (practice_code, ..., imd_score, imd_decile)"
     header_hint = '"practice_code","practice_name","postcode","subicb_code","imd_score","imd_decile"'
+    max_columns = 12
+    unique = ("practice_code",)
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers or match(headers, PIMD_COLS)[1] or len(headers) > 12:
-            return None
-        return Detection(self.name, "v1", f"practice_imd:{head.path.name}")
-
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        _table, res, df, check = read_checked_csv(path, PIMD_COLS)
-        n = len(df)
-        code = v.ods_codes(df["practice_code"], check)
-        score = v.counts(df, "imd_score", check, res["imd_score"])
-        dec = v.counts(df, "imd_decile", check, res["imd_decile"]) if "imd_decile" in df else None
-        if dec is not None:
+    def check(self, rows: Rows) -> None:
+        df, check = rows.df, rows.check
+        rows.values["practice_code"] = v.ods_codes(df["practice_code"], check)
+        rows.values["imd_score"] = v.counts(df, "imd_score", check, rows.header("imd_score"))
+        if "imd_decile" in df:
+            dec = v.counts(df, "imd_decile", check, rows.header("imd_decile"))
             check.flag((dec < 1) | (dec > 10), v.INVALID_VALUE, "IMD decile {0} not 1-10", df["imd_decile"])
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
         rec = pd.DataFrame(
             {
-                "practice_code": code,
-                "imd_score": score,
+                "practice_code": rows["practice_code"],
+                "imd_score": rows["imd_score"],
                 "as_of": None,
-                "name": text(df["practice_name"]) if "practice_name" in df else None,
-                "postcode": text(df["postcode"]) if "postcode" in df else None,
+                "name": optional_text(rows.df, "practice_name"),
+                "postcode": optional_text(rows.df, "postcode"),
             }
-        )[keep]
-        return LoadResult(
-            tables={"practice_record": rec},
-            rows_in=n,
-            periods=[],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"{len(rec)} practices; no snapshot date in the file (as_of left empty)",
-        )
+        )[rows.keep]
+        return {"practice_record": rec}
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        return f"{len(tables['practice_record'])} practices; no snapshot date in the file (as_of left empty)"
 
 
 PCNIMD_COLS: tuple[Col, ...] = (
@@ -202,28 +187,23 @@ PCNIMD_COLS: tuple[Col, ...] = (
 )
 
 
-class PcnImd:
+class PcnImd(CsvLoader):
     """PCN IMD score file (pcn_code, pcn_name, postcode, subicb_code, imd_score, imd_decile)."""
 
     name = "pcn_imd"
-    columns = PCNIMD_COLS  # the columns it reads (detection names those missing)
+    columns = PCNIMD_COLS
     description = "PCN-level IMD score file (pcn_code, pcn_name, ..., imd_score, imd_decile)"
     header_hint = '"pcn_code","pcn_name","postcode","subicb_code","imd_score","imd_decile"'
+    max_columns = 12
+    unique = ("pcn_code",)
+    unique_what = "PCN"
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers or match(headers, PCNIMD_COLS)[1] or len(headers) > 12:
-            return None
-        return Detection(self.name, "v1", f"pcn_imd:{head.path.name}")
+    def check(self, rows: Rows) -> None:
+        rows.values["pcn_code"] = rows.df["pcn_code"].fillna("").astype(str).str.strip().str.upper()
+        rows.values["imd_score"] = v.counts(rows.df, "imd_score", rows.check, rows.header("imd_score"))
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        _table, res, df, check = read_checked_csv(path, PCNIMD_COLS)
-        n = len(df)
-        pcn = df["pcn_code"].fillna("").astype(str).str.strip().str.upper()
-        score = v.counts(df, "imd_score", check, res["imd_score"])
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": pcn}), ["p"], path, "PCN", keep, lines=check.lines)
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        pcn, score = rows["pcn_code"], rows["imd_score"]
         parts = [
             pd.DataFrame(
                 {
@@ -234,20 +214,16 @@ class PcnImd:
             )
         ]
         for key in ("pcn_name", "imd_decile"):
-            if key in df:
-                parts.append(pd.DataFrame({"entity_code": pcn, "attribute": key, "value": text(df[key])}))
-        out = pd.concat([p[keep] for p in parts], ignore_index=True).assign(
+            if key in rows.df:
+                parts.append(pd.DataFrame({"entity_code": pcn, "attribute": key, "value": text(rows.df[key])}))
+        out = pd.concat([p[rows.keep] for p in parts], ignore_index=True).assign(
             entity_type="pcn", period=None, period_type=None
         )
-        unknown = int((~pcn[keep].str.match(v.PCN_CODE_RE)).sum())
-        return LoadResult(
-            tables={"reference_value": out},
-            rows_in=n,
-            periods=[],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"{int(keep.sum())} PCNs ({unknown} with a non-ODS code such as 'U' Unknown, kept as published)",
-        )
+        return {"reference_value": out}
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        unknown = int((~rows["pcn_code"][rows.keep].str.match(v.PCN_CODE_RE)).sum())
+        return f"{int(rows.keep.sum())} PCNs ({unknown} with a non-ODS code such as 'U' Unknown, kept as published)"
 
 
 LSOA_FILE1_COLS: tuple[Col, ...] = (
@@ -257,7 +233,7 @@ LSOA_FILE1_COLS: tuple[Col, ...] = (
 )
 
 
-class ImdLsoaWorkbook:
+class ImdLsoaWorkbook(Loader):
     """MHCLG English Indices of Deprivation 2019, File 1 (IMD rank and decile per LSOA), xlsx."""
 
     name = "imd_lsoa_file1"
@@ -272,7 +248,8 @@ class ImdLsoaWorkbook:
                 return Detection(self.name, "iod2019-file1", f"imd_lsoa_file1:{head.path.name}")
         return None
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         sheet = read_sheet(path, LSOA_FILE1_COLS)
         wanted = (*LSOA_FILE1_COLS, col("lad_code", "local authority district code", required=False))
         found, _ = match(sheet.headers, wanted)

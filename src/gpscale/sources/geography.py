@@ -9,24 +9,15 @@ LSOA codes and the entity type names both (``lsoa11_lsoa21``).
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import (
-    head_headers,
-    head_records,
-    read_text_csv,
-    start_checks,
-    text,
-)
-from gpscale.sources.headers import norm
-
-if TYPE_CHECKING:
-    import duckdb
+from gpscale.sources.base import FileHead
+from gpscale.sources.common import text
+from gpscale.sources.csvloader import CsvLoader, Rows
+from gpscale.sources.filehead import head_records
+from gpscale.sources.headers import Resolved, norm
 
 _LSOA_HEADER = re.compile(r"^lsoa(\d\d)?\s*(cd|code)$|^lsoa\s*code(\s*\d{4})?$|^lsoa(\d\d)cd$")
 _ONS_CODE = re.compile(r"^[EWSN]\d{8}$")
@@ -36,57 +27,53 @@ def _lsoa_columns(headers: list[str]) -> list[int]:
     return [i for i, h in enumerate(headers) if _LSOA_HEADER.match(norm(h))]
 
 
-class LsoaLookup:
+class LsoaLookup(CsvLoader):
     """ONS / derived LSOA lookup CSV (LSOA code then area codes, names, deciles)."""
 
     name = "lsoa_lookup"
     description = "LSOA-keyed lookup CSV (ONS LSOA→CCG→LAD, LSOA11→LSOA21, LSOA IMD deciles)"
     header_hint = "FID,LSOA11CD,LSOA11NM,CCG20CD,CCG20CDH,CCG20NM,LAD20CD,LAD20NM"
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers:
-            return None
+    def recognise(self, headers: list[str], head: FileHead) -> bool:
         cols = _lsoa_columns(headers)
         if not cols:
-            return None
+            return False
         recs = head_records(head, 3)
-        if len(recs) < 2 or not _ONS_CODE.match(recs[1][cols[0]].strip() if len(recs[1]) > cols[0] else ""):
-            return None
-        return Detection(self.name, "+".join(norm(headers[i]) for i in cols), f"lsoa_lookup:{head.path.name}")
+        return len(recs) >= 2 and bool(_ONS_CODE.match(recs[1][cols[0]].strip() if len(recs[1]) > cols[0] else ""))
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        cols = _lsoa_columns(table.headers)
-        n = len(table.frame)
-        check = start_checks(table, table.frame, path)
-        df = table.frame
+    def variant(self, headers: list[str], found: Resolved) -> str:
+        return "+".join(norm(headers[i]) for i in _lsoa_columns(headers))
+
+    def check(self, rows: Rows) -> None:
+        df = rows.table.frame
+        cols = _lsoa_columns(rows.table.headers)
         keys = [df[str(c)].fillna("").astype(str).str.strip() for c in cols]
-        check.flag(~keys[0].str.match(_ONS_CODE), v.INVALID_VALUE, "LSOA code {0!r} is not an ONS code", keys[0])
-        check.finish()
-        keep = check.keep_mask(n)
-        key = keys[0]
+        rows.check.flag(~keys[0].str.match(_ONS_CODE), v.INVALID_VALUE, "LSOA code {0!r} is not an ONS code", keys[0])
+        for i, k in enumerate(keys):
+            rows.values[f"key{i}"] = k
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        table, keep = rows.table, rows.keep
+        cols = _lsoa_columns(table.headers)
+        key = rows["key0"]
         etype = "lsoa"
-        if key[keep].duplicated().any() and len(keys) > 1:
-            key = keys[0] + "|" + keys[1]
+        if key[keep].duplicated().any() and len(cols) > 1:
+            key = rows["key0"] + "|" + rows["key1"]
             etype = "lsoa" + "_".join(re.sub(r"\D", "", norm(table.headers[c])) or "x" for c in cols[:2])
             etype = "lsoa11_lsoa21" if etype == "lsoa11_21" else etype
-        v.duplicates(pd.DataFrame({"k": key}), ["k"], path, "LSOA", keep, lines=check.lines)
+        v.duplicates(pd.DataFrame({"k": key}), ["k"], rows.path, "LSOA", keep, lines=rows.lines)
         parts = []
         for i, h in enumerate(table.headers):
             if i in cols[: 2 if "|" in str(key.iloc[0]) else 1] or norm(h) in ("fid", "objectid", ""):
                 continue
             parts.append(
-                pd.DataFrame({"entity_code": key, "attribute": norm(h).replace(" ", "_"), "value": text(df[str(i)])})[
-                    keep
-                ]
+                pd.DataFrame(
+                    {"entity_code": key, "attribute": norm(h).replace(" ", "_"), "value": text(table.frame[str(i)])}
+                )[keep]
             )
         out = pd.concat(parts, ignore_index=True).assign(entity_type=etype, period=None, period_type=None)
-        out = out[out["value"].notna()]
-        return LoadResult(
-            tables={"reference_value": out},
-            rows_in=n,
-            periods=[],
-            rejects=check.rejects,
-            message=f"{int(keep.sum())} areas ({etype}); {len(parts)} attributes",
-        )
+        rows.facts.update(etype=etype, attributes=len(parts))
+        return {"reference_value": out[out["value"].notna()]}
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        return f"{int(rows.keep.sum())} areas ({rows.facts['etype']}); {rows.facts['attributes']} attributes"

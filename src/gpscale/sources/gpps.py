@@ -23,11 +23,9 @@ import pandas as pd
 
 from gpscale.periods import fy_label
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
-from gpscale.sources.common import (
-    head_headers,
-    read_checked_csv,
-)
+from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, SourceError
+from gpscale.sources.common import read_checked_csv
+from gpscale.sources.filehead import head_headers
 from gpscale.sources.headers import Col, col, norm
 from gpscale.sources.period_policy import inconsistent
 
@@ -69,7 +67,7 @@ def survey_fy(path: Path, stated: str | None = None) -> str:
     return fy
 
 
-class GPPS:
+class GPPS(Loader):
     """GP Patient Survey practice results (weighted % and bases per question)."""
 
     name = "gpps_practice"
@@ -89,7 +87,8 @@ class GPPS:
         tag = fy_label(int(m.group(1)) - 1) if m else "unknown-year"
         return Detection(self.name, "pre-2024", f"gpps:{tag}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         fy = survey_fy(path, detection.stated_period)
         table, res, df, check = read_checked_csv(path, GPPS_COLS)
         n = len(df)

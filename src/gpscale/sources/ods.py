@@ -21,18 +21,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult, Reject
-from gpscale.sources.common import (
-    SheetTable,
-    find_header_row,
-    frame_of,
-    head_records,
-    open_workbook,
-    read_sheet,
-    read_text_csv,
-    start_checks,
-    text,
-)
+from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, Reject
+from gpscale.sources.common import SheetTable, find_header_row, frame_of, open_workbook, read_sheet, text
+from gpscale.sources.csvloader import CsvLoader, Rows
+from gpscale.sources.filehead import head_records
 from gpscale.sources.headers import col, match, resolve
 
 if TYPE_CHECKING:
@@ -83,12 +75,16 @@ def date_from_name(name: str) -> date | None:
         return None
 
 
-class Epraccur:
+class Epraccur(CsvLoader):
     """ODS epraccur: the GP practice (prescribing cost centre) register, headerless, 27 columns."""
 
     name = "ods_epraccur"
     description = "ODS GP practice register epraccur.csv (headerless, 27 columns)"
     header_hint = '"A81001","THE DENSHAM SURGERY","Y54","Q74","THE HEALTH CENTRE",...,"20130401","","4",""'
+    positional = EPRACCUR_COLUMNS
+    default_variant = "27-column"
+    unique = ("organisation_code",)
+    unique_what = "organisation code"
 
     def sniff(self, head: FileHead) -> Detection | None:
         # the first record of the usual 27 fields decides (a misshapen first line is quarantined by load())
@@ -101,55 +97,53 @@ class Epraccur:
         if not re.fullmatch(r"\d{8}", r[10].strip()) or r[12].strip() not in STATUS:
             return None
         as_of = date_from_name(head.path.name)
-        tag = as_of.isoformat() if as_of else "undated"
-        return Detection(self.name, "27-column", f"ods_epraccur:{tag}")
+        return Detection(self.name, self.default_variant, f"{self.name}:{as_of.isoformat() if as_of else 'undated'}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path, header=False, width=27)
-        if len(table.headers) != 27:
-            raise v_error(path, f"expected 27 columns, found {len(table.headers)}")
-        df = table.frame
-        df.columns = list(EPRACCUR_COLUMNS)
-        n = len(df)
-        check = start_checks(table, df, path)
-        code = v.ods_codes(df["organisation_code"], check, "organisation code", allow_crown=True)
-        open_d = v.parse_dates(df["open_date"], check, "open date")
-        close_d = v.parse_dates(df["close_date"], check, "close date")
+    def check(self, rows: Rows) -> None:
+        df, check, val = rows.df, rows.check, rows.values
+        val["organisation_code"] = v.ods_codes(df["organisation_code"], check, "organisation code", allow_crown=True)
+        val["open_date"] = open_d = v.parse_dates(df["open_date"], check, "open date")
+        val["close_date"] = close_d = v.parse_dates(df["close_date"], check, "close date")
         v.date_order(open_d, close_d, check, "open date", "close date")
-        status = df["status_code"].fillna("").astype(str).str.strip()
-        as_of = date_from_name(path.name)
+        as_of = date_from_name(rows.path.name)
         if as_of is None:
             latest = [d for d in (*open_d.dropna(), *close_d.dropna()) if d is not None]
             as_of = max(latest) if latest else None
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"code": code}), ["code"], path, "organisation code", keep, lines=check.lines)
+        rows.facts["as_of"] = as_of
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        df = rows.df
+        status = df["status_code"].fillna("").astype(str).str.strip()
         rec = pd.DataFrame(
             {
-                "practice_code": code,
-                "as_of": as_of,
+                "practice_code": rows["organisation_code"],
+                "as_of": rows.facts["as_of"],
                 "name": text(df["name"]),
                 "postcode": text(df["postcode"]),
-                "open_date": open_d,
-                "close_date": close_d,
+                "open_date": rows["open_date"],
+                "close_date": rows["close_date"],
                 "status": status.map(STATUS).where(status.isin(list(STATUS)), text(status)),
                 "commissioner": text(df["commissioner"]),
                 "icb": text(df["high_level_health_geography"]),
                 "region": text(df["national_grouping"]),
                 "setting": text(df["prescribing_setting"]),
             }
-        )[keep]
-        return LoadResult(
-            tables={"practice_record": rec},
-            rows_in=n,
-            periods=[as_of.isoformat()] if as_of else [],
-            rejects=check.rejects,
-            nulls_suppressed=0,
-            message=f"snapshot as of {as_of}" if as_of else "snapshot date unknown",
-            # undated by its name: the snapshot is identified by the latest date it holds, so two undated
-            # snapshots of different months are two editions, not one replacing the other
-            publication=f"{self.name}:{as_of.isoformat() if as_of else 'undated'}",
-        )
+        )[rows.keep]
+        return {"practice_record": rec}
+
+    def periods(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> list[str]:
+        as_of = rows.facts["as_of"]
+        return [as_of.isoformat()] if isinstance(as_of, date) else []
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        as_of = rows.facts["as_of"]
+        return f"snapshot as of {as_of}" if as_of else "snapshot date unknown"
+
+    def publication(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str | None:
+        # undated by its name: the snapshot is identified by the latest date it holds, so two undated
+        # snapshots of different months are two editions, not one replacing the other
+        as_of = rows.facts["as_of"]
+        return f"{self.name}:{as_of.isoformat() if isinstance(as_of, date) else 'undated'}"
 
 
 def sheet_rejects(sheet: SheetTable, rejects: list[Reject]) -> list[Reject]:
@@ -162,12 +156,6 @@ def sheet_rejects(sheet: SheetTable, rejects: list[Reject]) -> list[Reject]:
         )
         for r in rejects
     ]
-
-
-def v_error(path: Path, detail: str) -> Exception:
-    from gpscale.sources.base import SourceError
-
-    return SourceError(path, v.MISSING_COLUMNS, detail, where="row 1")
 
 
 PCN_DETAILS = (
@@ -188,7 +176,7 @@ PCN_PARTNERS = (
 )
 
 
-class EPCN:
+class EPCN(Loader):
     """ODS ePCN workbook: PCN details and PCN core partners (membership with dates)."""
 
     name = "ods_epcn"
@@ -211,7 +199,8 @@ class EPCN:
         tag = as_of.isoformat() if as_of else "undated"
         return Detection(self.name, "details+partners" if details else "partners", f"ods_epcn:{tag}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         wb = open_workbook(path)
         try:
             return self._load(path, wb)

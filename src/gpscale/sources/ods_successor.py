@@ -20,18 +20,16 @@ Neither file states its snapshot date: the date in the file name, else the lates
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING
+from datetime import date
 
 import pandas as pd
 
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import head_records, read_text_csv, start_checks, text
+from gpscale.sources.base import Detection, FileHead
+from gpscale.sources.common import text
+from gpscale.sources.csvloader import CsvLoader, Rows
+from gpscale.sources.filehead import head_records
 from gpscale.sources.ods import date_from_name
-
-if TYPE_CHECKING:
-    import duckdb
 
 SUCCESSION_COLUMNS = ("organisation_code", "successor_code", "reason", "effective_date", "indicator")
 ENTITY_TYPE = "ods_succession"
@@ -40,12 +38,13 @@ _ORG = re.compile(r"[A-Z0-9]{3,9}")
 _PRACTICE = re.compile(v.PRACTICE_CODE_RE)
 
 
-class OdsSuccessor:
+class OdsSuccessor(CsvLoader):
     """ODS successor organisations file: headerless, 5 columns (predecessor, successor, reason, date, flag)."""
 
     name = "ods_successor"
     description = "ODS successor organisations succ.csv / succarc.csv (headerless, 5 columns)"
     header_hint = '"A81001","A81002","R","20140401",""'
+    positional = SUCCESSION_COLUMNS
 
     def sniff(self, head: FileHead) -> Detection | None:
         if head.kind != "csv":
@@ -64,42 +63,42 @@ class OdsSuccessor:
         archive = "archive" if "arc" in head.path.stem.lower() else "current"
         return Detection(self.name, archive, f"ods_successor:{archive}:{as_of.isoformat() if as_of else 'undated'}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path, header=False, width=5)
-        df = table.frame
-        df.columns = list(SUCCESSION_COLUMNS)
-        n = len(df)
-        check = start_checks(table, df, path)
+    def check(self, rows: Rows) -> None:
+        df, check = rows.df, rows.check
         pred = df["organisation_code"].fillna("").astype(str).str.strip().str.upper()
         succ = df["successor_code"].fillna("").astype(str).str.strip().str.upper()
         for s, label in ((pred, "organisation code"), (succ, "successor organisation code")):
             check.flag(~s.str.fullmatch(_ORG.pattern), v.INVALID_ODS_CODE, label + " {0!r} is not an ODS code", s)
-        when = v.parse_dates(df["effective_date"], check, "effective date")
-        check.finish()
-        keep = check.keep_mask(n)
+        rows.values.update(predecessor=pred, successor=succ)
+        rows.values["when"] = v.parse_dates(df["effective_date"], check, "effective date")
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        df, pred, succ, when = rows.df, rows["predecessor"], rows["successor"], rows["when"]
         practices = pred.str.fullmatch(_PRACTICE.pattern) & succ.str.fullmatch(_PRACTICE.pattern)
-        other = int((keep & ~practices.to_numpy()).sum())
-        keep &= practices.to_numpy()
+        rows.facts["other"] = int((rows.keep & ~practices.to_numpy()).sum())
+        keep = rows.keep & practices.to_numpy()
         links = pd.DataFrame({
             "predecessor": pred, "successor": succ, "reason": text(df["reason"]), "indicator": text(df["indicator"]),
             "period": when.map(lambda d: d.isoformat() if d is not None else None),
         })[keep]
-        v.duplicates(links.reset_index(drop=True), ["predecessor", "successor"], path, "predecessor-successor")
+        v.duplicates(links.reset_index(drop=True), ["predecessor", "successor"], rows.path, "predecessor-successor")
         links["entity_code"] = links["predecessor"] + ">" + links["successor"]
         long = links.melt(id_vars=["entity_code", "period"], value_vars=["predecessor", "successor", "reason",
                                                                          "indicator"],
                           var_name="attribute", value_name="value")
         long = long.assign(entity_type=ENTITY_TYPE, period_type="date")[
             ["entity_type", "entity_code", "period", "period_type", "attribute", "value"]]
-        as_of = date_from_name(path.name)
+        as_of = date_from_name(rows.path.name)
         if as_of is None:
             dates = [d for d in when[keep] if d is not None]
             as_of = max(dates) if dates else None
-        return LoadResult(
-            tables={"reference_value": long.reset_index(drop=True)},
-            rows_in=n,
-            periods=[as_of.isoformat()] if as_of else [],
-            rejects=check.rejects,
-            message=f"{len(links)} practice successions loaded; {other} rows about other organisation types "
-                    "not loaded (gpscale evaluates practices)",
-        )
+        rows.facts.update(as_of=as_of, links=len(links))
+        return {"reference_value": long.reset_index(drop=True)}
+
+    def periods(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> list[str]:
+        as_of = rows.facts["as_of"]
+        return [as_of.isoformat()] if isinstance(as_of, date) else []
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        return (f"{rows.facts['links']} practice successions loaded; {rows.facts['other']} rows about other "
+                "organisation types not loaded (gpscale evaluates practices)")

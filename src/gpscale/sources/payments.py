@@ -13,26 +13,13 @@ practice type, contract type, rurality, dispensing). The year comes from the fil
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from gpscale.periods import PeriodType
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import (
-    fy_end,
-    head_headers,
-    read_checked_csv,
-    text,
-)
-from gpscale.sources.headers import Col, col, match
-from gpscale.sources.period_policy import fy_from_text, resolve_period
-from gpscale.sources.qof import attribute_rows
-
-if TYPE_CHECKING:
-    import duckdb
+from gpscale.sources.common import attribute_rows, fy_end, optional_text, text
+from gpscale.sources.csvloader import CsvLoader, NamedPeriod, Rows
+from gpscale.sources.headers import Col, Resolved, col
 
 PAY_COLS: tuple[Col, ...] = (
     col("practice_code", "practice code"),
@@ -72,73 +59,52 @@ def dispensing_flag(s: pd.Series) -> pd.Series:
     return t.map({"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}).astype("boolean")
 
 
-class Payments:
+class Payments(CsvLoader):
     """NHS Payments to General Practice, practice-level annual CSV."""
 
     name = "nhs_payments"
-    columns = PAY_COLS  # the columns it reads (detection names those missing)
+    columns = PAY_COLS
     description = "NHS Payments to General Practice practice-level CSV (2017/18 onward layouts)"
     header_hint = (
         "NHS England (Region) code,NHS England (Region) Name,CCG Code,CCG NAME,PCN Code,PCN Name,Practice Code,"
         "Practice Name,Practice Address,Practice Postcode,Practice Open Date,Practice Close Date,Contract Type"
     )
+    # signature: practice code, contract type and dispensing flag; load() names any other missing column
+    signature = ("practice_code", "contract_type", "dispensing")
+    period = NamedPeriod(PeriodType.FINANCIAL_YEAR, "NHS Payments to General Practice",
+                         example="nhspaymentsgp-19-20-prac-csv.csv")
+    unique = ("practice_code",)
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers:
-            return None
-        # signature: practice code, contract type and dispensing flag; load() names any other missing column
-        found, missing = match(
-            headers, [c for c in PAY_COLS if c.key in ("practice_code", "contract_type", "dispensing")]
-        )
-        if missing:
-            return None
-        found, _ = match(headers, PAY_COLS)
-        variant = "with-pcn" if "pcn_code" in found else "pre-pcn"
-        fy = fy_from_text(head.path.name) or "unknown-year"
-        return Detection(self.name, variant, f"nhs_payments:{fy}")
+    def variant(self, headers: list[str], found: Resolved) -> str:
+        return "with-pcn" if "pcn_code" in found else "pre-pcn"
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = resolve_period(
-            path,
-            PeriodType.FINANCIAL_YEAR,
-            "NHS Payments to General Practice",
-            stated=detection.stated_period,
-            example="nhspaymentsgp-19-20-prac-csv.csv",
-        )[0]
-        _table, res, df, check = read_checked_csv(path, PAY_COLS)
-        n = len(df)
-        code = v.ods_codes(df["practice_code"], check)
-        reg = v.counts(df, "registered", check, res["registered"])
-        wtd = v.counts(df, "weighted", check, res["weighted"])
-        qofp = v.numbers(df, "qof_payments", check, res["qof_payments"])
-        tot = v.numbers(df, "total_payments", check, res["total_payments"])
-        open_d = (
-            v.parse_dates(df["open_date"], check, "practice open date", DATE_FORMATS, excel_serial=True)
-            if "open_date" in df
-            else None
-        )
-        close_d = (
-            v.parse_dates(df["close_date"], check, "practice close date", DATE_FORMATS, excel_serial=True)
-            if "close_date" in df
-            else None
-        )
-        if open_d is not None and close_d is not None:
-            v.date_order(open_d, close_d, check, "practice open date", "practice close date")
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
+    def check(self, rows: Rows) -> None:
+        df, check, val = rows.df, rows.check, rows.values
+        val["practice_code"] = v.ods_codes(df["practice_code"], check)
+        val["registered"] = v.counts(df, "registered", check, rows.header("registered"))
+        val["weighted"] = v.counts(df, "weighted", check, rows.header("weighted"))
+        val["qof_payments"] = v.numbers(df, "qof_payments", check, rows.header("qof_payments"))
+        val["total_payments"] = v.numbers(df, "total_payments", check, rows.header("total_payments"))
+        for key, label in (("open_date", "practice open date"), ("close_date", "practice close date")):
+            if key in df:
+                val[key] = v.parse_dates(df[key], check, label, DATE_FORMATS, excel_serial=True)
+        if "open_date" in val and "close_date" in val:
+            v.date_order(val["open_date"], val["close_date"], check, "practice open date", "practice close date")
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        assert rows.period is not None
+        df, code, keep, fy = rows.df, rows["practice_code"], rows.keep, rows.period
         disp = dispensing_flag(df["dispensing"])
         rec = pd.DataFrame(
             {
                 "practice_code": code,
                 "as_of": fy_end(fy),
-                "name": text(df["practice_name"]) if "practice_name" in df else None,
-                "postcode": text(df["postcode"]) if "postcode" in df else None,
-                "open_date": open_d,
-                "close_date": close_d,
-                "commissioner": text(df["ccg_code"]) if "ccg_code" in df else None,
-                "region": text(df["region_code"]) if "region_code" in df else None,
+                "name": optional_text(df, "practice_name"),
+                "postcode": optional_text(df, "postcode"),
+                "open_date": rows.values.get("open_date"),
+                "close_date": rows.values.get("close_date"),
+                "commissioner": optional_text(df, "ccg_code"),
+                "region": optional_text(df, "region_code"),
                 "contract_type": text(df["contract_type"]),
                 "rurality": text(df["rurality"]),
                 "dispensing": disp,
@@ -146,44 +112,38 @@ class Payments:
         )[keep]
         nums = pd.DataFrame(
             {
-                "registered_patients": reg.map(_fmt),
-                "weighted_patients": wtd.map(_fmt),
-                "total_qof_payments": qofp.map(_fmt),
-                "total_nhs_payments": tot.map(_fmt),
+                "registered_patients": rows["registered"].map(_fmt),
+                "weighted_patients": rows["weighted"].map(_fmt),
+                "total_qof_payments": rows["qof_payments"].map(_fmt),
+                "total_nhs_payments": rows["total_payments"].map(_fmt),
                 "dispensing_flag": pd.Series(
                     [None if pd.isna(b) else ("true" if b else "false") for b in disp], index=df.index, dtype=object
                 ),
             }
         )
-        both = pd.concat([df, nums], axis=1)
-        attrs = attribute_rows(
-            both,
-            code,
-            fy,
-            keep,
-            {
-                "registered_patients": "registered_patients",
-                "weighted_patients": "weighted_patients",
-                "total_qof_payments": "total_qof_payments",
-                "total_nhs_payments": "total_nhs_payments",
-                "pcn_code": "pcn_code",
-                "pcn_name": "pcn_name",
-                "practice_type": "practice_type",
-                "contract_type": "contract_type",
-                "rurality": "rurality",
-                "dispensing_flag": "dispensing",
-                "ccg_code": "commissioner_code",
-                "ccg_name": "commissioner_name",
-            },
-        )
-        return LoadResult(
-            tables={"practice_record": rec, "practice_attribute": attrs},
-            rows_in=n,
-            periods=[fy],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"{int(keep.sum())} practices; registered patients {float(reg[keep].sum()):,.0f}",
-        )
+        attrs = attribute_rows(pd.concat([df, nums], axis=1), code, fy, keep, ATTRIBUTES)
+        return {"practice_record": rec, "practice_attribute": attrs}
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        registered = float(rows["registered"][rows.keep].sum())
+        return f"{int(rows.keep.sum())} practices; registered patients {registered:,.0f}"
+
+
+#: Payments columns (and derived numbers) → practice_attribute names.
+ATTRIBUTES = {
+    "registered_patients": "registered_patients",
+    "weighted_patients": "weighted_patients",
+    "total_qof_payments": "total_qof_payments",
+    "total_nhs_payments": "total_nhs_payments",
+    "pcn_code": "pcn_code",
+    "pcn_name": "pcn_name",
+    "practice_type": "practice_type",
+    "contract_type": "contract_type",
+    "rurality": "rurality",
+    "dispensing_flag": "dispensing",
+    "ccg_code": "commissioner_code",
+    "ccg_name": "commissioner_name",
+}
 
 
 def _fmt(x: float) -> str | None:

@@ -30,9 +30,10 @@ import pandas as pd
 
 from gpscale.periods import PeriodType, month_label
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult, Reject, SourceError
-from gpscale.sources.common import cell_text, head_headers, head_records, open_workbook
+from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, Reject, SourceError
+from gpscale.sources.common import cell_text, open_workbook
 from gpscale.sources.csvread import check_header, sniff_encoding
+from gpscale.sources.filehead import head_headers, head_records
 from gpscale.sources.headers import Col, col, match, norm, resolve
 from gpscale.sources.period_policy import resolve_period
 
@@ -66,7 +67,7 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-class PrescribingMonthly:
+class PrescribingMonthly(Loader):
     """EPD monthly file or PDPI presentation-level file (practice x BNF presentation x month)."""
 
     name = "prescribing"
@@ -104,10 +105,8 @@ class PrescribingMonthly:
             ym = ym_label(recs[1][found.positions["year_month"]])
         return Detection(self.name, variant, f"prescribing:{variant}:{ym or head.path.name}")
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        from gpscale.sources.registry import read_head
-
-        head = read_head(path)
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         headers = head_headers(head)
         check_header(path, headers)
         with path.open("rb") as f:
@@ -321,7 +320,7 @@ def weight_band(s: object) -> str | None:
     return f"{int(m.group(1))}_{int(m.group(2))}"
 
 
-class PrescribingUnits:
+class PrescribingUnits(Loader):
     """HSCIC STAR-PU and ASTRO-PU weighting tables (prescribing_units.xlsx; 2013 and 2009 vintages)."""
 
     name = "prescribing_units"
@@ -336,7 +335,8 @@ class PrescribingUnits:
             return None
         return Detection(self.name, "hscic-2013", "prescribing_units:" + "+".join(sorted(head.sheets)))
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         wb = open_workbook(path)
         rows_out: list[dict[str, object]] = []
         rejects: list[Reject] = []

@@ -13,31 +13,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gpscale.periods import PeriodType, month_label
 from gpscale.sources import validate as v
-from gpscale.sources.base import Detection, FileHead, LoadResult
-from gpscale.sources.common import (
-    frame_of,
-    fy_end,
-    head_headers,
-    head_records,
-    map_unique,
-    read_checked_csv,
-    read_text_csv,
-    start_checks,
-    text,
-)
-from gpscale.sources.headers import Col, col, match, norm, resolve
+from gpscale.sources.base import FileHead
+from gpscale.sources.common import attribute_rows, fy_end, map_unique, optional_text
+from gpscale.sources.csvloader import CsvLoader, Rows
+from gpscale.sources.filehead import head_records
+from gpscale.sources.headers import Col, Resolved, col, norm
 from gpscale.sources.period_policy import month_from_text, resolve_period
-from gpscale.sources.qof import attribute_rows, list_type_band, require_fy
-
-if TYPE_CHECKING:
-    import duckdb
+from gpscale.sources.qof.common import list_type_band, qof_year
 
 EXTRACT_FORMATS = ("%d%b%Y", "%d-%b-%y", "%d-%b-%Y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m%d", "%d/%m/%y")
 
@@ -72,73 +59,70 @@ def extract_months(dates: pd.Series) -> pd.Series:
     return pd.Series([None if d is None else month_label(d.year, d.month) for d in dates], index=dates.index)
 
 
-class GpRegPatients:
+class GpRegPatients(CsvLoader):
     """Patients registered at a GP practice: quinary-age, single-age or all-persons file."""
 
     name = "gp_reg_patients"
-    columns = REG_COLS  # the columns it reads (detection names those missing)
+    columns = REG_COLS
     description = "NHS Digital gp-reg-pat-prac-quin-age / -all / -sing-age registrations CSV"
     header_hint = "PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,NUMBER_OF_PATIENTS"
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers:
-            return None
-        found, missing = match(headers, REG_COLS)
-        if missing:
-            return None
-        variant = "quin-age" if "group" in norm(found["age"]) else "all-or-single-age"
+    def variant(self, headers: list[str], found: Resolved) -> str:
+        return "quin-age" if "group" in norm(found["age"]) else "all-or-single-age"
+
+    def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
         recs = head_records(head, 2)
         stamp = recs[1][found.positions["extract_date"]] if len(recs) > 1 else "undated"
-        return Detection(self.name, variant, f"gp_reg_patients:{variant}:{stamp.strip()}")
+        return f"{self.name}:{self.variant(headers, found)}:{stamp.strip()}"
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        _table, res, df, check = read_checked_csv(path, REG_COLS)
-        n = len(df)
+    def check(self, rows: Rows) -> None:
+        df, check, val = rows.df, rows.check, rows.values
         skip = pd.Series(False, index=df.index)
         if "org_type" in df:
             t = df["org_type"].fillna("").astype(str).str.strip().str.upper()
             skip = ~t.isin(["GP", ""])
-        code = v.ods_codes(df["code"].where(~skip, "A00000"), check)
+        val["skip"] = skip
+        val["practice_code"] = v.ods_codes(df["code"].where(~skip, "A00000"), check)
         when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS, required=True)
-        month = extract_months(when)
-        sex_raw = df["sex"].fillna("").astype(str).str.strip().str.upper()
+        val["month"] = extract_months(when)
+        val["sex"] = sex_raw = df["sex"].fillna("").astype(str).str.strip().str.upper()
         check.flag(~sex_raw.isin(list(SEX)), v.INVALID_VALUE, "sex {0!r} is not MALE/FEMALE/ALL", sex_raw)
-        pats = v.counts(df, "patients", check, res["patients"], whole=True)
-        check.finish()
-        keep = check.keep_mask(n) & ~skip.to_numpy()
+        val["patients"] = v.counts(df, "patients", check, rows.header("patients"), whole=True)
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        rows.keep = rows.keep & ~rows["skip"].to_numpy()
         pop = pd.DataFrame(
             {
-                "practice_code": code,
-                "period": month,
+                "practice_code": rows["practice_code"],
+                "period": rows["month"],
                 "period_type": "month",
-                "sex": sex_raw.map(SEX),
-                "age_band": map_unique(df["age"], age_band),
-                "patients": pats.round().astype("Int64"),
+                "sex": rows["sex"].map(SEX),
+                "age_band": map_unique(rows.df["age"], age_band),
+                "patients": rows["patients"].round().astype("Int64"),
             }
-        )[keep]
+        )[rows.keep]
         v.duplicates(
             pop.reset_index(drop=True),
             ["practice_code", "period", "sex", "age_band"],
-            path,
+            rows.path,
             "practice-month-sex-age",
-            lines=[check.line_of(int(i)) or 0 for i in pop.index],
+            lines=[rows.check.line_of(int(i)) or 0 for i in pop.index],
         )
-        periods = resolve_period(
-            path, PeriodType.MONTH, "registrations", content={p for p in pop["period"] if isinstance(p, str)},
-            stated=detection.stated_period,
+        return {"practice_population": pop}
+
+    def periods(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> list[str]:
+        pop = tables["practice_population"]
+        return resolve_period(
+            rows.path, PeriodType.MONTH, "registrations", content={p for p in pop["period"] if isinstance(p, str)},
+            stated=rows.detection.stated_period,
         )
-        msg = f"{pop['practice_code'].nunique()} practices"
-        if int(skip.sum()):
-            msg += f"; {int(skip.sum())} rows for organisations other than GP practices skipped"
-        return LoadResult(
-            tables={"practice_population": pop},
-            rows_in=n,
-            periods=periods,
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=msg,
-        )
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        skipped = int(rows["skip"].sum())
+        msg = f"{tables['practice_population']['practice_code'].nunique()} practices"
+        if skipped:
+            msg += f"; {skipped} rows for organisations other than GP practices skipped"
+        return msg
 
 
 MAP_COLS: tuple[Col, ...] = (
@@ -154,204 +138,192 @@ MAP_COLS: tuple[Col, ...] = (
     col("region_code", "comm region code", "region code", none_of=("ons",), required=False),
 )
 
+#: The registrations map's columns → practice_attribute names.
+MAP_ATTRIBUTES = {
+    "pcn_code": "pcn_code",
+    "pcn_name": "pcn_name",
+    "ccg_code": "commissioner_code",
+    "ccg_name": "commissioner_name",
+    "stp_code": "stp_code",
+    "region_code": "region_code",
+}
 
-class GpRegMap:
+
+class GpRegMap(CsvLoader):
     """gp-reg-pat-prac-map.csv: practice → PCN → CCG/Sub-ICB → STP/ICB → region, for one extract."""
 
     name = "gp_reg_map"
-    columns = MAP_COLS  # the columns it reads (detection names those missing)
+    columns = MAP_COLS
     description = "NHS Digital gp-reg-pat-prac-map.csv (practice to PCN/CCG/STP/region mapping)"
     header_hint = (
         "PUBLICATION,EXTRACT_DATE,PRACTICE_CODE,PRACTICE_NAME,PRACTICE_POSTCODE,PCN_CODE,PCN_NAME,ONS_CCG_CODE"
     )
+    default_variant = "map"
+    unique = ("practice_code",)
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers:
-            return None
-        found, missing = match(headers, MAP_COLS)
-        if missing:
-            return None
+    def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
         recs = head_records(head, 2)
         stamp = recs[1][found.positions["extract_date"]].strip() if len(recs) > 1 else "undated"
-        return Detection(self.name, "map", f"gp_reg_map:{stamp}")
+        return f"{self.name}:{stamp}"
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        _table, _res, df, check = read_checked_csv(path, MAP_COLS)
-        n = len(df)
-        code = v.ods_codes(df["practice_code"], check)
-        when = v.parse_dates(df["extract_date"], check, "extract date", EXTRACT_FORMATS, required=True)
-        month = extract_months(when)
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
-        periods = resolve_period(
-            path, PeriodType.MONTH, "registrations map", content={m for m in month[keep] if isinstance(m, str)},
-            stated=detection.stated_period,
+    def check(self, rows: Rows) -> None:
+        rows.values["practice_code"] = v.ods_codes(rows.df["practice_code"], rows.check)
+        rows.values["when"] = when = v.parse_dates(
+            rows.df["extract_date"], rows.check, "extract date", EXTRACT_FORMATS, required=True
         )
-        as_of = next((d for d in when[keep] if d is not None), None)
+        rows.values["month"] = extract_months(when)
+
+    def periods(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> list[str]:
+        return resolve_period(
+            rows.path, PeriodType.MONTH, "registrations map",
+            content={m for m in rows["month"][rows.keep] if isinstance(m, str)}, stated=rows.detection.stated_period,
+        )
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        df, code, keep, month = rows.df, rows["practice_code"], rows.keep, rows["month"]
         rec = pd.DataFrame(
             {
                 "practice_code": code,
-                "as_of": when,
-                "name": text(df["practice_name"]) if "practice_name" in df else None,
-                "postcode": text(df["postcode"]) if "postcode" in df else None,
-                "commissioner": text(df["ccg_code"]) if "ccg_code" in df else None,
-                "icb": text(df["stp_code"]) if "stp_code" in df else None,
-                "region": text(df["region_code"]) if "region_code" in df else None,
+                "as_of": rows["when"],
+                "name": optional_text(df, "practice_name"),
+                "postcode": optional_text(df, "postcode"),
+                "commissioner": optional_text(df, "ccg_code"),
+                "icb": optional_text(df, "stp_code"),
+                "region": optional_text(df, "region_code"),
             }
         )[keep]
-        attrs = []
-        for m in periods:
-            sel = keep & (month == m).to_numpy()
-            attrs.append(
-                attribute_rows(
-                    df,
-                    code,
-                    m,
-                    sel,
-                    {
-                        "pcn_code": "pcn_code",
-                        "pcn_name": "pcn_name",
-                        "ccg_code": "commissioner_code",
-                        "ccg_name": "commissioner_name",
-                        "stp_code": "stp_code",
-                        "region_code": "region_code",
-                    },
-                    period_type="month",
-                )
-            )
-        return LoadResult(
-            tables={
-                "practice_record": rec,
-                "practice_attribute": pd.concat(attrs, ignore_index=True)
-                if attrs
-                else attribute_rows(df, code, "", keep, {}),
-            },
-            rows_in=n,
-            periods=periods,
-            rejects=check.rejects,
-            message=f"{int(keep.sum())} practices, {df['pcn_code'][keep].nunique()} PCNs, extract {as_of}",
-        )
+        attrs = [
+            attribute_rows(df, code, m, keep & (month == m).to_numpy(), MAP_ATTRIBUTES, period_type="month")
+            for m in self.periods(rows, {})
+        ]
+        return {
+            "practice_record": rec,
+            "practice_attribute": pd.concat(attrs, ignore_index=True) if attrs else attribute_rows(
+                df, code, "", keep, {}),
+        }
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        as_of = next((d for d in rows["when"][rows.keep] if d is not None), None)
+        return f"{int(rows.keep.sum())} practices, {rows.df['pcn_code'][rows.keep].nunique()} PCNs, extract {as_of}"
 
 
 _LIST2011_BAND = re.compile(r"^(male|female) (\d+) (\d+)$|^(male|female) (\d+)$")
 
 
-class PatientListSize2011:
+def list_size_bands(headers: list[str]) -> list[tuple[int, str, str]]:
+    """(position, sex, band) of the 2011 layout's 'Male 0-4' ... 'Female 75+' columns."""
+    out = []
+    for i, h in enumerate(headers):
+        raw = str(h).strip().lower()
+        m = re.fullmatch(r"(male|female)\s+(\d+)\s*-\s*(\d+)", raw)
+        if m:
+            out.append((i, m.group(1), f"{m.group(2)}_{m.group(3)}"))
+            continue
+        m = re.fullmatch(r"(male|female)\s+(\d+)\s*\+", raw)
+        if m:
+            out.append((i, m.group(1), f"{m.group(2)}+"))
+    return out
+
+
+class PatientListSize2011(CsvLoader):
     """HSCIC practice list size by age and sex (2011 layout: Male 0-4 ... Female 75+)."""
 
     name = "patient_list_size_2011"
+    columns: tuple[Col, ...] = (col("month", "month"), col("practice_code", "practice code"))
     description = "HSCIC Patient_List_Size practice list by age band and sex (STAR-PU bands, 2011 layout)"
     header_hint = "Month,Regional Office Name,...,Practice Code,Male 0-4,Female 0-4,Male 5-14,...,Female 75+"
+    default_variant = "2011"
 
-    WANT = (col("month", "month"), col("practice_code", "practice code"))
+    def recognise(self, headers: list[str], head: FileHead) -> bool:
+        return len(list_size_bands(headers)) >= 4
 
-    def _bands(self, headers: list[str]) -> list[tuple[int, str, str]]:
-        out = []
-        for i, h in enumerate(headers):
-            raw = str(h).strip().lower()
-            m = re.fullmatch(r"(male|female)\s+(\d+)\s*-\s*(\d+)", raw)
-            if m:
-                out.append((i, m.group(1), f"{m.group(2)}_{m.group(3)}"))
-                continue
-            m = re.fullmatch(r"(male|female)\s+(\d+)\s*\+", raw)
-            if m:
-                out.append((i, m.group(1), f"{m.group(2)}+"))
-        return out
-
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers or match(headers, self.WANT)[1] or len(self._bands(headers)) < 4:
-            return None
+    def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
         recs = head_records(head, 2)
         stamp = recs[1][0].strip() if len(recs) > 1 else "undated"
-        return Detection(self.name, "2011", f"patient_list_size_2011:{stamp}")
+        return f"{self.name}:{stamp}"
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        table = read_text_csv(path)
-        res = resolve(table.headers, self.WANT, path)
-        df = frame_of(table, res)
-        n = len(df)
-        check = start_checks(table, df, path)
-        code = v.ods_codes(df["practice_code"], check)
-        when = v.parse_dates(df["month"], check, "month", ("%d/%m/%y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m"), required=True)
-        month = extract_months(when)
-        parts = []
-        for i, sex, band in self._bands(table.headers):
-            cnt = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "practice_code": code,
-                        "period": month,
-                        "sex": sex,
-                        "age_band": band,
-                        "patients": cnt.round().astype("Int64"),
-                    }
-                )
-            )
-        check.finish()
-        keep = check.keep_mask(n)
-        pop = pd.concat([p[keep] for p in parts], ignore_index=True).assign(period_type="month")
-        v.duplicates(pop, ["practice_code", "period", "sex", "age_band"], path, "practice-month-sex-age")
-        return LoadResult(
-            tables={"practice_population": pop},
-            rows_in=n,
-            periods=resolve_period(
-                path, PeriodType.MONTH, "list size", content={m for m in pop["period"] if isinstance(m, str)},
-                stated=detection.stated_period,
-            ),
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
+    def check(self, rows: Rows) -> None:
+        table, check = rows.table, rows.check
+        rows.values["practice_code"] = v.ods_codes(rows.df["practice_code"], check)
+        when = v.parse_dates(
+            rows.df["month"], check, "month", ("%d/%m/%y", "%d/%m/%Y", "%Y-%m-%d", "%Y%m"), required=True
+        )
+        rows.values["month"] = extract_months(when)
+        for i, _sex, _band in list_size_bands(table.headers):
+            rows.values[f"band{i}"] = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        parts = [
+            pd.DataFrame(
+                {
+                    "practice_code": rows["practice_code"],
+                    "period": rows["month"],
+                    "sex": sex,
+                    "age_band": band,
+                    "patients": rows[f"band{i}"].round().astype("Int64"),
+                }
+            )[rows.keep]
+            for i, sex, band in list_size_bands(rows.table.headers)
+        ]
+        pop = pd.concat(parts, ignore_index=True).assign(period_type="month")
+        v.duplicates(pop, ["practice_code", "period", "sex", "age_band"], rows.path, "practice-month-sex-age")
+        return {"practice_population": pop}
+
+    def periods(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> list[str]:
+        pop = tables["practice_population"]
+        return resolve_period(
+            rows.path, PeriodType.MONTH, "list size", content={m for m in pop["period"] if isinstance(m, str)},
+            stated=rows.detection.stated_period,
         )
 
 
-class QofListByAgeGroup:
+def qof_age_groups(headers: list[str]) -> list[tuple[int, str]]:
+    """(position, age band) of the QOF age-group columns (TOTAL, 16OV, ..., 30_74)."""
+    out = []
+    for i, h in enumerate(headers):
+        t = str(h).strip().upper()
+        if t == "TOTAL" or re.fullmatch(r"\d{1,2}OV", t) or re.fullmatch(r"\d{1,2}_\d{1,3}", t):
+            out.append((i, list_type_band(t)))
+    return out
+
+
+class QofListByAgeGroup(CsvLoader):
     """Practice list sizes by QOF age group, one column per group (TOTAL, 16OV, ... 65OV)."""
 
     name = "qof_list_by_age_group"
+    columns: tuple[Col, ...] = (col("practice_code", "practice code"),)
     description = "practice list size by QOF age group (PRACTICE_CODE,TOTAL,16OV,17OV,18OV,30_74,50OV,...)"
     header_hint = "PRACTICE_CODE,TOTAL,16OV,17OV,18OV,30_74,50OV,0_64,65OV,65OV%"
+    default_variant = "wide"
+    period = qof_year("list_by_age_group")
+    unique = ("practice_code",)
 
-    def _groups(self, headers: list[str]) -> list[tuple[int, str]]:
-        out = []
-        for i, h in enumerate(headers):
-            t = str(h).strip().upper()
-            if t == "TOTAL" or re.fullmatch(r"\d{1,2}OV", t) or re.fullmatch(r"\d{1,2}_\d{1,3}", t):
-                out.append((i, list_type_band(t)))
-        return out
+    def recognise(self, headers: list[str], head: FileHead) -> bool:
+        return norm(headers[0]) == "practice code" and len(qof_age_groups(headers)) >= 3
 
-    def sniff(self, head: FileHead) -> Detection | None:
-        headers = head_headers(head)
-        if not headers or norm(headers[0]) != "practice code" or len(self._groups(headers)) < 3:
-            return None
-        return Detection(self.name, "wide", f"qof_list_by_age_group:{head.path.name}")
+    def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
+        return f"{self.name}:{head.path.name}"
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
-        fy = require_fy(path, "list_by_age_group", detection)
-        table = read_text_csv(path)
-        n = len(table.frame)
-        check = start_checks(table, table.frame, path)
-        code = v.ods_codes(table.frame["0"], check)
-        parts = []
-        for i, band in self._groups(table.headers):
-            cnt = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
-            parts.append(
-                pd.DataFrame({"practice_code": code, "age_band": band, "patients": cnt.round().astype("Int64")})
-            )
-        check.finish()
-        keep = check.keep_mask(n)
-        v.duplicates(pd.DataFrame({"p": code}), ["p"], path, "practice", keep, lines=check.lines)
-        pop = pd.concat([p[keep] for p in parts], ignore_index=True).assign(period=fy, period_type="fy", sex="all")
-        return LoadResult(
-            tables={"practice_population": pop},
-            rows_in=n,
-            periods=[fy],
-            rejects=check.rejects,
-            nulls_suppressed=check.nulls,
-            message=f"as_of {fy_end(fy)}; columns not in QOF age groups (e.g. '65OV%') are not loaded",
-        )
+    def check(self, rows: Rows) -> None:
+        table, check = rows.table, rows.check
+        rows.values["practice_code"] = v.ods_codes(table.frame["0"], check)
+        for i, _band in qof_age_groups(table.headers):
+            rows.values[f"group{i}"] = v.counts(table.frame, str(i), check, table.headers[i], whole=True)
+
+    def normalise(self, rows: Rows) -> dict[str, pd.DataFrame]:
+        parts = [
+            pd.DataFrame(
+                {"practice_code": rows["practice_code"], "age_band": band,
+                 "patients": rows[f"group{i}"].round().astype("Int64")}
+            )[rows.keep]
+            for i, band in qof_age_groups(rows.table.headers)
+        ]
+        pop = pd.concat(parts, ignore_index=True).assign(period=rows.period, period_type="fy", sex="all")
+        return {"practice_population": pop}
+
+    def message(self, rows: Rows, tables: dict[str, pd.DataFrame]) -> str:
+        assert rows.period is not None
+        return f"as_of {fy_end(rows.period)}; columns not in QOF age groups (e.g. '65OV%') are not loaded"
 
 
 __all__ = ["GpRegMap", "GpRegPatients", "PatientListSize2011", "QofListByAgeGroup", "date", "month_from_text"]

@@ -1,26 +1,26 @@
 """Format detection: which published format is this file?
 
-Every loader is listed in :data:`FORMATS`; detection reads the file head once and asks each loader in
-turn. A file no loader claims is an error that lists the formats tried and the nearest match.
+Every loader is listed in :data:`gpscale.sources.catalogue.FORMATS`; detection reads the file head once
+(:mod:`gpscale.sources.filehead`) and asks each loader in turn; the loader that claims the file then loads it
+from that same head. A file no loader claims is an error that lists the formats tried and the nearest match.
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gpscale.sources import catalogue
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError, SourceFormat
-from gpscale.sources.common import head_headers
-from gpscale.sources.csvread import check_header, head_text
+from gpscale.sources.csvread import check_header
+from gpscale.sources.filehead import head_headers, read_head
 from gpscale.sources.headers import Col, match
 
 if TYPE_CHECKING:
     import duckdb
-
-#: Number of text lines (or workbook rows per sheet) a loader may look at to recognise a file.
-HEAD_LINES = 40
 
 #: File extensions considered when a directory is ingested; other files (docs, JSON) are skipped.
 DATA_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
@@ -28,41 +28,20 @@ DATA_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
 
 def formats() -> tuple[SourceFormat, ...]:
     """All known formats, in the order they are asked."""
-    from gpscale.sources import catalogue
-
     return catalogue.FORMATS
 
 
-def read_head(path: Path) -> FileHead:
-    """Read what detection may look at: first lines of text, or sheet names and first rows of a workbook."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_head(path)
-    text, _encoding = head_text(path)
-    lines = tuple(text.splitlines()[:HEAD_LINES])
-    kind = "csv" if suffix in (".csv", ".txt", "") else ("yaml" if suffix in (".yaml", ".yml") else "other")
-    return FileHead(path=path, kind=kind, text_lines=lines)
+@dataclass(frozen=True)
+class Detected:
+    """A file recognised: the loader claiming it (guarded), its detection and the head both looked at."""
 
+    format: SourceFormat
+    detection: Detection
+    head: FileHead
 
-def _xlsx_head(path: Path) -> FileHead:
-
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip, zlib, XML and openpyxl errors all mean the same to the user
-        raise SourceError(path, "unreadable-workbook", f"not a readable xlsx workbook: {exc}") from exc
-    try:
-        sheets = tuple(wb.sheetnames)
-        rows: dict[str, tuple[tuple[object, ...], ...]] = {}
-        for name in sheets:
-            ws = wb[name]
-            rows[name] = tuple(tuple(r) for r in ws.iter_rows(max_row=HEAD_LINES, values_only=True))
-    except Exception as exc:
-        raise SourceError(path, "unreadable-workbook", f"workbook damaged: {type(exc).__name__}: {exc}") from exc
-    finally:
-        wb.close()
-    return FileHead(path=path, kind="xlsx", sheets=sheets, sheet_rows=rows)
+    def load(self, con: duckdb.DuckDBPyConnection, detection: Detection | None = None) -> LoadResult:
+        """Load the file with the head detection read (``detection`` may restate the period)."""
+        return self.format.load(self.head, detection or self.detection, con)
 
 
 class Guarded:
@@ -74,19 +53,20 @@ class Guarded:
         self.fmt = fmt
         self.name = fmt.name
         self.description = fmt.description
+        self.header_hint = fmt.header_hint
+        self.columns = fmt.columns
 
     def sniff(self, head: FileHead) -> Detection | None:
         return self.fmt.sniff(head)
 
     def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
         """Drop whatever the loader staged for its relations, once the ingest has inserted them."""
-        hook = getattr(self.fmt, "cleanup", None)
-        if hook is not None:
-            hook(con)
+        self.fmt.cleanup(con)
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         try:
-            return self.fmt.load(path, detection, con)
+            return self.fmt.load(head, detection, con)
         except SourceError:
             raise
         except (MemoryError, KeyboardInterrupt, SystemExit):
@@ -116,6 +96,13 @@ def _is_archive_error(exc: BaseException) -> bool:
 
 def detect(path: Path) -> tuple[SourceFormat, Detection]:
     """Return the loader claiming ``path`` and its detection, or raise a SourceError naming the nearest."""
+    found = detect_file(path)
+    return found.format, found.detection
+
+
+def detect_file(path: Path) -> Detected:
+    """The loader claiming ``path``, its detection and the head read, or a SourceError naming the nearest
+    format (``unknown-format``) or the columns a clearly recognised format misses (``missing-columns``)."""
     if not path.is_file():
         raise SourceError(path, "missing-file", "no such file")
     if path.stat().st_size == 0:
@@ -127,7 +114,7 @@ def detect(path: Path) -> tuple[SourceFormat, Detection]:
         except (ValueError, IndexError, KeyError, TypeError):
             det = None  # a head this loader cannot even parse is not its format
         if det is not None:
-            return Guarded(fmt), det
+            return Detected(Guarded(fmt), det, head)
     if head.kind == "csv" and head_headers(head):
         check_header(path, head_headers(head))  # a column named twice, before guessing what is missing
     near_miss = _missing_columns(head)
@@ -154,7 +141,7 @@ def _missing_columns(head: FileHead) -> SourceError | None:
         return None
     best: tuple[float, SourceFormat, list[Col]] | None = None
     for fmt in formats():
-        wanted = [c for c in getattr(fmt, "columns", ()) if c.required]
+        wanted = [c for c in fmt.columns if c.required]
         if len(wanted) < 2:
             continue
         _found, missing = match(headers, wanted)
@@ -179,7 +166,7 @@ def nearest_format(head: FileHead) -> str:
     first = head.text_lines[0] if head.text_lines else " ".join(str(c) for c in _first_row(head))
     best, best_score = "none", 0.0
     for fmt in formats():
-        expected = getattr(fmt, "header_hint", "")
+        expected = fmt.header_hint
         if not expected:
             continue
         score = difflib.SequenceMatcher(None, first.lower(), expected.lower()).ratio()

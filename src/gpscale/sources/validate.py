@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gpscale.domain import groups as domain_groups
 from gpscale.sources.base import Reject, SourceError
 
 # ---- rule ids -------------------------------------------------------------------------------------
@@ -106,8 +107,8 @@ SUPPRESSED = frozenset(
 PRACTICE_CODE_RE = r"^[A-Z][0-9]{5}$"
 #: ODS codes of Channel Islands and Isle of Man practices listed in epraccur (ALD200, GUE010, JER001, IOM001).
 CROWN_DEPENDENCY_CODE_RE = r"^(?:ALD|GUE|JER|IOM)[0-9]{3}$"
-#: ODS code of a Primary Care Network (U12345).
-PCN_CODE_RE = r"^U[0-9]{5}$"
+#: ODS code of a Primary Care Network (U12345): the one definition is gpscale.domain.groups.
+PCN_CODE_RE = domain_groups.PCN_CODE_RE
 
 _PRACTICE = re.compile(PRACTICE_CODE_RE)
 _ODS_ANY = re.compile(f"{PRACTICE_CODE_RE}|{CROWN_DEPENDENCY_CODE_RE}")

@@ -28,7 +28,7 @@ from gpscale.periods import parse_period
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, LoadResult, Reject, SourceError
 from gpscale.sources.period_policy import fy_from_text, month_from_text
-from gpscale.sources.registry import DATA_SUFFIXES, detect
+from gpscale.sources.registry import DATA_SUFFIXES, Detected, detect_file
 from gpscale.store import editions
 from gpscale.store.db import Store
 from gpscale.store.schema import DATA_TABLES
@@ -62,27 +62,76 @@ class FileOutcome:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in a folder that no loader recognises: listed, not loaded (``--strict`` refuses it)."""
+
+    path: Path
+    reason: str
+
+
 @dataclass
 class IngestReport:
-    """Every file's outcome, and the quarantined rows to show the user at the end."""
+    """Every file's outcome, the files skipped, and the quarantined rows to show the user at the end."""
 
     files: list[FileOutcome] = field(default_factory=list)
     rejects: list[tuple[Path, Reject]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file to ingest, and whether the user named it (else it was found in a folder they named)."""
+
+    path: Path
+    named: bool
+
+
+def expand_inputs(paths: Iterable[Path]) -> list[Input]:
+    """Files named, plus every file found (recursively, sorted) in directories named."""
+    out: list[Input] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(Input(f, False) for f in sorted(f for f in p.rglob("*") if f.is_file()))
+        elif p.exists():
+            out.append(Input(p, True))
+        else:
+            raise SourceError(p, "missing-file", "no such file or directory")
+    return out
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named, plus data files found (recursively, sorted) in directories named."""
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(
-                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in DATA_SUFFIXES)
-            )
-        elif p.exists():
-            out.append(p)
-        else:
-            raise SourceError(p, "missing-file", "no such file or directory")
-    return out
+    return [i.path for i in expand_inputs(paths) if i.named or i.path.suffix.lower() in DATA_SUFFIXES]
+
+
+def recognise(inputs: list[Input], strict: bool = False) -> tuple[list[Detected], list[Skipped]]:
+    """Detect every file's format. A file found in a folder that no loader recognises (or that is not a data
+    file type at all) is skipped, unless ``strict``; a named file no loader recognises, and any file of a
+    recognised format with a fault (missing columns, a column named twice, a damaged workbook), is an error."""
+    found: list[Detected] = []
+    skipped: list[Skipped] = []
+    for item in inputs:
+        if not item.named and item.path.suffix.lower() not in DATA_SUFFIXES:
+            skipped.append(Skipped(item.path, f"not a data file ({item.path.suffix or 'no extension'})"))
+            continue
+        try:
+            found.append(detect_file(item.path))
+        except SourceError as exc:
+            if item.named or exc.rule != v.UNKNOWN_FORMAT:
+                raise
+            skipped.append(Skipped(item.path, f"no loader recognises it ({exc.detail.split(';')[-1].strip()})"))
+    if strict and skipped:
+        listed = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:20])
+        raise SourceError(
+            skipped[0].path,
+            v.UNKNOWN_FORMAT,
+            f"--strict: {len(skipped)} file(s) in the folders named are not a format gpscale loads: {listed}"
+            + ("; ..." if len(skipped) > 20 else "")
+            + ". Remove them, name the files to load, or drop --strict to skip them with a warning",
+            where="folder",
+        )
+    return found, skipped
 
 
 def sha256_of(path: Path) -> str:
@@ -99,17 +148,19 @@ def ingest(
     progress: Callable[[Path, int, int], None] | None = None,
     replace: bool = False,
     period: str | None = None,
+    strict: bool = False,
 ) -> IngestReport:
     """Load every file into the store in one transaction; raise SourceError (store unchanged) on failure.
 
     ``replace`` forces replacements the edition comparison refuses; ``period`` (a label such as
-    ``FY2019/20`` or ``2019-09``) states the period of files that carry none.
+    ``FY2019/20`` or ``2019-09``) states the period of files that carry none. Files found in the folders
+    named that no loader recognises are skipped and listed in the report (``strict`` refuses them instead).
     """
     if period is not None:
         parse_period(period)  # a label, as gpscale.sources.period_policy.parse_stated_period returns
-    files = expand_paths([Path(p) for p in paths])
+    files, skipped = recognise(expand_inputs([Path(p) for p in paths]), strict)
     con = store.con
-    report = IngestReport()
+    report = IngestReport(skipped=skipped)
     limit, bar = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('enable_progress_bar')"
     ).fetchall()[0]
@@ -118,10 +169,10 @@ def ingest(
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            for i, path in enumerate(files):
+            for i, found in enumerate(files):
                 if progress:
-                    progress(path, i, len(files))
-                report.files.append(_ingest_one(con, path, report, replace, period))
+                    progress(found.head.path, i, len(files))
+                report.files.append(_ingest_one(con, found, report, replace, period))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -138,10 +189,11 @@ def ingest(
 
 
 def _ingest_one(
-    con: duckdb.DuckDBPyConnection, path: Path, report: IngestReport, replace: bool, period: str | None
+    con: duckdb.DuckDBPyConnection, found: Detected, report: IngestReport, replace: bool, period: str | None
 ) -> FileOutcome:
+    path = found.head.path
     digest = sha256_of(path)
-    fmt, det = detect(path)
+    fmt, det = found.format, found.detection
     if period is not None:
         det = dataclasses.replace(det, stated_period=period)
     same = con.execute(
@@ -153,7 +205,7 @@ def _ingest_one(
         return FileOutcome(path, det.format, det.variant, FileStatus.UNCHANGED, 0, 0, 0, 0, (),
                            f"already loaded (ingest {same[0][0]}, {same[0][1]})")
     try:
-        result = fmt.load(path, det, con)
+        result = found.load(con, det)
     except SourceError:
         raise
     except (duckdb.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -170,9 +222,7 @@ def _ingest_one(
 
     ingest_id = int(con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchall()[0][0])
     loaded = sum(_insert(con, table, rows, ingest_id) for table, rows in result.tables.items())
-    cleanup = getattr(fmt, "cleanup", None)  # loaders that staged rows in temporary tables drop them here
-    if cleanup is not None:
-        cleanup(con)
+    fmt.cleanup(con)  # loaders that staged rows in temporary tables drop them here
     older = con.execute(
         "SELECT ingest_id, file_name, periods FROM ingest_log WHERE publication = ? AND status = 'loaded'",
         [publication],

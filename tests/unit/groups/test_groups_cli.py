@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gpscale.cli import app
-from gpscale.groups.registry_file import read_registry, registry_problems
+from gpscale.sources.registry_file import read_registry, registry_problems
 from tests.synthetic_england import small_england
 
 runner = CliRunner()
@@ -35,7 +35,8 @@ def pcn_store(tmp_path_factory):
     store = tmp_path_factory.mktemp("groups") / "s.duckdb"
     r = runner.invoke(app, ["groups", "import-pcn", "--store", str(store), str(synth.out / "nhs" / "ePCN.xlsx")])
     assert r.exit_code == 0, r.output
-    assert "PCNs in the store" in text(r) and "from membership" in text(r)
+    assert "PCNs in the store" in text(r) and "from ods_epcn" in text(r)
+    assert "PCN membership:" in text(r) and "source conflicts decided" in text(r)
     return store
 
 

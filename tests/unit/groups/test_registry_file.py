@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gpscale.groups.registry_file import GroupRegistryFile
 from gpscale.sources.base import SourceError
 from gpscale.sources.registry import detect
+from gpscale.sources.registry_file import GroupRegistryFile
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import yaml
 
-from gpscale.sources.base import Detection, FileHead, LoadResult, SourceError
+from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, SourceError
 from gpscale.sources.validate import PRACTICE_CODE_RE
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Spell:
     where: str
 
 
-class GroupRegistryFile:
+class GroupRegistryFile(Loader):
     """Loader for gpscale group registry files (YAML or CSV)."""
 
     name = "group_registry"
@@ -93,7 +93,8 @@ class GroupRegistryFile:
                 return Detection(self.name, "csv v1", f"group_registry:{head.path.name}")
         return None
 
-    def load(self, path: Path, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
         groups, spells = (_read_yaml(path) if detection.variant.startswith("yaml") else _read_csv(path))
         validate_registry(path, groups, spells, con)
         publication = registry_edition(path, {g["group_id"] for g in groups}, con) or detection.publication

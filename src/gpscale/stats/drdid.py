@@ -16,7 +16,7 @@ is what the clustered multiplier bootstrap of :mod:`gpscale.stats.event_study` r
 The formulas follow ``DRDID::drdid_panel`` (R) and its MIT-licensed Python port ``drdid``, which the
 oracle tests use to check every number. The kernel is written here in numpy (not by calling that
 port) because an event study needs thousands of cells per run and the port fits each with statsmodels
-(see docs/adr/0006-event-study-estimator.md). Two deliberate extensions, both off in the oracle test:
+(see docs/adr/0010-event-study-estimator.md). Two deliberate extensions, both off in the oracle test:
 an optional ridge penalty on the propensity coefficients (keeps the fit finite when few treated units
 make the logistic model separate; covariates are standardised first), and a fallback to the outcome
 regression estimator when the propensity model cannot be fitted at all.

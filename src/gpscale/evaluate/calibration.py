@@ -553,19 +553,11 @@ def calibrate(
     The store's groups (under ``view``) are read only to copy their sizes (``design.size_from_groups``);
     list sizes and regions come from :func:`gpscale.evaluate.profiles.practice_context`.
     """
+    from gpscale.evaluate.inputs import practice_values
     from gpscale.evaluate.profiles import practice_context
     from gpscale.groups.membership import MembershipView, members_by_period, spells
-    from gpscale.indicators.compute import compute_indicators
-    from gpscale.indicators.library import load_definitions
     say = progress or (lambda _msg: None)
-    definitions = load_definitions(definitions_dir)
-    if indicator_ids:
-        unknown = sorted(set(indicator_ids) - set(definitions))
-        if unknown:
-            raise ValueError(f"unknown indicator(s): {', '.join(unknown)}")
-        definitions = {k: definitions[k] for k in indicator_ids}
-    say(f"computing {len(definitions)} indicators for every practice and period")
-    pv = compute_indicators(store, list(definitions), engine=engine, definitions_dir=definitions_dir)
+    definitions, pv = practice_values(store, indicator_ids, definitions_dir, engine, say)
     periods = sorted(pv["period"].unique().tolist()) if not pv.empty else []
     context = practice_context(store, periods)
     real = None

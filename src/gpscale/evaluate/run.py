@@ -47,6 +47,7 @@ from gpscale.evaluate.funnels import (
     group_funnels,
     member_funnels,
 )
+from gpscale.evaluate.inputs import practice_values
 from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
 from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, counts_by_group, scorecard
 from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS, size_analysis
@@ -124,19 +125,10 @@ def evaluate(
     with the id of a stored one replaces it); it is validated by the registry rules first.
     """
     from gpscale.groups.registry import group_records
-    from gpscale.indicators.compute import compute_indicators
-    from gpscale.indicators.library import load_definitions
 
     say = progress or (lambda _msg: None)
     MembershipView.parse(view)
-    definitions = load_definitions(definitions_dir)
-    if indicator_ids:
-        unknown = sorted(set(indicator_ids) - set(definitions))
-        if unknown:
-            raise ValueError(f"unknown indicator(s): {', '.join(unknown)}")
-        definitions = {k: definitions[k] for k in indicator_ids}
-    say(f"computing {len(definitions)} indicators for every practice and period")
-    pv = compute_indicators(store, list(definitions), engine=engine, definitions_dir=definitions_dir)
+    definitions, pv = practice_values(store, indicator_ids, definitions_dir, engine, say)
     say("reading groups and membership")
     spell_df = spells(store)
     groups = group_records(store)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from gpscale.domain.vocabulary import ValueType
 from gpscale.evaluate.comparator import (
     Comparator,
     ComparatorKind,
@@ -15,6 +16,7 @@ from gpscale.evaluate.comparator import (
     group_areas,
     reference_values,
 )
+from gpscale.evaluate.trends import _segment_frame, group_trends, practice_year_variance
 
 FY = "FY2022/23"
 DEFS = {"ind": SimpleNamespace(multiplier=100.0)}
@@ -174,3 +176,46 @@ def test_one_peer_is_labelled_in_the_singular_and_rural_groups_pick_each_other()
 def test_every_comparator_but_england_needs_the_practice_context():
     with pytest.raises(ValueError, match="needs the practices' context"):
         assign(Comparator.parse("region"), members(SPANNING), None)
+
+
+# trends: twelve practices over four years with straight-line trends (little noise beyond sampling, so the
+# practice-year variance tau^2 is 0 whichever practices are fitted); six in Y63 rising, six in Y56 flat
+YEARS = ("FY2019/20", "FY2020/21", "FY2021/22", "FY2022/23")
+
+
+def trend_world() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, ctx = [], []
+    for i in range(12):
+        region = "Y63" if i < 6 else "Y56"
+        for t, fy in enumerate(YEARS):
+            share = (0.30 + 0.02 * i % 0.1 + (0.04 * t if region == "Y63" else 0.005 * t * (i % 3 - 1)))
+            rows.append({"indicator_id": "ind", "practice_code": f"P{i:02d}", "period": fy, "period_type": "fy",
+                         "numerator": float(round(200 * share)), "denominator": 200.0})
+            ctx.append({"practice_code": f"P{i:02d}", "period": fy, "patients": 9000.0 if i == 0 else 3000.0,
+                        "region": region, "icb": "Q" + region})
+    return pd.DataFrame(rows), pd.DataFrame(ctx)
+
+
+def test_trend_against_a_region_is_the_slope_of_the_rest_of_the_region_fitted_as_englands_is():
+    pv, ctx = trend_world()
+    defs = {"ind": SimpleNamespace(value_type="proportion", polarity="high_is_good", multiplier=100.0,
+                                   data_breaks=[], version="1")}
+    m = members({"G": ["P00", "P01", "P06"]}, periods=YEARS)  # P00 (9,000 patients) puts G in Y63
+    a = assign(Comparator.parse("region"), m, ctx)
+    tr = group_trends(pv, m, defs, "as-was", "v", confidences=(0.95,), comparator=a)
+    rel = tr[(tr["statistic"] == "trend_vs_england") & (tr["entity_type"] == "group")].iloc[0]
+    assert rel["comparator"] == "North East and Yorkshire region"
+    # the outside value: England's practice-level slope when England is only Y63's other four practices
+    rest = pv[pv["practice_code"].isin(["P02", "P03", "P04", "P05"])]
+    assert practice_year_variance(_segment_frame(pv, list(YEARS), ValueType.PROPORTION, 0)) == 0.0
+    assert practice_year_variance(_segment_frame(rest, list(YEARS), ValueType.PROPORTION, 0)) == 0.0
+    alone = group_trends(rest, m.iloc[:0], defs, "as-was", "v", confidences=(0.95,))
+    want = alone[alone["entity_type"] == "england"]["comparator_value"].iloc[0]
+    assert rel["comparator_value"] == pytest.approx(want, rel=1e-9)
+    g_slope = tr[(tr["statistic"] == "trend") & (tr["entity_type"] == "group")]["value"].iloc[0]
+    assert rel["value"] == pytest.approx(g_slope - want, rel=1e-9)
+    # G (two rising practices, one flat) rises more slowly than the rest of its rising region
+    assert rel["classification"] == "Similar to the comparator's trend"
+    eng = group_trends(pv, m, defs, "as-was", "v", confidences=(0.95,))
+    eng_rel = eng[(eng["statistic"] == "trend_vs_england") & (eng["entity_type"] == "group")].iloc[0]
+    assert eng_rel["comparator"] == "England" and "relative to the comparator" not in eng_rel["classification"]

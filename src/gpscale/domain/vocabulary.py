@@ -132,7 +132,8 @@ class TrendLabel(StrEnum):
 
 
 class RelativeTrend(StrEnum):
-    """A group's trend against England's (the difference of the two slopes)."""
+    """A group's trend against England's (the difference of the two slopes), or against another comparator's
+    (its region, ICB or peer groups: the row's ``comparator`` names it; issue 15)."""
 
     IMPROVING = "Improving relative to England"
     WORSENING = "Worsening relative to England"
@@ -140,12 +141,26 @@ class RelativeTrend(StrEnum):
     FALLING = "Falling relative to England"
     SIMILAR = "Similar to England's trend"
     CANNOT_BE_CALCULATED = "Cannot be calculated"
+    IMPROVING_VS_COMPARATOR = "Improving relative to the comparator"
+    WORSENING_VS_COMPARATOR = "Worsening relative to the comparator"
+    RISING_VS_COMPARATOR = "Rising relative to the comparator"
+    FALLING_VS_COMPARATOR = "Falling relative to the comparator"
+    SIMILAR_TO_COMPARATOR = "Similar to the comparator's trend"
 
     @classmethod
-    def directions(cls, polarity: str) -> tuple[RelativeTrend, RelativeTrend]:
-        """(label of a significantly steeper rise than England's, of a steeper fall) under ``polarity``."""
+    def directions(cls, polarity: str, england: bool = True) -> tuple[RelativeTrend, RelativeTrend]:
+        """(label of a significantly steeper rise than the comparator's, of a steeper fall) under ``polarity``."""
+        if not england:
+            return _oriented(polarity, (cls.IMPROVING_VS_COMPARATOR, cls.WORSENING_VS_COMPARATOR),
+                             (cls.WORSENING_VS_COMPARATOR, cls.IMPROVING_VS_COMPARATOR),
+                             (cls.RISING_VS_COMPARATOR, cls.FALLING_VS_COMPARATOR))
         return _oriented(polarity, (cls.IMPROVING, cls.WORSENING), (cls.WORSENING, cls.IMPROVING),
                          (cls.RISING, cls.FALLING))
+
+    @classmethod
+    def similar(cls, england: bool = True) -> RelativeTrend:
+        """The label of a difference whose interval includes zero."""
+        return cls.SIMILAR if england else cls.SIMILAR_TO_COMPARATOR
 
 
 class FunnelPosition(StrEnum):

@@ -59,6 +59,7 @@ from gpscale.evaluate.common import (
     segments,
     to_link,
 )
+from gpscale.evaluate.comparator import Assignment
 from gpscale.evaluate.moderation import squeeze
 from gpscale.evaluate.pooling import ENGLAND_ID, ENGLAND_NAME
 from gpscale.stats import STANDARD_LEVELS
@@ -86,10 +87,10 @@ def _trend_label(direction: np.ndarray, ok: np.ndarray, polarity: Polarity) -> n
     return by_direction(direction, ok, up, down, TrendLabel.NO_SIGNIFICANT_CHANGE, NOT_CALCULATED)
 
 
-def _relative_label(direction: np.ndarray, ok: np.ndarray, polarity: Polarity) -> np.ndarray:
-    """Classification of a trend difference (group minus England) by polarity."""
-    up, down = RelativeTrend.directions(polarity)
-    return by_direction(direction, ok, up, down, RelativeTrend.SIMILAR, RelativeTrend.CANNOT_BE_CALCULATED)
+def _relative_label(direction: np.ndarray, ok: np.ndarray, polarity: Polarity, england: bool = True) -> np.ndarray:
+    """Classification of a trend difference (group minus England, or minus another comparator) by polarity."""
+    up, down = RelativeTrend.directions(polarity, england)
+    return by_direction(direction, ok, up, down, RelativeTrend.similar(england), RelativeTrend.CANNOT_BE_CALCULATED)
 
 
 def practice_link_values(rows: pd.DataFrame, value_type: ValueType) -> tuple[np.ndarray, np.ndarray]:
@@ -181,12 +182,14 @@ def group_trends(
     confidences: Iterable[float] = STANDARD_LEVELS,
     moderate: bool = True,
     pooled: pd.DataFrame | None = None,
+    comparator: Assignment | None = None,
 ) -> pd.DataFrame:
     """Trend rows for England and every group, per indicator and data-break segment (see module notes).
 
     ``practice_values`` are practice x period values (financial-year rows are used), ``members`` the
     (group_id, practice_code, period) rows of the membership view, ``pooled`` optionally the
-    :func:`gpscale.evaluate.pooling.pooled_table` output (computed when not given).
+    :func:`gpscale.evaluate.pooling.pooled_table` output (computed when not given), ``comparator`` each
+    group's comparator (:func:`gpscale.evaluate.comparator.assign`; England when not given).
     """
     from gpscale.evaluate import pooling
 
@@ -213,12 +216,13 @@ def group_trends(
             frame = _segment_frame(rows, seg, vt, i)
             frames.append(frame)
             out.extend(_fit_rows(frame, members, pooled_i, seg, pol, link, mult, view_label,
-                                 {**meta, "span": SPAN_SEGMENT}, confidences, moderate, england_series=True))
+                                 {**meta, "span": SPAN_SEGMENT}, confidences, moderate, england_series=True,
+                                 comparator=comparator))
         if len(segs) > 1:
             every = [p for seg in segs for p in seg]
             out.extend(_fit_rows(pd.concat(frames, ignore_index=True), members, pooled_i, every, pol, link, mult,
                                  view_label, {**meta, "span": SPAN_ALL}, confidences, moderate,
-                                 england_series=False))
+                                 england_series=False, comparator=comparator))
     if not out:
         return pd.DataFrame(columns=TREND_COLUMNS)
     res = pd.concat(out, ignore_index=True)
@@ -269,6 +273,7 @@ def _fit_rows(
     confidences: tuple[float, ...],
     moderate: bool,
     england_series: bool,
+    comparator: Assignment | None = None,
 ) -> list[pd.DataFrame]:
     """England's and every group's rows for one segment (or all segments pooled) of one indicator."""
     seg_meta = {**meta, "segment_first": periods[0], "segment_last": periods[-1]}
@@ -324,22 +329,66 @@ def _fit_rows(
         se = np.sqrt(s2 / sums["sxx"].to_numpy(float))
     slope = np.where(usable, slope, np.nan)
     fit_g = {"slope": slope, "se": se, "df": df, "dispersion": s2}
-    with np.errstate(invalid="ignore"):
-        fit_d = {"slope": slope - e_slope, "se": np.sqrt(se**2 + e_se**2), "df": df, "dispersion": s2}
     g_end = ends.reindex(ids)
     mean_p = g_end["mean_p"].to_numpy(float)
     how = "moderated across groups (Smyth 2004)" if moderate else "estimated per group"
     fe = "practice" if meta.get("span") == SPAN_SEGMENT else "practice x segment"
     method = (f"practice-level weighted least squares on the link scale with {fe} fixed effects, "
               f"weights 1/(v + tau^2), tau^2={tau_text}; residual variance {how}; t interval")
-    comparator = np.full(len(ids), e_slope)
-    out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, comparator, ENGLAND_NAME,
+    c_slope, c_se = np.full(len(ids), e_slope), np.full(len(ids), e_se)
+    c_name: str | np.ndarray = ENGLAND_NAME
+    england = comparator is None or comparator.comparator.is_england
+    what = "England's practice-level slope, SE sqrt(se_g^2 + se_E^2)"
+    if comparator is not None and not england:
+        cs = comparator_slopes(frame, m, comparator, periods).reindex(ids)
+        c_slope, c_se = cs["slope"].to_numpy(float), cs["se"].to_numpy(float)
+        c_name = cs["comparator"].fillna(f"no {comparator.comparator} comparator").to_numpy(object)
+        what = ("the comparator's practice-level slope (its practices, the group's own excluded), "
+                "SE sqrt(se_g^2 + se_c^2)")
+    with np.errstate(invalid="ignore"):
+        fit_d = {"slope": slope - c_slope, "se": np.sqrt(se**2 + c_se**2), "df": df, "dispersion": s2}
+    out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, c_slope, c_name,
                      view_label, seg_meta, confidences, f"group trend: {method}"))
     out.extend(_rows("group", ids, fit_d, k, "trend_vs_england", pol, link, mult,
-                     np.full(len(ids), np.nanmean(p_e) if k_e else np.nan), g_end, comparator, ENGLAND_NAME,
-                     view_label, seg_meta, confidences,
-                     f"group slope minus England's practice-level slope, SE sqrt(se_g^2 + se_E^2): {method}"))
+                     np.full(len(ids), np.nanmean(p_e) if k_e else np.nan), g_end, c_slope, c_name,
+                     view_label, seg_meta, confidences, f"group slope minus {what}: {method}", england=england))
     return out
+
+
+def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: Assignment,
+                      periods: list[str]) -> pd.DataFrame:
+    """Per group: its comparator's practice-level slope and standard error over ``periods``, and its name.
+
+    The comparator unit is the group's in the latest period of the segment that has one; its practices'
+    rows in the segment, less every practice that is a member of the group in the segment, are fitted as
+    England's are (the fixed-effects sums are additive over practices, so the group's own are subtracted
+    from the unit's). Indexed by group id.
+    """
+    cols = ["slope", "se", "comparator"]
+    g = comparator.groups[comparator.groups["period"].isin(periods)]
+    if g.empty:
+        return pd.DataFrame(columns=cols)
+    g = g.assign(_t=fy_years(g["period"])).sort_values("_t").drop_duplicates("group_id", keep="last")
+    g = g.merge(comparator.labels, on=["group_id", "period"], how="left")
+    rows = frame.merge(comparator.units[comparator.units["unit_id"].isin(set(g["unit_id"]))],
+                       on=["practice_code", "period"])
+    if rows.empty:
+        return g.set_index("group_id").assign(slope=np.nan, se=np.nan)[cols]
+    per = _within(rows.assign(_one=rows["unit"]), ["unit_id", "unit", "_one"]).reset_index()
+    per["practice_code"] = per["unit"].str.rsplit("|", n=1).str[0]
+    fields = ["sxx", "sxy", "syy", "n", "m"]
+    total = per.groupby("unit_id")[fields].sum()
+    own = members[["group_id", "practice_code"]].drop_duplicates().merge(g[["group_id", "unit_id"]], on="group_id")
+    own = own.merge(per, on=["unit_id", "practice_code"]).groupby("group_id")[fields].sum()
+    c = total.reindex(g["unit_id"]).set_axis(g["group_id"]) - own.reindex(g["group_id"]).fillna(0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = c["sxy"] / c["sxx"]
+        dfree = c["n"] - c["m"] - 1
+        s2 = (c["syy"] - slope * c["sxy"]).clip(lower=0) / dfree
+        ok = (c["sxx"] > 0) & (dfree > 0)
+    out = pd.DataFrame({"slope": slope.where(ok), "se": np.sqrt(s2 / c["sxx"]).where(ok),
+                        "comparator": g.set_index("group_id")["comparator"]})
+    return out[cols]
 
 
 def _rows(
@@ -354,11 +403,12 @@ def _rows(
     level_p: np.ndarray,
     ends: pd.DataFrame,
     comparator_value: np.ndarray,
-    comparator: str,
+    comparator: str | np.ndarray,
     view_label: str,
     meta: dict[str, Any],
     confidences: tuple[float, ...],
     method: str,
+    england: bool = True,
 ) -> list[pd.DataFrame]:
     slope, se, df = fit["slope"], fit["se"], fit["df"]
     ok = (k >= MIN_POINTS) & np.isfinite(slope) & np.isfinite(se) & (df > 0)
@@ -372,7 +422,8 @@ def _rows(
         crit = st.t.ppf(0.5 + conf / 2.0, df_safe)
         lo, hi = slope - crit * se, slope + crit * se
         direction = np.where(ok & (lo > 0), 1, np.where(ok & (hi < 0), -1, 0))
-        labels = (_relative_label if statistic == "trend_vs_england" else _trend_label)(direction, ok, pol)
+        labels = (_relative_label(direction, ok, pol, england) if statistic == "trend_vs_england"
+                  else _trend_label(direction, ok, pol))
         out.append(pd.DataFrame({
             "entity_type": etype, "entity_id": ids, "n_periods": k, "statistic": statistic,
             "value": slope, "lower": np.where(ok, lo, np.nan), "upper": np.where(ok, hi, np.nan),

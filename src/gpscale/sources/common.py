@@ -35,7 +35,7 @@ class TextTable:
         return self.frame[str(self.headers.index(header))]
 
 
-def read_text_csv(path: Path, header: bool = True, width: int | None = None) -> TextTable:
+def read_text_csv(path: Path, header: bool = True, width: int | None = None, preamble: int = 0) -> TextTable:
     """Read a whole CSV as text, through the streaming reader (:mod:`gpscale.sources.csvread`).
 
     Quoted newlines are allowed and quoting is strict; encodings are detected and a mixed-encoding file,
@@ -53,7 +53,7 @@ def read_text_csv(path: Path, header: bool = True, width: int | None = None) -> 
             "into memory; a file of this layout that large is not a publication we know",
             where="file",
         )
-    reader = CsvReader(path, header=header, width=width)
+    reader = CsvReader(path, header=header, width=width, preamble=preamble)
     frames: list[pd.DataFrame] = []
     wrong: list[tuple[int, int]] = []
     lines: list[int] = []
@@ -89,13 +89,15 @@ def start_checks(table: TextTable, df: pd.DataFrame, path: Path) -> v.Checker:
     return check
 
 
-def read_checked_csv(path: Path, wanted: Sequence[Col]) -> tuple[TextTable, Resolved, pd.DataFrame, v.Checker]:
+def read_checked_csv(
+    path: Path, wanted: Sequence[Col], preamble: int = 0
+) -> tuple[TextTable, Resolved, pd.DataFrame, v.Checker]:
     """Read a CSV as text, resolve the wanted columns by meaning and start the row checks.
 
     The opening every CSV loader shares: the resolved columns (named by key) as a text frame, and the
     checker its validation rules quarantine rows into.
     """
-    table = read_text_csv(path)
+    table = read_text_csv(path, preamble=preamble)
     res = resolve(table.headers, wanted, path)
     df = frame_of(table, res)
     return table, res, df, start_checks(table, df, path)
@@ -201,6 +203,7 @@ def read_sheet(
 
 
 # ---- periods -----------------------------------------------------------------------------------------
+
 
 def fy_end(fy: str) -> date:
     y = int(fy[2:6])

@@ -180,7 +180,8 @@ class CsvReader:
     """A CSV file read in chunks, with its encoding, header and real line numbers.
 
     ``header=False`` reads a headerless file (ODS epraccur): columns are named "0", "1"... and the width is
-    ``width`` (or the first row's).
+    ``width`` (or the first row's). ``preamble`` records before the header (title lines, as the 2010-2011
+    GP Patient Survey files have) are read past and not returned.
 
     Each chunk is parsed by one of two paths that give the same rows: a block of plain ASCII lines without
     quotes, each with the header's number of fields, goes to pandas' C parser in one call; any other block
@@ -189,7 +190,12 @@ class CsvReader:
     """
 
     def __init__(
-        self, path: Path, header: bool = True, width: int | None = None, chunk_bytes: int = CHUNK_BYTES
+        self,
+        path: Path,
+        header: bool = True,
+        width: int | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+        preamble: int = 0,
     ) -> None:
         self.path = Path(path)
         self.chunk_bytes = chunk_bytes
@@ -203,6 +209,8 @@ class CsvReader:
         self._fed = 0  # physical lines handed to a parser so far
         self._reader = csv.reader(self._feed(), strict=True)
         self._pending: tuple[list[str], int, int] | None = None
+        for _ in range(preamble):
+            self._next_record()
         first = self._next_record()
         if first is None:
             raise SourceError(self.path, v.EMPTY_FILE, "the file is empty")
@@ -236,7 +244,9 @@ class CsvReader:
             for no, raw in enumerate(_split_lines(f, sep), start=1):
                 if b"\x00" in raw:
                     raise SourceError(
-                        self.path, v.MALFORMED_CSV, "the line contains NUL bytes (binary or damaged file)",
+                        self.path,
+                        v.MALFORMED_CSV,
+                        "the line contains NUL bytes (binary or damaged file)",
                         where=f"line {no}",
                     )
                 yield no, raw
@@ -253,7 +263,9 @@ class CsvReader:
                     buf += decoder.decode(block, final=not block)
                 except UnicodeDecodeError as exc:
                     raise SourceError(
-                        self.path, v.MIXED_ENCODING, f"not valid {self.encoding.upper()} text: {exc.reason}",
+                        self.path,
+                        v.MIXED_ENCODING,
+                        f"not valid {self.encoding.upper()} text: {exc.reason}",
                         where=f"line {no + buf.count(chr(10)) + 1}",
                     ) from exc
                 parts = buf.split("\n")

@@ -261,21 +261,58 @@ GPPS_QUESTIONS = {
 }
 
 
+#: The code published for a suppressed cell (any negative value means suppressed in the real files).
+GPPS_SUPPRESSED = -97
+#: Title lines before the header in the 2010 and 2011 files.
+GPPS_PREAMBLE = (
+    "GP Patient Survey",
+    "Practice level results (weighted)",
+    "Ipsos MORI on behalf of the Department of Health",
+    "Results are weighted to the practice population",
+    "Proportions are shown from 0 to 1",
+    "-97 = suppressed (fewer than the minimum number of responses)",
+    "",
+)
+
+
+def gpps_file_name(survey_year: int) -> str:
+    """The published file name of a survey year's weighted practice results (``../shared/data/README.md``)."""
+    if survey_year <= 2011:
+        return f"{survey_year}_overall_csv.csv"
+    if survey_year <= 2013:
+        return f"June {survey_year} Practice level data weighted.csv"
+    if survey_year <= 2015:
+        return f"July {survey_year} Practice level data weighted.csv"
+    if survey_year == 2016:
+        return "July 2016 Practice level data weighted CSV.csv"
+    if survey_year == 2017:
+        return "GPPS 2017 Practice data (weighted) (csv) PUBLIC.csv"
+    return f"GPPS_{survey_year}_Practice_data_(weighted)_(csv)_PUBLIC.csv"
+
+
 def write_gpps(world: World, out: Path) -> list[Path]:
-    """GP Patient Survey practice results, one file per survey year (fieldwork Jan-Mar, ending the FY)."""
+    """GP Patient Survey practice results, one file per survey year (fieldwork Jan-Mar, ending the FY).
+
+    The real numbered layout of each year: shares as proportions 0-1, ``-97`` for a suppressed cell, the
+    practice column spelt ``Practice_code`` in 2014-2017, ICS columns instead of CCG ones from 2022, and
+    title lines before the header in 2010-2011. (Survey 2024 is written in the numbered layout too: the
+    synthetic indicators read its question numbers; the 2024 stem layout is loaded from real files.)
+    """
     paths = []
     p = world.practices
     rng = world.rng
     for t, fy in enumerate(FYS):
-        idx = np.flatnonzero(_open_at(world, date(fy + 1, 1, 1)))
+        year = fy + 1
+        idx = np.flatnonzero(_open_at(world, date(year, 1, 1)))
         lst = world.list_size[idx, t]
         distributed = np.minimum(np.round(lst * 0.045), 650).astype(int)
         received = rng.binomial(distributed, expit(rng.normal(-0.6, 0.3, len(idx))))
+        area = "ICS" if year >= 2022 else "CCG"
         df = pd.DataFrame({
-            "Practice_Code": p["practice_code"].to_numpy()[idx],
+            "Practice_code" if 2014 <= year <= 2017 else "Practice_Code": p["practice_code"].to_numpy()[idx],
             "Practice_Name": p["name"].to_numpy()[idx],
-            "CCG_Code": p["commissioner"].to_numpy()[idx],
-            "CCG_Name": [f"NHS {c} CCG" for c in p["commissioner"].to_numpy()[idx]],
+            f"{area}_Code": p["commissioner"].to_numpy()[idx],
+            f"{area}_Name": [f"NHS {c} {area}" for c in p["commissioner"].to_numpy()[idx]],
             "distributed": distributed,
             "received": received,
             "resprate": np.round(np.where(distributed > 0, received / np.maximum(distributed, 1), 0), 4),
@@ -290,10 +327,13 @@ def write_gpps(world: World, out: Path) -> list[Path]:
             w = np.clip(share + rng.normal(0, 0.012, len(idx)), 0, 1)
             split = rng.uniform(0.35, 0.6, len(idx))
             df[f"{q}base"] = base
-            df[f"{q}_1pct"] = np.round(100 * w * split, 1)
-            df[f"{q}_2pct"] = np.round(100 * w * (1 - split), 1)
-            df[f"{q}_12pct"] = np.round(100 * w, 1)
-        paths.append(_csv(df, out / f"GPPS_{fy + 1}_Practice_data_(weighted)_(csv)_PUBLIC.csv"))
+            for answer, value in (("1", w * split), ("2", w * (1 - split)), ("12", w)):
+                df[f"{q}_{answer}pct"] = np.where(np.isnan(value), GPPS_SUPPRESSED, np.round(value, 3))
+        path = _csv(df, out / gpps_file_name(year))
+        if year <= 2011:
+            body = path.read_text(encoding="utf-8")
+            path.write_text("\n".join(GPPS_PREAMBLE) + "\n" + body, encoding="utf-8")
+        paths.append(path)
     return paths
 
 

@@ -161,43 +161,8 @@ def test_a_row_without_an_id_whose_name_is_unknown_is_quarantined(tmp_path: Path
 SMOKING = ("91547", "Smoking prevalence in adults (15+) - current smokers (QOF)")
 SMOKING_ROWS = (("A81001", 378, 2088), ("A81002", 864, 3315), ("B82007", 120, 1500))
 
-USER_DEFINITION = """\
-id: user_smoking
-version: 1
-domain: qof
-title: "Smoking prevalence, adults 15+ (from Fingertips 91547)"
-description: Current smokers recorded in QOF as a share of patients aged 15 and over.
-why_it_matters: A user-defined indicator built from the practice counts Fingertips publishes.
-source_publication: OHID Fingertips indicator 91547 (practice rows).
-value_type: proportion
-polarity: low_is_good
-multiplier: 100
-unit: "%"
-period_type: fy
-numerator:
-  source: measure_value
-  dataset: fingertips
-  measure_ids: ["91547"]
-  field: numerator
-  description: Fingertips Count
-denominator:
-  source: measure_value
-  dataset: fingertips
-  measure_ids: ["91547"]
-  field: denominator
-  description: Fingertips Denominator
-data_breaks: []
-review:
-  author: test
-  checked_by: test
-  date_reviewed: 2026-12-05
-  next_review: 2027-12-05
-  change_log:
-    - version: 1
-      date: 2026-12-05
-      author: test
-      change: first definition
-"""
+#: The documented example of a user indicator built from Fingertips counts (docs/real-data.md).
+USER_DEFINITION = Path(__file__).resolve().parents[3] / "docs" / "examples" / "fingertips_smoking.yaml"
 
 
 def test_user_indicator_from_a_fingertips_numerator_and_denominator(tmp_path: Path, store) -> None:
@@ -209,8 +174,8 @@ def test_user_indicator_from_a_fingertips_numerator_and_denominator(tmp_path: Pa
     ingest(store, [extract])
     defs = tmp_path / "defs"
     defs.mkdir()
-    (defs / "user_smoking.yaml").write_text(USER_DEFINITION, encoding="utf-8")
-    values = compute_indicators(store, ["user_smoking"], definitions_dir=defs)
+    (defs / "fingertips_smoking.yaml").write_text(USER_DEFINITION.read_text(encoding="utf-8"), encoding="utf-8")
+    values = compute_indicators(store, ["fingertips_smoking"], definitions_dir=defs)
     got = values[values["numerator"].notna()].set_index("practice_code")
     assert sorted(got.index) == sorted(c for c, _k, _n in SMOKING_ROWS)  # the suppressed row: no value, no zero
     for code, count, den in SMOKING_ROWS:

@@ -21,7 +21,9 @@ from jinja2 import Environment, PackageLoader
 from gpscale import __version__
 from gpscale.bundle import Bundle, require_bundle
 from gpscale.charts import palette, svg
+from gpscale.domain.comparisons import DEFAULT_COMPARISON, SENTENCES
 from gpscale.report import sections as S
+from gpscale.report.calibration import calibration_section, placebo_sentence
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, table_html
 
@@ -102,7 +104,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     summary_html = _env().get_template("_summary.html.j2").render(s=summary, pct=S.pct(conf))
     out = [Section("summary", f"Summary: {name}", lines, [Block("html", summary_html)], page_break=False)]
 
-    sec = Section("scorecard", "Scorecard against England", [S.SIMILAR_NOTE])
+    sec = Section("scorecard", "Scorecard against England", [SENTENCES[DEFAULT_COMPARISON], S.SIMILAR_NOTE])
     sec.blocks += [Block("html", legend_html()), Block("html", _rug_html(data, group_id, conf))]
     spine, _ = S.spine_chart(data, group_id, conf)
     sec.blocks.append(_chart(spine, "Latest year of each indicator against England and the spread of all groups."))
@@ -175,7 +177,9 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
             Col("n_not_compared", "not compared", "int"), Col("n_suppressed", "hidden", "int")]
     blocks = [Block("html", legend_html()),
               Block("missing", caption=t.missing) if t.missing else _table(t.frame, cols, t.caption)]
-    out.append(Section("england", "England and the groups compared with it", t.notes, blocks, page_break=False))
+    opening = [placebo_sentence(data, conf)]  # issue 14: how often random groups would be flagged
+    out.append(Section("england", "England and the groups compared with it", [*opening, *t.notes], blocks,
+                       page_break=False))
     sec = Section("england-trends", "England over time", [S.TREND_NOTE], grid=True)
     sec.blocks.extend(_chart(c) for c in S.england_trends(data))
     out.append(sec)
@@ -215,6 +219,7 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
     out.append(Section("groups", "Appendix: groups other than PCNs", [
         *g.notes, "Every group, PCNs included, is in the groups download."],
         [Block("missing", caption=g.missing) if g.missing else _table(named, gcols, g.caption, max_rows=120)]))
+    out.append(calibration_section(data, conf))  # issue 14
     return out
 
 

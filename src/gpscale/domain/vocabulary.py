@@ -4,6 +4,8 @@ Each enum's values are the exact strings written to result tables and shown to u
 readable (and comparable with Fingertips) while code dispatches on members instead of string literals.
 Labels that depend on an indicator's polarity are chosen here, once:
 
+* :class:`ComparisonType`: which question a comparison with England answers (descriptive or evaluative;
+  :mod:`gpscale.domain.comparisons` says how tables carry both);
 * :class:`ComparisonLabel`: a value against a comparator ("better / similar / worse"; "higher / lower"
   for indicators without a judgement; "not compared"), as Fingertips words it but in lower case, which
   is how every gpscale table has written it;
@@ -70,6 +72,20 @@ def _oriented(polarity: str, high_is_good: tuple[_L, _L], low_is_good: tuple[_L,
     if pol is Polarity.HIGH_IS_GOOD:
         return high_is_good
     return low_is_good if pol is Polarity.LOW_IS_GOOD else no_judgement
+
+
+class ComparisonType(StrEnum):
+    """Which question a comparison of a group with England answers (docs/methods/placebo-calibration.md).
+
+    * ``descriptive`` (what Fingertips publishes): is the group's rate different from England's, given the
+      sampling of its patients? True of the rate, but with tens of thousands of patients almost every group
+      of practices differs, because practices differ from each other.
+    * ``evaluative``: is the group different from what a set of England's practices drawn at random, of the
+      same size, would show? The question an evaluation asks, and gpscale's default reading.
+    """
+
+    DESCRIPTIVE = "descriptive"
+    EVALUATIVE = "evaluative"
 
 
 class ComparisonLabel(StrEnum):

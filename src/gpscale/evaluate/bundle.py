@@ -88,9 +88,10 @@ def make_bundle(ev: Evaluation) -> Disclosed:
     card = gated.tables.get("scorecard")
     if card is not None:  # the summaries derive from the disclosed scorecard
         confidences = tuple(c for c in CONFIDENCES if (card["confidence"] == c).any())
+        calibration = gated.tables.get("calibration")  # issue 14: placebo rates beside each comparison
         extra |= {
-            "summary": derived.summary(card, confidences),
-            "indicator_summary": derived.indicator_summary(card),
+            "summary": derived.summary(card, confidences, calibration),
+            "indicator_summary": derived.indicator_summary(card, calibration),
             "group_distribution": derived.group_distribution(card),
             "spc": derived.spc(card, ev.definitions),
         }
@@ -106,6 +107,7 @@ def bundle_meta(ev: Evaluation) -> dict[str, Any]:
         "indicators": list(ev.definitions),
         "definition_versions": {k: int(d.version) for k, d in ev.definitions.items()},
         "groups_from": sorted({str(s) for s in ev.spells.get("source", pd.Series(dtype=str)).dropna().unique()}),
+        "calibration": ev.calibration,  # issue 14: how the placebo groups were drawn (seed, number), or None
     }
 
 

@@ -24,9 +24,19 @@ false-positive rate, each way, per indicator and confidence level: a 95% compari
 **Analyses** are plug-ins (:class:`FlagAnalysis`): a name, whether it needs longitudinal groups, and a
 function from :class:`PlaceboData` to rows of :data:`FLAG_COLUMNS` (one per group x indicator x period x
 confidence, with the direction flagged: +1 higher, -1 lower, 0 neither, and whether it was compared).
-:data:`ANALYSES` holds the scorecard's descriptive comparison, the evaluative comparison
-(:mod:`gpscale.evaluate.evaluative`) and trends relative to England; funnels, the size analysis and
-event studies plug in the same way.
+Each runs the product's own analysis on the placebo groups and reads its published output. :data:`ANALYSES`:
+
+* ``scorecard``: the scorecard (:func:`gpscale.evaluate.scorecard.scorecard`), both comparisons: the
+  evaluative one and the descriptive one (rows named by ``comparison_type``);
+* ``funnels``: every group in England's funnel (:func:`gpscale.evaluate.funnels.group_funnels`), outside
+  the overdispersion-adjusted limits (evaluative) and the PHE limits (descriptive);
+* ``size``: is bigger better? (:func:`gpscale.evaluate.size.size_analysis`) on sets of placebo groups: a
+  size slope whose interval excludes zero is a flag;
+* ``trends``: each group's whole-period trend relative to England (:mod:`gpscale.evaluate.trends`).
+
+Event studies plug in the same way (docs/methods/placebo-calibration.md, "Adding an analysis").
+:func:`gpscale.evaluate.run.evaluate` runs the harness with every evaluation (sizes copied from the real
+groups, England's references shared with the scorecard) and the table goes into the results bundle.
 
 **The table** (:data:`CALIBRATION_COLUMNS`, :func:`calibration_table`): per analysis, comparison, indicator,
 period (and every period pooled, ``period = "all"``) and confidence level: placebo groups compared, flagged
@@ -45,11 +55,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpscale.domain.vocabulary import ComparisonLabel, Polarity, RelativeTrend
+from gpscale.domain.comparisons import reading
+from gpscale.domain.vocabulary import ComparisonLabel, ComparisonType, Polarity, RelativeTrend
 from gpscale.evaluate import pooling
+from gpscale.evaluate.characteristics import relative_performance
 from gpscale.evaluate.common import definition_versions
-from gpscale.evaluate.evaluative import ComparisonType, evaluative_placements, method_text
+from gpscale.evaluate.evaluative import EnglandReferences
+from gpscale.evaluate.funnels import NOT_APPLICABLE, group_funnels
+from gpscale.evaluate.profiles import group_profiles
 from gpscale.evaluate.scorecard import scorecard
+from gpscale.evaluate.size import size_analysis
 from gpscale.evaluate.trends import group_trends
 from gpscale.periods import fy_of_month
 from gpscale.stats.intervals import wilson_interval
@@ -118,13 +133,29 @@ class PlaceboDesign:
 
 @dataclass(frozen=True)
 class PlaceboData:
-    """What an analysis needs to run on placebo groups."""
+    """What an analysis needs to run on placebo groups.
+
+    ``references`` are England's evaluative references (:class:`EnglandReferences`) when the caller has
+    built them already (an evaluation shares the real groups' ones: they depend on England's practices
+    only); ``context`` gives list sizes and regions (:func:`gpscale.evaluate.profiles.practice_context`),
+    needed by the size analysis. :meth:`pooled` pools the placebo groups once for every analysis.
+    """
 
     practice_values: pd.DataFrame
     members: pd.DataFrame
     definitions: Mapping[str, Any]
     confidences: tuple[float, ...]
     data_version: str = ""
+    references: EnglandReferences | None = None
+    context: pd.DataFrame | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def pooled(self) -> pd.DataFrame:
+        """England and every placebo group pooled per indicator and period (computed once)."""
+        if "pooled" not in self._cache:
+            self._cache["pooled"] = pooling.pooled_table(self.practice_values, self.members,
+                                                         pooling.score_indicators(self.definitions))
+        return self._cache["pooled"]
 
 
 @dataclass(frozen=True)
@@ -366,26 +397,74 @@ def _flags(frame: pd.DataFrame, analysis: str, comparison: pd.Series | str, meth
 
 
 def scorecard_flags(data: PlaceboData) -> pd.DataFrame:
-    """The scorecard's comparison of each placebo group with England (descriptive; evaluative for scores)."""
+    """Each placebo group's scorecard comparisons with England, both of them, as the scorecard publishes them.
+
+    The scorecard function itself is run on the placebo groups (:func:`gpscale.evaluate.scorecard.scorecard`,
+    sharing England's references when given) and both readings of its rows are taken: the evaluative
+    comparison (plain columns) and the descriptive one (``descriptive_`` columns).
+    """
     card = scorecard(data.practice_values, data.members, data.definitions, PLACEBO_VIEW, data.data_version,
-                     data.confidences)
-    g = card[card["entity_type"] == "group"]
-    return _flags(g, "scorecard", g["comparison_type"], g["method"], g["period"], g["comparison"],
-                  data.definitions)
+                     data.confidences, pooled=data.pooled(), references=data.references)
+    card = card[card["entity_type"] == "group"]
+    out = []
+    for kind in ComparisonType:
+        g = reading(card, kind)
+        out.append(_flags(g, "scorecard", g["comparison_type"], g["method"], g["period"], g["comparison"],
+                          data.definitions))
+    return pd.concat(out, ignore_index=True)
 
 
-def evaluative_flags(data: PlaceboData) -> pd.DataFrame:
-    """The evaluative comparison of each placebo group (:mod:`gpscale.evaluate.evaluative`)."""
+def funnel_flags(data: PlaceboData) -> pd.DataFrame:
+    """Each placebo group in England's funnel (financial years): outside the overdispersion-adjusted limits
+    (comparison_type evaluative: the limits allow for the spread between groups) and outside the PHE limits
+    (descriptive: patient-level sampling only), as :func:`gpscale.evaluate.funnels.group_funnels` places it."""
+    placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version)
     frames = []
-    for ind_id, sums, placed in evaluative_placements(data.practice_values, data.members, data.definitions,
-                                                     data.confidences):
-        for conf, pl in placed.items():
-            frames.append(pd.DataFrame({
-                "analysis": "evaluative", "comparison_type": ComparisonType.EVALUATIVE.value,
-                "method": method_text(conf), "entity_id": sums["entity_id"], "indicator_id": ind_id,
-                "period": sums["period"], "period_type": sums["period_type"], "confidence": conf,
-                "direction": pl.direction, "compared": pl.compared,
-            }))
+    for kind, pre, method_col in ((ComparisonType.EVALUATIVE, "od_", "od_method"),
+                                  (ComparisonType.DESCRIPTIVE, "", "method")):
+        for conf in data.confidences:
+            column = f"{pre}comparison_{'95' if conf == 0.95 else '998'}"
+            if column not in placed or conf not in (0.95, 0.998):
+                continue
+            g = placed.assign(entity_id=placed["group_id"], confidence=conf)
+            labels = g[column].where(g[column] != NOT_APPLICABLE, str(ComparisonLabel.NOT_COMPARED))
+            frames.append(_flags(g, "funnels", kind.value, g[method_col], g["period"], labels, data.definitions))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLAG_COLUMNS)
+
+
+#: Placebo groups per set for the size analysis (one test per set, indicator and year).
+SIZE_SET = 100
+
+
+def size_flags(data: PlaceboData) -> pd.DataFrame:
+    """Is bigger better, among placebo groups? The size analysis (:func:`gpscale.evaluate.size.size_analysis`)
+    run on sets of :data:`SIZE_SET` placebo groups: a slope per doubling of registered patients whose
+    interval excludes 0 is a flag ("higher": larger groups have higher values). Needs ``data.context``."""
+    if data.context is None or data.context.empty:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    fy = data.members[data.members["period"].astype(str).str.startswith("FY")]
+    if fy.empty:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    profiles = group_profiles(fy, data.context, None, PLACEBO_VIEW, data.data_version)
+    relative = relative_performance(data.pooled(), data.definitions)
+    ids = np.array(sorted(set(profiles["group_id"].astype(str))), dtype=object)
+    n_sets = max(1, len(ids) // SIZE_SET)
+    frames = []
+    for k in range(n_sets):
+        chosen = set(ids[k::n_sets])
+        eff, _curve, _bands = size_analysis(relative[relative["group_id"].isin(chosen)],
+                                            profiles[profiles["group_id"].isin(chosen)], PLACEBO_VIEW,
+                                            data.data_version)
+        if eff.empty:
+            continue
+        ok = np.isfinite(eff["lower"].to_numpy(float)) & np.isfinite(eff["upper"].to_numpy(float))
+        direction = np.where(ok & (eff["lower"] > 0), 1, np.where(ok & (eff["upper"] < 0), -1, 0))
+        frames.append(pd.DataFrame({
+            "analysis": "size", "comparison_type": ComparisonType.EVALUATIVE.value, "method": eff["method"],
+            "entity_id": f"{PLACEBO_PREFIX}SET-{k + 1:03d}", "indicator_id": eff["indicator_id"],
+            "period": eff["period"], "period_type": "fy", "confidence": eff["confidence"].astype(float),
+            "direction": direction.astype(np.int8), "compared": ok,
+        })[FLAG_COLUMNS])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLAG_COLUMNS)
 
 
@@ -405,10 +484,13 @@ def trend_flags(data: PlaceboData) -> pd.DataFrame:
                   data.definitions, RelativeTrend)
 
 
-#: The analyses the harness runs by default, by name.
+#: The analyses the harness runs by default, by name (each reads the real analysis's own output).
 ANALYSES: dict[str, FlagAnalysis] = {
-    "scorecard": FlagAnalysis("scorecard", scorecard_flags, description="scorecard comparison with England"),
-    "evaluative": FlagAnalysis("evaluative", evaluative_flags, description="evaluative comparison"),
+    "scorecard": FlagAnalysis("scorecard", scorecard_flags,
+                              description="the scorecard's comparisons with England, evaluative and descriptive"),
+    "funnels": FlagAnalysis("funnels", funnel_flags,
+                            description="groups in England's funnel, overdispersion-adjusted and PHE limits"),
+    "size": FlagAnalysis("size", size_flags, description="is bigger better? the size slope among placebo groups"),
     "trends": FlagAnalysis("trends", trend_flags, longitudinal=True, description="trend relative to England"),
 }
 
@@ -510,25 +592,32 @@ def calibrate_frames(
     analyses: Iterable[FlagAnalysis | str] = tuple(ANALYSES),
     confidences: Iterable[float] = (0.95, 0.998),
     data_version: str = "",
+    references: EnglandReferences | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Calibration:
     """Draw placebo groups, run every analysis on them, and tabulate how often each flags (see module notes).
 
-    ``analyses`` are :class:`FlagAnalysis` plug-ins or names from :data:`ANALYSES`.
+    ``analyses`` are :class:`FlagAnalysis` plug-ins or names from :data:`ANALYSES`; ``references`` England's
+    evaluative references when already built over the same practice values (an evaluation passes its own).
     """
+    say = progress or (lambda _msg: None)
     chosen = [ANALYSES[a] if isinstance(a, str) else a for a in analyses]
     with_data = set(practice_values.loc[practice_values["numerator"].notna(), "indicator_id"])
     definitions = {k: d for k, d in definitions.items() if k in with_data}
     pv = practice_values[practice_values["indicator_id"].isin(set(definitions))]
     confidences = tuple(confidences)
+    refs = references if references is not None else EnglandReferences(pv)
     members: dict[bool, pd.DataFrame] = {}
+    shared: dict[bool, PlaceboData] = {}
     flags = []
     for analysis in chosen:
         kind = analysis.longitudinal
         if kind not in members:
             members[kind] = draw_placebo_groups(pv, design, context=context, real_members=real_members,
                                                 longitudinal=kind)
-        data = PlaceboData(pv, members[kind], definitions, confidences, data_version)
-        flags.append(analysis.run(data))
+            shared[kind] = PlaceboData(pv, members[kind], definitions, confidences, data_version, refs, context)
+        say(f"calibration: {analysis.name} on {design.groups} placebo groups")
+        flags.append(analysis.run(shared[kind]))
     flag_rows = pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(columns=FLAG_COLUMNS)
     table = calibration_table(flag_rows, definitions, design_text=design.describe(templates_used(design, real_members)),
                               seed=design.seed, versions=definition_versions(pv, definitions),

@@ -37,7 +37,7 @@ def calibrate_command(
     indicator: Annotated[list[str] | None, typer.Option("--indicator", help="Indicator id (repeatable; "
                                                                             "default every one with data).")] = None,
     analysis: Annotated[list[str] | None, typer.Option(
-        "--analysis", help="scorecard | evaluative | trends (repeatable; default all).")] = None,
+        "--analysis", help="scorecard | funnels | size | trends (repeatable; default all).")] = None,
     view: Annotated[str, typer.Option("--view", help="Membership view of the groups whose sizes are "
                                                      "copied.")] = "as-was",
 ) -> None:

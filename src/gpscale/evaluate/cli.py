@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console()
 err = Console(stderr=True)
@@ -37,9 +40,16 @@ def evaluate_command(
     )] = None,
     excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
+    calibration_groups: Annotated[int, typer.Option(
+        "--calibration-groups", min=50, help="Placebo groups per period for the calibration (random groups of "
+                                             "practices sized like the real groups).")] = 400,
+    calibration_seed: Annotated[int, typer.Option("--calibration-seed", help="Seed of the placebo groups.")] = 14,
+    no_calibration: Annotated[bool, typer.Option(
+        "--no-calibration", help="Skip the calibration (how often random groups would be flagged).")] = False,
 ) -> None:
     """Every group in the store (PCNs and registry groups) against England: the five analyses, as tables."""
     from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
+    from gpscale.evaluate.calibration import PlaceboDesign
     from gpscale.evaluate.run import ANALYSES, evaluate
     from gpscale.store.command import check_for_command, open_for_command
 
@@ -61,8 +71,9 @@ def evaluate_command(
 
         with open_for_command(store, read_only=True) as st:
             try:
+                design = None if no_calibration else PlaceboDesign(groups=calibration_groups, seed=calibration_seed)
                 ev = evaluate(st, indicator or None, view, indicators_dir, groups_file=groups, analyses=chosen,
-                              n_boot=n_boot, progress=step)
+                              n_boot=n_boot, progress=step, calibration=design)
             except ValueError as exc:
                 _fail(str(exc))
         step("disclosure control: hiding small counts and what could reveal them")
@@ -86,8 +97,24 @@ def evaluate_command(
         console.print("[bold]Did scaling up change quality?[/] (event studies, per event kind)")
         for (kind, verdict), n in kinds.groupby(["event_kind", "verdict"]).size().items():
             console.print(f"  {escape(str(kind))}: {escape(str(verdict))} for {n} indicator(s)")
+    if ev.calibration is not None:  # issue 14: how often random groups of practices are flagged
+        console.print(f"[bold]Calibration[/] ({escape(ev.calibration['design'])}; {ev.calibration['seconds']}s): "
+                      "random groups flagged at 95%, every year pooled, evaluative / descriptive")
+        for line in calibration_lines(ev.extra.get("calibration")):
+            console.print(f"  {escape(line)}")
     if not ev.size_effect.empty:
         latest = ev.size_effect.sort_values("period").groupby("indicator_id").tail(1)
         console.print("[bold]Is bigger better?[/] (latest year of each indicator)")
         for r in latest.itertuples():
             console.print(f"  {r.indicator_id} {r.period} ({r.n_groups} groups): {escape(str(r.conclusion))}")
+
+
+def calibration_lines(table: pd.DataFrame | None) -> list[str]:
+    """The scorecard's placebo rates per indicator at 95% (financial years pooled), one line each."""
+    if table is None or table.empty:
+        return []
+    t = table[(table["analysis"] == "scorecard") & (table["period"] == "all") & (table["period_type"] == "fy")
+              & (table["confidence"] == 0.95)]
+    rates = t.pivot_table(index="indicator_id", columns="comparison_type", values="flagged_rate", aggfunc="first")
+    return [f"{ind}: {r.get('evaluative', float('nan')):.1%} / {r.get('descriptive', float('nan')):.1%}"
+            for ind, r in rates.iterrows()]

@@ -50,13 +50,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gpscale.domain.vocabulary import Link, Polarity, ValueType
+from gpscale.domain.vocabulary import ComparisonType, Link, Polarity, ValueType
 from gpscale.evaluate import pooling
 from gpscale.evaluate.common import definition_versions
 from gpscale.stats.compare import direction_labels
@@ -68,19 +67,13 @@ MIN_PRACTICES = 20
 CONFIDENCES = (0.95, 0.998)
 
 
-class ComparisonType(StrEnum):
-    """Which question a comparison with England answers (see the module notes)."""
-
-    DESCRIPTIVE = "descriptive"
-    EVALUATIVE = "evaluative"
-
-
 #: The rule named in ``comparison_method`` of every evaluative row.
 EVALUATIVE_RULE = "value vs reference range of random groups of England's practices of its size"
 
-#: The scorecard's columns (:data:`gpscale.evaluate.scorecard.RESULT_COLUMNS`, same order), then the
-#: reference: Kish's effective number of practices, the range random groups of that size fall in,
-#: England's between-practice standard deviation beyond sampling (indicator units) and the dispersion of
+#: The scorecard's columns as its default (evaluative) reading has them (:data:`RESULT_COLUMNS` of
+#: :mod:`gpscale.evaluate.scorecard` without the ``descriptive_`` ones, same order), then the reference:
+#: Kish's effective number of practices, the range random groups of that size fall in, England's
+#: between-practice standard deviation beyond sampling (indicator units) and the dispersion of
 #: patient-level sampling (``phi``).
 EVALUATIVE_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
@@ -355,45 +348,78 @@ def method_text(confidence: float) -> str:
             "convolution)")
 
 
-def references_for(
-    arrays: PracticeArrays, rows: np.ndarray, sums: pd.DataFrame, value_type: str
-) -> dict[str, EnglandReference | None]:
-    """England's reference per period of one indicator (its ``rows``), up to the largest group size there."""
-    vt = ValueType(value_type)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k_eff = sums["denominator"].to_numpy(float) ** 2 / sums["sum_w2"].to_numpy(float)
-    largest = pd.Series(k_eff, index=sums["period"].astype(str).to_numpy()).groupby(level=0).max().to_dict()
-    codes = arrays.period[rows]
-    order = np.argsort(codes, kind="stable")
-    x, n, neff = arrays.numerator[rows], arrays.denominator[rows], arrays.effective_n[rows]
-    size = np.where(np.isfinite(neff) & (neff > 0), neff, n) if vt is ValueType.WEIGHTED_PROPORTION else n
-    out: dict[str, EnglandReference | None] = {}
-    for idx in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if len(order) else []:
-        period = str(arrays.periods[codes[idx[0]]])
-        out[period] = england_reference(x[idx], n[idx], size[idx], vt, float(largest.get(period, 1.0)))
-    return out
+class EnglandReferences:
+    """England's reference per indicator and period, built once and shared by every set of groups placed.
+
+    Building a reference (variance components and the exact shapes by FFT) costs far more than placing
+    groups in it, and it depends only on England's practices: the scorecard of the real groups and the
+    placebo groups of the calibration harness (:mod:`gpscale.evaluate.calibration`) use the same ones.
+    A reference is built up to the largest effective group size asked for so far in its period, and
+    rebuilt only when a larger size is asked for later.
+    """
+
+    def __init__(self, practice_values: pd.DataFrame | PracticeArrays) -> None:
+        self.arrays = practice_values if isinstance(practice_values, PracticeArrays) else PracticeArrays(
+            practice_values)
+        self._built: dict[tuple[str, str], tuple[float, EnglandReference | None]] = {}
+
+    def members(self, members: pd.DataFrame) -> MemberIndex:
+        """The groups' members matched against England's practice arrays."""
+        return MemberIndex(members, self.arrays)
+
+    def for_groups(self, indicator_id: str, value_type: str, sums: pd.DataFrame) -> dict[str, EnglandReference | None]:
+        """The references of every period in which ``sums`` (:data:`SUM_COLUMNS` rows) has groups."""
+        vt = ValueType(value_type)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k_eff = sums["denominator"].to_numpy(float) ** 2 / sums["sum_w2"].to_numpy(float)
+        k_eff = np.where(np.isfinite(k_eff), k_eff, 1.0)
+        largest = pd.Series(k_eff, index=sums["period"].astype(str).to_numpy()).groupby(level=0).max().to_dict()
+        rows = self.arrays.rows(indicator_id)
+        codes = self.arrays.period[rows]
+        order = np.argsort(codes, kind="stable")
+        x, n, neff = self.arrays.numerator[rows], self.arrays.denominator[rows], self.arrays.effective_n[rows]
+        size = np.where(np.isfinite(neff) & (neff > 0), neff, n) if vt is ValueType.WEIGHTED_PROPORTION else n
+        out: dict[str, EnglandReference | None] = {}
+        for idx in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if len(order) else []:
+            period = str(self.arrays.periods[codes[idx[0]]])
+            if period not in largest:
+                continue
+            need = _exact_upto(float(largest[period]))
+            have = self._built.get((indicator_id, period))
+            if have is None or have[0] < need:
+                have = (need, england_reference(x[idx], n[idx], size[idx], vt, need))
+                self._built[(indicator_id, period)] = have
+            out[period] = have[1]
+        return out
+
+
+def _exact_upto(size: float) -> float:
+    """The largest size computed exactly for groups of effective size up to ``size``."""
+    return float(next((s for s in EXACT_SIZES if s >= size), EXACT_SIZES[-1]))
 
 
 def placements_for_pooled(
     pooled_rows: pd.DataFrame,
-    practice_rows: pd.DataFrame,
-    members: pd.DataFrame,
+    references: EnglandReferences,
+    index: MemberIndex,
+    indicator_id: str,
     value_type: str,
     confidences: Iterable[float],
 ) -> dict[float, Placement]:
     """Placements of pooled rows of one indicator (England and groups, as the scorecard holds them).
 
-    ``practice_rows`` are England's usable practice rows of the indicator, ``members`` the (group_id,
-    practice_code, period) rows of the membership view. England's own row is placed as a group of all its
-    practices (with no between-practice variance left: a zero-width interval).
+    ``index`` holds the members of the groups in ``pooled_rows`` (:meth:`EnglandReferences.members`).
+    England's own row is placed as a group of all its practices (no between-practice variance left, only
+    the patient-level sampling: for a score, a zero-width interval).
     """
     keys = ["entity_id", "period"]
-    arrays = PracticeArrays(practice_rows)
-    rows = np.arange(len(arrays.numerator))
-    grp = MemberIndex(members, arrays).sums(rows)
+    arrays = references.arrays
+    rows = arrays.rows(indicator_id)
+    grp = index.sums(rows)
     w2 = pd.concat([arrays.england(rows), grp], ignore_index=True)[[*keys, "sum_w2"]].astype({k: str for k in keys})
-    sums = pooled_rows.drop(columns=["sum_w2"], errors="ignore").merge(w2, on=keys, how="left")
-    return place(sums, references_for(arrays, rows, grp, value_type), value_type, confidences)
+    sums = pooled_rows.drop(columns=["sum_w2"], errors="ignore").astype({k: str for k in keys}).merge(
+        w2, on=keys, how="left")
+    return place(sums, references.for_groups(indicator_id, value_type, grp), value_type, confidences)
 
 
 def evaluative_placements(
@@ -401,22 +427,22 @@ def evaluative_placements(
     members: pd.DataFrame,
     definitions: Mapping[str, Any],
     confidences: Iterable[float] = CONFIDENCES,
+    references: EnglandReferences | None = None,
 ) -> Iterator[tuple[str, pd.DataFrame, dict[float, Placement]]]:
     """Per indicator with group data: its id, the groups' sums (:data:`SUM_COLUMNS`) and their placements.
 
-    The arrays behind :func:`evaluative_comparison`, for callers that need only the flags (the placebo
-    harness runs this on thousands of groups).
+    The arrays behind :func:`evaluative_comparison`, for callers that need only the flags.
     """
     confidences = tuple(confidences)
-    arrays = PracticeArrays(practice_values)
-    index = MemberIndex(members, arrays)
+    refs = references if references is not None else EnglandReferences(practice_values)
+    index = refs.members(members)
     for ind_id, d in definitions.items():
-        rows = arrays.rows(ind_id)
+        rows = refs.arrays.rows(ind_id)
         sums = index.sums(rows)
         if rows.size == 0 or sums.empty:
             continue
         vt = ValueType(d.value_type)
-        yield ind_id, sums, place(sums, references_for(arrays, rows, sums, vt), vt, confidences)
+        yield ind_id, sums, place(sums, refs.for_groups(ind_id, vt, sums), vt, confidences)
 
 
 def evaluative_comparison(
@@ -426,6 +452,7 @@ def evaluative_comparison(
     view_label: str,
     data_version: str,
     confidences: Iterable[float] = CONFIDENCES,
+    references: EnglandReferences | None = None,
 ) -> pd.DataFrame:
     """Every group x indicator x period placed among random groups of England's practices of its size.
 
@@ -436,7 +463,8 @@ def evaluative_comparison(
 
     versions = definition_versions(practice_values, definitions)
     out = []
-    for ind_id, sums, placed in evaluative_placements(practice_values, members, definitions, confidences):
+    for ind_id, sums, placed in evaluative_placements(practice_values, members, definitions, confidences,
+                                                      references):
         d = definitions[ind_id]
         pol, mult = Polarity(d.polarity), float(d.multiplier)
         for conf, pl in placed.items():

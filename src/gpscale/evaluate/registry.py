@@ -23,6 +23,7 @@ pass unchanged. See docs/bundle.md.
 from __future__ import annotations
 
 from gpscale.disclosure import CellFamily, TableSpec
+from gpscale.evaluate.calibration import CALIBRATION_COLUMNS
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS
 from gpscale.evaluate.derived import (
     DISTRIBUTION_COLUMNS,
@@ -122,6 +123,11 @@ declare(TableSpec(
 declare(TableSpec(
     "event_summary", "Did the event change quality? Aggregate effect, pre-trend test and conclusion",
     tuple(EVENT_SUMMARY_COLUMNS), ("entity_type", "entity_id", "event_kind", "indicator_id")))
+# placebo calibration (issue 14): rates and counts of placebo groups flagged, never counts of patients
+declare(TableSpec(
+    "calibration", "How often random groups of practices (placebo groups) are flagged, per analysis, comparison, "
+    "indicator, period and confidence level", tuple(CALIBRATION_COLUMNS),
+    ("analysis", "comparison_type", "indicator_id", "period_type", "period", "confidence")))
 declare(TableSpec(
     "definitions", "The indicator definitions the results were computed with", tuple(DEFINITION_COLUMNS),
     ("indicator_id",)))

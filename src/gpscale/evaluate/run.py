@@ -29,16 +29,19 @@ and the membership spells and per-period members used are always produced.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from gpscale.evaluate import pooling
+from gpscale.evaluate.calibration import PlaceboDesign, calibrate_frames
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
 from gpscale.evaluate.common import definition_versions, enum_value
+from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import (
     CURVE_GRID_COLUMNS,
     FUNNEL_COLUMNS,
@@ -49,7 +52,7 @@ from gpscale.evaluate.funnels import (
 )
 from gpscale.evaluate.inputs import practice_values
 from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
-from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, counts_by_group, scorecard
+from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, comparison_counts, scorecard
 from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS, size_analysis
 from gpscale.evaluate.trends import TREND_COLUMNS, group_trends
 from gpscale.evaluate.variation import CONVERGENCE_COLUMNS, DISPERSION_COLUMNS, convergence, dispersion
@@ -59,6 +62,10 @@ from gpscale.store.db import Store, data_version
 ANALYSES: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size", "events")
 
 Progress = Callable[[str], None]
+
+#: The calibration every evaluation runs by default (docs/methods/placebo-calibration.md): placebo groups
+#: per period (sizes copied from the real groups), seeded.
+CALIBRATION = PlaceboDesign(groups=400, seed=14)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -91,8 +98,10 @@ class Evaluation:
     spells: pd.DataFrame = field(default_factory=pd.DataFrame)
     practices: pd.DataFrame = field(default_factory=pd.DataFrame)
     analyses: tuple[str, ...] = ANALYSES
-    #: tables of analyses outside the five above, by name (events: issue 15)
+    #: tables of analyses outside the five above, by name (events: issue 15; calibration: issue 14)
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: how the placebo groups of the calibration were drawn (groups, seed, design, analyses, seconds), or None
+    calibration: dict[str, Any] | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -118,6 +127,7 @@ def evaluate(
     confidences: Iterable[float] = CONFIDENCES,
     n_boot: int = 499,
     progress: Progress | None = None,
+    calibration: PlaceboDesign | None = CALIBRATION,
 ) -> Evaluation:
     """Compute indicators for every practice and period and run the analyses for every group in the store.
 
@@ -150,7 +160,8 @@ def evaluate(
         context = context.merge(age_structure(store, periods), on=["practice_code", "period"], how="left")
     return evaluate_frames(pv, spell_df, definitions, view=view, data_version=data_version(store),
                            context=context, groups=groups, analyses=analyses, confidences=confidences,
-                           n_boot=n_boot, progress=say, practices=practices, successions=successions)
+                           n_boot=n_boot, progress=say, practices=practices, successions=successions,
+                           calibration=calibration)
 
 
 def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -189,6 +200,7 @@ def evaluate_frames(
     progress: Progress | None = None,
     practices: pd.DataFrame | None = None,
     successions: pd.DataFrame | None = None,
+    calibration: PlaceboDesign | None = CALIBRATION,
 ) -> Evaluation:
     """Run the analyses on data frames (see :func:`evaluate`).
 
@@ -198,6 +210,8 @@ def evaluate_frames(
     rows (needed for profiles, characteristics and the size analysis). ``groups``: group_id, name, kind.
     ``practices``: practice_code, name and attributes (shown by reports and the dashboard).
     ``successions``: :func:`gpscale.evaluate.events.store_successions` rows (merger events).
+    ``calibration``: how to draw the placebo groups of the calibration harness (its number of groups and
+    seed; the sizes are copied from the real groups when there are any), or None for no calibration.
     """
     say = progress or (lambda _msg: None)
     wanted = tuple(a for a in ANALYSES if a in set(analyses))
@@ -216,12 +230,14 @@ def evaluate_frames(
     score_ids = {k for k, d in definitions.items() if enum_value(d.value_type) == "score"}
     say(f"pooling {members['group_id'].nunique()} groups x {len(definitions)} indicators x {len(periods)} periods")
     pooled = pooling.pooled_table(pv, members, score_ids)
+    references = EnglandReferences(pv)  # England's evaluative references: the scorecard's and the calibration's
     out: dict[str, pd.DataFrame] = {}
     if "scorecard" in wanted:
-        say("scorecard: every group against England at 95% and 99.8%")
-        out["scorecard"] = scorecard(pv, members, definitions, label, data_version, confidences, pooled=pooled)
+        say("scorecard: every group against England at 95% and 99.8%, evaluative and descriptive")
+        out["scorecard"] = scorecard(pv, members, definitions, label, data_version, confidences, pooled=pooled,
+                                     references=references)
         conf_levels = tuple(confidences)
-        out["summary"] = pd.concat([counts_by_group(out["scorecard"], confidence=c) for c in conf_levels],
+        out["summary"] = pd.concat([comparison_counts(out["scorecard"], confidence=c) for c in conf_levels],
                                    ignore_index=True)
     if "trends" in wanted:
         say("trends: groups and England, between data breaks")
@@ -259,7 +275,14 @@ def evaluate_frames(
         say("events: did scaling up change quality? (event studies)")
         extra = event_tables(pv, spell_df, groups, definitions, context, successions=successions,
                              view_label=label, data_version=data_version, versions=versions, progress=say)
+    calibrated = None
+    if calibration is not None:  # issue 14: how often would random groups of practices be flagged?
+        calibrated = _calibrate(pv, definitions, calibration, wanted, context, fy_members, confidences,
+                                data_version, references, say)
+        if calibrated is not None:
+            extra = {**extra, "calibration": calibrated[0]}
     return Evaluation(
+        calibration=calibrated[1] if calibrated is not None else None,
         scorecard=out.get("scorecard", _empty(RESULT_COLUMNS)),
         practice_values=pv,
         members=members,
@@ -284,3 +307,28 @@ def evaluate_frames(
         analyses=wanted,
         extra=extra,
     )
+
+
+#: The calibration harness's analysis for each analysis of the evaluation it guards.
+CALIBRATED = {"scorecard": "scorecard", "variation": "funnels", "size": "size", "trends": "trends"}
+
+
+def _calibrate(pv: pd.DataFrame, definitions: Mapping[str, Any], design: PlaceboDesign, wanted: tuple[str, ...],
+               context: pd.DataFrame | None, fy_members: pd.DataFrame, confidences: Iterable[float],
+               data_version: str, references: EnglandReferences,
+               say: Progress) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The calibration table and its manifest entry: placebo groups through every analysis run that flags."""
+    names = [CALIBRATED[a] for a in wanted if a in CALIBRATED]
+    if context is None or context.empty:
+        names = [n for n in names if n != "size"]
+    if not names or pv.empty:
+        return None
+    design = replace(design, size_from_groups=not fy_members.empty)
+    t0 = time.perf_counter()
+    cal = calibrate_frames(pv, definitions, design, context=context, real_members=fy_members, analyses=names,
+                           confidences=confidences, data_version=data_version, references=references,
+                           progress=say)
+    meta = {"groups": design.groups, "seed": design.seed, "design": str(cal.table["design"].iloc[0])
+            if len(cal.table) else design.describe(design.size_from_groups), "analyses": names,
+            "seconds": round(time.perf_counter() - t0, 1)}
+    return cal.table, meta

@@ -1,34 +1,39 @@
-"""Scorecard: every entity × indicator × period against England, at 95% and 99.8%.
+"""Scorecard: every entity × indicator × period against England, at 95% and 99.8%, by both comparisons.
 
-Each row states the value, its interval, the confidence level, the interval method, England's value,
-the comparison ("better / similar / worse", "higher / lower" for indicators without a judgement, or
-"not compared") and the rule used, the membership view, and the definition and data versions.
+Each row states the value, the confidence level, England's value, the membership view, the definition and
+data versions and **two named comparisons** (:class:`gpscale.domain.vocabulary.ComparisonType`; layout in
+:mod:`gpscale.domain.comparisons` and docs/bundle.md):
 
-Interval by value type (Fingertips conventions, :mod:`gpscale.stats`):
+* the **evaluative** comparison, in the plain columns (``lower``, ``upper``, ``method``, ``comparison``,
+  ``comparison_method``, ``p_value``, ``q_value``, ``comparison_fdr``, ``fdr_family``; ``comparison_type``
+  says "evaluative"): where the group falls among random groups of England's practices of its size
+  (:mod:`gpscale.evaluate.evaluative`). This is the default reading of every output, because random groups
+  of practices are flagged by it at about the nominal rate (docs/methods/placebo-calibration.md);
+* the **descriptive** comparison, in the same columns prefixed ``descriptive_``: the group's patient-level
+  interval against England's value (what Fingertips publishes), by value type (:mod:`gpscale.stats`):
 
-* proportion: Wilson score interval on pooled events / eligible;
-* rate: Poisson on the pooled count (exact below 10, Byar from 10) over the pooled denominator;
-* standardised ratio: the same Poisson limits on observed, divided by expected;
-* weighted proportion: Wilson on the pooled Kish effective sample size;
-* score (QOF): the pooled value is Σ points / Σ maximum, i.e. the maximum-weighted mean of member
-  practices' scores. Points are not a sample of patients, so a score has no descriptive (patient-level)
-  comparison: its rows carry the evaluative one (:mod:`gpscale.evaluate.evaluative`: where the group falls
-  among random groups of England's practices of its size, from the exact distribution of the mean of that
-  many practice scores) and say so in ``comparison_type``. (Until issue 14 this was a Student-t interval on
-  member scores; QOF scores are so left-skewed that it called 18-25% of random groups of six practices
-  "better" and none "worse": see docs/methods/placebo-calibration.md.)
+  * proportion: Wilson score interval on pooled events / eligible;
+  * rate: Poisson on the pooled count (exact below 10, Byar from 10) over the pooled denominator;
+  * standardised ratio: the same Poisson limits on observed, divided by expected;
+  * weighted proportion: Wilson on the pooled Kish effective sample size;
+  * score (QOF): none. Points are counted for every practice, not sampled from patients, so a score has
+    no descriptive comparison ("not compared"). (Until issue 14 QOF scores had a Student-t interval on
+    member scores; the scores are so left-skewed that it called 18-25% of random groups of six practices
+    "better" and none "worse": see docs/methods/placebo-calibration.md.)
 
-Comparison: the entity's interval against England's value (overlapping-interval rule, England's own
-interval being negligible at national size). Every row names its comparison (``comparison_type``:
-"descriptive" for the patient-level intervals above, "evaluative" for scores).
+  The comparison is the overlapping-interval rule (England's own interval is negligible at national size).
 
-Multiplicity: every group row also has the two-sided p-value of the test its interval inverts
-(:mod:`gpscale.evaluate.pvalues`), so ``p < 1 - confidence`` exactly when the label is not "similar",
-and a Benjamini-Hochberg q-value over the family of all group comparisons in the same period (every
-group and indicator of that financial year or month). ``comparison_fdr`` is the label kept when the
-false discovery rate is controlled at ``1 - confidence`` (5% for the 95% rows, 0.2% for the 99.8% rows);
-otherwise "similar". :func:`counts_by_group` summarises each group's latest period per indicator, with
-and without that control (there the family is every group-indicator pair summarised).
+England's own row is placed as a group of all its practices (its evaluative interval is the patient-level
+sampling alone; zero width for a score) and its descriptive interval is its patient-level interval.
+
+Multiplicity, per comparison: every group row has the two-sided p-value of the test each interval inverts
+(:mod:`gpscale.evaluate.pvalues`; the tail probability among random groups for the evaluative one), so
+``p < 1 - confidence`` exactly when the label is not "similar", and a Benjamini-Hochberg q-value over the
+family of all group comparisons of the same type in the same period (every group and indicator of that
+financial year or month). ``comparison_fdr`` is the label kept when the false discovery rate is controlled
+at ``1 - confidence`` (5% for the 95% rows, 0.2% for the 99.8% rows); otherwise "similar".
+:func:`counts_by_group` summarises each group's latest period per indicator, by one comparison, with and
+without that control (there the family is every group-indicator pair summarised).
 """
 
 from __future__ import annotations
@@ -39,9 +44,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpscale.domain.vocabulary import COMPARISON_OUTCOMES, ComparisonLabel, Polarity, ValueType
+from gpscale.domain.comparisons import DEFAULT_COMPARISON, prefix, reading
+from gpscale.domain.vocabulary import COMPARISON_OUTCOMES, ComparisonLabel, ComparisonType, Polarity, ValueType
 from gpscale.evaluate import pooling
-from gpscale.evaluate.evaluative import EVALUATIVE_RULE, ComparisonType, method_text, placements_for_pooled
+from gpscale.evaluate.evaluative import (
+    EVALUATIVE_RULE,
+    EnglandReferences,
+    Placement,
+    method_text,
+    placements_for_pooled,
+)
 from gpscale.evaluate.pvalues import comparison_p_values
 from gpscale.stats import STANDARD_LEVELS
 from gpscale.stats.compare import Comparison, compare_interval, direction_labels
@@ -50,12 +62,22 @@ from gpscale.stats.multiplicity import benjamini_hochberg
 
 CONFIDENCES = STANDARD_LEVELS
 
+#: The columns that differ between the two comparisons (plain: evaluative; ``descriptive_``: descriptive).
+COMPARISON_COLUMNS = ["lower", "upper", "method", "comparison", "comparison_method", "p_value", "q_value",
+                      "comparison_fdr", "fdr_family"]
+DESCRIPTIVE_COLUMNS = [f"{prefix(ComparisonType.DESCRIPTIVE)}{c}" for c in COMPARISON_COLUMNS]
+
 RESULT_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
     "comparison_type", "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
+    *DESCRIPTIVE_COLUMNS,
     "membership_view", "definition_version", "data_version",
 ]
+#: The rule named in ``descriptive_comparison_method``.
+DESCRIPTIVE_RULE = "patient-level interval vs England value"
+#: The method named where a score has no descriptive comparison.
+NO_DESCRIPTIVE = "QOF points are counted for every practice, not sampled: no descriptive (patient-level) comparison"
 
 def intervals(
     pooled: pd.DataFrame,
@@ -65,8 +87,7 @@ def intervals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Value, lower and upper (on the indicator's scale) and the method, for pooled rows of one indicator.
 
-    Patient-level (descriptive) intervals only: scores have none (see the module notes and
-    :func:`gpscale.evaluate.evaluative.placements_for_pooled`).
+    Patient-level (descriptive) intervals; a score has none and gets its point value as both limits.
     """
     vt = ValueType(value_type)
     num = pooled["numerator"].to_numpy(float)
@@ -89,7 +110,7 @@ def intervals(
         return value, lo * multiplier, hi * multiplier, f"Wilson {pct} CI on Kish effective sample size"
     if vt is ValueType.SCORE:
         # QOF points are counted for every practice, not sampled: the pooled score has no sampling interval
-        # (how it compares with England is the evaluative comparison's question, not an interval's)
+        # (the scorecard gives scores no descriptive comparison; other callers, such as schemes, report the point)
         return value, value.copy(), value.copy(), "QOF points counted, not sampled: no sampling interval"
     raise ValueError(f"unknown value type {value_type!r}")  # pragma: no cover - ValueType() refused it
 
@@ -120,72 +141,76 @@ def scorecard(
     data_version: str,
     confidences: Iterable[float] = CONFIDENCES,
     pooled: pd.DataFrame | None = None,
+    references: EnglandReferences | None = None,
 ) -> pd.DataFrame:
-    """Group and England rows for every indicator and period, compared with England.
+    """Group and England rows for every indicator and period, compared with England both ways.
 
-    ``pooled`` (from :func:`pooling.pooled_table`) may be passed to avoid pooling twice.
+    ``pooled`` (from :func:`pooling.pooled_table`) may be passed to avoid pooling twice; ``references``
+    (England's evaluative references, :class:`EnglandReferences` over the same practice values) to share
+    them with other sets of groups (the placebo groups of :mod:`gpscale.evaluate.calibration`).
     """
     from gpscale.evaluate.common import definition_versions
 
     confidences = tuple(confidences)
     if pooled is None:
         pooled = pooling.pooled_table(practice_values, members, pooling.score_indicators(definitions))
+    refs = references if references is not None else EnglandReferences(practice_values)
+    index = refs.members(members)
     versions = definition_versions(practice_values, definitions)
-    practices = pooling.usable(practice_values)
     out = []
     for ind_id, d in definitions.items():
         vt, pol, mult = ValueType(d.value_type), Polarity(d.polarity), float(d.multiplier)
         rows_i = pooled[pooled["indicator_id"] == ind_id]
-        usable_i = practices[practices["indicator_id"] == ind_id] if vt is ValueType.SCORE else practices.iloc[:0]
         e = rows_i[rows_i["entity_type"] == "england"]
         if e.empty:
             continue
         e_value = dict(zip(e["period"], mult * e["numerator"] / e["denominator"], strict=True))
-        for etype in ("england", "group"):
-            rows = rows_i[rows_i["entity_type"] == etype]
-            if rows.empty:
-                continue
-            bench = rows["period"].map(e_value).to_numpy(float)
-            if vt is ValueType.SCORE:
-                placed = placements_for_pooled(rows, usable_i, members, vt, confidences)
-            else:
-                p = comparison_p_values(rows, vt, bench, mult) if etype == "group" else np.full(len(rows), np.nan)
-            for conf in confidences:
-                if vt is ValueType.SCORE:
-                    pl = placed[conf]
-                    value, lo, hi, method = pl.value * mult, pl.lower * mult, pl.upper * mult, method_text(conf)
-                    p = pl.p_value if etype == "group" else np.full(len(rows), np.nan)
-                    direction, compared = pl.direction, pl.compared
-                    kind, rule = ComparisonType.EVALUATIVE, EVALUATIVE_RULE
-                else:
-                    value, lo, hi, method, cmp = compare_with_england(rows, vt, mult, pol, conf, bench)
-                    direction, compared = cmp.direction, cmp.compared
-                    kind, rule = ComparisonType.DESCRIPTIVE, "interval vs England value"
-                labels = np.where(etype == "england", str(ComparisonLabel.COMPARATOR),
-                                  direction_labels(direction, compared, pol))
-                out.append(pd.DataFrame({
-                    "entity_type": etype,
-                    "entity_id": rows["entity_id"].to_numpy(),
-                    "indicator_id": ind_id,
-                    "period": rows["period"].to_numpy(),
-                    "period_type": rows["period_type"].to_numpy(),
-                    "value": value, "lower": lo, "upper": hi, "confidence": conf, "method": method,
-                    "numerator": rows["numerator"].to_numpy(), "denominator": rows["denominator"].to_numpy(),
-                    "n_practices": rows["n_practices"].to_numpy(),
-                    "comparator": pooling.ENGLAND_NAME, "comparator_value": bench,
-                    "comparison_type": str(kind),
-                    "comparison": labels,
-                    "comparison_method": rule if etype == "group" else "",
-                    "p_value": p,
-                    "_direction": direction, "_polarity": str(pol),
-                    "membership_view": view_label if etype == "group" else "all practices",
-                    "definition_version": versions.get(ind_id, ""),
-                    "data_version": data_version,
-                }))
+        placed = placements_for_pooled(rows_i, refs, index, ind_id, vt, confidences)
+        group = (rows_i["entity_type"] == "group").to_numpy()
+        bench = rows_i["period"].map(e_value).to_numpy(float)
+        p_desc = (comparison_p_values(rows_i, vt, bench, mult) if vt is not ValueType.SCORE
+                  else np.full(len(rows_i), np.nan))
+        for conf in confidences:
+            frame = _rows(rows_i, placed[conf], vt, pol, mult, conf, bench, np.where(group, p_desc, np.nan), group)
+            out.append(frame.assign(indicator_id=ind_id, membership_view=np.where(group, view_label, "all practices"),
+                                    definition_version=versions.get(ind_id, ""), data_version=data_version))
     if not out:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     card = pd.concat(out, ignore_index=True)
-    return add_fdr(card)[RESULT_COLUMNS]
+    card = add_fdr(card)
+    return add_fdr(card, prefix(ComparisonType.DESCRIPTIVE))[RESULT_COLUMNS]
+
+
+def _rows(rows: pd.DataFrame, pl: Placement, vt: ValueType, pol: Polarity, mult: float, conf: float,
+          bench: np.ndarray, p_desc: np.ndarray, group: np.ndarray) -> pd.DataFrame:
+    """One confidence level of one indicator's pooled rows: both comparisons, labelled (before FDR)."""
+    d_pre = prefix(ComparisonType.DESCRIPTIVE)
+    value = pl.value * mult
+    if vt is ValueType.SCORE:
+        d_lo = d_hi = np.full(len(rows), np.nan)
+        d_method, d_direction, d_compared = NO_DESCRIPTIVE, np.zeros(len(rows), np.int8), np.zeros(len(rows), bool)
+    else:
+        _v, d_lo, d_hi, d_method, cmp = compare_with_england(rows, vt, mult, pol, conf, bench)
+        d_direction, d_compared = cmp.direction, cmp.compared
+    comparator = str(ComparisonLabel.COMPARATOR)
+    return pd.DataFrame({
+        "entity_type": rows["entity_type"].to_numpy(), "entity_id": rows["entity_id"].to_numpy(),
+        "period": rows["period"].to_numpy(), "period_type": rows["period_type"].to_numpy(),
+        "value": value, "lower": pl.lower * mult, "upper": pl.upper * mult, "confidence": conf,
+        "method": method_text(conf),
+        "numerator": rows["numerator"].to_numpy(), "denominator": rows["denominator"].to_numpy(),
+        "n_practices": rows["n_practices"].to_numpy(),
+        "comparator": pooling.ENGLAND_NAME, "comparator_value": bench,
+        "comparison_type": str(DEFAULT_COMPARISON),
+        "comparison": np.where(group, direction_labels(pl.direction, pl.compared, pol), comparator),
+        "comparison_method": np.where(group, EVALUATIVE_RULE, ""),
+        "p_value": np.where(group, pl.p_value, np.nan), "_direction": pl.direction,
+        f"{d_pre}lower": d_lo, f"{d_pre}upper": d_hi, f"{d_pre}method": d_method,
+        f"{d_pre}comparison": np.where(group, direction_labels(d_direction, d_compared, pol), comparator),
+        f"{d_pre}comparison_method": np.where(group, DESCRIPTIVE_RULE if vt is not ValueType.SCORE else "", ""),
+        f"{d_pre}p_value": p_desc, f"_{d_pre}direction": d_direction,
+        "_polarity": str(pol),
+    })
 
 
 def grouped_bh(p: np.ndarray, family: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -202,19 +227,25 @@ def grouped_bh(p: np.ndarray, family: np.ndarray, alpha: float) -> tuple[np.ndar
     return rejected, q
 
 
-def add_fdr(card: pd.DataFrame) -> pd.DataFrame:
-    """q-values over all group comparisons in the same period, and the labels that survive FDR control."""
+def add_fdr(card: pd.DataFrame, pre: str = "") -> pd.DataFrame:
+    """q-values over all group comparisons of one type in the same period, and the labels surviving FDR control.
+
+    ``pre`` selects the comparison (:func:`gpscale.domain.comparisons.prefix`): its ``{pre}p_value``,
+    ``{pre}comparison`` and ``_{pre}direction`` columns give ``{pre}q_value``, ``{pre}comparison_fdr`` and
+    ``{pre}fdr_family``; the helper columns are dropped once no comparison needs them.
+    """
     n = len(card)
     q_all = np.full(n, np.nan)
-    labels_all = np.where(card["entity_type"].to_numpy() == "group", card["comparison"].to_numpy(),
+    labels_all = np.where(card["entity_type"].to_numpy() == "group", card[f"{pre}comparison"].to_numpy(),
                           str(ComparisonLabel.COMPARATOR))
     labels_all = labels_all.astype(object)
     family_all = np.full(n, "", dtype=object)
     grp = np.flatnonzero(card["entity_type"].to_numpy() == "group")
     if grp.size:
-        sub = card.iloc[grp]
+        sub = card[["period", "confidence", f"{pre}p_value", f"{pre}comparison", f"_{pre}direction",
+                    "_polarity"]].iloc[grp]
         fam, uniques = pd.factorize(sub["period"].astype(str) + "|" + sub["confidence"].astype(str))
-        p = sub["p_value"].to_numpy(float)
+        p = sub[f"{pre}p_value"].to_numpy(float)
         conf = sub["confidence"].to_numpy(float)
         rejected = np.zeros(grp.size, dtype=bool)
         q = np.full(grp.size, np.nan)
@@ -222,35 +253,43 @@ def add_fdr(card: pd.DataFrame) -> pd.DataFrame:
             m = conf == c
             r, qq = grouped_bh(p[m], fam[m], 1.0 - float(c))
             rejected[m], q[m] = r, qq
-        compared = np.isfinite(p) & (sub["comparison"].to_numpy() != ComparisonLabel.NOT_COMPARED)
-        direction = np.where(rejected, sub["_direction"].to_numpy(), 0)
+        compared = np.isfinite(p) & (sub[f"{pre}comparison"].to_numpy() != ComparisonLabel.NOT_COMPARED)
+        direction = np.where(rejected, sub[f"_{pre}direction"].to_numpy(), 0)
         labels = np.empty(grp.size, dtype=object)
         pol = sub["_polarity"].to_numpy()
         for value in np.unique(pol):
             m = pol == value
             labels[m] = direction_labels(direction[m], compared[m], str(value))
         sizes = np.bincount(fam, weights=np.isfinite(p).astype(float), minlength=len(uniques))
-        text = np.array([f"Benjamini-Hochberg over {int(k)} group comparisons in {u.split('|')[0]}, "
+        kind = f"{pre.rstrip('_') or DEFAULT_COMPARISON.value} "
+        text = np.array([f"Benjamini-Hochberg over {int(k)} {kind}group comparisons in {u.split('|')[0]}, "
                          f"FDR {1 - float(u.split('|')[1]):g}" for k, u in zip(sizes, uniques, strict=True)],
                         dtype=object)
         q_all[grp], labels_all[grp], family_all[grp] = q, labels, text[fam]
-    card["q_value"] = q_all
-    card["comparison_fdr"] = labels_all
-    card["fdr_family"] = family_all
-    return card.drop(columns=["_direction", "_polarity"])
+    card[f"{pre}q_value"] = q_all
+    card[f"{pre}comparison_fdr"] = labels_all
+    card[f"{pre}fdr_family"] = family_all
+    card = card.drop(columns=[f"_{pre}direction"])
+    if not any(c.endswith("direction") and c.startswith("_") for c in card.columns):
+        card = card.drop(columns=["_polarity"])
+    return card
 
 
 SUMMARY_LABELS = tuple(str(label) for label in COMPARISON_OUTCOMES)
 
 
-def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95) -> pd.DataFrame:
+def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95,
+                    comparison: ComparisonType | str = DEFAULT_COMPARISON) -> pd.DataFrame:
     """Per group, in the latest period of each indicator (or ``period``): indicators better and worse.
 
-    Financial-year rows are summarised (monthly indicators by their financial-year roll-up). Columns
-    ``better`` ... ``not compared`` count the interval labels; ``better_fdr`` ... count the labels that
-    survive Benjamini-Hochberg control of the false discovery rate at ``1 - confidence`` over the family
-    of every group-indicator comparison summarised (all groups), with the family size in ``fdr_family``.
+    Counted by one ``comparison`` (:func:`gpscale.domain.comparisons.reading`; the default is the
+    evaluative one). Financial-year rows are summarised (monthly indicators by their financial-year
+    roll-up). Columns ``better`` ... ``not compared`` count the labels; ``better_fdr`` ... count the labels
+    that survive Benjamini-Hochberg control of the false discovery rate at ``1 - confidence`` over the
+    family of every group-indicator comparison summarised (all groups), with the family size in
+    ``fdr_family``; ``comparison_type`` names the comparison counted.
     """
+    card = reading(card, comparison)
     g = card[(card["entity_type"] == "group") & (card["confidence"] == confidence)]
     if "period_type" in g and (g["period_type"] == "fy").any():
         g = g[g["period_type"] == "fy"]
@@ -280,8 +319,23 @@ def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: f
     out = out.astype(int).reset_index().rename(columns={"entity_id": "group_id"})
     out.insert(1, "n_indicators", g.groupby("entity_id")["indicator_id"].nunique().reindex(out["group_id"]).to_numpy())
     out["confidence"] = confidence
-    out["fdr_family"] = f"Benjamini-Hochberg at FDR {1 - confidence:g} over {family} group-indicator comparisons"
+    out["comparison_type"] = ComparisonType(comparison).value
+    out["fdr_family"] = (f"Benjamini-Hochberg at FDR {1 - confidence:g} over {family} {ComparisonType(comparison)} "
+                         "group-indicator comparisons")
     out["periods"] = "latest financial year of each indicator" if period is None else period
     for col in ("membership_view", "data_version"):
         out[col] = g[col].iloc[0] if len(g) else ""
     return out
+
+
+def comparison_counts(card: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`counts_by_group` by both comparisons, in the layout of :mod:`gpscale.domain.comparisons`.
+
+    The default (evaluative) counts in the plain columns, the descriptive ones in ``descriptive_`` columns.
+    """
+    main = counts_by_group(card, confidence=confidence)
+    other = counts_by_group(card, confidence=confidence, comparison=ComparisonType.DESCRIPTIVE)
+    pre = prefix(ComparisonType.DESCRIPTIVE)
+    labels = [*SUMMARY_LABELS, *[f"{c}_fdr" for c in SUMMARY_LABELS], "fdr_family"]
+    other = other[["group_id", *labels]].rename(columns={c: f"{pre}{c}" for c in labels})
+    return main.merge(other, on="group_id", how="left")

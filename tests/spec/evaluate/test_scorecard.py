@@ -1,7 +1,9 @@
 """Scorecard spec: pooling and comparison on small hand-checked tables.
 
 Three practices, one group of two (A81001, A81002), one period. Each value type pools numerators and
-denominators (never averages percentages), and the comparison with England follows polarity.
+denominators (never averages percentages), and the comparison with England follows polarity. The
+patient-level intervals are the descriptive comparison (``descriptive_*`` columns); the evaluative one
+(plain columns) needs England to have at least 20 practices, so on three practices it is "not compared".
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def test_proportion_pools_counts_not_percentages():
     assert card.loc[("england", 0.95)]["value"] == pytest.approx(25.0)
     # Wilson 95% on the pooled counts, from statsmodels
     lo, hi = proportion_confint(100, 1000, alpha=0.05, method="wilson")
-    assert g["lower"] == pytest.approx(100 * lo)
-    assert g["upper"] == pytest.approx(100 * hi)
-    assert g["comparison"] == "better"  # low is good, 10% against England's 25%
-    assert "Wilson" in g["method"] and g["membership_view"] == "as-was"
+    assert g["descriptive_lower"] == pytest.approx(100 * lo)
+    assert g["descriptive_upper"] == pytest.approx(100 * hi)
+    assert g["descriptive_comparison"] == "better"  # low is good, 10% against England's 25%
+    assert "Wilson" in g["descriptive_method"] and g["membership_view"] == "as-was"
+    # three practices are too few for a reference of random groups: the default comparison is not made
+    assert g["comparison_type"] == "evaluative" and g["comparison"] == "not compared"
+    assert "random groups" in g["method"] and np.isnan(g["p_value"])
 
 
 def test_unequal_sizes_pool_differently_from_mean_of_percentages():
@@ -70,9 +75,9 @@ def test_rate_uses_poisson_limits_over_the_denominator():
     assert g["value"] == pytest.approx(1000 * 7 / 3000)
     lo = stats.chi2.ppf(0.025, 14) / 2  # exact below 10 events
     hi = stats.chi2.ppf(0.975, 16) / 2
-    assert g["lower"] == pytest.approx(1000 * lo / 3000)
-    assert g["upper"] == pytest.approx(1000 * hi / 3000)
-    assert g["comparison"] == "better"
+    assert g["descriptive_lower"] == pytest.approx(1000 * lo / 3000)
+    assert g["descriptive_upper"] == pytest.approx(1000 * hi / 3000)
+    assert g["descriptive_comparison"] == "better"
 
 
 def test_standardised_ratio_observed_over_expected_no_judgement():
@@ -80,7 +85,7 @@ def test_standardised_ratio_observed_over_expected_no_judgement():
                "no_judgement", 100)
     g = card.loc[("group", 0.95)]
     assert g["value"] == pytest.approx(130.0)
-    assert g["comparison"] == "higher"  # England = 1060/1200 = 88.3; group CI well above
+    assert g["descriptive_comparison"] == "higher"  # England = 1060/1200 = 88.3; group CI well above
 
 
 def _score_england(n=40):
@@ -99,6 +104,9 @@ def test_score_is_pooled_points_over_maximum_compared_with_random_groups_of_its_
     assert g95["p_value"] == pytest.approx(0.025, abs=1e-6)
     assert g95["comparison"] == "worse" and g998["comparison"] == "similar"
     assert g95["comparison_type"] == "evaluative" and "random groups" in g95["method"]
+    # points are not sampled from patients: no descriptive comparison, and the row says why
+    assert g95["descriptive_comparison"] == "not compared" and np.isnan(g95["descriptive_lower"])
+    assert "not sampled" in g95["descriptive_method"]
     assert g95["upper"] < card.loc[("england", 0.95)]["value"] < g998["upper"]
     eng = card.loc[("england", 0.95)]
     assert eng["value"] == pytest.approx(100 * sum(60.0 + i for i in range(40)) / 4000)
@@ -121,7 +129,7 @@ def test_score_group_of_the_second_lowest_practice_is_similar_and_pools_points()
 def test_both_confidence_levels_and_99_8_is_wider():
     card = run("p", [("A81001", 30, 100), ("A81002", 40, 100), ("A81003", 250, 1000)], "proportion")
     g95, g998 = card.loc[("group", 0.95)], card.loc[("group", 0.998)]
-    assert g998["lower"] < g95["lower"] and g998["upper"] > g95["upper"]
+    assert g998["descriptive_lower"] < g95["descriptive_lower"] and g998["descriptive_upper"] > g95["descriptive_upper"]
 
 
 def test_missing_denominators_are_not_pooled():
@@ -143,18 +151,22 @@ def test_p_values_agree_with_the_labels_and_fdr_is_controlled_over_the_period():
     members = pd.DataFrame(mem, columns=["group_id", "practice_code", "period"])
     card = scorecard(pv, members, {"p": definition("proportion")}, "as-was", "v0")
     g = card[card["entity_type"] == "group"]
-    for conf in (0.95, 0.998):
-        c = g[g["confidence"] == conf]
-        assert ((c["p_value"] < 1 - conf) == (c["comparison"] != "similar")).all()
-        assert (c["q_value"] >= c["p_value"] - 1e-12).all()
-        # FDR-controlled labels are a subset of the plain ones
-        assert set(c.loc[c["comparison_fdr"] != "similar", "entity_id"]) <= set(
-            c.loc[c["comparison"] != "similar", "entity_id"])
-        assert c["fdr_family"].str.contains("over 40 group comparisons in FY2019/20").all()
+    for pre, kind in (("", "evaluative"), ("descriptive_", "descriptive")):  # FDR per comparison type
+        for conf in (0.95, 0.998):
+            c = g[g["confidence"] == conf]
+            assert ((c[f"{pre}p_value"] < 1 - conf) == (c[f"{pre}comparison"] != "similar")).all()
+            assert (c[f"{pre}q_value"] >= c[f"{pre}p_value"] - 1e-12).all()
+            # FDR-controlled labels are a subset of the plain ones
+            assert set(c.loc[c[f"{pre}comparison_fdr"] != "similar", "entity_id"]) <= set(
+                c.loc[c[f"{pre}comparison"] != "similar", "entity_id"])
+            assert c[f"{pre}fdr_family"].str.contains(f"over 40 {kind} group comparisons in FY2019/20").all()
+        eng = card[card["entity_type"] == "england"]
+        assert (eng[f"{pre}comparison_fdr"] == "comparator").all() and eng[f"{pre}p_value"].isna().all()
     big = g[(g["confidence"] == 0.95) & g["entity_id"].isin([f"G{i:02d}" for i in range(5)])]
-    assert (big["comparison_fdr"] == "better").all()
-    eng = card[card["entity_type"] == "england"]
-    assert (eng["comparison_fdr"] == "comparator").all() and eng["p_value"].isna().all()
+    assert (big["descriptive_comparison_fdr"] == "better").all()
+    # evaluatively, one practice in ten of England's is at 35%: a group of one such practice is not unusual
+    # among random groups of one practice (about 5 in 50 are that high, so p is about 0.1 or more)
+    assert (big["comparison"] == "similar").all() and (big["p_value"] > 0.05).all()
 
 
 def test_counts_by_group_with_and_without_fdr():
@@ -166,9 +178,13 @@ def test_counts_by_group_with_and_without_fdr():
     ])
     defs = {"a": definition("proportion"), "b": definition("proportion", "low_is_good")}
     card = scorecard(pv, MEMBERS, defs, "as-was", "v0")
-    counts = counts_by_group(card).set_index("group_id").loc["G1"]
+    counts = counts_by_group(card, comparison="descriptive").set_index("group_id").loc["G1"]
     # a: 610/2000 = 30.5% against England's 2610/12000 = 21.75% (high is good): better
     # b: 205/2000 = 10.25% against 1205/12000 = 10.04%: similar
     assert counts["n_indicators"] == 2 and counts["better"] == 1 and counts["similar"] == 1 and counts["worse"] == 0
     assert counts["better_fdr"] <= counts["better"] and counts["worse_fdr"] <= counts["worse"]
     assert "Benjamini-Hochberg" in counts["fdr_family"] and counts["membership_view"] == "as-was"
+    assert counts["comparison_type"] == "descriptive"
+    # the default reading is the evaluative comparison: three practices are too few, nothing is compared
+    default = counts_by_group(card).set_index("group_id").loc["G1"]
+    assert default["comparison_type"] == "evaluative" and default["not compared"] == 2

@@ -132,13 +132,16 @@ def _constant(direction: int):
 def test_any_analysis_plugs_in_and_the_verdict_catches_a_miscalibrated_one():
     pv = practice_frame()
     cal = calibrate_frames(pv, DEFS, PlaceboDesign(groups=100, seed=8),
-                           analyses=[_constant(1), _constant(0), "evaluative"], confidences=[0.95])
-    t = cal.table[cal.table["period"] == "all"].set_index("analysis")
+                           analyses=[_constant(1), _constant(0), "scorecard"], confidences=[0.95])
+    all_ = cal.table[cal.table["period"] == "all"]
+    t = all_[all_["comparison_type"] == "evaluative"].set_index("analysis")
     assert t.loc["always 1", "verdict"] == Verdict.TOO_MANY.value
     assert t.loc["always 0", "verdict"] == Verdict.TOO_FEW.value
     assert t.loc["always 1", "higher_rate"] == 1.0 and t.loc["always 1", "compared"] == 300
-    assert t.loc["evaluative", "compared"] == 300
-    assert "100 random groups, 6 practices each" in t.loc["evaluative", "design"]
+    assert t.loc["scorecard", "compared"] == 300
+    assert "100 random groups, 6 practices each" in t.loc["scorecard", "design"]
+    # the scorecard's descriptive comparison is tabulated beside it, named
+    assert set(all_.loc[all_["analysis"] == "scorecard", "comparison_type"]) == {"evaluative", "descriptive"}
 
 
 def test_calibrate_command_writes_the_table_and_fails_cleanly(tmp_path):
@@ -157,12 +160,12 @@ def test_calibrate_command_writes_the_table_and_fails_cleanly(tmp_path):
     assert no_groups.exit_code == 2 and "no groups" in no_groups.output
     out = tmp_path / "cal"
     r = runner.invoke(app, ["calibrate", "--store", str(store), "--groups", "50", "--practices", "4", "--seed", "9",
-                            "--analysis", "evaluative", "--analysis", "scorecard", "--out", str(out)])
+                            "--analysis", "trends", "--analysis", "scorecard", "--out", str(out)])
     assert r.exit_code == 0, r.output
     table = pd.read_parquet(out / "calibration.parquet")
-    assert set(table["analysis"]) == {"evaluative", "scorecard"} and set(table["period"]) >= {"FY2018/19", "all"}
+    assert set(table["analysis"]) == {"trends", "scorecard"} and set(table["period"]) >= {"FY2018/19", "all"}
     assert pd.read_csv(out / "calibration.csv").shape == table.shape
     again = tmp_path / "again"
     runner.invoke(app, ["calibrate", "--store", str(store), "--groups", "50", "--practices", "4", "--seed", "9",
-                        "--analysis", "evaluative", "--analysis", "scorecard", "--out", str(again)])
+                        "--analysis", "trends", "--analysis", "scorecard", "--out", str(again)])
     pd.testing.assert_frame_equal(table, pd.read_parquet(again / "calibration.parquet"))

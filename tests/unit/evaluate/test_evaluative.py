@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gpscale.domain.comparisons import reading
 from gpscale.evaluate.evaluative import (
     EVALUATIVE_COLUMNS,
     MIN_PRACTICES,
@@ -49,9 +50,10 @@ def random_members(pv, groups, k, seed=2):
     return pd.DataFrame(rows, columns=["group_id", "practice_code", "period"])
 
 
-def test_columns_extend_the_scorecards_so_the_tables_concatenate():
-    assert EVALUATIVE_COLUMNS[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
-    assert "comparison_type" in RESULT_COLUMNS
+def test_columns_extend_the_scorecards_default_reading_so_the_tables_concatenate():
+    default = [c for c in RESULT_COLUMNS if not c.startswith("descriptive_")]
+    assert EVALUATIVE_COLUMNS[: len(default)] == default
+    assert "comparison_type" in RESULT_COLUMNS and "descriptive_comparison" in RESULT_COLUMNS
 
 
 def test_between_practice_variance_is_recovered_beyond_binomial_sampling():
@@ -138,6 +140,13 @@ def test_with_large_denominators_the_descriptive_comparison_flags_ordinary_varia
     ev = evaluative_comparison(pv, members, defs, "v", "d")
     card = scorecard(pv, members, defs, "v", "d")
     flagged_ev = (ev[ev["confidence"] == 0.95]["comparison"] != "similar").mean()
-    desc = card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]
+    groups = card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]
+    desc = reading(groups, "descriptive")
     assert set(desc["comparison_type"]) == {ComparisonType.DESCRIPTIVE.value}
     assert (desc["comparison"] != "similar").mean() > 0.8 and flagged_ev < 0.1
+    # the scorecard's default reading is this comparison, row for row
+    assert set(groups["comparison_type"]) == {ComparisonType.EVALUATIVE.value}
+    both = groups.merge(ev[ev["confidence"] == 0.95], on=["entity_id", "period"], suffixes=("", "_ev"))
+    assert len(both) == len(groups) == 400
+    assert (both["comparison"] == both["comparison_ev"]).all()
+    assert np.allclose(both["p_value"], both["p_value_ev"]) and np.allclose(both["lower"], both["lower_ev"])

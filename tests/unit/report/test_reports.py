@@ -47,7 +47,7 @@ def test_group_report_has_every_section_and_is_self_contained(tmp_path):
     text = _text(html)
     assert "Membership view" in text and "as-was" in text and "95%" in text and "data version" in text
     assert "Do not rank groups" in text and "does not mean the group is the same as England" in text
-    assert "Wilson score 95% CI" in html  # the interval method is named
+    assert "reference range of random groups" in html  # the (evaluative) interval method is named
     assert "XmR" in text
     for key in ("Better than England", "Worse than England", "Improving", "Worsening"):
         assert key in text, key

@@ -40,6 +40,9 @@ def evaluate_command(
     )] = None,
     excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
+    comparator: Annotated[str, typer.Option("--comparator", help="What each group is compared with: england | "
+                                                                 "region | icb | peers:K (K nearest groups).")
+                          ] = "england",
     calibration_groups: Annotated[int, typer.Option(
         "--calibration-groups", min=50, help="Placebo groups per period for the calibration (random groups of "
                                              "practices sized like the real groups).")] = 400,
@@ -50,6 +53,7 @@ def evaluate_command(
     """Every group in the store (PCNs and registry groups) against England: the five analyses, as tables."""
     from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
     from gpscale.evaluate.calibration import PlaceboDesign
+    from gpscale.evaluate.comparator import Comparator
     from gpscale.evaluate.run import ANALYSES, evaluate
     from gpscale.store.command import check_for_command, open_for_command
 
@@ -58,6 +62,10 @@ def evaluate_command(
     bad = [a for a in chosen if a not in ANALYSES]
     if bad:
         _fail(f"unknown analysis {', '.join(bad)}; choose from {', '.join(ANALYSES)}")
+    try:
+        Comparator.parse(comparator)
+    except ValueError as exc:
+        _fail(str(exc))
     if groups is not None and not groups.exists():
         _fail(f"no such groups file: {groups}")
     t0 = time.perf_counter()
@@ -73,7 +81,7 @@ def evaluate_command(
             try:
                 design = None if no_calibration else PlaceboDesign(groups=calibration_groups, seed=calibration_seed)
                 ev = evaluate(st, indicator or None, view, indicators_dir, groups_file=groups, analyses=chosen,
-                              n_boot=n_boot, progress=step, calibration=design)
+                              comparator=comparator, n_boot=n_boot, progress=step, calibration=design)
             except ValueError as exc:
                 _fail(str(exc))
         step("disclosure control: hiding small counts and what could reveal them")

@@ -26,8 +26,8 @@ distribution.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -35,9 +35,19 @@ import numpy as np
 import pandas as pd
 
 from gpscale.domain.regions import region_name
+from gpscale.domain.vocabulary import ValueType
 from gpscale.evaluate import pooling
+from gpscale.evaluate.evaluative import (
+    EnglandReference,
+    MemberIndex,
+    Placement,
+    PracticeArrays,
+    england_reference,
+    place,
+)
 from gpscale.evaluate.peers import nearest_peers
 from gpscale.periods import fy_of_month
+from gpscale.stats.reference import EXACT_SIZES
 
 
 class ComparatorKind(StrEnum):
@@ -295,3 +305,96 @@ def reference_values(
         value = out["indicator_id"].map(mult).to_numpy(float) * out["numerator"] / out["denominator"]
     out = out.assign(comparator_value=value, n_practices=out["n_practices"].astype(int))
     return out[REFERENCE_COLUMNS].sort_values(["group_id", "indicator_id", "period"], ignore_index=True)
+
+
+#: The rule named in ``comparison_method`` of an evaluative row against a comparator other than England.
+COMPARATOR_RULE = ("value vs reference range of random groups of the comparator's practices of its size (the "
+                   "group's own excluded)")
+
+
+def comparator_placements(
+    arrays: PracticeArrays,
+    group_index: MemberIndex,
+    members: pd.DataFrame,
+    assignment: Assignment,
+    indicator_id: str,
+    value_type: str,
+    confidences: Iterable[float],
+) -> tuple[pd.DataFrame, dict[float, Placement]]:
+    """Every group of one indicator placed among random groups of its comparator's practices.
+
+    The evaluative comparison (:func:`gpscale.evaluate.evaluative.place`) with the comparator unit's
+    practices as the practice distribution (between-practice variance, dispersion and shape), centred on
+    the comparator's value without the group's own members, as a two-sample difference. Returns the groups'
+    sums (:data:`gpscale.evaluate.evaluative.SUM_COLUMNS`, ``entity_id`` the group) and the placements.
+    """
+    vt = ValueType(value_type)
+    rows = arrays.rows(indicator_id)
+    sums = group_index.sums(rows).astype({"entity_id": str, "period": str})
+    unit_m = assignment.units.rename(columns={"unit_id": "group_id"})
+    unit = MemberIndex(unit_m, arrays).sums(rows).astype({"entity_id": str, "period": str})
+    own = MemberIndex(excluded_members(assignment, members), arrays).sums(rows).astype({"entity_id": str,
+                                                                                          "period": str})
+    link = assignment.groups.astype({"group_id": str, "period": str, "unit_id": str})
+    s = sums.merge(link.rename(columns={"group_id": "entity_id"}), on=["entity_id", "period"], how="left")
+    fields = ["numerator", "denominator", "sum_w2", "n_practices"]
+    u = s[["unit_id", "period"]].merge(unit.rename(columns={"entity_id": "unit_id"})[["unit_id", "period", *fields]],
+                                       on=["unit_id", "period"], how="left")
+    o = s[["entity_id", "period"]].merge(own[["entity_id", "period", *fields]], on=["entity_id", "period"],
+                                         how="left").fillna({f: 0.0 for f in fields})
+    r = {f: u[f].to_numpy(float) - o[f].to_numpy(float) for f in fields}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (r["n_practices"] > 0) & (r["denominator"] > 0)
+        rest = pd.DataFrame({"centre": np.where(ok, r["numerator"] / r["denominator"], np.nan),
+                             "k": r["denominator"] ** 2 / r["sum_w2"], "size": r["denominator"]})
+    s["_key"] = s["unit_id"].fillna("") + "|" + s["period"]
+    refs = _unit_references(arrays, rows, unit_m, s, vt)
+    return sums, place(s, refs, vt, confidences, key="_key", rest=rest)
+
+
+def _unit_references(arrays: PracticeArrays, rows: np.ndarray, units: pd.DataFrame, sums: pd.DataFrame,
+                     vt: ValueType) -> dict[str, EnglandReference | None]:
+    """The reference of each comparator unit and period in ``sums`` (``_key``), from the unit's practices."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k_eff = sums["denominator"].to_numpy(float) ** 2 / sums["sum_w2"].to_numpy(float)
+    largest = pd.Series(np.where(np.isfinite(k_eff), k_eff, 1.0), index=sums["_key"].to_numpy()).groupby(
+        level=0).max().to_dict()
+    prac = pd.DataFrame({"practice_code": np.asarray(arrays.practices, dtype=object)[arrays.practice[rows]],
+                         "period": np.asarray(arrays.periods, dtype=object)[arrays.period[rows]], "_row": rows})
+    j = prac.merge(units.rename(columns={"group_id": "unit_id"}).astype(str), on=["practice_code", "period"])
+    j["_key"] = j["unit_id"] + "|" + j["period"]
+    j = j[j["_key"].isin(set(largest))]
+    out: dict[str, EnglandReference | None] = {}
+    for k, g in j.groupby("_key", sort=False):
+        idx = g["_row"].to_numpy()
+        x, n, neff = arrays.numerator[idx], arrays.denominator[idx], arrays.effective_n[idx]
+        size = np.where(np.isfinite(neff) & (neff > 0), neff, n) if vt is ValueType.WEIGHTED_PROPORTION else n
+        need = float(next((e for e in EXACT_SIZES if e >= largest[str(k)]), EXACT_SIZES[-1]))
+        out[str(k)] = england_reference(x, n, size, vt, need)
+    return out
+
+
+def on_rows(placed: Mapping[float, Placement], sums: pd.DataFrame, entity_id: np.ndarray, period: np.ndarray,
+            use: np.ndarray) -> dict[float, Placement]:
+    """``placed`` (rows of ``sums``) re-aligned to the rows ``(entity_id, period)`` where ``use`` is true.
+
+    Rows where ``use`` is false, or with no placement, are not compared (NaN, direction 0). The value of a
+    row with no placement is NaN too: callers keep their own values.
+    """
+    index = pd.MultiIndex.from_arrays([sums["entity_id"].astype(str), sums["period"].astype(str)])
+    pos = index.get_indexer(pd.MultiIndex.from_arrays([np.asarray(entity_id, str), np.asarray(period, str)]))
+    take = use & (pos >= 0)
+    at = np.where(take, pos, 0)
+    out = {}
+    for conf, pl in placed.items():
+        kw: dict[str, np.ndarray] = {}
+        for f in fields(pl):
+            arr = np.asarray(getattr(pl, f.name))
+            if f.name == "compared":
+                kw[f.name] = take & arr[at].astype(bool) if arr.size else np.zeros(len(pos), bool)
+            elif f.name == "direction":
+                kw[f.name] = np.where(take, arr[at], 0).astype(np.int8) if arr.size else np.zeros(len(pos), np.int8)
+            else:
+                kw[f.name] = np.where(take, arr[at], np.nan) if arr.size else np.full(len(pos), np.nan)
+        out[conf] = Placement(**kw)
+    return out

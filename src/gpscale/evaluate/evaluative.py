@@ -101,7 +101,7 @@ class EnglandReference:
     practices: int
 
 
-def _sampling_variance(centre: float, n: np.ndarray, value_type: ValueType) -> np.ndarray:
+def _sampling_variance(centre: float | np.ndarray, n: np.ndarray, value_type: ValueType) -> np.ndarray:
     """Null (patient-level) sampling variance of a value with denominator or effective size ``n`` at ``centre``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         if value_type.link is Link.LOG:
@@ -284,10 +284,18 @@ class Placement:
 
 
 def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value_type: str,
-          confidences: Iterable[float]) -> dict[float, Placement]:
+          confidences: Iterable[float], key: str = "period", rest: pd.DataFrame | None = None,
+          ) -> dict[float, Placement]:
     """Place groups (rows of :func:`group_sums` with a ``period``) among random groups of their size.
 
-    Returns one :class:`Placement` per confidence level (the position is computed once).
+    Returns one :class:`Placement` per confidence level (the position is computed once). ``refs`` are keyed
+    by the ``key`` column. ``rest`` (issue 15: a comparator other than England), aligned with ``sums``,
+    gives each group's comparator population without the group's own members: ``centre`` (its pooled
+    value), ``k`` (its Kish effective number of practices) and ``size`` (its sampling size). The group is
+    then compared with that population's value, a two-sample difference: variance
+    ``tau^2 (1/k_eff + 1/k) + phi (s^2(group) + s^2(rest))`` and no finite-population correction, since
+    the group is not part of what it is compared with; ``tau^2``, ``phi`` and the shape come from the
+    reference (built on the comparator unit's practices).
     """
     vt = ValueType(value_type)
     num = sums["numerator"].to_numpy(float)
@@ -298,7 +306,8 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
         k_eff = den**2 / sums["sum_w2"].to_numpy(float)
     centre, tau2, phi, sd, f_low = (np.full(n_rows, np.nan) for _ in range(5))
     size = _sampling_size(sums, vt)
-    codes, labels = pd.factorize(sums["period"].astype(str))
+    codes, labels = pd.factorize(sums[key].astype(str))
+    r_centre = rest["centre"].to_numpy(float) if rest is not None else None
     order = np.argsort(codes, kind="stable")
     chunks = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if n_rows else []
     used: list[tuple[np.ndarray, EnglandReference]] = []
@@ -307,13 +316,22 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
         if ref is None:
             continue
         used.append((idx, ref))
-        centre[idx], tau2[idx], phi[idx] = ref.centre, ref.tau2, ref.dispersion
+        tau2[idx], phi[idx] = ref.tau2, ref.dispersion
         with np.errstate(divide="ignore", invalid="ignore"):
-            # a set of practices is drawn without replacement: finite-population correction (N - k) / (N - 1)
-            fpc = np.clip((ref.practices - k_eff[idx]) / (ref.practices - 1.0), 0.0, 1.0)
-            sampling = ref.dispersion * _sampling_variance(ref.centre, size[idx], vt)
-            sd[idx] = np.sqrt(ref.tau2 / k_eff[idx] * fpc + sampling)
-            f_low[idx] = ref.shape.distribution((value[idx] - ref.centre) / sd[idx], k_eff[idx])
+            if rest is None or r_centre is None:
+                centre[idx] = ref.centre
+                # a set of practices is drawn without replacement: finite-population correction (N - k) / (N - 1)
+                fpc = np.clip((ref.practices - k_eff[idx]) / (ref.practices - 1.0), 0.0, 1.0)
+                sampling = ref.dispersion * _sampling_variance(ref.centre, size[idx], vt)
+                between = ref.tau2 / k_eff[idx] * fpc
+            else:
+                c = r_centre[idx]
+                centre[idx] = c
+                sampling = ref.dispersion * (_sampling_variance(c, size[idx], vt)
+                                             + _sampling_variance(c, rest["size"].to_numpy(float)[idx], vt))
+                between = ref.tau2 * (1.0 / k_eff[idx] + 1.0 / rest["k"].to_numpy(float)[idx])
+            sd[idx] = np.sqrt(between + sampling)
+            f_low[idx] = ref.shape.distribution((value[idx] - centre[idx]) / sd[idx], k_eff[idx])
     compared = np.isfinite(value) & np.isfinite(f_low) & (sd > 0) & (k_eff >= 1.0)
     f_high = 1.0 - f_low
     with np.errstate(invalid="ignore"):
@@ -325,8 +343,8 @@ def place(sums: pd.DataFrame, refs: Mapping[str, EnglandReference | None], value
         tail = (1.0 - conf) / 2.0
         q_lo, q_hi = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
         for idx, ref in used:
-            q_lo[idx] = ref.centre + sd[idx] * ref.shape.quantile(tail, k_eff[idx])
-            q_hi[idx] = ref.centre + sd[idx] * ref.shape.quantile(1.0 - tail, k_eff[idx])
+            q_lo[idx] = centre[idx] + sd[idx] * ref.shape.quantile(tail, k_eff[idx])
+            q_hi[idx] = centre[idx] + sd[idx] * ref.shape.quantile(1.0 - tail, k_eff[idx])
         with np.errstate(invalid="ignore"):
             direction = np.where(compared & (f_high < tail), 1, np.where(compared & (f_low < tail), -1, 0))
         lo = np.where(compared, value - (q_hi - centre), np.where(point, value, np.nan))

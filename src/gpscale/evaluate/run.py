@@ -41,6 +41,7 @@ from gpscale.evaluate import pooling
 from gpscale.evaluate.calibration import PlaceboDesign, calibrate_frames
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
 from gpscale.evaluate.common import definition_versions, enum_value
+from gpscale.evaluate.comparator import Comparator, ComparatorKind, assign
 from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import (
     CURVE_GRID_COLUMNS,
@@ -128,16 +129,19 @@ def evaluate(
     n_boot: int = 499,
     progress: Progress | None = None,
     calibration: PlaceboDesign | None = CALIBRATION,
+    comparator: str = "england",
 ) -> Evaluation:
     """Compute indicators for every practice and period and run the analyses for every group in the store.
 
     ``groups_file`` adds the groups of a registry file (YAML or CSV) that has not been ingested (a group
-    with the id of a stored one replaces it); it is validated by the registry rules first.
+    with the id of a stored one replaces it); it is validated by the registry rules first. ``comparator``:
+    england | region | icb | peers:K (:mod:`gpscale.evaluate.comparator`).
     """
     from gpscale.groups.registry import group_records
 
     say = progress or (lambda _msg: None)
     MembershipView.parse(view)
+    chosen = Comparator.parse(comparator)
     definitions, pv = practice_values(store, indicator_ids, definitions_dir, engine, say)
     say("reading groups and membership")
     spell_df = spells(store)
@@ -153,15 +157,28 @@ def evaluate(
     practices = store.df("SELECT practice_code, name, postcode, status, commissioner, icb, contract_type, rurality, "
                          "open_date, close_date FROM practice ORDER BY practice_code")
     successions = None
-    if "events" in set(analyses):  # issue 15: successions and age structure for the event studies
+    if "events" in set(analyses) or chosen.kind is ComparatorKind.PEERS:  # issue 15: age structure for matching
         from gpscale.evaluate.events import age_structure, store_successions
 
-        successions = store_successions(store)
+        successions = store_successions(store) if "events" in set(analyses) else None
         context = context.merge(age_structure(store, periods), on=["practice_code", "period"], how="left")
     return evaluate_frames(pv, spell_df, definitions, view=view, data_version=data_version(store),
                            context=context, groups=groups, analyses=analyses, confidences=confidences,
                            n_boot=n_boot, progress=say, practices=practices, successions=successions,
-                           calibration=calibration)
+                           calibration=calibration, comparator=str(chosen), area_names=icb_names(store))
+
+
+def icb_names(store: Store) -> dict[str, str]:
+    """ICB (STP) code -> name, from the NHS-geographies mapping's columns (latest ingest; issue 15)."""
+    names = store.df(
+        """
+        SELECT c.value AS code, arg_max(n.value, n.ingest_id) AS name
+        FROM practice_attribute c JOIN practice_attribute n
+          ON c.practice_code = n.practice_code AND c.period = n.period AND n.attribute = 'stp_name'
+        WHERE c.attribute = 'stp_code' AND c.value IS NOT NULL AND n.value IS NOT NULL GROUP BY ALL
+        """
+    )
+    return {str(r.code).strip(): str(r.name).strip() for r in names.itertuples()}
 
 
 def read_groups_file(store: Store, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,8 +218,13 @@ def evaluate_frames(
     practices: pd.DataFrame | None = None,
     successions: pd.DataFrame | None = None,
     calibration: PlaceboDesign | None = CALIBRATION,
+    comparator: str = "england",
+    area_names: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Run the analyses on data frames (see :func:`evaluate`).
+
+    ``comparator`` (england | region | icb | peers:K) is what the scorecard and trends compare each group
+    with (:mod:`gpscale.evaluate.comparator`; needs ``context``), ``area_names`` names ICBs by code.
 
     ``practice_values``: indicator_id, practice_code, period, period_type, numerator, denominator,
     value, definition_version (and effective_n for survey indicators). ``spell_df``: group_id,
@@ -219,6 +241,7 @@ def evaluate_frames(
     if unknown:
         raise ValueError(f"unknown analysis {', '.join(sorted(unknown))}; choose from {', '.join(ANALYSES)}")
     mv = MembershipView.parse(view)
+    chosen = Comparator.parse(comparator)
     pv = practice_values
     with_data = set(pv.loc[pv["numerator"].notna(), "indicator_id"]) if not pv.empty else set()
     definitions = {k: d for k, d in definitions.items() if k in with_data}
@@ -232,17 +255,21 @@ def evaluate_frames(
     pooled = pooling.pooled_table(pv, members, score_ids)
     references = EnglandReferences(pv)  # England's evaluative references: the scorecard's and the calibration's
     out: dict[str, pd.DataFrame] = {}
+    assignment = None
+    if not chosen.is_england and {"scorecard", "trends"} & set(wanted):
+        say(f"comparator: {chosen}")
+        assignment = assign(chosen, members, context, area_names)
     if "scorecard" in wanted:
         say("scorecard: every group against England at 95% and 99.8%, evaluative and descriptive")
         out["scorecard"] = scorecard(pv, members, definitions, label, data_version, confidences, pooled=pooled,
-                                     references=references)
+                                     references=references, comparator=assignment)
         conf_levels = tuple(confidences)
         out["summary"] = pd.concat([comparison_counts(out["scorecard"], confidence=c) for c in conf_levels],
                                    ignore_index=True)
     if "trends" in wanted:
         say("trends: groups and England, between data breaks")
         out["trends"] = group_trends(pv, members, definitions, label, data_version, versions, confidences,
-                                     pooled=pooled)
+                                     pooled=pooled, comparator=assignment)
     if "variation" in wanted:
         say("variation between member practices: funnels, dispersion, convergence")
         out["funnels"] = member_funnels(pv, members, definitions, label, data_version, versions)

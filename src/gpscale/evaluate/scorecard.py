@@ -39,6 +39,7 @@ without that control (there the family is every group-indicator pair summarised)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ import pandas as pd
 from gpscale.domain.comparisons import DEFAULT_COMPARISON, prefix, reading
 from gpscale.domain.vocabulary import COMPARISON_OUTCOMES, ComparisonLabel, ComparisonType, Polarity, ValueType
 from gpscale.evaluate import pooling
+from gpscale.evaluate.comparator import COMPARATOR_RULE, Assignment, comparator_placements, on_rows, reference_values
 from gpscale.evaluate.evaluative import (
     EVALUATIVE_RULE,
     EnglandReferences,
@@ -142,8 +144,14 @@ def scorecard(
     confidences: Iterable[float] = CONFIDENCES,
     pooled: pd.DataFrame | None = None,
     references: EnglandReferences | None = None,
+    comparator: Assignment | None = None,
 ) -> pd.DataFrame:
     """Group and England rows for every indicator and period, compared with England both ways.
+
+    ``comparator`` (issue 15: :func:`gpscale.evaluate.comparator.assign`, England when not given) compares
+    each group with its region, ICB or peer groups instead: the descriptive comparison with the
+    comparator's value, the evaluative one among random groups of the comparator's practices
+    (:func:`gpscale.evaluate.comparator.comparator_placements`); every row names its comparator.
 
     ``pooled`` (from :func:`pooling.pooled_table`) may be passed to avoid pooling twice; ``references``
     (England's evaluative references, :class:`EnglandReferences` over the same practice values) to share
@@ -157,6 +165,9 @@ def scorecard(
     refs = references if references is not None else EnglandReferences(practice_values)
     index = refs.members(members)
     versions = definition_versions(practice_values, definitions)
+    cmp_values = None
+    if comparator is not None and not comparator.comparator.is_england:
+        cmp_values = reference_values(practice_values, members, comparator, definitions)
     out = []
     for ind_id, d in definitions.items():
         vt, pol, mult = ValueType(d.value_type), Polarity(d.polarity), float(d.multiplier)
@@ -168,10 +179,25 @@ def scorecard(
         placed = placements_for_pooled(rows_i, refs, index, ind_id, vt, confidences)
         group = (rows_i["entity_type"] == "group").to_numpy()
         bench = rows_i["period"].map(e_value).to_numpy(float)
+        names: np.ndarray | str = pooling.ENGLAND_NAME
+        rule: np.ndarray | str = EVALUATIVE_RULE
+        if comparator is not None and cmp_values is not None:
+            ids, per = rows_i["entity_id"].astype(str).to_numpy(), rows_i["period"].astype(str).to_numpy()
+            cv = cmp_values[cmp_values["indicator_id"] == ind_id].set_index(["group_id", "period"])
+            keys = pd.MultiIndex.from_arrays([ids, per])
+            bench = np.where(group, cv["comparator_value"].reindex(keys).to_numpy(float), bench)
+            lab = comparator.labels.astype(str).set_index(["group_id", "period"])["comparator"].reindex(keys)
+            names = np.where(group, lab.fillna(f"no {comparator.comparator} comparator").to_numpy(object),
+                             pooling.ENGLAND_NAME)
+            rule = np.where(group, COMPARATOR_RULE, EVALUATIVE_RULE)
+            sums_c, placed_c = comparator_placements(refs.arrays, index, members, comparator, ind_id, vt, confidences)
+            mine = on_rows(placed_c, sums_c, ids, per, group)
+            placed = {c: _keep_england(placed[c], mine[c], group) for c in confidences}
         p_desc = (comparison_p_values(rows_i, vt, bench, mult) if vt is not ValueType.SCORE
                   else np.full(len(rows_i), np.nan))
         for conf in confidences:
-            frame = _rows(rows_i, placed[conf], vt, pol, mult, conf, bench, np.where(group, p_desc, np.nan), group)
+            frame = _rows(rows_i, placed[conf], vt, pol, mult, conf, bench, np.where(group, p_desc, np.nan), group,
+                          names, rule)
             out.append(frame.assign(indicator_id=ind_id, membership_view=np.where(group, view_label, "all practices"),
                                     definition_version=versions.get(ind_id, ""), data_version=data_version))
     if not out:
@@ -181,8 +207,15 @@ def scorecard(
     return add_fdr(card, prefix(ComparisonType.DESCRIPTIVE))[RESULT_COLUMNS]
 
 
+def _keep_england(england: Placement, groups: Placement, group: np.ndarray) -> Placement:
+    """England's row placed as before, the group rows by their comparator (issue 15)."""
+    return Placement(**{f.name: np.where(group, getattr(groups, f.name), getattr(england, f.name))
+                        for f in fields(Placement)})
+
+
 def _rows(rows: pd.DataFrame, pl: Placement, vt: ValueType, pol: Polarity, mult: float, conf: float,
-          bench: np.ndarray, p_desc: np.ndarray, group: np.ndarray) -> pd.DataFrame:
+          bench: np.ndarray, p_desc: np.ndarray, group: np.ndarray, names: np.ndarray | str = pooling.ENGLAND_NAME,
+          rule: np.ndarray | str = EVALUATIVE_RULE) -> pd.DataFrame:
     """One confidence level of one indicator's pooled rows: both comparisons, labelled (before FDR)."""
     d_pre = prefix(ComparisonType.DESCRIPTIVE)
     value = pl.value * mult
@@ -200,10 +233,10 @@ def _rows(rows: pd.DataFrame, pl: Placement, vt: ValueType, pol: Polarity, mult:
         "method": method_text(conf),
         "numerator": rows["numerator"].to_numpy(), "denominator": rows["denominator"].to_numpy(),
         "n_practices": rows["n_practices"].to_numpy(),
-        "comparator": pooling.ENGLAND_NAME, "comparator_value": bench,
+        "comparator": names, "comparator_value": bench,
         "comparison_type": str(DEFAULT_COMPARISON),
         "comparison": np.where(group, direction_labels(pl.direction, pl.compared, pol), comparator),
-        "comparison_method": np.where(group, EVALUATIVE_RULE, ""),
+        "comparison_method": np.where(group, rule, ""),
         "p_value": np.where(group, pl.p_value, np.nan), "_direction": pl.direction,
         f"{d_pre}lower": d_lo, f"{d_pre}upper": d_hi, f"{d_pre}method": d_method,
         f"{d_pre}comparison": np.where(group, direction_labels(d_direction, d_compared, pol), comparator),

@@ -386,7 +386,8 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
         dfree = c["n"] - c["m"] - 1
         s2 = (c["syy"] - slope * c["sxy"]).clip(lower=0) / dfree
         ok = (c["sxx"] > 0) & (dfree > 0)
-    out = pd.DataFrame({"slope": slope.where(ok), "se": np.sqrt(s2 / c["sxx"]).where(ok),
+        se = np.sqrt((s2 / c["sxx"]).where(ok))
+    out = pd.DataFrame({"slope": slope.where(ok), "se": se,
                         "comparator": g.set_index("group_id")["comparator"]})
     return out[cols]
 

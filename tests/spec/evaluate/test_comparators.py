@@ -219,3 +219,23 @@ def test_trend_against_a_region_is_the_slope_of_the_rest_of_the_region_fitted_as
     eng = group_trends(pv, m, defs, "as-was", "v", confidences=(0.95,))
     eng_rel = eng[(eng["statistic"] == "trend_vs_england") & (eng["entity_type"] == "group")].iloc[0]
     assert eng_rel["comparator"] == "England" and "relative to the comparator" not in eng_rel["classification"]
+
+
+def test_scorecard_rows_name_the_region_and_compare_with_the_rest_of_it():
+    from gpscale.evaluate.scorecard import scorecard
+
+    defs = {"ind": SimpleNamespace(value_type="proportion", polarity="high_is_good", multiplier=100.0,
+                                   data_breaks=[], version="1")}
+    m = members(SPANNING)
+    card = scorecard(values(), m, defs, "as-was", "v", (0.95,), comparator=assign(Comparator.parse("region"), m,
+                                                                                   context()))
+    g = card[card["entity_type"] == "group"].iloc[0]
+    assert g["comparator"] == "North East and Yorkshire region"
+    assert g["comparator_value"] == pytest.approx(100 * 130 / 300)
+    # G1: 160/300 = 53.3%, Wilson 95% interval about 47.7-58.9%, wholly above the rest of Y63's 43.3%
+    assert g["value"] == pytest.approx(100 * 160 / 300)
+    assert g["descriptive_comparison"] == "better"
+    # the region has three practices: too few for a distribution of random groups
+    assert g["comparison"] == "not compared"
+    eng = card[card["entity_type"] == "england"].iloc[0]
+    assert eng["comparator"] == "England"

@@ -23,7 +23,8 @@ regression is not: it uses early-treated units as comparators for later ones).
 
 Event-time effects ``ATT(e) = sum_g p_g ATT(g, g + e) / sum_g p_g`` weight cohorts by their (weighted)
 size ``p_g``, and the post-event aggregate is the mean of ATT(e) over e = 0..lags that could be
-estimated. Every estimate carries an influence function over all units (including the estimation
+estimated with at least ``min_treated_aggregate`` treated units (a thinner year's interval is too narrow).
+Every estimate carries an influence function over all units (including the estimation
 effect of the cohort weights), so that a multiplier bootstrap clustered at any level (Mammen weights
 per cluster; Callaway & Sant'Anna section 4) gives standard errors, pointwise intervals and a joint
 Wald test that every pre-event effect (e <= -2) is zero. The bootstrap variance is scaled by C/(C-1)
@@ -96,6 +97,11 @@ class EventStudySpec:
     ridge: float = 1.0
     min_treated: int = 2
     min_comparators: int = 20
+    #: event times with fewer distinct treated units are shown but left out of the post-event aggregate:
+    #: a cell's influence function centres its treated units on their own mean, so with k of them its
+    #: variance is understated by about (k - 1) / k (half with two), and one such year in an equally
+    #: weighted mean made "changed" three to four times too common (the merger false positive, issue 15)
+    min_treated_aggregate: int = 5
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,8 @@ class EventStudy:
     cohort_weights: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     #: units that are treated in at least one cell
     treated_units: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: the post-event times averaged into the aggregate (``lags`` and ``min_treated_aggregate`` of the spec)
+    aggregated: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,7 +268,7 @@ def _aggregate(
         n_tr.append(tr.size)
         n_co.append(co.size)
         n_coh.append(len(here))
-    post = [k for k, e in enumerate(times) if 0 <= e <= spec.lags]
+    post = [k for k, e in enumerate(times) if 0 <= e <= spec.lags and n_tr[k] >= spec.min_treated_aggregate]
     if post:
         est.append(float(np.mean([est[k] for k in post])))
         psis.append(np.mean(np.column_stack([psis[k] for k in post]), axis=1))
@@ -281,7 +289,7 @@ def _aggregate(
         event_times=np.array(times, dtype=int), estimates=np.array(est), influence=np.column_stack(psis),
         n_treated=np.array(n_tr), n_comparators=np.array(n_co), n_cohorts=np.array(n_coh), cells=cells,
         reference=ref, methods=tuple(sorted({c.method for c in cells})), tested_leads=tested, cohort_weights=used,
-        treated_units=treated_units,
+        treated_units=treated_units, aggregated=tuple(times[k] for k in post),
     )
 
 

@@ -27,7 +27,7 @@ from gpscale.store.ingest import ingest
 from tests.synthetic_england import small_england
 
 EXPECTED = Path(__file__).parent / "data" / "first_version_small_england.csv.gz"
-OPTIONS = EventStudyOptions(spec=EventStudySpec(min_comparators=5), min_events=2, n_boot=199,
+OPTIONS = EventStudyOptions(spec=EventStudySpec(min_comparators=5, min_treated_aggregate=1), min_events=2, n_boot=199,
                             exclude_other_events=False)
 KEY = ["table", "entity_type", "entity_id", "event_kind", "indicator_id", "event_time"]
 NUMBERS = ["estimate", "lower", "upper", "se", "pretrend_stat", "pretrend_p", "pre_event_value", "change_in_units",

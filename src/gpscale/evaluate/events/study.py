@@ -311,7 +311,7 @@ def _one_study(
     key = (np.packbits(keep).tobytes(), by_group)
     hit = done.get(key)  # a receiving group holding every event of its kind: the kind's study, estimated once
     study = hit[0] if hit is not None else group_time_effects(panel, opts.spec, treated_mask=keep)
-    post = [k for k, e in enumerate(study.event_times) if 0 <= e <= opts.spec.lags]
+    post = [k for k, e in enumerate(study.event_times) if e in study.aggregated]
     if not post:
         status = StudyStatus.NO_COMPARATORS if not study.cells else StudyStatus.NO_COMPARABLE_YEARS
         base.update(status=str(status), verdict=str(Verdict.CANNOT_TELL),

@@ -14,10 +14,8 @@
 
 A merger's successor is followed as published: its own values before and after the merger. Pooling the
 predecessor's values into it before the merger (as the first version did) puts an average of two
-practices before the event and one practice after it; on the link scale the average of two different
-practices' shares or rates is not the average of their links (Jensen's inequality: for a share above
-one half, e.g. QOF achievement, the log odds of the pooled share is below the mean log odds), so the
-successor appeared to improve at the merger when nothing changed. See docs/methods/event-study.md.
+practices before the event and one practice after it, and on the link scale the share of two pooled
+practices is not the mean of their log odds (Jensen's inequality). See docs/methods/event-study.md.
 """
 
 from __future__ import annotations

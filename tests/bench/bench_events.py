@@ -86,6 +86,34 @@ def bench_event_anticipation() -> None:
     print(path.read_text())
 
 
+def bench_event_speed() -> None:
+    """The event studies of ``gpscale evaluate --analysis events`` on synthetic England (default options), the
+    current code against the first version (tests/bench/legacy_events.py, the baseline) in the same run."""
+    import tempfile
+    from pathlib import Path
+
+    from gpscale.evaluate.events import event_studies, scale_up_events
+    from tests.bench import legacy_events
+    from tests.spec.events.test_speedup_identical import event_inputs
+
+    inp = event_inputs(Path(tempfile.mkdtemp()))
+    events = scale_up_events(inp["spell_df"], inp["groups"], inp["kw"].get("successions"))
+    kw = {k: v for k, v in inp["kw"].items() if k != "successions"}
+    timing: dict[str, list[float]] = {"current": [], "first_version": []}
+    for _ in range(3):
+        for name, run in (("current", event_studies), ("first_version", legacy_events.event_studies)):
+            t0 = time.perf_counter()
+            run(inp["pv"], events, inp["definitions"], inp["context"], **kw)
+            timing[name].append(time.perf_counter() - t0)
+    metrics = {k: {"min_seconds": round(min(v), 3), "median_seconds": round(float(np.median(v)), 3)}
+               for k, v in timing.items()}
+    metrics["speedup_median"] = round(metrics["first_version"]["median_seconds"]
+                                      / metrics["current"]["median_seconds"], 2)
+    path = record("event_speed", metrics, notes="small synthetic England; 3 alternating runs each")
+    print(path.read_text())
+
+
 if __name__ == "__main__":
+    bench_event_speed()
     bench_event_calibration()
     bench_event_anticipation()

@@ -9,7 +9,9 @@ the doubly robust 2x2 estimator of :mod:`gpscale.stats.drdid`, where
   event, is relative to the last period before the event, so event time -1 is zero by construction and
   the pre-period estimates show how treated and comparators moved apart *before* the event);
 * comparators are the units not yet treated by ``max(t, base)`` (plus anticipation) and those never
-  treated (``Comparison.NOT_YET_TREATED``, the default), or only the never treated;
+  treated (``Comparison.NOT_YET_TREATED``, the default), or only the never treated; a unit whose
+  ``excluded_from`` period (e.g. its own event of another kind) is at or before ``max(t, base)`` (plus
+  anticipation) is no comparator either, so comparators are not-yet-treated by *any* event;
 * covariates are measured at the base period (unit characteristics, and optionally the outcome's
   level there), so matching is on pre-event values only;
 * a cell is left out when t and base lie in different data-break segments, or when it has fewer than
@@ -21,7 +23,8 @@ regression is not: it uses early-treated units as comparators for later ones).
 
 Event-time effects ``ATT(e) = sum_g p_g ATT(g, g + e) / sum_g p_g`` weight cohorts by their (weighted)
 size ``p_g``, and the post-event aggregate is the mean of ATT(e) over e = 0..lags that could be
-estimated. Every estimate carries an influence function over all units (including the estimation
+estimated with at least ``min_treated_aggregate`` treated units (a thinner year's interval is too narrow).
+Every estimate carries an influence function over all units (including the estimation
 effect of the cohort weights), so that a multiplier bootstrap clustered at any level (Mammen weights
 per cluster; Callaway & Sant'Anna section 4) gives standard errors, pointwise intervals and a joint
 Wald test that every pre-event effect (e <= -2) is zero. The bootstrap variance is scaled by C/(C-1)
@@ -29,6 +32,10 @@ Wald test that every pre-event effect (e <= -2) is zero. The bootstrap variance 
 intervals use Student's t with G - 1 degrees of freedom and the Wald test Hotelling's T-squared
 distribution (F with k and G - k degrees of freedom for k leads; not testable when G <= k): with few
 treated clusters the clustered covariance is itself uncertain (the usual small-cluster corrections).
+
+Speed: the covariates of a cohort's base year are taken once, transposed, for all its cells
+(:func:`gpscale.stats.drdid.dr_did_t`), each cell's influence function is kept on its own units only,
+and the bootstrap is one product of a 0/1 draw matrix with the clusters' influence sums per study.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from enum import StrEnum
 import numpy as np
 from scipy import stats as st
 
-from gpscale.stats.drdid import CellEstimate, dr_did
+from gpscale.stats.drdid import CellEstimate, dr_did_t
 
 #: Clusters at or above which normal critical values are used without correction.
 LARGE_CLUSTERS = 50
@@ -60,7 +67,9 @@ class EventPanel:
     NaN where missing); ``cohort``: [n] index of the first treated period, -1 if never treated (may lie
     beyond the last period: treated later than the data reach, so a comparator throughout);
     ``covariates``: [n, T, k] unit characteristics by period (finite where used); ``segment``: [T] data-
-    break segment of each period (-1: a period not to be used); ``periods``: labels of the T periods.
+    break segment of each period (-1: a period not to be used); ``periods``: labels of the T periods;
+    ``excluded_from``: [n] the first period from which a unit may no longer serve as a comparator (an
+    event of its own that is not the one studied; a negative value: never a comparator), or None.
     """
 
     y: np.ndarray
@@ -69,6 +78,7 @@ class EventPanel:
     covariates: np.ndarray
     segment: np.ndarray
     periods: tuple[str, ...]
+    excluded_from: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -87,6 +97,11 @@ class EventStudySpec:
     ridge: float = 1.0
     min_treated: int = 2
     min_comparators: int = 20
+    #: event times with fewer distinct treated units are shown but left out of the post-event aggregate:
+    #: a cell's influence function centres its treated units on their own mean, so with k of them its
+    #: variance is understated by about (k - 1) / k (half with two), and one such year in an equally
+    #: weighted mean made "changed" three to four times too common (the merger false positive, issue 15)
+    min_treated_aggregate: int = 5
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,8 @@ class EventStudy:
     cohort_weights: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     #: units that are treated in at least one cell
     treated_units: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: the post-event times averaged into the aggregate (``lags`` and ``min_treated_aggregate`` of the spec)
+    aggregated: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,26 +165,36 @@ def group_time_effects(panel: EventPanel, spec: EventStudySpec, treated_mask: np
     cohort = np.asarray(panel.cohort, dtype=int)
     mask = np.ones(n, dtype=bool) if treated_mask is None else np.asarray(treated_mask, dtype=bool)
     w_unit = _unit_weights(panel)
+    finite_y = np.isfinite(panel.y)
+    positive_w = np.isfinite(panel.weight) & (panel.weight > 0)
+    excluded = None if panel.excluded_from is None else np.asarray(panel.excluded_from, dtype=int)
     cells: list[Cell] = []
-    psi_cells: dict[tuple[int, int], np.ndarray] = {}
+    psi_cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     users: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     ref = -1 - spec.anticipation
     for g in sorted(set(cohort[(cohort >= 0) & mask & (cohort < n_t)].tolist())):
         base = g - 1 - spec.anticipation
         if base < 0 or panel.segment[base] < 0:
             continue
+        x_base = panel.covariates[:, base, :]
+        ok_base = finite_y[:, base] & positive_w[:, base] & np.all(np.isfinite(x_base), axis=1)
+        is_g = cohort == g
+        treated_g = ok_base & is_g & mask
+        if treated_g.sum() < spec.min_treated:
+            continue
+        # the base year's covariates (and the outcome's level there), transposed once for all the cohort's cells
+        cov_t = np.ascontiguousarray(x_base.T)
+        if spec.match_level:
+            cov_t = np.vstack([cov_t, np.where(finite_y[:, base], panel.y[:, base], 0.0)])
         for t in range(max(0, g - spec.leads), min(n_t, g + spec.lags + 1)):
             if t == base or panel.segment[t] != panel.segment[base]:
                 continue
-            cell = _cell(panel, spec, cohort, mask, g, base, t, n)
+            cell = _cell(panel, spec, cohort, excluded, ok_base & finite_y[:, t], treated_g, is_g, cov_t, base, t)
             if cell is None:
                 continue
             est, idx, is_t = cell
-            e = t - g
-            cells.append(Cell(g, t, e, est.att, est.n_treated, est.n_comparators, est.method))
-            psi = np.zeros(n)
-            psi[idx] = est.influence * n / idx.size
-            psi_cells[(g, t)] = psi
+            cells.append(Cell(g, t, t - g, est.att, est.n_treated, est.n_comparators, est.method))
+            psi_cells[(g, t)] = (idx, est.influence * n / idx.size)
             users[(g, t)] = (idx[is_t], idx[~is_t])
     return _aggregate(panel, spec, cohort, mask, w_unit, cells, psi_cells, users, ref)
 
@@ -182,27 +209,25 @@ def _unit_weights(panel: EventPanel) -> np.ndarray:
 
 
 def _cell(
-    panel: EventPanel, spec: EventStudySpec, cohort: np.ndarray, mask: np.ndarray, g: int, base: int, t: int,
-    n: int,
+    panel: EventPanel, spec: EventStudySpec, cohort: np.ndarray, excluded: np.ndarray | None, ok: np.ndarray,
+    treated_g: np.ndarray, is_g: np.ndarray, cov_t: np.ndarray, base: int, t: int,
 ) -> tuple[CellEstimate, np.ndarray, np.ndarray] | None:
-    y, x = panel.y, panel.covariates
-    ok = np.isfinite(y[:, t]) & np.isfinite(y[:, base]) & np.all(np.isfinite(x[:, base, :]), axis=1)
-    ok &= np.isfinite(panel.weight[:, base]) & (panel.weight[:, base] > 0)
-    treated = ok & (cohort == g) & mask
+    """One 2x2 cell: cohort g's change from ``base`` to ``t`` against comparators (``ok``: usable units)."""
+    treated = ok & treated_g
     horizon = max(t, base) + spec.anticipation
     if spec.comparison is Comparison.NEVER_TREATED:
         ctrl = ok & (cohort < 0)
     else:
-        ctrl = ok & ((cohort < 0) | (cohort > horizon)) & (cohort != g)
+        ctrl = ok & ((cohort < 0) | (cohort > horizon)) & ~is_g
+    if excluded is not None:
+        ctrl &= excluded > horizon
     if treated.sum() < spec.min_treated or ctrl.sum() < spec.min_comparators:
         return None
     idx = np.flatnonzero(treated | ctrl)
     is_t = treated[idx]
-    cov = x[idx, base, :]
-    if spec.match_level:
-        cov = np.column_stack([cov, y[idx, base]])
     try:
-        est = dr_did(y[idx, t] - y[idx, base], is_t.astype(float), cov, panel.weight[idx, base], ridge=spec.ridge)
+        est = dr_did_t(panel.y[idx, t] - panel.y[idx, base], is_t.astype(float), cov_t[:, idx],
+                       panel.weight[idx, base], ridge=spec.ridge)
     except (ValueError, np.linalg.LinAlgError):
         return None
     if not np.isfinite(est.att) or not np.all(np.isfinite(est.influence)):
@@ -212,7 +237,7 @@ def _cell(
 
 def _aggregate(
     panel: EventPanel, spec: EventStudySpec, cohort: np.ndarray, mask: np.ndarray, w_unit: np.ndarray,
-    cells: list[Cell], psi_cells: dict[tuple[int, int], np.ndarray],
+    cells: list[Cell], psi_cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
     users: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], ref: int,
 ) -> EventStudy:
     n = panel.n
@@ -231,7 +256,10 @@ def _aggregate(
         total = pg.sum()
         wts = pg / total
         wif = pg_if / total - np.outer(pg_if.sum(axis=1), pg) / total**2
-        psi = np.column_stack([psi_cells[(c.cohort, c.period)] for c in here]) @ wts + wif @ att
+        psi = wif @ att
+        for c, wt in zip(here, wts, strict=True):
+            idx, values = psi_cells[(c.cohort, c.period)]
+            psi[idx] += values * wt
         est.append(float(wts @ att))
         used[e] = (gs, wts)
         psis.append(psi)
@@ -240,7 +268,7 @@ def _aggregate(
         n_tr.append(tr.size)
         n_co.append(co.size)
         n_coh.append(len(here))
-    post = [k for k, e in enumerate(times) if 0 <= e <= spec.lags]
+    post = [k for k, e in enumerate(times) if 0 <= e <= spec.lags and n_tr[k] >= spec.min_treated_aggregate]
     if post:
         est.append(float(np.mean([est[k] for k in post])))
         psis.append(np.mean(np.column_stack([psis[k] for k in post]), axis=1))
@@ -261,7 +289,7 @@ def _aggregate(
         event_times=np.array(times, dtype=int), estimates=np.array(est), influence=np.column_stack(psis),
         n_treated=np.array(n_tr), n_comparators=np.array(n_co), n_cohorts=np.array(n_coh), cells=cells,
         reference=ref, methods=tuple(sorted({c.method for c in cells})), tested_leads=tested, cohort_weights=used,
-        treated_units=treated_units,
+        treated_units=treated_units, aggregated=tuple(times[k] for k in post),
     )
 
 
@@ -271,6 +299,16 @@ def mammen_weights(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarra
     lo, hi = (1 - s5) / 2, (1 + s5) / 2
     p_lo = (s5 + 1) / (2 * s5)
     return np.where(rng.random(size) < p_lo, lo, hi)
+
+
+def _mammen_draws(rng: np.random.Generator, n_boot: int, sums: np.ndarray) -> np.ndarray:
+    """``mammen_weights(rng, (n_boot, C)) @ sums`` as one product with a 0/1 matrix (the same draws, no
+    [n_boot, C] matrix of weights built): W = hi + (lo - hi) * [U < p_lo]."""
+    s5 = np.sqrt(5.0)
+    lo, hi = (1 - s5) / 2, (1 + s5) / 2
+    u = rng.random((n_boot, sums.shape[0]))
+    np.less(u, (s5 + 1) / (2 * s5), out=u, casting="unsafe")
+    return np.asarray(hi * sums.sum(axis=0) + (lo - hi) * (u @ sums))
 
 
 def bootstrap(
@@ -286,8 +324,7 @@ def bootstrap(
     active = np.any(sums != 0, axis=1)
     sums = sums[active]
     c = int(sums.shape[0])
-    rng = np.random.default_rng(seed)
-    draws = mammen_weights(rng, (n_boot, c)) @ sums / n if c else np.zeros((n_boot, k))
+    draws = _mammen_draws(np.random.default_rng(seed), n_boot, sums) / n if c else np.zeros((n_boot, k))
     treated_clusters = np.unique(inverse[study.treated_units]).size if study.treated_units.size == n else c
     small = treated_clusters < LARGE_CLUSTERS
     scale = np.sqrt(c / (c - 1)) if c > 1 else 1.0

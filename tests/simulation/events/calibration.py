@@ -88,7 +88,7 @@ def replicate(seed: int, effect: float, n_boot: int = 499, spec: EventStudySpec 
     for ev in study.event_times:
         gs, w = study.cohort_weights[int(ev)]
         truths.append(sum(wi * p.truth(int(g), int(ev)) for g, wi in zip(gs, w, strict=True)))
-    post = [k for k, ev in enumerate(study.event_times) if 0 <= ev <= spec.lags]
+    post = [k for k, ev in enumerate(study.event_times) if ev in study.aggregated]
     b, b_truth = twfe_static(p, spec.lags)
     return Replicate(seed, float(study.estimates[-1]), float(inf.lower[-1]), float(inf.upper[-1]),
                      float(np.mean([truths[k] for k in post])), float(inf.pretrend_p), b, b_truth)

@@ -12,7 +12,8 @@ ratios, :mod:`gpscale.evaluate.common`), with half an event added to numerator a
 (empirical logit / log) so that a practice with 0% or 100% in a year keeps a finite value. An estimate is
 therefore a log odds ratio or log rate ratio; ``change_in_units`` translates the aggregate into the
 indicator's units at the treated practices' pre-event mean. A merger's successor practice is followed
-with its predecessors pooled in before the merger (the same patients before and after).
+as published, before and after the merger (its predecessors' values are not pooled in: see
+:mod:`gpscale.evaluate.events.panel`).
 
 **Weights.** Each practice counts in proportion to its denominator in the base year (its eligible
 patients, items, expected events; the effective sample size for survey indicators), as pooled group
@@ -22,6 +23,11 @@ values do; QOF scores (a constant maximum) weigh practices equally.
 at the base year: the indicator's own pre-event level, list size (log), the share of patients aged 65 and
 over (age structure), IMD score, rurality, contract type (GMS / PMS / APMS) and region. Missing values of
 a characteristic are filled with its mean. Cells never span a data break of the indicator.
+
+**Comparators** are practices not yet treated by the event studied and never treated by it, *and* with
+no event of another kind up to the later of the two years compared (a practice that joined a federation
+is no comparator for super-partnerships from that year on: its own effect would be counted against
+them), except events of a simultaneous wave (PCN formation), which touch treated and comparators alike.
 
 **Clustering.** Per event kind, intervals come from the multiplier bootstrap clustered at the receiving
 group (every practice that is, or later becomes, a member of a group is clustered with it; a practice
@@ -35,11 +41,15 @@ year, as PCN formation in July 2019: no practice was left to compare with, so no
 comparators; no comparable years (data breaks). An estimated study whose joint pre-trend test rejects at
 5% is reported with its estimates but concluded "cannot tell": treated practices were already moving
 apart from comparators before the event.
+
+**Speed.** Each indicator's outcome panel and each kind's cohorts are built once with index arrays; which
+studies can be estimated is decided for every receiving group at once (counts by group); a receiving
+group that holds every event of its kind gets the kind's study, estimated once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,17 +57,21 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from gpscale.domain.vocabulary import Link, Polarity, ValueType
-from gpscale.evaluate.common import PROVENANCE, segments
+from gpscale.domain.vocabulary import Link, ValueType
+from gpscale.evaluate.common import PROVENANCE
 from gpscale.evaluate.events.kinds import EventKind, StudyStatus, Verdict
-from gpscale.stats.event_study import (
-    EventPanel,
-    EventStudy,
-    EventStudySpec,
-    Inference,
-    bootstrap,
-    group_time_effects,
+from gpscale.evaluate.events.panel import (
+    BEFORE_DATA,
+    ContextGrid,
+    KindEvents,
+    Outcomes,
+    cohorts,
+    comparator_exclusions,
+    outcomes,
+    simultaneous,
 )
+from gpscale.evaluate.events.wording import cannot_say, conclusion, method_text, scale_name, verdict_of
+from gpscale.stats.event_study import EventPanel, EventStudy, EventStudySpec, Inference, bootstrap, group_time_effects
 
 EVENT_STUDY_COLUMNS = [
     "entity_type", "entity_id", "entity_name", "event_kind", "indicator_id", "event_time", "estimate", "lower",
@@ -91,6 +105,9 @@ class EventStudyOptions:
     min_cluster_groups: int = 10
     pretrend_alpha: float = 0.05
     per_group: bool = True
+    #: comparators exclude practices after an event of another kind (module notes); off only to compare
+    #: with the first version's estimates
+    exclude_other_events: bool = True
     seed: int = 20250415
 
 
@@ -117,202 +134,198 @@ def event_studies(
     say = progress or (lambda _m: None)
     versions = dict(versions or {})
     ev = events[events["first_of_kind"].astype(bool)] if not events.empty else events
-    fy = practice_values[practice_values["period"].astype(str).str.startswith("FY")]
-    keep_cols = [c for c in ("indicator_id", "practice_code", "period", "numerator", "denominator", "effective_n")
-                 if c in fy]
-    # plain numpy-backed columns: every later selection is then a cheap numpy take
-    fy = pd.DataFrame({c: fy[c].to_numpy(dtype=object if c in ("indicator_id", "practice_code", "period")
-                                         else float) for c in keep_cols})
+    kinds = [k for k in EventKind if not ev.empty and (ev["kind"] == str(k)).any()]
+    by_kind = {k: ev[ev["kind"] == str(k)] for k in kinds}
+    kind_events = {k: KindEvents.of(kev) for k, kev in by_kind.items()}
+    grid = ContextGrid(context)
     rows: list[pd.DataFrame] = []
     summaries: list[dict[str, object]] = []
-    kinds = [k for k in EventKind if not ev.empty and (ev["kind"] == str(k)).any()]
-    for ind_id, d in definitions.items():
-        vals = fy[fy["indicator_id"] == ind_id]
-        if vals.empty:
-            continue
+    for ind_id, cols in _by_indicator(practice_values, definitions):
+        d = definitions[ind_id]
         say(f"event studies: {ind_id}")
-        cov_cache: dict[tuple[str, ...], np.ndarray] = {}
+        out = outcomes(*cols, d)
+        cov = grid.covariates(out.units, out.periods)
+        label = {"membership_view": view_label, "definition_version": versions.get(ind_id, str(d.version)),
+                 "data_version": data_version}
+        per_kind = {k: cohorts(out, kind_events[k]) for k in kinds}
+        has = np.isfinite(out.y)
+        first_year = {str(k): v[2] for k, v in per_kind.items()}
         for kind in kinds:
-            kev = ev[ev["kind"] == str(kind)]
-            panel, units, unit_group = _panel(vals, kev, d, context, kind, cov_cache)
-            lag = 1 + opts.spec.anticipation
-            rows_i = np.arange(panel.n)
-            b = panel.cohort - lag
-            ok_b = (b >= 0) & (panel.cohort < panel.y.shape[1])
-            has_base = np.zeros(panel.n, dtype=bool)
-            has_base[ok_b] = np.isfinite(panel.y[rows_i[ok_b], b[ok_b]])
-            prep = (_simultaneous(panel, opts.simultaneous_share), has_base)
-            label = {"membership_view": view_label, "definition_version": versions.get(ind_id, str(d.version)),
-                     "data_version": data_version}
-            entities: list[tuple[str, str, str, np.ndarray | None]] = [("event_kind", str(kind), kind.label, None)]
-            if opts.per_group and kind is not EventKind.MERGER:
-                codes, inverse = np.unique(np.array([str(g) for g in unit_group]), return_inverse=True)
-                where = {c: k for k, c in enumerate(codes)}
-                for gid, name in kev.drop_duplicates("group_id")[["group_id", "group_name"]].itertuples(index=False):
-                    k = where.get(str(gid), -1)
-                    entities.append(("group", str(gid), str(name) if isinstance(name, str) else str(gid),
-                                     inverse == k))
-            for etype, eid, ename, mask in entities:
-                est_rows, summary = _one_study(panel, units, unit_group, mask, kind, prep, d, opts,
-                                               (etype, eid, ename), label)
-                if est_rows is not None:
-                    rows.append(est_rows)
-                summaries.append(summary)
+            cohort, unit_group, _ = per_kind[kind]
+            excluded = (comparator_exclusions(str(kind), first_year, has, opts.simultaneous_share)
+                        if opts.exclude_other_events else None)
+            k_rows, k_summaries = _kind_studies(out, cov, cohort, unit_group, excluded, by_kind[kind], kind, d,
+                                                opts, label)
+            rows.extend(k_rows)
+            summaries.extend(k_summaries)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=EVENT_STUDY_COLUMNS)
     summary_df = pd.DataFrame(summaries, columns=EVENT_SUMMARY_COLUMNS) if summaries else pd.DataFrame(
         columns=EVENT_SUMMARY_COLUMNS)
     return table[EVENT_STUDY_COLUMNS], summary_df
 
 
-def _panel(
-    vals: pd.DataFrame, kev: pd.DataFrame, d: Any, context: pd.DataFrame | None, kind: EventKind,
-    cov_cache: dict[tuple[str, ...], np.ndarray],
-) -> tuple[EventPanel, np.ndarray, np.ndarray]:
-    """Practice x year panel of one indicator for one event kind (see module notes)."""
-    v = vals[["practice_code", "period", "numerator", "denominator"]].copy()
-    n_eff = vals["effective_n"] if "effective_n" in vals else pd.Series(np.nan, index=vals.index)
-    v["weight"] = np.where(np.isfinite(n_eff.to_numpy(float)) & (n_eff.to_numpy(float) > 0),
-                           n_eff.to_numpy(float), v["denominator"].to_numpy(float))
-    if kind is EventKind.MERGER and not kev.empty:
-        # a successor is followed with its predecessors pooled in (same patients before and after)
-        to_succ = dict(zip(kev["predecessor"], kev["practice_code"], strict=False))
-        v["practice_code"] = v["practice_code"].map(lambda c: to_succ.get(c, c))
-    v = v.dropna(subset=["numerator", "denominator"])
-    v = v[v["denominator"] > 0]
-    v = v.groupby(["practice_code", "period"], as_index=False)[["numerator", "denominator", "weight"]].sum()
-    periods = sorted(v["period"].unique().tolist())
-    units = np.array(sorted(v["practice_code"].unique().tolist()), dtype=object)
-    ui = pd.Index(units).get_indexer(v["practice_code"])
-    ti = pd.Index(periods).get_indexer(v["period"])
-    n, t = units.size, len(periods)
-    link = ValueType(d.value_type).link
-    num, den = v["numerator"].to_numpy(float), v["denominator"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y_obs = np.log((num + 0.5) / (den - num + 0.5)) if link is Link.LOGIT else np.log((num + 0.5) / den)
-    y = np.full((n, t), np.nan)
-    w = np.full((n, t), np.nan)
-    y[ui, ti] = np.where(np.isfinite(y_obs), y_obs, np.nan)
-    w[ui, ti] = v["weight"].to_numpy(float)
-    seg = np.full(t, -1)
-    for k, run in enumerate(segments(periods, list(getattr(d, "data_breaks", [])))):
-        for p in run:
-            seg[periods.index(p)] = k
-    cohort = np.full(n, -1)
-    group = np.array([None] * n, dtype=object)
-    if not kev.empty:
-        first = kev.sort_values("event_date").drop_duplicates("practice_code")
-        fy_idx = {p: i for i, p in enumerate(periods)}
-        pos = pd.Index(units).get_indexer(first["practice_code"])
-        for p_i, efy, gid in zip(pos, first["event_fy"], first["group_id"], strict=True):
-            if p_i < 0:
-                continue
-            group[p_i] = gid
-            if efy in fy_idx:
-                cohort[p_i] = fy_idx[efy]
-            elif periods and efy > periods[-1]:
-                cohort[p_i] = t + 100  # treated after the data end: a comparator throughout
-            else:
-                cohort[p_i] = -2  # treated before the data begin: neither treated nor comparator
-    drop = cohort == -2
-    y[drop] = np.nan
-    key = (*units.tolist(), "|", *periods)
-    if key not in cov_cache:  # the same practices and years for every joining kind: computed once
-        cov_cache[key] = _covariates(units, periods, context)
-    cov = cov_cache[key]
-    return EventPanel(y, w, cohort, cov, seg, tuple(periods)), units, group
+_Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _covariates(units: np.ndarray, periods: list[str], context: pd.DataFrame | None) -> np.ndarray:
-    """[n, T, k] characteristics (module notes), missing values filled with the column's mean."""
-    n, t = units.size, len(periods)
-    regions: list[str] = []
-    if context is None or context.empty:
-        return np.zeros((n, t, 0))
-    c = context[context["period"].isin(periods) & context["practice_code"].isin(units)].copy()
-    regions = sorted(str(r) for r in c["region"].dropna().unique())[1:] if "region" in c else []
-    cols: dict[str, np.ndarray] = {
-        "log_list_size": np.log(pd.to_numeric(c["patients"], errors="coerce").where(lambda s: s > 0)).to_numpy(),
-        "share_65_plus": pd.to_numeric(c.get("share_65_plus", pd.Series(np.nan, index=c.index)),
-                                       errors="coerce").to_numpy(),
-        "imd_score": pd.to_numeric(c["imd_score"], errors="coerce").to_numpy(),
-        "rural": c["rurality"].astype("string").str.lower().str.startswith("rural").astype(float).to_numpy(),
-        "pms": (c["contract_type"].astype("string").str.upper() == "PMS").astype(float).to_numpy(),
-        "apms": c["contract_type"].astype("string").str.upper().isin(["APMS", "ADS"]).astype(float).to_numpy(),
-    }
-    for r in regions:
-        cols[f"region_{r}"] = (c["region"].astype(str) == r).astype(float).to_numpy()
-    ui = pd.Index(units).get_indexer(c["practice_code"])
-    ti = pd.Index(periods).get_indexer(c["period"])
-    out = np.full((n, t, len(cols)), np.nan)
-    for k, arr in enumerate(cols.values()):
-        a = np.asarray(arr, dtype=float)
-        out[ui, ti, k] = a
-    for k in range(out.shape[2]):
-        col = out[:, :, k]
-        mean = np.nanmean(col) if np.isfinite(col).any() else 0.0
-        out[:, :, k] = np.where(np.isfinite(col), col, mean)
-    return out
+def _by_indicator(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> Iterator[tuple[str, _Columns]]:
+    """(indicator, (codes, periods, numerators, denominators, weights)) for each defined indicator with
+    financial-year rows, in definition order: one pass over the table, then index arrays per indicator.
+    The weight is the effective sample size where a survey gives one, else the denominator."""
+    pv = practice_values
+    period = pv["period"].astype(str).to_numpy()
+    fy = np.char.startswith(period.astype(str), "FY") if len(pv) else np.zeros(0, dtype=bool)
+    ind = pv["indicator_id"].astype(str).to_numpy()[fy]
+    codes = pv["practice_code"].astype(str).to_numpy()[fy]
+    period = period[fy]
+    num = pv["numerator"].to_numpy(dtype=float, na_value=np.nan)[fy]
+    den = pv["denominator"].to_numpy(dtype=float, na_value=np.nan)[fy]
+    n_eff = pv["effective_n"].to_numpy(dtype=float, na_value=np.nan)[fy] if "effective_n" in pv \
+        else np.full(num.size, np.nan)
+    weight = np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, den)
+    order = np.argsort(ind, kind="stable")
+    ids, starts = np.unique(ind[order], return_index=True)
+    bounds = dict(zip(ids.tolist(), zip(starts, [*starts[1:], order.size], strict=True), strict=True))
+    for ind_id in definitions:
+        if ind_id not in bounds:
+            continue
+        lo, hi = bounds[ind_id]
+        take = order[lo:hi]
+        yield ind_id, (codes[take], period[take], num[take], den[take], weight[take])
 
 
-def _simultaneous(panel: EventPanel, share: float) -> np.ndarray:
-    """Cohorts (period indexes) holding at least ``share`` of the practices with data that year."""
-    t = panel.y.shape[1]
-    valid = (panel.cohort >= 0) & (panel.cohort < t)
-    has = np.isfinite(panel.y)
-    out = []
-    for g in np.unique(panel.cohort[valid]):
-        if np.sum((panel.cohort == g) & has[:, g]) >= share * max(int(has[:, g].sum()), 1):
-            out.append(int(g))
-    return np.array(out, dtype=int)
+@dataclass(frozen=True)
+class _Scope:
+    """What one study (an event kind, or one receiving group) covers, before any estimate."""
+
+    n_events: int
+    n_groups: int
+    n_with_base: int
+    simultaneous: list[str]
+    any_kept: bool
+    event_fys: tuple[str | None, str | None]
+
+
+def _kind_studies(
+    out: Outcomes, cov: np.ndarray, cohort: np.ndarray, unit_group: np.ndarray, excluded: np.ndarray | None,
+    kev: pd.DataFrame, kind: EventKind, d: Any, opts: EventStudyOptions, label: dict[str, str],
+) -> tuple[list[pd.DataFrame], list[dict[str, object]]]:
+    """The kind's study and, unless mergers, one per receiving group (screened for every group at once)."""
+    n, t = out.y.shape
+    y = out.y
+    if (cohort == BEFORE_DATA).any():  # treated before the data begin: neither treated nor comparator
+        y = y.copy()
+        y[cohort == BEFORE_DATA] = np.nan
+    panel = EventPanel(y, out.weight, cohort, cov, out.segment, out.periods, excluded)
+    lag = 1 + opts.spec.anticipation
+    b = cohort - lag
+    ok_b = (b >= 0) & (cohort < t)
+    has_base = np.zeros(n, dtype=bool)
+    has_base[ok_b] = np.isfinite(y[np.flatnonzero(ok_b), b[ok_b]])
+    simul = simultaneous(cohort, np.isfinite(y), opts.simultaneous_share)
+    valid = (cohort >= 0) & (cohort < t)
+    kept = valid & ~np.isin(cohort, simul)
+    # receiving groups in the order they first appear among the events; unit -> group code (-1: none)
+    gids = kev.drop_duplicates("group_id")[["group_id", "group_name"]]
+    code_of = {str(g): k for k, g in enumerate(gids["group_id"])}
+    ucode = np.array([code_of.get(str(g), -1) if g is not None else -1 for g in unit_group], dtype=int)
+    scopes = _scopes(out.periods, cohort, ucode, len(gids), valid, kept, has_base, simul)
+    entities: list[tuple[str, str, str, _Scope]] = [
+        ("event_kind", str(kind), kind.label, _scope_of(out.periods, cohort, unit_group, valid, kept, has_base, simul))]
+    if opts.per_group and kind is not EventKind.MERGER:
+        entities += [("group", str(gid), str(name) if isinstance(name, str) else str(gid), scopes[k])
+                     for k, (gid, name) in enumerate(gids.itertuples(index=False))]
+    rows: list[pd.DataFrame] = []
+    summaries: list[dict[str, object]] = []
+    done: dict[tuple[bytes, bool], tuple[EventStudy, Inference]] = {}
+    for k, (etype, eid, ename, scope) in enumerate(entities):
+        mask = None if etype == "event_kind" else ucode == (k - 1)
+        est_rows, summary = _one_study(panel, out.units, unit_group, mask, kind, scope, simul, d, opts,
+                                       (etype, eid, ename), label, done)
+        if est_rows is not None:
+            rows.append(est_rows)
+        summaries.append(summary)
+    return rows, summaries
+
+
+def _scopes(periods: tuple[str, ...], cohort: np.ndarray, ucode: np.ndarray, n_groups: int, valid: np.ndarray,
+            kept: np.ndarray, has_base: np.ndarray, simul: np.ndarray) -> list[_Scope]:
+    """:class:`_Scope` of every receiving group at once (counts by group code)."""
+    sel = valid & (ucode >= 0)
+    g = ucode[sel]
+    n_events = np.bincount(g, minlength=n_groups)
+    n_kept = np.bincount(ucode[kept & (ucode >= 0)], minlength=n_groups)
+    n_base = np.bincount(ucode[kept & has_base & (ucode >= 0)], minlength=n_groups)
+    first = np.full(n_groups, np.iinfo(np.int64).max)
+    last = np.full(n_groups, -1)
+    np.minimum.at(first, g, cohort[sel])
+    np.maximum.at(last, g, cohort[sel])
+    sim_of: dict[int, list[str]] = {}
+    in_simul = sel & np.isin(cohort, simul)
+    for gc, c in sorted(set(zip(ucode[in_simul].tolist(), cohort[in_simul].tolist(), strict=True))):
+        sim_of.setdefault(gc, []).append(periods[c])
+    return [_Scope(int(n_events[k]), int(n_events[k] > 0), int(n_base[k]), sim_of.get(k, []), bool(n_kept[k]),
+                   (periods[first[k]], periods[last[k]]) if n_events[k] else (None, None))
+            for k in range(n_groups)]
+
+
+def _scope_of(periods: tuple[str, ...], cohort: np.ndarray, unit_group: np.ndarray, valid: np.ndarray,
+              kept: np.ndarray, has_base: np.ndarray, simul: np.ndarray) -> _Scope:
+    """:class:`_Scope` of the study of a whole event kind."""
+    fys = sorted({periods[c] for c in cohort[valid]})
+    return _Scope(int(valid.sum()), len({g for g in unit_group[valid] if g is not None}),
+                  int((kept & has_base).sum()), [periods[g] for g in simul if np.any(valid & (cohort == g))],
+                  bool(kept.any()), (fys[0], fys[-1]) if fys else (None, None))
 
 
 def _one_study(
     panel: EventPanel, units: np.ndarray, unit_group: np.ndarray, mask: np.ndarray | None, kind: EventKind,
-    prep: tuple[np.ndarray, np.ndarray], d: Any, opts: EventStudyOptions, entity: tuple[str, str, str],
-    label: dict[str, str],
+    scope: _Scope, simul: np.ndarray, d: Any, opts: EventStudyOptions,
+    entity: tuple[str, str, str], label: dict[str, str], done: dict[tuple[bytes, bool], tuple[EventStudy, Inference]],
 ) -> tuple[pd.DataFrame | None, dict[str, object]]:
     """One event study (an event kind or one receiving group) of one indicator, as rows and a summary."""
     etype, eid, ename = entity
-    n, t = panel.y.shape
-    simultaneous_idx, has_base = prep
-    in_scope = (panel.cohort >= 0) & (panel.cohort < t) & (np.ones(n, bool) if mask is None else mask)
-    groups_here = {g for g in unit_group[in_scope] if g is not None}
-    simultaneous = [panel.periods[g] for g in simultaneous_idx if np.any(in_scope & (panel.cohort == g))]
-    keep = in_scope & ~np.isin(panel.cohort, simultaneous_idx)
-    base_ok = has_base & keep
-    event_fys = sorted({panel.periods[c] for c in panel.cohort[in_scope]})
     base = {
         **{c: None for c in EVENT_SUMMARY_COLUMNS},
         "entity_type": etype, "entity_id": eid, "entity_name": ename, "event_kind": str(kind),
-        "indicator_id": d.id, "domain": d.domain, "confidence": opts.confidence, "scale": _scale(d),
-        "unit": d.unit, "n_events": int(in_scope.sum()), "n_groups": len(groups_here),
-        "first_event_fy": event_fys[0] if event_fys else None, "last_event_fy": event_fys[-1] if event_fys else None,
+        "indicator_id": d.id, "domain": d.domain, "confidence": opts.confidence, "scale": scale_name(d),
+        "unit": d.unit, "n_events": scope.n_events, "n_groups": scope.n_groups,
+        "first_event_fy": scope.event_fys[0], "last_event_fy": scope.event_fys[1],
         "comparator": str(opts.spec.comparison), **label,
     }
     status: StudyStatus | None = None
-    if not in_scope.any():
+    if not scope.n_events:
         status = StudyStatus.NO_EVENTS
-    elif simultaneous and not keep.any():
+    elif scope.simultaneous and not scope.any_kept:
         status = StudyStatus.SIMULTANEOUS
-    elif base_ok.sum() < opts.min_events:
+    elif scope.n_with_base < opts.min_events:
         status = StudyStatus.TOO_FEW_EVENTS
     if status is not None:
         base.update(status=str(status), verdict=str(Verdict.CANNOT_TELL),
-                    conclusion=_cannot_say(status, kind, d, base, simultaneous, int(base_ok.sum()), opts))
+                    conclusion=cannot_say(status, kind, d, base, scope.simultaneous, scope.n_with_base, opts))
         return None, base
-    study = group_time_effects(panel, opts.spec, treated_mask=keep)
-    post = [k for k, e in enumerate(study.event_times) if 0 <= e <= opts.spec.lags]
+    t = panel.y.shape[1]
+    keep = (panel.cohort >= 0) & (panel.cohort < t) & ~np.isin(panel.cohort, simul)
+    if mask is not None:
+        keep &= mask
+    by_group = etype == "event_kind" and scope.n_groups >= opts.min_cluster_groups and kind is not EventKind.MERGER
+    key = (np.packbits(keep).tobytes(), by_group)
+    hit = done.get(key)  # a receiving group holding every event of its kind: the kind's study, estimated once
+    study = hit[0] if hit is not None else group_time_effects(panel, opts.spec, treated_mask=keep)
+    post = [k for k, e in enumerate(study.event_times) if e in study.aggregated]
     if not post:
         status = StudyStatus.NO_COMPARATORS if not study.cells else StudyStatus.NO_COMPARABLE_YEARS
         base.update(status=str(status), verdict=str(Verdict.CANNOT_TELL),
-                    conclusion=_cannot_say(status, kind, d, base, simultaneous, int(base_ok.sum()), opts))
+                    conclusion=cannot_say(status, kind, d, base, scope.simultaneous, scope.n_with_base, opts))
         return None, base
-    by_group = etype == "event_kind" and len(groups_here) >= opts.min_cluster_groups and kind is not EventKind.MERGER
     cluster_label = "receiving group" if by_group else "practice"
-    cluster = np.array([str(g) if by_group and g is not None else f"practice:{u}"
-                        for g, u in zip(unit_group, units, strict=True)], dtype=object)
-    inf = bootstrap(study, cluster, n_boot=opts.n_boot, confidence=opts.confidence, seed=opts.seed)
-    method = _method(study, opts)
+    if hit is not None:
+        inf = hit[1]
+    else:
+        cluster = np.array([str(g) if by_group and g is not None else f"practice:{u}"
+                            for g, u in zip(unit_group, units, strict=True)], dtype=object)
+        inf = bootstrap(study, cluster, n_boot=opts.n_boot, confidence=opts.confidence, seed=opts.seed)
+        done[key] = (study, inf)
+    method = method_text(study, opts)
     table = _estimate_rows(study, inf, base, cluster_label, method)
     agg = len(study.estimates) - 1
     pre_value = _pre_value(panel, study, d)
@@ -324,19 +337,9 @@ def _one_study(
         pretrend_p=inf.pretrend_p, n_treated=int(study.n_treated[agg]), n_comparators=int(study.n_comparators[agg]),
         n_cohorts=int(study.n_cohorts[agg]), n_clusters=inf.n_clusters, cluster=cluster_label, method=method,
     )
-    verdict = _verdict(base, d, opts)
-    base.update(verdict=str(verdict), conclusion=_conclusion(verdict, kind, d, base, inf, simultaneous, opts))
+    verdict = verdict_of(base, d, opts)
+    base.update(verdict=str(verdict), conclusion=conclusion(verdict, kind, d, base, inf, scope.simultaneous, opts))
     return table, base
-
-
-def _method(study: EventStudy, opts: EventStudyOptions) -> str:
-    how = " and ".join(study.methods) if study.methods else "doubly robust"
-    return (f"Callaway & Sant'Anna group-time effects ({how} 2x2 cells), universal base year, "
-            f"anticipation {opts.spec.anticipation} year(s), multiplier bootstrap ({opts.n_boot} draws)")
-
-
-def _scale(d: Any) -> str:
-    return "log odds ratio" if ValueType(d.value_type).link is Link.LOGIT else "log rate ratio"
 
 
 def _estimate_rows(study: EventStudy, inf: Inference, base: dict[str, object], cluster: str,
@@ -387,72 +390,3 @@ def _in_units(pre_value: float, estimate: float, d: Any) -> float:
     else:
         after = p * np.exp(estimate)
     return float((after - p) * d.multiplier)
-
-
-def _verdict(row: dict[str, object], d: Any, opts: EventStudyOptions) -> Verdict:
-    p = row["pretrend_p"]
-    if isinstance(p, float) and np.isfinite(p) and p < opts.pretrend_alpha:
-        return Verdict.CANNOT_TELL
-    lo, hi = float(row["lower"]), float(row["upper"])  # type: ignore[arg-type]
-    if lo <= 0 <= hi:
-        return Verdict.NO_CHANGE
-    up = lo > 0
-    pol = Polarity(d.polarity)
-    if pol is Polarity.NO_JUDGEMENT:
-        return Verdict.HIGHER if up else Verdict.LOWER
-    return Verdict.IMPROVED if up == (pol is Polarity.HIGH_IS_GOOD) else Verdict.WORSENED
-
-
-def _fmt(x: float, unit: str) -> str:
-    return f"{x:+.2f} {unit}".strip()
-
-
-def _conclusion(verdict: Verdict, kind: EventKind, d: Any, row: dict[str, object], inf: Inference,
-                simultaneous: list[str], opts: EventStudyOptions) -> str:
-    who = (f"{row['n_treated']} practices ({row['n_groups']} receiving group{'s' if row['n_groups'] != 1 else ''}"
-           f", events {row['first_event_fy']} to {row['last_event_fy']})")
-    pct = f"{opts.confidence * 100:g}%"
-    est, lo, hi = (float(row[k]) for k in ("estimate", "lower", "upper"))  # type: ignore[arg-type]
-    ratio = "odds" if row["scale"] == "log odds ratio" else "rate"
-    size = (f"{d.title}: {ratio} ratio {np.exp(est):.3f} ({pct} CI {np.exp(lo):.3f} to {np.exp(hi):.3f}), "
-            f"about {_fmt(float(row['change_in_units']), d.unit)} at the pre-event level, "  # type: ignore[arg-type]
-            f"averaged over the {row['years_after']} years from the event")
-    notes = []
-    if simultaneous:
-        notes.append(f"events in {', '.join(simultaneous)} left out: nearly every practice had them at once, so "
-                     "there was no practice to compare with")
-    if row["cluster"] == "practice" and row["entity_type"] == "event_kind":
-        notes.append(f"only {row['n_groups']} receiving group(s): the interval describes these groups' practices, "
-                     "not groups of this kind in general")
-    p_pre = row["pretrend_p"]
-    if not (isinstance(p_pre, float) and np.isfinite(p_pre)):
-        notes.append("the years before the event could not be tested for diverging trends (none comparable)")
-    tail = ("; " + "; ".join(notes)) if notes else ""
-    if verdict is Verdict.CANNOT_TELL:
-        return (f"Cannot tell whether {kind.label} changed {d.title}: before the event, the {who} were already "
-                f"moving apart from comparators (pre-trend test p = {float(row['pretrend_p']):.3f}), so the "  # type: ignore[arg-type]
-                f"change after it cannot be attributed to the event{tail}.")
-    if verdict is Verdict.NO_CHANGE:
-        return (f"No change detected after {kind.label} for {who}: {size}; the interval includes no change"
-                f"{tail}.")
-    return f"After {kind.label}, {d.title} {verdict.value} relative to comparators for {who}: {size}{tail}."
-
-
-def _cannot_say(status: StudyStatus, kind: EventKind, d: Any, row: dict[str, object], simultaneous: list[str],
-                n_with_base: int, opts: EventStudyOptions) -> str:
-    if status is StudyStatus.NO_EVENTS:
-        return f"No practice with {d.title} data had an event of {kind.label}."
-    if status is StudyStatus.SIMULTANEOUS:
-        return (f"Cannot estimate the effect of {kind.label} on {d.title}: nearly every practice had this event "
-                f"at the same time ({', '.join(simultaneous)}), so there are no not-yet-treated practices to "
-                "compare with, and the few never-treated practices are not comparable.")
-    if status is StudyStatus.TOO_FEW_EVENTS:
-        return (f"Too few events to tell: {n_with_base} practice(s) had {kind.label} with {d.title} data for "
-                f"the year before (at least {opts.min_events} are needed).")
-    if status is StudyStatus.NO_COMPARATORS:
-        return (f"Cannot estimate the effect of {kind.label} on {d.title}: too few comparable practices that had "
-                f"not (yet) had the event (at least {opts.spec.min_comparators} are needed each year).")
-    return (f"Cannot estimate the effect of {kind.label} on {d.title}: no year after the event could be compared "
-            f"with the year before it with at least {opts.spec.min_treated} practices of one cohort and "
-            f"{opts.spec.min_comparators} comparators (a data break of the indicator lies between them, cohorts "
-            "are too thin, or the data stop).")

@@ -24,6 +24,7 @@ from gpscale.charts import palette, svg
 from gpscale.report import sections as S
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, table_html
+from gpscale.report.scheme_pack import scheme_sections
 
 #: Member rows shown in the appendix of a board pack (the download has them all).
 APPENDIX_ROWS = 60
@@ -161,6 +162,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
                              "the evaluation used)", max_rows=APPENDIX_ROWS, empty="no membership in the results"))
     sec.blocks.append(_eval_block(S.evaluation_table(data, "convergence", group_id=group_id, conf=conf)))
     out.append(sec)
+    out.extend(scheme_sections(data, group_id))  # issue 16: the group in each incentive scheme
     return out
 
 

@@ -36,6 +36,23 @@ def scheme_bundles(results: Path) -> list[Bundle]:
     return found
 
 
+def pounds(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    """``frame`` with each ``<x>_pence`` column also shown as ``<x>_gbp`` text (nulls stay nulls)."""
+    out = frame.copy()
+    for c in cols:
+        if c in out:
+            out[c.removesuffix("_pence") + "_gbp"] = [None if pd.isna(v) else f"£{int(v) / 100:,.2f}" for v in out[c]]
+    return out
+
+
+def chance_flags(frame: pd.DataFrame, col: str, to: str = "chance") -> pd.DataFrame:
+    """``frame`` with ``to`` reading "mostly chance" where the flag ``col`` is true (null where hidden)."""
+    out = frame.copy()
+    if col in out:
+        out[to] = [None if pd.isna(v) else ("mostly chance" if bool(v) else "") for v in out[col]]
+    return out
+
+
 def _empty(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 

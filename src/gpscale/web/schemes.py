@@ -22,30 +22,13 @@ from fastapi.responses import HTMLResponse, Response
 from gpscale.charts import palette, svg
 from gpscale.export import csv_text
 from gpscale.report.html import Col, table_html
-from gpscale.report.scheme_data import CHANCE_NOTE, SchemeResults, scheme_bundles
+from gpscale.report.scheme_data import CHANCE_NOTE, SchemeResults, chance_flags, pounds, scheme_bundles
 
 SchemeId = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{1,63}$", max_length=64)]
 GroupId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", max_length=64)]
 #: Tables of a scheme bundle offered as CSV downloads.
 DOWNLOADS = ("scheme_scores", "scheme_totals", "scheme_contributions", "scheme_forecast", "scheme_forecast_totals",
              "scheme_design_distribution", "scheme_design_targets", "scheme_design_sweep")
-
-
-def pounds(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
-    """``frame`` with each ``<x>_pence`` column shown as ``<x>_gbp`` text (nulls stay dashes)."""
-    out = frame.copy()
-    for c in cols:
-        if c in out:
-            out[c.removesuffix("_pence") + "_gbp"] = [
-                None if pd.isna(v) else f"£{int(v) / 100:,.2f}" for v in out[c]]
-    return out
-
-
-def _chance(frame: pd.DataFrame, col: str) -> pd.DataFrame:
-    out = frame.copy()
-    if col in out:
-        out["chance"] = [None if pd.isna(v) else ("mostly chance" if bool(v) else "") for v in out[col]]
-    return out
 
 
 def share_chart(rows: pd.DataFrame, label: str, value: str, title: str, note: str) -> str:
@@ -96,12 +79,11 @@ def mount(app: FastAPI, results: Callable[[], Any], render: Callable[..., HTMLRe
         fc_all = s.forecast()
         shares = []
         for t in s.targets().itertuples():
-            sc = _chance(pounds(s.scores(target_id=t.target_id), "payment_pence"), "target_in_interval")
+            sc = chance_flags(pounds(s.scores(target_id=t.target_id), "payment_pence"), "target_in_interval")
             if not fc_all.empty:
                 f = fc_all[fc_all["target_id"] == t.target_id][["group_id", "p_met", "chance_decides"]]
                 sc = sc.merge(f.rename(columns={"chance_decides": "chance_next"}), on="group_id", how="left")
-                sc["chance_next"] = [None if pd.isna(v) else ("mostly chance" if bool(v) else "")
-                                     for v in sc["chance_next"]]
+                sc = chance_flags(sc, "chance_next", "chance_next")
             cols = [Col("group_name", "network", link=link), Col("achievement", "achievement", "num"),
                     Col("achievement_lower", "lower", "num"), Col("achievement_upper", "upper", "num"),
                     Col("met", "met"), Col("chance", f"{s.period}"), Col("points", "points", "num"),
@@ -126,7 +108,7 @@ def mount(app: FastAPI, results: Callable[[], Any], render: Callable[..., HTMLRe
         net = s.network(group_id)
         if net is None:
             raise not_found(f"network {group_id} in scheme {scheme_id}")
-        sc = _chance(pounds(s.scores(group_id), "payment_pence", "payment_available_pence"), "target_in_interval")
+        sc = chance_flags(pounds(s.scores(group_id), "payment_pence", "payment_available_pence"), "target_in_interval")
         target_cols = [Col("target_id", "target"), Col("target", "what"), Col("achievement", "achievement", "num"),
                        Col("achievement_lower", "lower", "num"), Col("achievement_upper", "upper", "num"),
                        Col("met", "met"), Col("chance", "chance"), Col("points", "points", "num"),
@@ -142,7 +124,7 @@ def mount(app: FastAPI, results: Callable[[], Any], render: Callable[..., HTMLRe
                        Col("achievement_at_standard", "network if it met it", "num"),
                        Col("payment_change_at_standard_gbp", "payment change if it met it"),
                        Col("decisive", "decides the outcome"), Col("suppression", "hidden because")]
-        fc = _chance(pounds(s.forecast(group_id), "expected_payment_pence", "payment_lower_pence",
+        fc = chance_flags(pounds(s.forecast(group_id), "expected_payment_pence", "payment_lower_pence",
                             "payment_upper_pence"), "chance_decides")
         fc_cols = [Col("target_id", "target"), Col("forecast_value", "forecast value", "num"),
                    Col("forecast_value_lower", "lower", "num"), Col("forecast_value_upper", "upper", "num"),

@@ -82,3 +82,17 @@ def test_forecast_on_the_network_page_and_bad_ids(client):
     assert client.get("/schemes/spec/networks/NOPE").status_code == 404
     assert client.get("/schemes/spec/networks/%3Cx%3E").status_code in (400, 404, 422)
     assert client.get("/download/schemes/spec/practice_values.csv").status_code == 404
+
+
+def test_board_pack_section_for_a_network_in_each_scheme(client):
+    from gpscale.report.data import ResultsData
+    from gpscale.report.scheme_pack import scheme_sections
+
+    data = ResultsData(client.app.state.data.bundle)
+    secs = scheme_sections(data, "N1")
+    assert [s.id for s in secs] == ["scheme-spec"]
+    html = "".join(b.html for b in secs[0].blocks)
+    assert "Targets, FY2021/22" in html and "Member practices that decide an outcome" in html
+    assert ">A<" not in html  # a hidden member is not named as deciding anything: its flags are hidden
+    assert "targets met" in secs[0].intro[0]
+    assert scheme_sections(data, "NOT-IN-ANY") == []

@@ -34,22 +34,25 @@ def test_example_scheme_validates_scores_forecasts_and_designs(store, tmp_path, 
     r = runner.invoke(app, ["scheme", "score", str(scheme), "--store", str(store), "--out", str(tmp_path / "s"),
                             "--excel", "--period", "FY2022/23"])
     assert r.exit_code == 0, r.output
-    scores = pd.read_csv(tmp_path / "s" / "scores.csv")
+    scores = pd.read_csv(tmp_path / "s" / "scheme_scores.csv")
     assert set(scores["period"]) == {"FY2022/23"} and scores["status"].eq("scored").mean() > 0.9
-    totals = pd.read_csv(tmp_path / "s" / "totals.csv")
-    assert totals["payment_pence"].sum() == scores["payment_pence"].sum()
-    assert (tmp_path / "s" / "scheme.xlsx").exists() and (tmp_path / "s" / "contributions.csv").exists()
+    totals = pd.read_csv(tmp_path / "s" / "scheme_totals.csv")
+    # a network's total is the sum of its published target rows, and withheld when one of them is hidden
+    shown = totals[~totals["suppressed"]]
+    assert shown["payment_pence"].sum() == scores[scores["group_id"].isin(shown["group_id"])]["payment_pence"].sum()
+    assert (tmp_path / "s" / "results.xlsx").exists() and (tmp_path / "s" / "scheme_contributions.csv").exists()
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["kind"] == "scheme" and manifest["disclosure"]["applied"]
     r = runner.invoke(app, ["scheme", "forecast", str(scheme), "--store", str(store), "--out", str(tmp_path / "f"),
                             "--period", "FY2023/24", "--draws", "1000"])
     assert r.exit_code == 0, r.output
-    fc = pd.read_csv(tmp_path / "f" / "forecast.csv")
+    fc = pd.read_csv(tmp_path / "f" / "scheme_forecast.csv")
     assert set(fc["period"]) == {"FY2024/25"} and fc["status"].eq("forecast").any()
     assert json.loads((tmp_path / "f" / "manifest.json").read_text())["forecast_period"] == "FY2024/25"
     r = runner.invoke(app, ["scheme", "design", str(scheme), "--store", str(store), "--out", str(tmp_path / "d"),
                             "--period", "FY2023/24", "--draws", "500"])
     assert r.exit_code == 0, r.output
-    charts = json.loads((tmp_path / "d" / "charts.json").read_text())
-    assert f"{name}-payments" in charts and len(pd.read_csv(tmp_path / "d" / "sweep.csv")) >= 4
+    assert len(pd.read_csv(tmp_path / "d" / "scheme_design_sweep.csv")) >= 4
 
 
 def test_bad_scheme_and_missing_store_fail_cleanly(tmp_path):

@@ -17,7 +17,7 @@ a family get the primary count rule on each count column.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,11 @@ class TableSpec:
     limits that depend on the denominator) and are nulled with it. ``unit``: the column naming the unit
     of a family's cell (``practice_code`` or ``entity_id``/``group_id``). ``source``: this table's counts
     define the family's cells. ``threshold``: the primary threshold for counts outside a family.
+    ``period``: the column naming the cell's period (a forecast row names the year its cells were
+    observed in, not the year forecast). ``also``: further (family, unit column, period column) cells a
+    row's values also depend on (a member's "network without it" figures depend on the member's cell and
+    on the network's); the row is hidden when any of its cells is (a null unit there means the row has no
+    such cell).
     """
 
     name: str
@@ -61,6 +66,8 @@ class TableSpec:
     protect: tuple[str, ...] = ()
     source: bool = False
     threshold: int = COUNT_THRESHOLD
+    also: tuple[tuple[CellFamily, str, str], ...] = ()
+    period: str = "period"
 
     @property
     def gated(self) -> bool:
@@ -75,7 +82,7 @@ class TableSpec:
     def describe(self) -> dict[str, Any]:
         return {"description": self.description, "key": list(self.key), "family": self.family.value,
                 "unit": self.unit, "counts": list(self.counts), "protect": list(self.protect),
-                "source": self.source}
+                "source": self.source, "also": [[f.value, u, p] for f, u, p in self.also]}
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,9 @@ def require_disclosed(obj: object, what: str) -> Disclosed:
     return obj
 
 
-def _cells(frame: pd.DataFrame, unit: str) -> pd.Series:
+def _cells(frame: pd.DataFrame, unit: str, period: str = "period") -> pd.Series:
     return (frame[unit].astype(str) + "\x1f" + frame["indicator_id"].astype(str) + "\x1f"
-            + frame["period"].astype(str))
+            + frame[period].astype(str))
 
 
 def disclose(
@@ -159,6 +166,13 @@ def disclose(
             continue
         if spec.family is not CellFamily.NONE:
             hide, why = _family_rows(frame, spec, decisions.get(spec.family))
+            for fam, unit, period in spec.also:
+                has = frame[unit].notna().to_numpy()
+                more, reason = _family_rows(frame, replace(spec, unit=unit, family=fam, period=period),
+                                            decisions.get(fam))
+                more &= has
+                why = np.where(~hide & more, reason, why)
+                hide = hide | more
         else:
             hide, why = _flat_rows(frame, spec)
         masked = frame.reset_index(drop=True).copy()
@@ -194,7 +208,7 @@ def _family_rows(frame: pd.DataFrame, spec: TableSpec, decision: pd.DataFrame | 
     n = len(frame)
     if n == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
-    cells = _cells(frame, spec.unit)
+    cells = _cells(frame, spec.unit, spec.period)
     if decision is None or decision.empty:
         known = pd.Series(False, index=frame.index)
         hide = np.zeros(n, dtype=bool)
@@ -203,7 +217,7 @@ def _family_rows(frame: pd.DataFrame, spec: TableSpec, decision: pd.DataFrame | 
         lookup = decision.drop_duplicates("cell").set_index("cell")
         hit = cells.map(lookup["hidden"])
         known = hit.notna()
-        hide = hit.fillna(False).astype(bool).to_numpy()
+        hide = hit.astype("boolean").fillna(False).to_numpy(bool)
         why = cells.map(lookup["rule"]).fillna("").to_numpy(dtype=object)
     # a row carrying counts or protected values for a cell the source does not have is hidden: an
     # unplanned cell is exactly how a hidden value leaks

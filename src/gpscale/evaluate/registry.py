@@ -35,6 +35,17 @@ from gpscale.evaluate.events.detect import EVENT_COLUMNS
 from gpscale.evaluate.events.study import EVENT_STUDY_COLUMNS, EVENT_SUMMARY_COLUMNS
 from gpscale.evaluate.funnels import CURVE_GRID_COLUMNS, FUNNEL_COLUMNS, GROUP_FUNNEL_COLUMNS
 from gpscale.evaluate.profiles import PROFILE_COLUMNS
+from gpscale.evaluate.schemes.bundle import (
+    SCHEME_CELL_COLUMNS,
+    SCHEME_CONTRIBUTION_COLUMNS,
+    SCHEME_DESIGN_COLUMNS,
+    SCHEME_FORECAST_COLUMNS,
+    SCHEME_FORECAST_TOTAL_COLUMNS,
+    SCHEME_SCORE_COLUMNS,
+    SCHEME_SWEEP_COLUMNS,
+    SCHEME_TARGET_SHARE_COLUMNS,
+    SCHEME_TOTAL_COLUMNS,
+)
 from gpscale.evaluate.scorecard import RESULT_COLUMNS
 from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS
 from gpscale.evaluate.trends import TREND_COLUMNS
@@ -128,6 +139,47 @@ declare(TableSpec(
     "calibration", "How often random groups of practices (placebo groups) are flagged, per analysis, comparison, "
     "indicator, period and confidence level", tuple(CALIBRATION_COLUMNS),
     ("analysis", "comparison_type", "indicator_id", "period_type", "period", "confidence")))
+# incentive schemes (issue 16): network cells are sums of counted members (see evaluate/schemes/bundle.py)
+_SCHEME_NETWORK = ("value", "value_lower", "value_upper", "baseline_value", "achievement", "achievement_lower",
+                   "achievement_upper", "target_in_interval", "met", "fraction_earned", "points", "payment_pence",
+                   "payment_gbp")
+declare(TableSpec(
+    "scheme_cells", "Counts each scheme figure sums: networks, baselines and networks without each member",
+    tuple(SCHEME_CELL_COLUMNS), ("entity_id", "indicator_id", "period"), CellFamily.ENTITY, "entity_id",
+    counts=("numerator", "denominator"), source=True))
+declare(TableSpec(
+    "scheme_scores", "Each network's achievement, interval, points and payment per scheme target",
+    tuple(SCHEME_SCORE_COLUMNS), ("group_id", "target_id"), CellFamily.ENTITY, "cell_id",
+    counts=("numerator", "denominator"), protect=_SCHEME_NETWORK,
+    also=((CellFamily.ENTITY, "baseline_cell_id", "baseline_period"),)))
+declare(TableSpec(
+    "scheme_contributions", "Each member's part: the network without it, and with it at the standard",
+    tuple(SCHEME_CONTRIBUTION_COLUMNS), ("group_id", "target_id", "practice_code"), CellFamily.PRACTICE,
+    "practice_code", counts=("numerator", "denominator"),
+    protect=("practice_value", "practice_meets", "network_achievement", "network_met", "network_payment_pence",
+             "achievement_without", "met_without", "payment_without_pence", "payment_change_without_pence",
+             "achievement_at_standard", "met_at_standard", "payment_at_standard_pence",
+             "payment_change_at_standard_pence", "decisive"),
+    also=((CellFamily.ENTITY, "cell_id", "period"), (CellFamily.ENTITY, "without_cell_id", "period"),
+          (CellFamily.ENTITY, "baseline_cell_id", "baseline_period"),
+          (CellFamily.ENTITY, "baseline_without_cell_id", "baseline_period"))))
+declare(TableSpec(
+    "scheme_forecast", "Next year per network and target: probability of meeting it, expected payment",
+    tuple(SCHEME_FORECAST_COLUMNS), ("group_id", "target_id"), CellFamily.ENTITY, "cell_id",
+    protect=("value_now", "baseline_value", "trend_per_year", "forecast_value", "forecast_value_lower",
+             "forecast_value_upper", "achievement_median", "achievement_lower", "achievement_upper", "p_met",
+             "p_any_payment", "expected_fraction", "expected_points", "expected_payment_pence",
+             "payment_lower_pence", "payment_upper_pence", "chance_decides"), period="origin_period"))
+declare(TableSpec("scheme_totals", "Each network's targets met, points and payment (sums of published rows)",
+                  tuple(SCHEME_TOTAL_COLUMNS), ("group_id",)))
+declare(TableSpec("scheme_forecast_totals", "Each network's expected payment next year (sums of published rows)",
+                  tuple(SCHEME_FORECAST_TOTAL_COLUMNS), ("group_id",)))
+declare(TableSpec("scheme_design_distribution", "Design aid: the distribution of payments across networks",
+                  tuple(SCHEME_DESIGN_COLUMNS), ("basis", "period")))
+declare(TableSpec("scheme_design_targets", "Design aid: the share of networks meeting each target",
+                  tuple(SCHEME_TARGET_SHARE_COLUMNS), ("target_id",)))
+declare(TableSpec("scheme_design_sweep", "Design aid: how the share meeting a target moves with its threshold",
+                  tuple(SCHEME_SWEEP_COLUMNS), ("target_id", "shift")))
 declare(TableSpec(
     "definitions", "The indicator definitions the results were computed with", tuple(DEFINITION_COLUMNS),
     ("indicator_id",)))

@@ -26,6 +26,7 @@ from gpscale.report import sections as S
 from gpscale.report.calibration import calibration_section, placebo_sentence
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, table_html
+from gpscale.report.scheme_pack import scheme_sections
 
 #: Member rows shown in the appendix of a board pack (the download has them all).
 APPENDIX_ROWS = 60
@@ -163,6 +164,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
                              "the evaluation used)", max_rows=APPENDIX_ROWS, empty="no membership in the results"))
     sec.blocks.append(_eval_block(S.evaluation_table(data, "convergence", group_id=group_id, conf=conf)))
     out.append(sec)
+    out.extend(scheme_sections(data, group_id))  # issue 16: the group in each incentive scheme
     return out
 
 

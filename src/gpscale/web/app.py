@@ -41,6 +41,7 @@ from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, survey_columns, table_html
 from gpscale.web import api as api_module
 from gpscale.web.calibration import add_calibration_page
+from gpscale.web import schemes as scheme_pages
 
 GROUP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 PRACTICE_CODE = r"^[A-Za-z][A-Za-z0-9]{2,9}$"
@@ -550,4 +551,5 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         raise NotFound(f"no survey table {survey_id}/{table}")
 
     api_module.mount(app, d, NotFound)
+    scheme_pages.mount(app, d, render, cached, NotFound)  # issue 16: /schemes pages
     return app

@@ -11,7 +11,7 @@ Python API (every result is pandas data frames with a ``..._COLUMNS`` list; see 
 
 Modules: :mod:`~gpscale.evaluate.schemes.model` (the definition), :mod:`~.loading` (safe YAML and
 messages), :mod:`~.targets` (payment rules), :mod:`~.money` (pence and rounding), :mod:`~.inputs`,
-:mod:`~.scoring`, :mod:`~.forecast`, :mod:`~.design` and :mod:`~.writing` (CSV/Excel).
+:mod:`~.scoring`, :mod:`~.forecast`, :mod:`~.design` and :mod:`~.bundle` (the disclosed results bundle).
 """
 
 from gpscale.evaluate.schemes.design import (

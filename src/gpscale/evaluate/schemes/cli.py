@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +22,9 @@ StorePath = Annotated[Path, typer.Option("--store", help="DuckDB store file.")]
 IndicatorsDir = Annotated[Path | None, typer.Option("--indicators", help="Folder of your own indicator "
                                                                          "definitions (*.yaml).")]
 Excel = Annotated[bool, typer.Option("--excel", help="Also write one Excel workbook of the tables.")]
-Out = Annotated[Path | None, typer.Option("--out", help="Folder for the tables (CSV, manifest; charts.json for "
-                                                         "design).")]
+Out = Annotated[Path | None, typer.Option("--out", "--bundle", help="Write a results bundle here (Parquet, CSV, "
+                                          "manifest; disclosure control applied). Put it in schemes/<id>/ beside "
+                                          "the evaluation's bundle and the dashboard shows it.")]
 Draws = Annotated[int | None, typer.Option("--draws", min=500, help="Simulation draws (default the scheme's).")]
 Period = Annotated[str | None, typer.Option("--period", help="Score this financial year instead of the scheme's "
                                                              "(FY2023/24); forecasts are of the year after it.")]
@@ -80,12 +82,26 @@ def _money(pence: Any) -> str:
         return "—"
 
 
-def _manifest(scheme: Any, inputs: Any, what: str, **extra: Any) -> dict[str, Any]:
-    from gpscale.evaluate.schemes.money import ROUNDING
+def _run(scheme_file: Path, store: Path, indicators: Path | None, period: str | None, out: Path | None,
+         excel: bool, compute: Callable[[Any, Any], tuple[Any, Any, Any]],
+         show: Callable[[Any, Any, Any, Any], None]) -> None:
+    """The one skeleton of score, forecast and design: prepare, compute, summarise, write the bundle.
 
-    return {"what": what, "scheme_id": scheme.id, "scheme_version": scheme.version, "scheme_title": scheme.title,
-            "period": scheme.period, "membership_view": scheme.view.label, "data_version": inputs.data_version,
-            "rounding": ROUNDING, **extra}
+    ``compute(scheme, inputs)`` returns (score, forecast or None, design or None); with ``out`` they are
+    written as a disclosed results bundle (:func:`gpscale.evaluate.schemes.bundle.scheme_bundle`).
+    """
+    from gpscale.bundle import write_bundle
+    from gpscale.evaluate.schemes.bundle import scheme_bundle, scheme_meta
+
+    s, inputs = _prepare(scheme_file, store, indicators, period)
+    score_, forecast_, aid = compute(s, inputs)
+    show(s, score_, forecast_, aid)
+    if out is not None:
+        gated = scheme_bundle(score_, inputs, forecast_, aid)
+        paths = write_bundle(gated, out, meta=scheme_meta(score_, inputs, forecast_), excel=excel)
+        hidden = sum(sum(v.values()) for v in gated.summary["hidden_rows_by_table"].values())
+        console.print(f"wrote a results bundle of {len(gated.tables)} tables ({len(paths)} files) to "
+                      f"{escape(str(out))}; disclosure control hid {hidden:,} rows")
 
 
 @scheme_app.command("validate")
@@ -113,11 +129,15 @@ def score(
     period: Period = None,
 ) -> None:
     """Score every network: achievement, interval, points and payment per target, and member contributions."""
-    from gpscale.evaluate.schemes.scoring import score_scheme, target_summary
-    from gpscale.evaluate.schemes.writing import write_tables
+    from gpscale.evaluate.schemes.scoring import score_scheme
 
-    s, inputs = _prepare(scheme_file, store, indicators, period)
-    r = score_scheme(s, inputs)
+    _run(scheme_file, store, indicators, period, out, excel, lambda s, i: (score_scheme(s, i), None, None),
+         _show_score)
+
+
+def _show_score(s: Any, r: Any, _f: Any, _d: Any) -> None:
+    from gpscale.evaluate.schemes.scoring import target_summary
+
     t = r.totals
     scored = r.scores[r.scores["status"] == "scored"]
     console.print(f"[bold]{escape(s.title)}[/] ({escape(s.id)} v{s.version}), {r.period}, membership "
@@ -132,10 +152,6 @@ def score(
     if len(scored) < len(r.scores):
         console.print(f"[yellow]{len(r.scores) - len(scored):,} network x target rows not fully scored[/] "
                       "(see the status column)")
-    if out is not None:
-        paths = write_tables({"scores": r.scores, "totals": r.totals, "contributions": r.contributions}, out, excel,
-                             _manifest(s, inputs, "scheme score"))
-        console.print(f"wrote {len(paths)} files to {escape(str(out))}")
 
 
 @scheme_app.command("forecast")
@@ -150,11 +166,16 @@ def forecast(
     period: Period = None,
 ) -> None:
     """Forecast next year: probability of meeting each target, expected payment and its interval."""
-    from gpscale.evaluate.schemes.forecast import forecast_scheme, target_summary
-    from gpscale.evaluate.schemes.writing import write_tables
+    from gpscale.evaluate.schemes.forecast import forecast_scheme
+    from gpscale.evaluate.schemes.scoring import score_scheme
 
-    s, inputs = _prepare(scheme_file, store, indicators, period)
-    f = forecast_scheme(s, inputs, draws=draws, seed=seed)
+    _run(scheme_file, store, indicators, period, out, excel,
+         lambda s, i: (score_scheme(s, i), forecast_scheme(s, i, draws=draws, seed=seed), None), _show_forecast)
+
+
+def _show_forecast(s: Any, _r: Any, f: Any, _d: Any) -> None:
+    from gpscale.evaluate.schemes.forecast import target_summary
+
     fc = f.forecasts
     console.print(f"[bold]{escape(s.title)}[/]: forecast of {f.period} from data up to {f.origin}, "
                   f"{int(fc['draws'].iloc[0]):,} draws, seed {int(fc['seed'].iloc[0])}")
@@ -169,10 +190,6 @@ def forecast(
             console.print(f"[yellow]{escape(str(row.target_id))}: {escape(row.note)}[/]")
     console.print(f"expected total {_money(f.totals['expected_payment_pence'].sum())} over {len(f.totals):,} "
                   "networks")
-    if out is not None:
-        paths = write_tables({"forecast": fc, "forecast_totals": f.totals}, out, excel,
-                             _manifest(s, inputs, "scheme forecast", forecast_period=f.period))
-        console.print(f"wrote {len(paths)} files to {escape(str(out))}")
 
 
 @scheme_app.command("design")
@@ -187,10 +204,15 @@ def design_command(
 ) -> None:
     """Design aid: distribution of payments, share meeting each target, and a sweep of each target."""
     from gpscale.evaluate.schemes.design import design
-    from gpscale.evaluate.schemes.writing import write_tables
 
-    s, inputs = _prepare(scheme_file, store, indicators, period)
-    d = design(s, inputs, draws=draws)
+    def compute(s: Any, i: Any) -> tuple[Any, Any, Any]:
+        d = design(s, i, draws=draws)
+        return d.score, d.forecast, d
+
+    _run(scheme_file, store, indicators, period, out, excel, compute, _show_design)
+
+
+def _show_design(_s: Any, _r: Any, _f: Any, d: Any) -> None:
     table = Table("basis", "period", "networks", "total", "median", "10th-90th centile", title="Payment per network")
     for r in d.distribution.itertuples():
         table.add_row(str(r.basis), str(r.period), f"{r.n_networks:,}", _money(r.total_pence),
@@ -201,17 +223,6 @@ def design_command(
         tt.add_row(escape(str(r.target_id)), _share(r.share_met), _share(r.expected_share_met),
                    _share(r.share_chance_decides))
     console.print(tt)
-    if out is not None:
-        charts = {c.id: {"title": c.title, "kind": c.kind, "x": c.x, "x_to": c.x_to, "y": c.y,
-                         "series": c.series, "x_label": c.x_label, "y_label": c.y_label,
-                         "data": c.data.to_dict("records")} for c in d.charts}
-        paths = write_tables({"distribution": d.distribution, "targets": d.targets, "sweep": d.sweep}, out, excel,
-                             _manifest(s, inputs, "scheme design aid"), workbook="design.xlsx")
-        chart_path = out / "charts.json"
-        import json
-
-        chart_path.write_text(json.dumps(charts, indent=1, default=float) + "\n")
-        console.print(f"wrote {len(paths) + 1} files to {escape(str(out))}")
 
 
 def _share(x: Any) -> str:

@@ -51,7 +51,7 @@ from gpscale.evaluate.funnels import (
     group_funnels,
     member_funnels,
 )
-from gpscale.evaluate.inputs import practice_values
+from gpscale.evaluate.inputs import contiguous, practice_values
 from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
 from gpscale.evaluate.scorecard import CONFIDENCES, RESULT_COLUMNS, comparison_counts, scorecard
 from gpscale.evaluate.size import BAND_COLUMNS, CURVE_COLUMNS, EFFECT_COLUMNS, size_analysis
@@ -242,7 +242,7 @@ def evaluate_frames(
         raise ValueError(f"unknown analysis {', '.join(sorted(unknown))}; choose from {', '.join(ANALYSES)}")
     mv = MembershipView.parse(view)
     chosen = Comparator.parse(comparator)
-    pv = practice_values
+    pv = contiguous(practice_values)  # issue 17: one Arrow chunk per column, not thousands
     with_data = set(pv.loc[pv["numerator"].notna(), "indicator_id"]) if not pv.empty else set()
     definitions = {k: d for k, d in definitions.items() if k in with_data}
     pv = pv[pv["indicator_id"].isin(set(definitions))]

@@ -27,6 +27,8 @@ from gpscale.evaluate.common import PROVENANCE, fy_year, segments
 from gpscale.stats.variation import (
     coefficient_of_variation,
     dispersion_trend,
+    dispersion_trends,
+    draws_at_once,
     systematic_component_of_variation,
 )
 
@@ -189,7 +191,8 @@ def convergence(
     pv = pooling.usable(practice_values)
     pv = pv[pv["period_type"] == "fy"]
     versions = versions or {}
-    rows_out: list[dict[str, Any]] = []
+    # every (entity, indicator, segment) with enough data, then one bootstrap per shape (units x years)
+    units: list[tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, list[str], int]] = []
     for ind_id, d in definitions.items():
         rows = pv[pv["indicator_id"] == ind_id]
         if rows.empty:
@@ -203,9 +206,12 @@ def convergence(
             for etype, frame in (("england", e_rows), ("group", grp[grp["period"].isin(seg)])):
                 boots = n_boot if etype == "group" else ENGLAND_BOOT
                 for eid, x, n in _unit_matrices(frame, seg):
-                    row = _converge(x, n, times, seg, boots, confidence, seed)
-                    if row is not None:
-                        rows_out.append({**row, "entity_type": etype, "entity_id": eid, "indicator_id": ind_id})
+                    kept = _kept_years(x, n, times)
+                    if kept is not None:
+                        key = {"entity_type": etype, "entity_id": eid, "indicator_id": ind_id}
+                        units.append((key, *kept, seg, boots))
+    rows_out = [{**_row(res, seg, len(v)), **key}
+                for (key, v, _n, _t, seg, _b), res in zip(units, _trends(units, confidence, seed), strict=True)]
     if not rows_out:
         return pd.DataFrame(columns=CONVERGENCE_COLUMNS)
     res = pd.DataFrame(rows_out)
@@ -236,9 +242,8 @@ def _unit_matrices(frame: pd.DataFrame, seg: list[str]) -> Any:
         yield str(g_ids[pair_group[a]]), x_all[a:b], n_all[a:b]
 
 
-def _converge(
-    x: np.ndarray, n: np.ndarray, times: np.ndarray, seg: list[str], n_boot: int, confidence: float, seed: int,
-) -> dict[str, Any] | None:
+def _kept_years(x: np.ndarray, n: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Member values, weights and times of the years with MIN_UNITS practices, or None if too few years."""
     with np.errstate(invalid="ignore", divide="ignore"):
         value = x / n
     per_year = np.isfinite(value).sum(axis=0)
@@ -246,13 +251,32 @@ def _converge(
     # each year used needs at least MIN_UNITS practices with values for its dispersion to mean anything
     if keep.sum() < MIN_PERIODS or len(x) < MIN_UNITS:
         return None
-    value, n, t = value[:, keep], n[:, keep], times[keep]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res = dispersion_trend(value, measure="cv", times=t, weights=np.nan_to_num(n), confidence=confidence,
-                               n_boot=n_boot, seed=seed)
+    return value[:, keep], np.nan_to_num(n[:, keep]), times[keep]
+
+
+def _trends(units: list[Any], confidence: float, seed: int) -> list[Any]:
+    """:func:`dispersion_trend` of the weighted CV for each unit set, sets of one shape taken together."""
+    out: list[Any] = [None] * len(units)
+    batches: dict[tuple[Any, ...], list[int]] = {}
+    for i, (_key, v, _n, t, _seg, boots) in enumerate(units):
+        batches.setdefault((v.shape, tuple(t), boots), []).append(i)
+    for (shape, t, boots), idx in batches.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if draws_at_once(shape[0], shape[1], boots):
+                res = dispersion_trends(np.stack([units[i][1] for i in idx]), np.stack([units[i][2] for i in idx]),
+                                        times=np.array(t), confidence=confidence, n_boot=boots, seed=seed)
+            else:
+                res = [dispersion_trend(units[i][1], measure="cv", times=np.array(t), weights=units[i][2],
+                                        confidence=confidence, n_boot=boots, seed=seed) for i in idx]
+        for i, r in zip(idx, res, strict=True):
+            out[i] = r
+    return out
+
+
+def _row(res: Any, seg: list[str], n_practices: int) -> dict[str, Any]:
     finite = res.by_period[np.isfinite(res.by_period)]
     return {
-        "segment_first": seg[0], "segment_last": seg[-1], "n_periods": int(keep.sum()), "n_practices": len(x),
+        "segment_first": seg[0], "segment_last": seg[-1], "n_periods": len(res.times), "n_practices": n_practices,
         "statistic": "cv slope per year", "value": res.slope, "lower": res.lower, "upper": res.upper,
         "confidence": res.confidence, "p_value": res.p_value, "direction": res.direction,
         "first_value": float(finite[0]) if finite.size else np.nan,

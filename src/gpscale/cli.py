@@ -218,6 +218,24 @@ def store_summary(
     console.print(table)
 
 
+@store_app.command("export")
+def store_export(
+    lake: Annotated[Path, typer.Option("--lake", help="Folder for the Parquet lake (new or empty).")],
+    store: StorePath = Path("out/gpscale.duckdb"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the lake already in that folder.")] = False,
+) -> None:
+    """Write the canonical tables as Parquet partitioned by source and period (hive layout)."""
+    from gpscale.store.command import open_for_command
+    from gpscale.store.lake import LakeError, export_lake
+
+    with open_for_command(store, read_only=True) as st:
+        try:
+            counts = export_lake(st, lake, overwrite=overwrite)
+        except LakeError as exc:
+            fail(str(exc))
+    console.print(f"lake {lake}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items() if n))
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("out"),

@@ -22,6 +22,7 @@ from gpscale.groups.cli import groups_app
 from gpscale.indicators.cli import compute_command, indicators_app
 from gpscale.report.cli import report_command
 from gpscale.sources.base import SourceError
+from gpscale.sources.rx_codes import RxCodeSet
 from gpscale.store.db import Store
 from gpscale.surveys.cli import survey_app
 from gpscale.web.cli import serve_command
@@ -92,6 +93,18 @@ def synth(
     )
 
 
+def _rx_codes(indicators_dir: Path | None) -> RxCodeSet:
+    """The BNF prefixes every installed prescribing definition reads (what ingest sums prescribing to)."""
+    from gpscale.indicators.library import load_definitions
+    from gpscale.indicators.rx_served import code_set
+
+    try:
+        return code_set(load_definitions(indicators_dir).values())
+    except (ValueError, OSError) as exc:
+        fail(f"--indicators: {exc}")
+        raise
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(
@@ -109,6 +122,11 @@ def ingest(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Refuse files in the folders named that no loader recognises (by default they are "
         "listed and skipped with a warning).")] = False,
+    keep_rows: Annotated[bool, typer.Option(
+        "--keep-rows", help="Keep every prescribing row (by default rows are summed per practice, month and the "
+        "BNF codes the installed indicator definitions read).")] = False,
+    indicators_dir: Annotated[Path | None, typer.Option(
+        "--indicators", help="Extra definitions folder whose prescribing codes the sums must also serve.")] = None,
 ) -> None:
     """Detect each file's format and load it into the store, atomically (all files or none).
 
@@ -139,7 +157,8 @@ def ingest(
             progress.update(task, completed=i, total=n, description=f"ingest {path.name}")
 
         try:
-            report = run_ingest(st, paths, progress=step, replace=replace, period=period, strict=strict)
+            report = run_ingest(st, paths, progress=step, replace=replace, period=period, strict=strict,
+                                rx_codes=None if keep_rows else _rx_codes(indicators_dir))
         except SourceError as exc:
             progress.stop()
             fail(f"{exc}\nnothing was written: the store is as it was before this command.")
@@ -197,6 +216,24 @@ def store_summary(
         table.add_row(r["table"], r["source"], r["file"], str(r["period"] or ""), f"{r['rows']:,}",
                       "" if r["practices"] is None else f"{r['practices']:,}")
     console.print(table)
+
+
+@store_app.command("export")
+def store_export(
+    lake: Annotated[Path, typer.Option("--lake", help="Folder for the Parquet lake (new or empty).")],
+    store: StorePath = Path("out/gpscale.duckdb"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the lake already in that folder.")] = False,
+) -> None:
+    """Write the canonical tables as Parquet partitioned by source and period (hive layout)."""
+    from gpscale.store.command import open_for_command
+    from gpscale.store.lake import LakeError, export_lake
+
+    with open_for_command(store, read_only=True) as st:
+        try:
+            counts = export_lake(st, lake, overwrite=overwrite)
+        except LakeError as exc:
+            fail(str(exc))
+    console.print(f"lake {lake}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items() if n))
 
 
 @app.command()

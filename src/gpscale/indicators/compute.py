@@ -47,6 +47,7 @@ from gpscale.indicators.model import (
     RegistrationsSpec,
     ValueType,
 )
+from gpscale.indicators.rx_served import SummedMonth, refusals
 from gpscale.periods import PeriodType, months_of_fy, parse_period
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
@@ -706,6 +707,7 @@ def compute_indicators(
     con, owned = _store_connection(store)
     workdir: str | None = None
     try:
+        refuse_unserved(defs, summed_months(con))
         if any(isinstance(d.denominator, RegistrationsSpec) for d in defs):
             _check_age_bands(con)
         if engine == "duckdb":
@@ -726,6 +728,27 @@ def compute_indicators(
         owned.close()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def summed_months(con: duckdb.DuckDBPyConnection) -> list[SummedMonth]:
+    """The months the store holds as prescribing sums (none in a store from before issue 17)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'prescribing_aggregate'"
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    rows = con.execute(
+        """SELECT a.period, a.code_prefixes, a.definitions, a.code_fingerprint, l.file_name
+        FROM prescribing_aggregate a JOIN ingest_log l USING (ingest_id) WHERE l.status = 'loaded'"""
+    ).fetchall()
+    return [SummedMonth(str(p), tuple(c), tuple(d), str(f), str(n)) for p, c, d, f, n in rows]
+
+
+def refuse_unserved(defs: Sequence[IndicatorDefinition], months: Sequence[SummedMonth]) -> None:
+    """Raise ComputeError if a definition needs BNF prefixes that summed prescribing months dropped."""
+    problems = refusals(defs, months)
+    if problems:
+        raise ComputeError("; ".join(problems))
 
 
 def _needed_tables(defs: Iterable[IndicatorDefinition]) -> set[str]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from gpscale.sources.headers import Col
+    from gpscale.sources.rx_codes import RxCodeSet
 
 
 class SourceError(Exception):
@@ -52,13 +53,15 @@ class Detection:
     ``qof_achievement:FY2019/20``): a later file with the same publication replaces the earlier one's rows,
     after the ingest has compared the two (:mod:`gpscale.store.editions`). ``stated_period`` is the period
     the user gave (``gpscale ingest --period``) for a file that carries none
-    (:mod:`gpscale.sources.period_policy`).
+    (:mod:`gpscale.sources.period_policy`). ``rx_codes``, where the ingest sets it, asks the prescribing
+    loader to aggregate rows to those BNF prefixes (:mod:`gpscale.sources.rx_codes`); None keeps every row.
     """
 
     format: str
     variant: str
     publication: str
     stated_period: str | None = None
+    rx_codes: RxCodeSet | None = None
 
 
 @dataclass(frozen=True)

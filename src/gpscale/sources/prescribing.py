@@ -22,6 +22,7 @@ The weighting tables (HSCIC ``prescribing_units.xlsx``: sheets ``STAR-PUs`` and 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,9 +41,21 @@ from gpscale.sources.period_policy import resolve_period
 if TYPE_CHECKING:
     import duckdb
 
+    from gpscale.sources.rx_codes import RxCodeSet
+
 STAGE = "_gpscale_stage_prescribing"
 REJ_TABLE = "_gpscale_stage_rx_errors"
 REJ_SCAN = "_gpscale_stage_rx_scans"
+AGG = "_gpscale_stage_rx_summed"
+ROWS_VIEW = "_gpscale_stage_rx_rows"
+
+_FIELDS = ("items", "quantity", "adq_usage", "nic", "actual_cost")
+_SUMS = ", ".join(f"sum({f}) AS {f}" for f in _FIELDS)
+#: Rows whose numbers break a rule (negative, or a fractional item count).
+_BAD_NUMBERS = "items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0 OR items <> floor(items)"
+#: Count of null (suppressed) values among the required numbers.
+_NULLS = ("count(*) FILTER (WHERE items IS NULL) + count(*) FILTER (WHERE quantity IS NULL) "
+          "+ count(*) FILTER (WHERE nic IS NULL) + count(*) FILTER (WHERE actual_cost IS NULL)")
 
 EPD_COLS: tuple[Col, ...] = (
     col("year_month", "year month", "period"),
@@ -56,6 +69,16 @@ EPD_COLS: tuple[Col, ...] = (
 )
 
 _YM = re.compile(r"^\s*((?:19|20)\d{2})[-_/ ]?(0[1-9]|1[0-2])\s*$")
+
+
+def _period_case(good: dict[str, str]) -> str:
+    """SQL mapping the ``year_month`` column to period labels (null for a month that is not one)."""
+    if not good:
+        return "CAST(NULL AS VARCHAR)"  # every row has a bad month and is quarantined
+    if len(good) == 1:
+        return _sql_str(next(iter(good.values())))
+    whens = " ".join(f"WHEN {_sql_str(y)} THEN {_sql_str(lab)}" for y, lab in good.items() if y is not None)
+    return f"CASE year_month {whens} END"
 
 
 def ym_label(s: str) -> str | None:
@@ -80,7 +103,8 @@ class PrescribingMonthly(Loader):
 
     def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
         """Drop the staging tables once the ingest has copied the rows (an EPD month is gigabytes)."""
-        for t in (STAGE, REJ_TABLE, REJ_SCAN):
+        con.execute(f"DROP VIEW IF EXISTS {ROWS_VIEW}")
+        for t in (STAGE, REJ_TABLE, REJ_SCAN, AGG):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
     def _resolve(self, headers: list[str], path: Path | str) -> dict[str, int]:
@@ -105,7 +129,11 @@ class PrescribingMonthly(Loader):
             ym = ym_label(recs[1][found.positions["year_month"]])
         return Detection(self.name, variant, f"prescribing:{variant}:{ym or head.path.name}")
 
-    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+    def _csv_source(self, head: FileHead) -> tuple[str, str]:
+        """(read_csv call with explicit column types, select list naming the canonical columns).
+
+        Rows the parser cannot type go to the rejects tables with their line numbers (``store_rejects``).
+        """
         path = head.path
         headers = head_headers(head)
         check_header(path, headers)
@@ -128,29 +156,127 @@ class PrescribingMonthly(Loader):
         select = ", ".join((f"trim({sel[k]}) AS {k}" if k in trim else f"{sel[k]} AS {k}") for k in sel)
         if "adq_usage" not in sel:
             select += ", CAST(NULL AS DOUBLE) AS adq_usage"
-        for t in (REJ_TABLE, REJ_SCAN, STAGE):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-        progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
-        con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
-        try:
-            con.execute(
-                f"""
-                CREATE TEMP TABLE {STAGE} AS
-                SELECT {select}
-                FROM read_csv({_sql_str(str(path))}, header = true, auto_detect = false, delim = ',',
+        source = f"""read_csv({_sql_str(str(path))}, header = true, auto_detect = false, delim = ',',
                               quote = '"', escape = '"', new_line = '{newline}', columns = {cols_sql},
                               encoding = '{encoding}',
                               store_rejects = true,
                               rejects_table = '{REJ_TABLE}', rejects_scan = '{REJ_SCAN}',
-                              ignore_errors = true)
-                """
-            )
+                              ignore_errors = true)"""
+        return source, select
+
+    def _parse(self, path: Path, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Run the statement reading the file, with DuckDB's progress bar off (the CLI shows its own)."""
+        for t in (REJ_TABLE, REJ_SCAN, STAGE, AGG):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        progress = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute(sql)
         except Exception as exc:  # duckdb.Error subclasses: IO, invalid input...
             raise SourceError(path, v.MALFORMED_CSV, f"cannot parse CSV: {exc}".splitlines()[0]) from exc
         finally:
             # after a parse error the transaction is aborted (the ingest rolls it back): ignore failure here
             with contextlib.suppress(Exception):
                 con.execute(f"SET enable_progress_bar = {'true' if progress and progress[0] else 'false'}")
+
+    def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        """Every row (``detection.rx_codes`` None), or the rows summed to the code set's keys.
+
+        Aggregating, a clean file is parsed and summed in one query; a file with any row to quarantine or
+        any row that breaks a rule is loaded row by row first (the checks below, naming each bad line) and
+        summed afterwards, so both paths give the same rejects and errors.
+        """
+        codes = detection.rx_codes
+        if codes is not None:
+            fast = self._load_summed(head, detection, con, codes)
+            if fast is not None:
+                return fast
+        result = self._load_rows(head, detection, con)
+        if codes is None:
+            return result
+        rows = result.tables["prescribing"]
+        assert not isinstance(rows, pd.DataFrame)
+        rows.create_view(ROWS_VIEW, replace=True)
+        con.execute(
+            f"""CREATE TEMP TABLE {AGG} AS SELECT practice_code, period AS year_month,
+            {codes.key_sql("bnf_code")} AS bnf_code, count(*) AS n_rows, {_SUMS} FROM {ROWS_VIEW} GROUP BY ALL"""
+        )
+        return self._summed_result(con, codes, result)
+
+    def _load_summed(
+        self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection, codes: RxCodeSet
+    ) -> LoadResult | None:
+        """Parse and sum a clean file in one query; None when any row needs quarantine or breaks a rule."""
+        path = head.path
+        source, select = self._csv_source(head)
+        self._parse(
+            path,
+            con,
+            f"""
+            CREATE TEMP TABLE {AGG} AS
+            SELECT practice_code, year_month, {codes.key_sql("bnf_code")} AS bnf_code, count(*) AS n_rows, {_SUMS},
+                   count(*) FILTER (WHERE {_BAD_NUMBERS}) AS n_bad,
+                   {_NULLS} AS n_null,
+                   count(DISTINCT hash(bnf_code, items, quantity, adq_usage, nic, actual_cost)) AS n_distinct
+            FROM (SELECT {select} FROM {source})
+            GROUP BY ALL
+            """,
+        )
+        got = con.execute(
+            f"SELECT count(*), sum(n_rows), sum(n_bad), sum(n_null), sum(n_rows - n_distinct) FROM {AGG}"
+        ).fetchone()
+        n_rejected = con.execute(f"SELECT count(*) FROM {REJ_TABLE}").fetchone()
+        assert got is not None and n_rejected is not None
+        n_groups, rows_in, n_bad, n_null, n_repeats = (int(x or 0) for x in got)
+        if not n_groups or n_bad or n_repeats or n_rejected[0]:
+            return None  # the row-by-row path names every bad line (and refuses repeated rows)
+        codes_seen = [r[0] for r in con.execute(f"SELECT DISTINCT practice_code FROM {AGG}").fetchall()]
+        yms = [r[0] for r in con.execute(f"SELECT DISTINCT year_month FROM {AGG}").fetchall()]
+        if any(c is None or not re.fullmatch(v.PRACTICE_CODE_RE, c) for c in codes_seen):
+            return None
+        ym_map = {y: ym_label(y or "") for y in yms}
+        if any(lab is None for lab in ym_map.values()):
+            return None
+        good = {y: lab for y, lab in ym_map.items() if lab is not None}
+        resolve_period(path, PeriodType.MONTH, "prescribing", content=set(good.values()),
+                       stated=detection.stated_period)
+        con.execute(f"UPDATE {AGG} SET year_month = {_period_case(good)}")
+        rows = LoadResult(
+            tables={},
+            rows_in=rows_in,
+            periods=sorted(set(good.values())),
+            nulls_suppressed=n_null,
+            message=f"{len(codes_seen)} practices; layout {detection.variant}",
+        )
+        return self._summed_result(con, codes, rows)
+
+    @staticmethod
+    def _summed_result(con: duckdb.DuckDBPyConnection, codes: RxCodeSet, rows: LoadResult) -> LoadResult:
+        """The summed rows (``year_month`` of the AGG table already holds the period label) and the record of
+        which code set and definitions they serve."""
+        summed = con.sql(f"SELECT practice_code, year_month AS period, bnf_code, {', '.join(_FIELDS)} FROM {AGG}")
+        n_rows = con.execute(f"SELECT coalesce(sum(n_rows), 0) FROM {AGG}").fetchone()
+        record = pd.DataFrame(
+            {
+                "period": list(rows.periods),
+                "code_prefixes": [list(codes.prefixes)] * len(rows.periods),
+                "definitions": [list(codes.served)] * len(rows.periods),
+                "code_fingerprint": codes.fingerprint,
+                "rows_summed": int(n_rows[0]) if n_rows else 0,
+            }
+        )
+        return dataclasses.replace(
+            rows,
+            tables={"prescribing": summed, "prescribing_aggregate": record},
+            message=f"{rows.message}; rows summed to {len(codes.prefixes)} BNF prefixes (code set "
+            f"{codes.fingerprint}; gpscale ingest --keep-rows keeps every row)",
+        )
+
+    def _load_rows(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
+        path = head.path
+        headers = head_headers(head)
+        source, select = self._csv_source(head)
+        self._parse(path, con, f"CREATE TEMP TABLE {STAGE} AS SELECT {select} FROM {source}")
 
         rejects: list[Reject] = []
         parse_errors = con.execute(
@@ -183,11 +309,7 @@ class PrescribingMonthly(Loader):
 
         stats = con.execute(
             f"""
-            SELECT count(*),
-                   count(*) FILTER (WHERE items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0
-                                    OR items <> floor(items)),
-                   count(*) FILTER (WHERE items IS NULL) + count(*) FILTER (WHERE quantity IS NULL)
-                   + count(*) FILTER (WHERE nic IS NULL) + count(*) FILTER (WHERE actual_cost IS NULL)
+            SELECT count(*), count(*) FILTER (WHERE {_BAD_NUMBERS}), {_NULLS}
             FROM {STAGE}
             """
         ).fetchone()
@@ -213,7 +335,7 @@ class PrescribingMonthly(Loader):
         if bad_yms:
             conds.append(f"year_month IS NULL OR year_month IN ({', '.join(_sql_str(y or '') for y in bad_yms)})")
         if n_neg:
-            conds.append("items < 0 OR quantity < 0 OR adq_usage < 0 OR nic < 0 OR items <> floor(items)")
+            conds.append(_BAD_NUMBERS)
         bad_sql = " OR ".join(f"({c})" for c in conds) if conds else "FALSE"
         n_bad = 0
         if conds:
@@ -257,16 +379,7 @@ class PrescribingMonthly(Loader):
             resolve_period(path, PeriodType.MONTH, "prescribing", content=set(good.values()),
                            stated=detection.stated_period)
         self._refuse_repeated_rows(path, con, bad_sql)
-        if not good:
-            period_sql = "CAST(NULL AS VARCHAR)"  # every row has a bad month and is quarantined
-        elif len(good) == 1:
-            period_sql = _sql_str(next(iter(good.values())))
-        else:
-            period_sql = (
-                "CASE year_month "
-                + " ".join(f"WHEN {_sql_str(y)} THEN {_sql_str(lab)}" for y, lab in good.items() if y is not None)
-                + " END"
-            )
+        period_sql = _period_case(good)
         rel = con.sql(
             f"""
             SELECT practice_code, {period_sql} AS period, bnf_code, items, quantity, adq_usage, nic, actual_cost

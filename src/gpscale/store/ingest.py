@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +30,7 @@ from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, LoadResult, Reject, SourceError
 from gpscale.sources.period_policy import fy_from_text, month_from_text
 from gpscale.sources.registry import DATA_SUFFIXES, Detected, detect_file
+from gpscale.sources.rx_codes import RxCodeSet
 from gpscale.store import editions
 from gpscale.store.db import Store
 from gpscale.store.schema import DATA_TABLES
@@ -36,6 +38,9 @@ from gpscale.store.schema import DATA_TABLES
 #: DuckDB may use at most this much memory while ingesting (it spills to disk beyond), so that a file of
 #: any size is loaded in bounded memory.
 INGEST_MEMORY_LIMIT = "256MB"
+
+#: Files at least this large are checksummed while they are parsed rather than before.
+CONCURRENT_HASH_BYTES = 64 << 20
 
 
 class FileStatus(StrEnum):
@@ -149,12 +154,15 @@ def ingest(
     replace: bool = False,
     period: str | None = None,
     strict: bool = False,
+    rx_codes: RxCodeSet | None = None,
 ) -> IngestReport:
     """Load every file into the store in one transaction; raise SourceError (store unchanged) on failure.
 
     ``replace`` forces replacements the edition comparison refuses; ``period`` (a label such as
     ``FY2019/20`` or ``2019-09``) states the period of files that carry none. Files found in the folders
     named that no loader recognises are skipped and listed in the report (``strict`` refuses them instead).
+    ``rx_codes`` sums prescribing rows to those BNF prefixes (:mod:`gpscale.sources.rx_codes`); None keeps
+    every row.
     """
     if period is not None:
         parse_period(period)  # a label, as gpscale.sources.period_policy.parse_stated_period returns
@@ -172,6 +180,9 @@ def ingest(
             for i, found in enumerate(files):
                 if progress:
                     progress(found.head.path, i, len(files))
+                if rx_codes is not None:
+                    summed = dataclasses.replace(found.detection, rx_codes=rx_codes)
+                    found = dataclasses.replace(found, detection=summed)
                 report.files.append(_ingest_one(con, found, report, replace, period))
             con.execute("COMMIT")
         except BaseException:
@@ -192,24 +203,29 @@ def _ingest_one(
     con: duckdb.DuckDBPyConnection, found: Detected, report: IngestReport, replace: bool, period: str | None
 ) -> FileOutcome:
     path = found.head.path
-    digest = sha256_of(path)
     fmt, det = found.format, found.detection
     if period is not None:
         det = dataclasses.replace(det, stated_period=period)
-    same = con.execute(
-        "SELECT ingest_id, file_name, periods FROM ingest_log WHERE sha256 = ? AND format = ? AND status = 'loaded'",
-        [digest, det.format],
-    ).fetchall()
-    if same:
-        _check_same_file(path, same[0][1], list(same[0][2] or []))
-        return FileOutcome(path, det.format, det.variant, FileStatus.UNCHANGED, 0, 0, 0, 0, (),
-                           f"already loaded (ingest {same[0][0]}, {same[0][1]})")
-    try:
-        result = found.load(con, det)
-    except SourceError:
-        raise
-    except (duckdb.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise SourceError(path, "parse-error", f"{type(exc).__name__}: {exc}") from exc
+    # a large file is checksummed while the loader parses it (both read the file once, on two cores); a
+    # file already loaded is then reported unchanged and the parsed rows are dropped, as if never read
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(sha256_of, path)
+        if path.stat().st_size < CONCURRENT_HASH_BYTES and (same := _unchanged(con, path, hashing.result(), det)):
+            return same
+        try:
+            result = found.load(con, det)
+        except (SourceError, duckdb.Error, ValueError, KeyError, TypeError, UnicodeDecodeError,
+                pd.errors.ParserError) as exc:
+            if same := _unchanged(con, path, hashing.result(), det):
+                fmt.cleanup(con)
+                return same
+            if isinstance(exc, SourceError):
+                raise
+            raise SourceError(path, "parse-error", f"{type(exc).__name__}: {exc}") from exc
+        digest = hashing.result()
+    if same := _unchanged(con, path, digest, det):
+        fmt.cleanup(con)
+        return same
     if det.stated_period is not None and det.stated_period not in result.periods:
         raise SourceError(
             path,
@@ -298,6 +314,19 @@ def _ingest_one(
         tuple(result.periods),
         message,
     )
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, digest: str, det: Detection) -> FileOutcome | None:
+    """The outcome of a file byte-identical to one already loaded (None if it is new)."""
+    same = con.execute(
+        "SELECT ingest_id, file_name, periods FROM ingest_log WHERE sha256 = ? AND format = ? AND status = 'loaded'",
+        [digest, det.format],
+    ).fetchall()
+    if not same:
+        return None
+    _check_same_file(path, same[0][1], list(same[0][2] or []))
+    return FileOutcome(path, det.format, det.variant, FileStatus.UNCHANGED, 0, 0, 0, 0, (),
+                       f"already loaded (ingest {same[0][0]}, {same[0][1]})")
 
 
 def _detail_with_line(r: Reject) -> str:

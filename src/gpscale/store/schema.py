@@ -227,6 +227,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        5,
+        "prescribing summed at ingest: which BNF prefixes and definitions each summed month serves (issue 17)",
+        """
+        -- one row per month an ingest summed to BNF prefixes (gpscale.sources.rx_codes); months loaded row by
+        -- row (gpscale ingest --keep-rows) have none. A definition needing a prefix outside code_prefixes
+        -- cannot be computed from these months and is refused with a message to re-ingest.
+        CREATE TABLE prescribing_aggregate (
+            period           VARCHAR NOT NULL,
+            code_prefixes    VARCHAR[] NOT NULL,
+            definitions      VARCHAR[] NOT NULL,   -- id@vN of the definitions the prefixes were gathered from
+            code_fingerprint VARCHAR NOT NULL,
+            rows_summed      BIGINT NOT NULL,      -- file rows the month's sums stand for
+            ingest_id        INTEGER NOT NULL
+        );
+        """,
+    ),
 )
 
 #: Tables that hold rows loaded from files (each has an ``ingest_id`` column).
@@ -242,4 +259,5 @@ DATA_TABLES: tuple[str, ...] = (
     "membership",
     "qof_indicator",
     "reference_value",
+    "prescribing_aggregate",
 )

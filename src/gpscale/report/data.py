@@ -101,7 +101,7 @@ class ResultsData:
         charts); the bundle never changes while it is open."""
         with self._lock:
             if key in self._once:
-                return self._once[key]  # type: ignore[no-any-return]
+                return self._once[key]
         value = make()
         with self._lock:
             self._once.setdefault(key, value)

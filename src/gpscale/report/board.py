@@ -97,7 +97,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     trends = S.latest_trends(data, group_id, conf)
     prof = S.group_profile(data, group_id)
     facts, info = prof["facts"], prof["info"]
-    summary = S.group_summary(data, group_id, conf, rows)
+    summary = S.group_summary(data, group_id, conf, rows, trends)
     lines = [f"{info['kind_label'].capitalize()} with {facts['current_members']} member practices now "
              f"({facts['ever_members']} ever); membership view {data.view}; data version {data.data_version}."]
     if facts.get("commissioners") is not None:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from gpscale.bundle import MANIFEST, Bundle, BundleError, open_bundle, require_bundle
 
+_T = TypeVar("_T")
 ENGLAND_ID = "E92000001"
 #: Groups whose scorecard rows are kept between the queries of one page (each a few thousand rows).
 GROUP_ROWS_KEPT = 16
@@ -90,8 +92,20 @@ class ResultsData:
         self.indicators = self._indicators()
         self._rows: OrderedDict[str, pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
+        self._once: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ small tables, read once
+
+    def once(self, key: str, make: Callable[[], _T]) -> _T:
+        """``make()``'s result, made once per bundle (for content every request shows alike, e.g. England's
+        charts); the bundle never changes while it is open."""
+        with self._lock:
+            if key in self._once:
+                return self._once[key]
+        value = make()
+        with self._lock:
+            self._once.setdefault(key, value)
+        return value
 
     def _indicators(self) -> dict[str, Indicator]:
         present = [str(i) for i in self.england["indicator_id"].unique()]
@@ -242,6 +256,11 @@ class ResultsData:
                         "survey_id") for x in found):
                     found.append(b)
         return found
+
+    @property
+    def has_surveys(self) -> bool:
+        """Whether any survey bundle is present (checked once; the tables are read only by the surveys page)."""
+        return bool(self._survey_bundles)
 
     def surveys(self) -> list[tuple[str, dict[str, pd.DataFrame]]]:
         """Survey tables by survey, as their (disclosed) bundles hold them; the summary table is left out."""

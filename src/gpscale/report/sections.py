@@ -166,7 +166,11 @@ def england_overview(data: ResultsData, conf: float = 0.95) -> Table:
 
 
 def england_trends(data: ResultsData) -> list[Chart]:
-    """England's value over the years for each indicator."""
+    """England's value over the years for each indicator (drawn once per bundle: the bundle never changes)."""
+    return data.once("england_trends", lambda: _england_trends(data))
+
+
+def _england_trends(data: ResultsData) -> list[Chart]:
     charts = []
     e_all = data.england[(data.england["period_type"] == "fy") & (data.england["confidence"] == 0.95)]
     for ind in data.indicators.values():
@@ -345,22 +349,23 @@ def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float
     return chart, frame
 
 
-def group_summary(data: ResultsData, group_id: str, conf: float = 0.95,
-                  rows: pd.DataFrame | None = None) -> dict[str, Any]:
+def group_summary(data: ResultsData, group_id: str, conf: float = 0.95, rows: pd.DataFrame | None = None,
+                  trends: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The one-page summary: indicators better / worse than England in their latest year, improving / worsening."""
     rows = data.group_rows(group_id) if rows is None else rows
     latest = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")]
+    shown = {(str(i), str(p)): shown_label(c, s) for i, p, c, s in zip(
+        latest["indicator_id"], latest["period"], latest["comparison"], latest["suppressed"], strict=True)}
     out: dict[str, list[str]] = {"better": [], "worse": [], "higher": [], "lower": [], "similar": [],
                                  "hidden": [], "improving": [], "worsening": []}
     for ind in data.indicators.values():
-        r = latest[(latest["indicator_id"] == ind.id) & (latest["period"] == data.latest_fy(ind.id))]
-        if r.empty:
+        label = shown.get((ind.id, str(data.latest_fy(ind.id))))
+        if label is None:
             continue
-        label = shown_label(r["comparison"].iloc[0], r["suppressed"].iloc[0])
         key = "hidden" if label == SUPPRESSED else label
         if key in out:
             out[key].append(f"{ind.title} ({data.latest_fy(ind.id)})")
-    for ind_id, t in latest_trends(data, group_id, conf).items():
+    for ind_id, t in (latest_trends(data, group_id, conf) if trends is None else trends).items():
         title = data.indicators[ind_id].title if ind_id in data.indicators else ind_id
         text = str(t.get("classification", ""))
         if "getting better" in text:

@@ -188,7 +188,7 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
             "view": data_.view,
             "count_rule": data_.count_rule,
             "survey_rule": data_.survey_rule,
-            "has_surveys": bool(data_.surveys()),
+            "has_surveys": data_.has_surveys,
             "legend": legend_html(),
             "similar_note": S.SIMILAR_NOTE,
             "rank_note": S.RANK_NOTE,
@@ -341,8 +341,9 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         if indicator is not None and indicator not in data_.indicators:
             raise NotFound(f"no indicator {indicator}")
         chosen = indicator or (ind_ids[0] if ind_ids else None)
-        trend = S.trend_chart(data_, group_id, chosen, c)[0] if chosen else None
-        summary = S.group_summary(data_, group_id, c)
+        trends = S.latest_trends(data_, group_id, c)
+        trend = S.trend_chart(data_, group_id, chosen, c, trends=trends)[0] if chosen else None
+        summary = S.group_summary(data_, group_id, c, trends=trends)
         monthly = [i for i in data_.indicators.values() if i.is_monthly and i.id in ind_ids]
         members = prof["members"]
         mcols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),

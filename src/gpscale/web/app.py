@@ -40,8 +40,8 @@ from gpscale.report import sections as S
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, survey_columns, table_html
 from gpscale.web import api as api_module
-from gpscale.web.calibration import add_calibration_page
 from gpscale.web import schemes as scheme_pages
+from gpscale.web.calibration import add_calibration_page
 
 GROUP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 PRACTICE_CODE = r"^[A-Za-z][A-Za-z0-9]{2,9}$"

@@ -147,3 +147,23 @@ def test_corrupted_workbook_gives_clear_error(data, tmp_path: Path) -> None:
         check_outcome(p, store)
     finally:
         store.close()
+
+
+def test_unparseable_file_after_a_clean_checksum_check_gives_a_clear_error(tmp_path: Path) -> None:
+    """A case Hypothesis found: a NUL line after the header makes DuckDB's CSV reader fail mid-transaction.
+
+    The ingest must still name the file and rule, not fail later querying the aborted transaction.
+    """
+    name, raw = template("prescribing_pdpi")
+    header, rest = raw.split(b"\n", 1)
+    path = tmp_path / name
+    path.write_bytes(header + b"\n\x00\r\n" + rest)
+    store = open_store(":memory:")
+    try:
+        before = content_hash(store.con)
+        with pytest.raises(SourceError) as err:
+            ingest(store, [path])
+        assert err.value.rule in FILE_RULES and path.name in str(err.value)
+        assert content_hash(store.con) == before
+    finally:
+        store.close()

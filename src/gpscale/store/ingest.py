@@ -207,23 +207,26 @@ def _ingest_one(
     if period is not None:
         det = dataclasses.replace(det, stated_period=period)
     # a large file is checksummed while the loader parses it (both read the file once, on two cores); a
-    # file already loaded is then reported unchanged and the parsed rows are dropped, as if never read
+    # file already loaded is then reported unchanged and the parsed rows are dropped, as if never read. The
+    # editions already loaded are read first: a loader that fails leaves the transaction aborted, unqueryable
+    known = _loaded_digests(con, det)
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(sha256_of, path)
-        if path.stat().st_size < CONCURRENT_HASH_BYTES and (same := _unchanged(con, path, hashing.result(), det)):
+        if path.stat().st_size < CONCURRENT_HASH_BYTES and (same := _unchanged(path, hashing.result(), det, known)):
             return same
         try:
             result = found.load(con, det)
         except (SourceError, duckdb.Error, ValueError, KeyError, TypeError, UnicodeDecodeError,
                 pd.errors.ParserError) as exc:
-            if same := _unchanged(con, path, hashing.result(), det):
-                fmt.cleanup(con)
+            if same := _unchanged(path, hashing.result(), det, known):
+                with contextlib.suppress(duckdb.Error):  # nothing to drop where the transaction is aborted
+                    fmt.cleanup(con)
                 return same
             if isinstance(exc, SourceError):
                 raise
             raise SourceError(path, "parse-error", f"{type(exc).__name__}: {exc}") from exc
         digest = hashing.result()
-    if same := _unchanged(con, path, digest, det):
+    if same := _unchanged(path, digest, det, known):
         fmt.cleanup(con)
         return same
     if det.stated_period is not None and det.stated_period not in result.periods:
@@ -316,17 +319,25 @@ def _ingest_one(
     )
 
 
-def _unchanged(con: duckdb.DuckDBPyConnection, path: Path, digest: str, det: Detection) -> FileOutcome | None:
-    """The outcome of a file byte-identical to one already loaded (None if it is new)."""
-    same = con.execute(
-        "SELECT ingest_id, file_name, periods FROM ingest_log WHERE sha256 = ? AND format = ? AND status = 'loaded'",
-        [digest, det.format],
+def _loaded_digests(con: duckdb.DuckDBPyConnection, det: Detection) -> dict[str, tuple[int, str, list[str]]]:
+    """The files of this format already loaded, by checksum: ingest id, file name and periods."""
+    rows = con.execute(
+        "SELECT sha256, ingest_id, file_name, periods FROM ingest_log WHERE format = ? AND status = 'loaded'",
+        [det.format],
     ).fetchall()
-    if not same:
+    return {str(r[0]): (int(r[1]), str(r[2]), list(r[3] or [])) for r in rows}
+
+
+def _unchanged(
+    path: Path, digest: str, det: Detection, known: dict[str, tuple[int, str, list[str]]]
+) -> FileOutcome | None:
+    """The outcome of a file byte-identical to one already loaded (None if it is new)."""
+    if (same := known.get(digest)) is None:
         return None
-    _check_same_file(path, same[0][1], list(same[0][2] or []))
+    ingest_id, name, periods = same
+    _check_same_file(path, name, periods)
     return FileOutcome(path, det.format, det.variant, FileStatus.UNCHANGED, 0, 0, 0, 0, (),
-                       f"already loaded (ingest {same[0][0]}, {same[0][1]})")
+                       f"already loaded (ingest {ingest_id}, {name})")
 
 
 def _detail_with_line(r: Reject) -> str:

@@ -15,7 +15,6 @@ import csv
 import io
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -24,22 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.web.browser_guard import ARGS, CHROMIUM, Page, expect, sync_playwright  # skips if absent
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = os.environ.get("GPSCALE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None  # type: ignore[assignment]
-
-if sync_playwright is None:
-    pytest.skip("playwright is not installed (pip install 'gpscale[browser]')", allow_module_level=True)
-if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set GPSCALE_CHROMIUM)",
-                allow_module_level=True)
 
 NAMED = "FED-CASTLE"  # the federation of synthetic England
 

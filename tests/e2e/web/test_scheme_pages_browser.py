@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import tests.e2e.web.browser_guard  # noqa: F401 - skips this module where playwright or chromium is missing
 from tests.e2e.web.test_dashboard_browser import AXE, _free_port, browser  # noqa: F401 - the browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

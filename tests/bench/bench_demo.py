@@ -9,6 +9,9 @@ same synthetic England, generated once beforehand (the set-up ``make demo`` reus
 
 Both bundles are checked identical table by table. ``GPSCALE_BENCH_DEMO_PRACTICES`` sets the size (default
 300). Results: ``bench-results/demo.json``. Run: ``python -m tests.bench.run demo``.
+
+``bench_demo_audit_svd``: one SVD of an audit-shaped matrix (equations of ±1 over hidden cells) at three
+sizes, on the default BLAS threads against one thread, same run (``bench-results/demo_audit_svd.json``).
 """
 
 from __future__ import annotations
@@ -90,6 +93,33 @@ def bench_demo() -> None:
         f"run_demo(seed {SEED}, {PRACTICES} practices) after set-up, each variant in a fresh process: now (Parquet "
         "only, audit on one BLAS thread) against the demo as it was (CSV copies, audit on every BLAS thread)"))
     print(path.read_text())
+
+
+def bench_demo_audit_svd() -> None:
+    import numpy as np
+
+    from gpscale.blas import one_blas_thread
+    from tests.bench.harness import timeit
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n in ((60, 80), (300, 400), (900, 1000)):
+        a = np.zeros((m, n))
+        cols = rng.integers(0, n, size=(m, 6))
+        a[np.arange(m)[:, None], cols] = -1.0
+        a[np.arange(m), cols[:, 0]] = 1.0
+
+        def svd(a: np.ndarray = a) -> None:
+            np.linalg.svd(a, full_matrices=False)
+
+        default = timeit(svd, repeat=5)["median_s"]
+        with one_blas_thread():
+            one = timeit(svd, repeat=5)["median_s"]
+        rows.append({"shape": [m, n], "default_threads_s": round(default, 4), "one_thread_s": round(one, 4),
+                     "speed_up": round(default / one, 1)})
+        print(rows[-1], flush=True)
+    record("demo_audit_svd", {"sizes": rows, "load_average": round(os.getloadavg()[0], 1)},
+           notes="median of 5 SVDs (full_matrices=False) per shape and setting")
 
 
 if __name__ == "__main__":

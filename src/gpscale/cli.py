@@ -241,6 +241,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("out"),
     seed: Annotated[int, typer.Option("--seed")] = 1,
     practices: Annotated[int, typer.Option("--practices", min=20)] = 6500,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write a CSV copy of each results table.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
 ) -> None:
     """Run the main job on synthetic England: generate, ingest, compute, evaluate, report."""
     import time
@@ -252,7 +254,7 @@ def demo(
     def step(msg: str) -> None:
         err.print(f"[bold cyan]{time.perf_counter() - t0:6.1f}s[/] {msg}")
 
-    result = run_demo(out, seed=seed, practices=practices, step=step)
+    result = run_demo(out, seed=seed, practices=practices, step=step, csv=csv, excel=excel)
     summary = named_group_summary(result.evaluation)
     table = Table("group", "indicator", "period", "value (95% CI)", "England", "vs England",
                   title="Named groups, latest year (as-was membership, 95% intervals)")

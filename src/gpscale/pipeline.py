@@ -42,8 +42,13 @@ def _synth_is_current(folder: Path, seed: int, practices: int) -> bool:
     return bool(meta.get("seed") == seed and meta.get("practices") == practices)
 
 
-def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None = None) -> DemoResult:
-    """Run the whole pipeline into ``out``; reuse synthetic files already generated with the same settings."""
+def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None = None, *, csv: bool = False,
+             excel: bool = False) -> DemoResult:
+    """Run the whole pipeline into ``out``; reuse synthetic files already generated with the same settings.
+
+    The results bundle is Parquet only unless ``csv`` / ``excel`` ask for copies (at the default size a CSV
+    copy of the practice values alone is about 550 MB).
+    """
     say = step or (lambda _msg: None)
     synth_dir = out / "synth"
     if _synth_is_current(synth_dir, seed, practices):
@@ -58,7 +63,7 @@ def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None 
         say("evaluating every group: scorecard, trends, variation, characteristics, is bigger better?")
         ev = evaluate(store, progress=lambda msg: say(f"  {msg}"))
     say("disclosure control and the results bundle")
-    tables = write_bundle(make_bundle(ev), out / "results", meta=bundle_meta(ev))
+    tables = write_bundle(make_bundle(ev), out / "results", meta=bundle_meta(ev), csv=csv, excel=excel)
     say("writing the national report and a board pack for each named group")
     bundle = open_bundle(out / "results")
     report_path = write_national_report(bundle, out / "reports" / "national.html")[0]

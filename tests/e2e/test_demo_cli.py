@@ -64,7 +64,7 @@ def test_unknown_file_fails_cleanly_and_leaves_the_store_unchanged(tmp_path):
 
 
 def test_demo_writes_reports_bundle_and_summary(tmp_path):
-    r = runner.invoke(app, ["demo", "--out", str(tmp_path), "--practices", "30", "--seed", "4"])
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path), "--practices", "30", "--seed", "4", "--excel"])
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "report.html").exists()  # the national report is the overview
     html = (tmp_path / "reports" / "national.html").read_text()
@@ -72,6 +72,8 @@ def test_demo_writes_reports_bundle_and_summary(tmp_path):
     pack = (tmp_path / "reports" / "FED-CASTLE.html").read_text()
     assert pack.index("Summary: ") < pack.index("Scorecard against England")
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: no external resources
-    card = pd.read_csv(tmp_path / "results" / "scorecard.csv")
+    # results as Parquet, the workbook asked for, and no CSV copies unless asked for (--csv)
+    assert (tmp_path / "results" / "results.xlsx").is_file() and not list((tmp_path / "results").glob("*.csv"))
+    card = pd.read_parquet(tmp_path / "results" / "scorecard.parquet")
     assert {"qof_total", "rx_broad_spectrum", "rx_antibacterial_items"} <= set(card["indicator_id"])
     assert "Named groups, latest year" in r.output

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gpscale.blas import one_blas_thread
 from gpscale.disclosure.rules import COUNT_THRESHOLD, SURVEY_MIN_RESPONDENTS
 from gpscale.disclosure.vocabulary import HideRule
 
@@ -249,6 +250,7 @@ def _enforce(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray
             return
 
 
+@one_blas_thread()  # small SVDs: more BLAS threads only oversubscribe the cores
 def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, pe: np.ndarray, pr: np.ndarray,
           block: np.ndarray, cost: np.ndarray, max_hidden: int = AUDIT_MAX_HIDDEN, only: np.ndarray | None = None,
           ) -> tuple[np.ndarray, int, dict[int, int]]:
@@ -258,7 +260,8 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
     a positive count, every equation ``total - sum(parts) = 0`` is a linear constraint, and a hidden row is
     revealed when every solution of the constraints gives it the same value, i.e. its unit vector lies in
     the row space of the constraint matrix (its projection onto the span of the right singular vectors
-    keeps length 1). For each revealed cell one visible cell the attack
+    keeps length 1); the SVDs run on one BLAS thread (:func:`gpscale.blas.one_blas_thread`). For each
+    revealed cell one visible cell the attack
     uses is hidden: the lowest ``cost`` (group totals before practices before England), then the smallest
     count. ``only`` limits the audit to those blocks.
     Returns the rows to hide, the number of blocks audited and the hidden-cell count of blocks too large

@@ -227,9 +227,20 @@ def _null_float() -> ir.FloatingValue:
     return ibis.null().cast("float64")
 
 
+#: Sums run in this fixed-point type: exact, so the same whatever order a parallel aggregation meets the
+#: rows in (a float64 sum is not: two runs of the demo differed in the last bits, and a bootstrap on those
+#: bits in its conclusion; issue 17). Values keep 12 decimals; whole numbers and the sums are unchanged.
+EXACT_SUM_TYPE = "decimal(38, 12)"
+
+
+def _exact_sum(expr: ir.NumericValue) -> ir.FloatingScalar:
+    """Σ expr over the group as float64, added exactly (:data:`EXACT_SUM_TYPE`), hence reproducibly."""
+    return expr.cast(EXACT_SUM_TYPE).sum().cast("float64")
+
+
 def _strict_sum(t: ir.Table, expr: ir.NumericValue) -> ir.FloatingScalar:
     """Σ expr over the group, or null if any row's expr is null (suppressed cells are not zeros)."""
-    return ibis.ifelse(expr.count() == t.count(), expr.sum().cast("float64"), _null_float())
+    return ibis.ifelse(expr.count() == t.count(), _exact_sum(expr), _null_float())
 
 
 def _month_index(label: ir.StringValue) -> ir.IntegerValue:
@@ -337,7 +348,7 @@ def _prescribing_counts(e: _Engine, specs: Sequence[PrescribingSpec], names: Seq
     """
     p = e.table("prescribing")
     metrics = {
-        name: ibis.ifelse(_bnf_condition(p.bnf_code, s), p[s.field], 0.0).sum().cast("float64")
+        name: _exact_sum(ibis.ifelse(_bnf_condition(p.bnf_code, s), p[s.field], 0.0))
         for s, name in zip(specs, names, strict=True)
     }
     agg = p.group_by(["practice_code", "period"]).aggregate(**metrics)
@@ -414,7 +425,7 @@ def _roll_up_to_fy(
     m = months.join(e.small_table(mapping), "period")
     known = m.filter(m.numerator.notnull() & m.denominator.notnull())
     agg = known.group_by(["practice_code", "fy"]).aggregate(
-        numerator=known.numerator.sum(), denominator=known.denominator.sum() * scale
+        numerator=_exact_sum(known.numerator), denominator=_exact_sum(known.denominator) * scale
     ).rename(period="fy")
     with_data = m.filter(m.numerator.notnull() | m.denominator.notnull())
     with_data = with_data.select("practice_code", period=with_data.fy).distinct()
@@ -510,7 +521,7 @@ def _hospital_years(e: _Engine, d: IndicatorDefinition, periods: list[str]) -> i
     # England's rate per sex and age band in the same year, from every cell whose events are known
     known = ha.filter(ha.events.notnull() & ha.population.notnull())
     ref = known.group_by(["period", "sex", "age_band"]).aggregate(
-        ref_events=known.events.sum(), ref_population=known.population.sum()
+        ref_events=_exact_sum(known.events), ref_population=_exact_sum(known.population)
     )
     ref = ref.select(
         "period", "sex", "age_band",

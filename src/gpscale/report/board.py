@@ -26,10 +26,8 @@ from gpscale.report import sections as S
 from gpscale.report.calibration import calibration_section, placebo_sentence
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.html import Col, legend_html, table_html
+from gpscale.report.pack_tables import APPENDIX_ROWS, DOWNLOADS, convergence_html, members_html, methods_sentence
 from gpscale.report.scheme_pack import scheme_sections
-
-#: Member rows shown in the appendix of a board pack (the download has them all).
-APPENDIX_ROWS = 60
 
 
 @dataclass
@@ -112,15 +110,13 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     sec.intro.append(S.SPINE_NOTE)
     out.append(sec)
 
-    sec = Section("trends", "Trends against England", [S.TREND_NOTE], grid=True)
+    sec = Section("trends", "Trends against England", [S.TREND_NOTE, methods_sentence(rows)], grid=True)
     for ind in data.indicators.values():
         if rows[(rows["indicator_id"] == ind.id) & (rows["period_type"] == "fy")].empty:
             continue
         chart, _ = S.trend_chart(data, group_id, ind.id, conf, rows=rows, trends=trends)
         t = trends.get(ind.id)
-        method = str(rows.loc[rows["indicator_id"] == ind.id, "method"].iloc[0])
-        sec.blocks.append(_chart(chart, f"Latest trend: {t['classification'] if t else 'not calculated'}. "
-                                        f"Intervals: {method}."))
+        sec.blocks.append(_chart(chart, f"Latest trend: {t['classification'] if t else 'not calculated'}."))
     out.append(sec)
 
     sec = Section("funnels", "Member practices: funnel plots (latest year)", [S.FUNNEL_NOTE], grid=True)
@@ -150,19 +146,17 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
         out.append(sec)
 
     sec = Section("appendix", "Appendix: tables", [
-        "Every number behind the charts, and the full member list, are in the CSV and Excel downloads "
-        "(gpscale serve, or gpscale evaluate --excel); this appendix keeps the tables a board asks for."])
+        f"Every number behind the charts, and the full member list, are in {DOWNLOADS}; this appendix keeps "
+        f"the tables a board asks for, at most {APPENDIX_ROWS} rows each."])
     outside = pd.concat(outside_rows, ignore_index=True) if outside_rows else pd.DataFrame()
     sec.blocks.append(_table(outside, [Col("indicator", "indicator"), Col("practice_code", "ODS code"),
                                        Col("name", "practice"), Col("value", "value", "num"),
                                        Col("comparison", "comparison", "comparison")],
                              f"Member practices outside the {S.pct(conf)} funnel limits (latest year)",
                              max_rows=APPENDIX_ROWS, empty="no member practice outside the limits"))
-    mcols = [Col("practice_code", "ODS code"), Col("name", "practice"), Col("start_date", "joined"),
-             Col("end_date", "left"), Col("commissioner", "commissioner"), Col("contract_type", "contract")]
-    sec.blocks.append(_table(prof["members"], mcols, f"Member practices of {name}, current first (the membership "
-                             "the evaluation used)", max_rows=APPENDIX_ROWS, empty="no membership in the results"))
-    sec.blocks.append(_eval_block(S.evaluation_table(data, "convergence", group_id=group_id, conf=conf)))
+    sec.blocks.append(Block("html", members_html(prof["members"], name)))
+    convergence, missing = convergence_html(data, group_id, conf)
+    sec.blocks.append(Block("missing", caption=missing) if missing else Block("html", convergence))
     out.append(sec)
     out.extend(scheme_sections(data, group_id))  # issue 16: the group in each incentive scheme
     return out

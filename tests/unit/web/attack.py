@@ -29,6 +29,8 @@ class Published:
 
     cells: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     sources: dict[tuple[str, str, str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (indicator, period, unit) -> (value, half its rounding step): the most precise value published
+    values: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
 
     def add(self, where: str, unit: str, indicator: str, period: str, column: str, value: Any) -> None:
         if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
@@ -105,3 +107,46 @@ def recoverable(published: Published, members: pd.DataFrame, practices_with_data
             if np.linalg.matrix_rank(np.vstack([base, v])) == rank:
                 found.append((u, ind, per, col))
     return found
+
+
+Cell = tuple[str, str, str, str]
+
+
+def truth_of(ev: Any) -> tuple[dict[Cell, float], dict[tuple[str, str], list[str]]]:
+    """An evaluation's own counts (what the attacker wants) and the practices pooled per indicator-period.
+
+    ``ev`` is the raw :class:`gpscale.evaluate.run.Evaluation` (the analyst's Python API, never published).
+    """
+    truth: dict[Cell, float] = {}
+    pv = ev.practice_values
+    usable = pv[pv["numerator"].notna() & (pv["denominator"] > 0)]
+    for r in usable.to_dict("records"):
+        for c in COUNTS:
+            if pd.notna(r[c]):
+                truth[(f"P:{r['practice_code']}", r["indicator_id"], r["period"], c)] = float(r[c])
+    eff = usable.merge(ev.members, on=["practice_code", "period"]).groupby(["group_id", "indicator_id", "period"])
+    for (g, i, p), v in eff["effective_n"].sum(min_count=1).dropna().items():
+        truth[(f"G:{g}", i, p, "effective_n")] = float(v)
+    card = ev.scorecard.drop_duplicates(["entity_id", "indicator_id", "period"])
+    for r in card.to_dict("records"):
+        for c in ("numerator", "denominator"):
+            truth[(f"G:{r['entity_id']}", r["indicator_id"], r["period"], c)] = float(r[c])
+    pooled = {k: sorted(v["practice_code"]) for k, v in usable.groupby(["indicator_id", "period"])}
+    return truth, pooled
+
+
+def hidden_cells(bundle: Any, members: pd.DataFrame, group: str) -> list[Cell]:
+    """Counts the gate hid for ``group`` and its members (every counted indicator and period) in ``bundle``."""
+    counted = bundle.query("SELECT indicator_id FROM definitions WHERE value_type <> 'score'")["indicator_id"].tolist()
+    mine = members[members["group_id"] == group]
+    out = []
+    pv = bundle.table("practice_values", "suppressed")
+    for r in pv.merge(mine, on=["practice_code", "period"]).to_dict("records"):
+        if r["indicator_id"] in counted:
+            out += [(f"P:{r['practice_code']}", r["indicator_id"], r["period"], c)
+                    for c in ("numerator", "denominator")]
+    card = bundle.table("scorecard", "suppressed AND entity_id = ?", [group])
+    for r in card.drop_duplicates(["indicator_id", "period"]).to_dict("records"):
+        if r["indicator_id"] in counted:
+            out += [(f"G:{group}", r["indicator_id"], r["period"], c) for c in ("numerator", "denominator")]
+    return out

@@ -34,7 +34,7 @@ from gpscale.bundle import open_bundle, write_bundle
 from gpscale.evaluate.bundle import bundle_meta, make_bundle
 from gpscale.report.board import write_group_report, write_national_report
 from tests.unit.web import world as W
-from tests.unit.web.attack import ENGLAND, Published, csv_frame, recoverable
+from tests.unit.web.attack import ENGLAND, Cell, Published, csv_frame, hidden_cells, recoverable, truth_of
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -151,44 +151,13 @@ def _published() -> Published:
     return pub
 
 
-def _raw() -> tuple[dict[tuple[str, str, str, str], float], dict[tuple[str, str], list[str]]]:
-    """The evaluation's own counts (the truth the attacker wants) and the practices pooled per indicator-period."""
-    ev, _ = _world()
-    truth: dict[tuple[str, str, str, str], float] = {}
-    pv = ev.practice_values
-    usable = pv[pv["numerator"].notna() & (pv["denominator"] > 0)]
-    for r in usable.to_dict("records"):
-        for c in ("numerator", "denominator", "effective_n"):
-            if pd.notna(r[c]):
-                truth[(f"P:{r['practice_code']}", r["indicator_id"], r["period"], c)] = float(r[c])
-    eff = usable.merge(ev.members, on=["practice_code", "period"]).groupby(["group_id", "indicator_id", "period"])
-    for (g, i, p), v in eff["effective_n"].sum(min_count=1).dropna().items():
-        truth[(f"G:{g}", i, p, "effective_n")] = float(v)
-    card = ev.scorecard.drop_duplicates(["entity_id", "indicator_id", "period"])
-    for r in card.to_dict("records"):
-        for c in ("numerator", "denominator"):
-            truth[(f"G:{r['entity_id']}", r["indicator_id"], r["period"], c)] = float(r[c])
-    pooled = {k: sorted(v["practice_code"]) for k, v in usable.groupby(["indicator_id", "period"])}
-    return truth, pooled
+def _raw() -> tuple[dict[Cell, float], dict[tuple[str, str], list[str]]]:
+    return truth_of(_world()[0])
 
 
-def _hidden_cells(scenario_group: str) -> list[tuple[str, str, str, str]]:
-    """Counts the gate hid for the group and its members (every indicator and period)."""
+def _hidden_cells(scenario_group: str) -> list[Cell]:
     ev, folder = _world()
-    b = open_bundle(folder)
-    counted = b.query("SELECT indicator_id FROM definitions WHERE value_type <> 'score'")["indicator_id"].tolist()
-    members = ev.members[ev.members["group_id"] == scenario_group]
-    out = []
-    pv = b.table("practice_values", "suppressed")
-    for r in pv.merge(members, on=["practice_code", "period"]).to_dict("records"):
-        if r["indicator_id"] in counted:
-            out += [(f"P:{r['practice_code']}", r["indicator_id"], r["period"], c)
-                    for c in ("numerator", "denominator")]
-    card = b.table("scorecard", "suppressed AND entity_id = ?", [scenario_group])
-    for r in card.drop_duplicates(["indicator_id", "period"]).to_dict("records"):
-        if r["indicator_id"] in counted:
-            out += [(f"G:{scenario_group}", r["indicator_id"], r["period"], c) for c in ("numerator", "denominator")]
-    return out
+    return hidden_cells(open_bundle(folder), ev.members, scenario_group)
 
 
 @pytest.mark.slow

@@ -469,7 +469,8 @@ def size_flags(data: PlaceboData) -> pd.DataFrame:
 
 
 TREND_METHOD = ("whole-period trend relative to England: practice-level weighted least squares on the link scale "
-                "with practice fixed effects, within data-break segments, residual variance moderated across groups")
+                "with practice fixed effects, within data-break segments, residual variance moderated across groups, "
+                "plus the spread of practices' own slopes")
 
 
 def trend_flags(data: PlaceboData) -> pd.DataFrame:

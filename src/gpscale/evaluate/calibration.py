@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gpscale.domain.comparisons import reading
+from gpscale.domain.comparisons import prefix, reading
 from gpscale.domain.vocabulary import ComparisonLabel, ComparisonType, Polarity, RelativeTrend
 from gpscale.evaluate import pooling
 from gpscale.evaluate.characteristics import relative_performance
@@ -469,7 +469,8 @@ def size_flags(data: PlaceboData) -> pd.DataFrame:
 
 
 TREND_METHOD = ("whole-period trend relative to England: practice-level weighted least squares on the link scale "
-                "with practice fixed effects, within data-break segments, residual variance moderated across groups")
+                "with practice fixed effects, within data-break segments, residual variance moderated across groups, "
+                "plus the spread of practices' own slopes")
 
 
 def trend_flags(data: PlaceboData) -> pd.DataFrame:
@@ -570,6 +571,28 @@ def calibration_table(
         t[c] = t[c].astype(np.int64)
     return t[CALIBRATION_COLUMNS].sort_values(["analysis", "comparison_type", "indicator_id", "period_type",
                                               "confidence", "period"], ignore_index=True)
+
+
+def with_placebo_rates(card: pd.DataFrame, table: pd.DataFrame | None) -> pd.DataFrame:
+    """The scorecard with each group row's placebo rates: how often the harness flagged random groups by the
+    row's comparisons (``placebo_flagged_rate``, evaluative; ``descriptive_placebo_flagged_rate``).
+
+    The rate is the ``scorecard`` analysis's, every period of the row's period type pooled (``period =
+    "all"``), for the row's indicator and confidence level, so a row can be read beside how often the same
+    comparison flags groups with no effect. England's rows, and every row when there is no table, keep NaN.
+    """
+    out = card.copy()
+    if table is None or table.empty or card.empty:
+        return out
+    pooled = table[(table["analysis"] == "scorecard") & (table["period"] == ALL_PERIODS)]
+    keys = ["indicator_id", "period_type", "confidence"]
+    at = pd.MultiIndex.from_frame(card[keys].astype({"indicator_id": str, "period_type": str, "confidence": float}))
+    group = (card["entity_type"] == "group").to_numpy()
+    for kind in ComparisonType:
+        rows = pooled[pooled["comparison_type"] == kind.value]
+        rate = rows.assign(confidence=rows["confidence"].astype(float)).set_index(keys)["flagged_rate"]
+        out[f"{prefix(kind)}placebo_flagged_rate"] = np.where(group, rate.reindex(at).to_numpy(float), np.nan)
+    return out
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ EVALUATIVE_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
     "comparison_type", "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
-    "membership_view", "definition_version", "data_version",
+    "placebo_flagged_rate", "membership_view", "definition_version", "data_version",
     "effective_practices", "reference_lower", "reference_upper", "between_practice_sd", "sampling_dispersion",
 ]
 
@@ -501,6 +501,7 @@ def evaluative_comparison(
                 "comparison": direction_labels(pl.direction, pl.compared, pol),
                 "comparison_method": EVALUATIVE_RULE,
                 "p_value": pl.p_value, "_direction": pl.direction, "_polarity": pol,
+                "placebo_flagged_rate": np.nan,  # filled from the calibration table where there is one
                 "membership_view": view_label, "definition_version": versions.get(ind_id, ""),
                 "data_version": data_version,
             }))

@@ -23,6 +23,7 @@ pass unchanged. See docs/bundle.md.
 from __future__ import annotations
 
 from gpscale.disclosure import CellFamily, TableSpec
+from gpscale.domain.comparisons import ComparisonType, prefix
 from gpscale.evaluate.calibration import CALIBRATION_COLUMNS
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS
 from gpscale.evaluate.derived import (
@@ -83,7 +84,9 @@ declare(TableSpec(
     "scorecard", "Every group and England against England, per indicator, period and confidence level",
     tuple(RESULT_COLUMNS), ("entity_id", "indicator_id", "period", "confidence"),
     CellFamily.ENTITY, "entity_id", counts=("numerator", "denominator"),
-    protect=(*_INTERVAL, "comparison", "p_value", "q_value", "comparison_fdr"), source=True))
+    protect=(*_INTERVAL, *[f"{pre}{c}" for pre in ("", prefix(ComparisonType.DESCRIPTIVE))
+                           for c in ("lower", "upper", "comparison", "p_value", "q_value", "comparison_fdr")]),
+    source=True))
 declare(TableSpec(
     "practice_values", "Every practice's indicator values (numerator, denominator, value) per period",
     tuple(PRACTICE_VALUE_COLUMNS), ("practice_code", "indicator_id", "period"),

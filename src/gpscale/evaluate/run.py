@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from gpscale.evaluate import pooling
-from gpscale.evaluate.calibration import PlaceboDesign, calibrate_frames
+from gpscale.evaluate.calibration import PlaceboDesign, calibrate_frames, with_placebo_rates
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
 from gpscale.evaluate.common import definition_versions, enum_value
 from gpscale.evaluate.comparator import Comparator, ComparatorKind, assign
@@ -310,7 +310,8 @@ def evaluate_frames(
             extra = {**extra, "calibration": calibrated[0]}
     return Evaluation(
         calibration=calibrated[1] if calibrated is not None else None,
-        scorecard=out.get("scorecard", _empty(RESULT_COLUMNS)),
+        scorecard=with_placebo_rates(out.get("scorecard", _empty(RESULT_COLUMNS)),
+                                     calibrated[0] if calibrated is not None else None),
         practice_values=pv,
         members=members,
         definitions=dict(definitions),

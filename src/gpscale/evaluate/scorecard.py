@@ -66,14 +66,14 @@ CONFIDENCES = STANDARD_LEVELS
 
 #: The columns that differ between the two comparisons (plain: evaluative; ``descriptive_``: descriptive).
 COMPARISON_COLUMNS = ["lower", "upper", "method", "comparison", "comparison_method", "p_value", "q_value",
-                      "comparison_fdr", "fdr_family"]
+                      "comparison_fdr", "fdr_family", "placebo_flagged_rate"]
 DESCRIPTIVE_COLUMNS = [f"{prefix(ComparisonType.DESCRIPTIVE)}{c}" for c in COMPARISON_COLUMNS]
 
 RESULT_COLUMNS = [
     "entity_type", "entity_id", "indicator_id", "period", "period_type", "value", "lower", "upper",
     "confidence", "method", "numerator", "denominator", "n_practices", "comparator", "comparator_value",
     "comparison_type", "comparison", "comparison_method", "p_value", "q_value", "comparison_fdr", "fdr_family",
-    *DESCRIPTIVE_COLUMNS,
+    "placebo_flagged_rate", *DESCRIPTIVE_COLUMNS,
     "membership_view", "definition_version", "data_version",
 ]
 #: The rule named in ``descriptive_comparison_method``.
@@ -204,6 +204,9 @@ def scorecard(
         return pd.DataFrame(columns=RESULT_COLUMNS)
     card = pd.concat(out, ignore_index=True)
     card = add_fdr(card)
+    # how often random groups are flagged by each comparison: filled in from the calibration table by
+    # :func:`gpscale.evaluate.calibration.with_placebo_rates` when the evaluation runs the harness
+    card = card.assign(**{f"{prefix(k)}placebo_flagged_rate": np.nan for k in ComparisonType})
     return add_fdr(card, prefix(ComparisonType.DESCRIPTIVE))[RESULT_COLUMNS]
 
 

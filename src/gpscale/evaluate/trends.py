@@ -17,7 +17,14 @@ trended on their financial-year roll-ups. Within a segment, with ``t`` the finan
   also gives the least-squares trend of England's pooled value with a t interval on k - 2 degrees of
   freedom (``comparator_value`` of each group row is the practice-level slope the group is compared with).
 * **Group relative to England** is the difference of the two slopes, in log odds (or log rate ratio) per
-  year, with standard error ``sqrt(se_group^2 + se_england^2)``.
+  year. Its question is evaluative (is the group's trend unusual for a set of England's practices of its
+  size?), so its standard error allows for practices having their own slopes: ``sqrt(s2_own / S_g +
+  se_england^2 + sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g sxx_i^2 / (S_g S_E) + sum_E sxx_i^2 / S_E^2))``,
+  where ``S`` are the fits' weighted sums of squares of year, ``sxx_i`` each practice's, ``s2_own`` the
+  group's residual variance about its members' own lines (moderated like the trend's) and ``sigma_b^2``
+  the variance between practices' own slopes beyond their sampling error (:func:`slope_variance`,
+  estimated over every practice in England). Without the last term random groups of practices were
+  flagged several times too often (docs/methods/placebo-calibration.md, "Trends").
 * **Uncertainty.** Each group's residual variance (relative to ``v + tau^2``) is estimated from its own
   residuals, on ``n - practices - 1`` degrees of freedom, and moderated across all groups fitted on the
   same indicator and segment (:mod:`gpscale.evaluate.moderation`, Smyth 2004), because with three to
@@ -135,12 +142,36 @@ def _within(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     sums = work.groupby(unit, sort=True, observed=True).agg(
         sxx=("sxx", "sum"), sxy=("sxy", "sum"), syy=("syy", "sum"), n=("n", "sum"), k=("t", "nunique"))
     sums["m"] = df.groupby(unit, sort=True, observed=True)[by[-1]].nunique()
+    # per practice: the unit's slope is the sxx-weighted mean of its practices' own slopes, so its
+    # random-slope variance is slope_variance x sxx2 / sxx^2; and the residuals about the practices' own
+    # lines (rss_own on df_own) measure the year-to-year scatter without the spread of their slopes
+    per = work[["sxx", "sxy", "syy", "n"]].groupby([df[c] for c in by], sort=False, observed=True).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sloped = per["sxx"] > 0
+        per["rss_own"] = np.where(sloped, per["syy"] - per["sxy"] ** 2 / per["sxx"], per["syy"]).clip(min=0)
+        per["df_own"] = (per["n"] - np.where(sloped, 2, 1)).clip(lower=0)
+    per["sxx2"] = per["sxx"] ** 2
+    levels = list(range(len(unit)))
+    own = per[["sxx2", "rss_own", "df_own"]].groupby(level=levels, sort=True, observed=True).sum()
+    sums[["sxx2", "rss_own", "df_own"]] = own
     with np.errstate(invalid="ignore", divide="ignore"):
         sums["slope"] = sums["sxy"] / sums["sxx"]
         sums["df"] = sums["n"] - sums["m"] - 1
         rss = (sums["syy"] - sums["slope"] * sums["sxy"]).clip(lower=0)
         sums["s2"] = np.where(sums["df"] > 0, rss / sums["df"], np.nan)
     return sums
+
+
+def _residual_variance(s2: np.ndarray, df: np.ndarray, fitted: np.ndarray,
+                       moderate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's residual variance and its degrees of freedom, moderated across the groups with one."""
+    usable = fitted & (df > 0) & np.isfinite(s2)
+    s2 = np.where(usable, s2, np.nan)
+    df = np.asarray(df, float).copy()
+    if moderate and usable.any():
+        mod = squeeze(s2[usable], df[usable])
+        s2[usable], df[usable] = mod.variance, mod.df
+    return s2, df
 
 
 def practice_year_variance(frame: pd.DataFrame) -> float:
@@ -170,6 +201,32 @@ def practice_year_variance(frame: pd.DataFrame) -> float:
     if not ok.any():
         return 0.0
     return float(max(0.0, np.average(extra[ok], weights=df[ok])))
+
+
+def slope_variance(frame: pd.DataFrame) -> float:
+    """Variance between practices' own slopes beyond their sampling error (the random-slope variance).
+
+    Each practice (``unit``: practice x segment) with at least three years gets its own weighted
+    least-squares slope ``b_i`` and sampling variance ``s^2 / sxx_i``, where ``s^2`` is the pooled residual
+    mean square about the practices' own lines (about 1 when the weights ``1/(v + tau^2)`` are right).
+    The DerSimonian-Laird moment estimator over those slopes (DerSimonian & Laird 1986; Higgins &
+    Thompson 2002 for its use beyond meta-analysis), floored at 0. Estimated once over every practice in
+    England for an indicator and segment, so it is precise even where a group has few practices.
+    """
+    per = _within(frame.assign(_unit=frame["unit"]), ["_unit", "unit"])
+    per = per[(per["k"] >= MIN_POINTS) & (per["sxx"] > 0) & (per["df"] > 0)]
+    if len(per) < 2:
+        return 0.0
+    sxx, slope = per["sxx"].to_numpy(float), per["slope"].to_numpy(float)
+    rss = (per["s2"] * per["df"]).to_numpy(float)
+    s2 = float(rss.sum() / per["df"].sum())
+    if not (np.isfinite(s2) and s2 > 0):
+        return 0.0
+    w = sxx / s2
+    centre = float(np.sum(w * slope) / w.sum())
+    q = float(np.sum(w * (slope - centre) ** 2))
+    scale = float(w.sum() - np.sum(w**2) / w.sum())
+    return max(0.0, (q - (len(per) - 1)) / scale) if scale > 0 else 0.0
 
 
 def group_trends(
@@ -279,6 +336,7 @@ def _fit_rows(
     seg_meta = {**meta, "segment_first": periods[0], "segment_last": periods[-1]}
     ends = _pooled_ends(pooled, periods, mult).set_index("entity_id")
     tau_text = ", ".join(f"{t:.3g}" for t in frame["tau2"].unique()) if not frame.empty else "0"
+    slope_var = slope_variance(frame) if not frame.empty else 0.0
     out: list[pd.DataFrame] = []
 
     # England: the practice-level slope (the comparator) and, within a segment, the pooled series' trend
@@ -315,18 +373,13 @@ def _fit_rows(
     sums = _within(gf, ["group_id", "unit"])
     ids = sums.index.to_numpy()
     slope = sums["slope"].to_numpy(float)
-    s2 = sums["s2"].to_numpy(float)
-    df = sums["df"].to_numpy(float)
     k = sums["k"].to_numpy(int)
-    usable = (k >= MIN_POINTS) & (sums["sxx"].to_numpy(float) > 0) & (df > 0)
-    s2 = np.where(usable, s2, np.nan)
-    if moderate and usable.any():
-        mod = squeeze(s2[usable], df[usable])
-        s2 = s2.copy()
-        df = df.copy()
-        s2[usable], df[usable] = mod.variance, mod.df
+    g_sxx = sums["sxx"].to_numpy(float)
+    fitted = (k >= MIN_POINTS) & (g_sxx > 0)
+    s2, df = _residual_variance(sums["s2"].to_numpy(float), sums["df"].to_numpy(float), fitted, moderate)
     with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(s2 / sums["sxx"].to_numpy(float))
+        se = np.sqrt(s2 / g_sxx)
+    usable = fitted & (sums["df"].to_numpy(float) > 0)
     slope = np.where(usable, slope, np.nan)
     fit_g = {"slope": slope, "se": se, "df": df, "dispersion": s2}
     g_end = ends.reindex(ids)
@@ -338,20 +391,38 @@ def _fit_rows(
     c_slope, c_se = np.full(len(ids), e_slope), np.full(len(ids), e_se)
     c_name: str | np.ndarray = ENGLAND_NAME
     england = comparator is None or comparator.comparator.is_england
-    what = "England's practice-level slope, SE sqrt(se_g^2 + se_E^2)"
+    g_sxx2 = sums["sxx2"].to_numpy(float)
+    # the difference's sampling part: residuals about the members' own lines (their slopes' spread is in
+    # ``spread`` below), falling back to the common-slope residuals where no member has three years
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2_own = sums["rss_own"].to_numpy(float) / sums["df_own"].to_numpy(float)
+    s2_own, df_own = _residual_variance(s2_own, sums["df_own"].to_numpy(float), fitted, moderate)
+    has_own = np.isfinite(s2_own)
+    s2_own, df_own = np.where(has_own, s2_own, s2), np.where(has_own, df_own, df)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_sxx = float(e_sums["sxx"].iloc[0]) if len(e_sums) else np.nan
+        e_share = float(e_sums["sxx2"].iloc[0]) / e_sxx**2 if e_sxx > 0 else np.nan
+        # random slopes: Var(b_g - b_E) = sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g sxx_i^2 / (S_g S_E)
+        # + sum_E sxx_i^2 / S_E^2), England including the group's practices
+        spread = slope_var * (g_sxx2 / g_sxx**2 - 2.0 * g_sxx2 / (g_sxx * e_sxx) + e_share)
+    what = "England's practice-level slope, SE sqrt(se_g^2 + se_E^2 + random-slope variance of the difference)"
     if comparator is not None and not england:
         cs = comparator_slopes(frame, m, comparator, periods).reindex(ids)
         c_slope, c_se = cs["slope"].to_numpy(float), cs["se"].to_numpy(float)
         c_name = cs["comparator"].fillna(f"no {comparator.comparator} comparator").to_numpy(object)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = slope_var * (g_sxx2 / g_sxx**2 + cs["slope_share"].to_numpy(float))
         what = ("the comparator's practice-level slope (its practices, the group's own excluded), "
-                "SE sqrt(se_g^2 + se_c^2)")
+                "SE sqrt(se_g^2 + se_c^2 + random-slope variance of the difference)")
     with np.errstate(invalid="ignore"):
-        fit_d = {"slope": slope - c_slope, "se": np.sqrt(se**2 + c_se**2), "df": df, "dispersion": s2}
+        se_d = np.sqrt(s2_own / g_sxx + c_se**2 + spread)
+    fit_d = {"slope": slope - c_slope, "se": se_d, "df": df_own, "dispersion": s2_own}
+    method_d = f"{method}; between-practice slope variance {slope_var:.3g} (DerSimonian-Laird over England's practices)"
     out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, c_slope, c_name,
                      view_label, seg_meta, confidences, f"group trend: {method}"))
     out.extend(_rows("group", ids, fit_d, k, "trend_vs_england", pol, link, mult,
                      np.full(len(ids), np.nanmean(p_e) if k_e else np.nan), g_end, c_slope, c_name,
-                     view_label, seg_meta, confidences, f"group slope minus {what}: {method}", england=england))
+                     view_label, seg_meta, confidences, f"group slope minus {what}: {method_d}", england=england))
     return out
 
 
@@ -359,12 +430,15 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
                       periods: list[str]) -> pd.DataFrame:
     """Per group: its comparator's practice-level slope and standard error over ``periods``, and its name.
 
+    ``slope_share`` is ``sum sxx_i^2 / (sum sxx_i)^2`` over the comparator's practices: the multiple of the
+    between-practice slope variance (:func:`slope_variance`) in the variance of the comparator's slope.
+
     The comparator unit is the group's in the latest period of the segment that has one; its practices'
     rows in the segment, less every practice that is a member of the group in the segment, are fitted as
     England's are (the fixed-effects sums are additive over practices, so the group's own are subtracted
     from the unit's). Indexed by group id.
     """
-    cols = ["slope", "se", "comparator"]
+    cols = ["slope", "se", "slope_share", "comparator"]
     g = comparator.groups[comparator.groups["period"].isin(periods)]
     if g.empty:
         return pd.DataFrame(columns=cols)
@@ -373,10 +447,10 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
     rows = frame.merge(comparator.units[comparator.units["unit_id"].isin(set(g["unit_id"]))],
                        on=["practice_code", "period"])
     if rows.empty:
-        return g.set_index("group_id").assign(slope=np.nan, se=np.nan)[cols]
+        return g.set_index("group_id").assign(slope=np.nan, se=np.nan, slope_share=np.nan)[cols]
     per = _within(rows.assign(_one=rows["unit"]), ["unit_id", "unit", "_one"]).reset_index()
     per["practice_code"] = per["unit"].str.rsplit("|", n=1).str[0]
-    fields = ["sxx", "sxy", "syy", "n", "m"]
+    fields = ["sxx", "sxy", "syy", "n", "m", "sxx2"]
     total = per.groupby("unit_id")[fields].sum()
     own = members[["group_id", "practice_code"]].drop_duplicates().merge(g[["group_id", "unit_id"]], on="group_id")
     own = own.merge(per, on=["unit_id", "practice_code"]).groupby("group_id")[fields].sum()
@@ -387,7 +461,8 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
         s2 = (c["syy"] - slope * c["sxy"]).clip(lower=0) / dfree
         ok = (c["sxx"] > 0) & (dfree > 0)
         se = np.sqrt((s2 / c["sxx"]).where(ok))
-    out = pd.DataFrame({"slope": slope.where(ok), "se": se,
+        share = (c["sxx2"] / c["sxx"] ** 2).where(ok)
+    out = pd.DataFrame({"slope": slope.where(ok), "se": se, "slope_share": share,
                         "comparator": g.set_index("group_id")["comparator"]})
     return out[cols]
 

@@ -255,9 +255,10 @@ def rug(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[list[str]
             cells.append({"period": p, "cls": comp.replace(" ", "-"), "text": svg.fmt(x["value"], 1),
                           "label": SYMBOLS.get(comp, comp), "title": title})
         grid.append({"id": ind.id, "title": ind.title, "unit": ind.unit, "cells": cells})
-    cols = ["indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison", "confidence",
-            "method", "numerator", "denominator", "n_practices", "suppressed", "suppression", "membership_view",
-            "definition_version", "data_version"]
+    cols = ["indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison_type", "comparison",
+            "placebo_flagged_rate", "descriptive_lower", "descriptive_upper", "descriptive_comparison",
+            "descriptive_placebo_flagged_rate", "confidence", "method", "numerator", "denominator", "n_practices",
+            "suppressed", "suppression", "membership_view", "definition_version", "data_version"]
     frame = rows[cols].sort_values(["indicator_id", "period"]).reset_index(drop=True)
     frame.insert(0, "group_id", group_id)
     return periods, grid, frame

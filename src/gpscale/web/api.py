@@ -56,7 +56,14 @@ class ResultRow(BaseModel):
     denominator: float | None = None
     n_practices: int | None = None
     comparator_value: float | None = None
+    comparison_type: str | None = Field(None, description="the comparison in `comparison` (evaluative)")
     comparison: str
+    placebo_flagged_rate: float | None = Field(
+        None, description="share of random groups of practices this comparison flags (calibration harness)")
+    descriptive_comparison: str | None = Field(
+        None, description="the descriptive comparison (patient-level sampling only, as Fingertips publishes)")
+    descriptive_placebo_flagged_rate: float | None = Field(
+        None, description="share of random groups of practices the descriptive comparison flags")
     membership_view: str
     suppressed: bool = False
 
@@ -162,7 +169,8 @@ def _row(rec: dict[str, Any]) -> ResultRow:
     r = {k: S._clean(v) for k, v in rec.items()}
     r["indicator_id"], r["period"] = str(r["indicator_id"]), str(r["period"])
     r["method"], r["membership_view"] = str(r["method"]), str(r["membership_view"])
-    r["comparison"] = S.shown_label(rec.get("comparison"), rec.get("suppressed"))
+    for col in ("comparison", "descriptive_comparison"):
+        r[col] = S.shown_label(rec.get(col), rec.get("suppressed"))
     if r.get("n_practices") is not None:
         r["n_practices"] = int(r["n_practices"])
     return ResultRow(**{k: v for k, v in r.items() if k in ResultRow.model_fields})

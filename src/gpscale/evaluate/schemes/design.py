@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -95,60 +96,74 @@ class Chart:
     x_to: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SchemeDesign:
-    """The design aid's tables and charts, with the scoring and forecast they were made from.
+    """The design aid of a scored and forecast scheme: its tables and charts, computed when first read.
 
-    ``score`` and ``forecast`` cover every network; the tables and charts leave out ``left_out``.
+    ``score`` and ``forecast`` cover every network; ``distribution``, ``targets``, ``sweep`` and ``charts``
+    leave out the networks in ``left_out``. They are computed on first use, so an aid narrowed with
+    :meth:`without` before anything is read sweeps its targets once, not twice.
     """
 
     scheme: Scheme
     score: SchemeScore
     forecast: SchemeForecast
-    distribution: pd.DataFrame
-    targets: pd.DataFrame
-    sweep: pd.DataFrame
-    charts: list[Chart]
     inputs: SchemeInputs = field(repr=False)
     shifts: dict[str, list[float]] | None = None
     draws: int = 0
     left_out: frozenset[str] = frozenset()
 
     def without(self, networks: Iterable[str]) -> SchemeDesign:
-        """The aid recomputed over every network but ``networks`` (and those already left out).
+        """The aid over every network but ``networks`` (and those already left out).
 
         For the disclosure gate: pass the networks it hides, and no table or chart of the result depends
         on their values (see the module notes).
         """
         drop = self.left_out | {str(g) for g in networks}
-        if drop == self.left_out:
-            return self
-        return _aid(self.scheme, self.inputs, self.score, self.forecast, self.shifts, self.draws, drop)
+        return self if drop == self.left_out else replace(self, left_out=frozenset(drop))
+
+    @cached_property
+    def _kept(self) -> tuple[SchemeScore, SchemeForecast]:
+        """The scoring and forecast without the left-out networks' rows."""
+        s, f, drop = self.score, self.forecast, self.left_out
+        return (replace(s, scores=_without_rows(s.scores, drop), totals=_without_rows(s.totals, drop),
+                        contributions=_without_rows(s.contributions, drop)),
+                replace(f, forecasts=_without_rows(f.forecasts, drop), totals=_without_rows(f.totals, drop)))
+
+    @cached_property
+    def distribution(self) -> pd.DataFrame:
+        """Per basis (scored, expected): total paid and the distribution of a network's payment."""
+        return _distribution(self.scheme, *self._kept, self.inputs.data_version, len(self.left_out))
+
+    @cached_property
+    def targets(self) -> pd.DataFrame:
+        """Per target: share of networks meeting it now and expected next year, and the money."""
+        return _targets(self.scheme, *self._kept, self.inputs.data_version, len(self.left_out))
+
+    @cached_property
+    def sweep(self) -> pd.DataFrame:
+        """Per target and shift of its target: share meeting it and money, now and next year."""
+        return _sweep(self.scheme, self.inputs, self._kept[0], self.shifts, self.draws, self.left_out)
+
+    @cached_property
+    def charts(self) -> list[Chart]:
+        """The payment histogram and, per target, share met and payment against the shift."""
+        return _charts(self.scheme, *self._kept, self.sweep)
 
 
 def design(scheme: Scheme, inputs: SchemeInputs, shifts: dict[str, list[float]] | None = None,
            draws: int | None = None) -> SchemeDesign:
-    """Score, forecast and sweep a draft scheme (see the module notes). ``shifts`` maps target ids to shifts."""
+    """Score and forecast a draft scheme; its design aid (see the module notes) is computed when read.
+
+    ``shifts`` maps target ids to the shifts of their sweep.
+    """
     draws = draws or scheme.forecast.draws
-    return _aid(scheme, inputs, score_scheme(scheme, inputs), forecast_scheme(scheme, inputs, draws=draws), shifts,
-                draws, frozenset())
+    return SchemeDesign(scheme, score_scheme(scheme, inputs), forecast_scheme(scheme, inputs, draws=draws), inputs,
+                        shifts, draws)
 
 
-def _kept(frame: pd.DataFrame, left_out: frozenset[str]) -> pd.DataFrame:
+def _without_rows(frame: pd.DataFrame, left_out: frozenset[str]) -> pd.DataFrame:
     return frame[~frame["group_id"].astype(str).isin(left_out)] if left_out else frame
-
-
-def _aid(scheme: Scheme, inputs: SchemeInputs, score: SchemeScore, fc: SchemeForecast,
-         shifts: dict[str, list[float]] | None, draws: int, left_out: frozenset[str]) -> SchemeDesign:
-    """The aid's tables and charts over every network but ``left_out``."""
-    kept_score = replace(score, scores=_kept(score.scores, left_out), totals=_kept(score.totals, left_out),
-                         contributions=_kept(score.contributions, left_out))
-    kept_fc = replace(fc, forecasts=_kept(fc.forecasts, left_out), totals=_kept(fc.totals, left_out))
-    dist = _distribution(scheme, kept_score, kept_fc, inputs.data_version, len(left_out))
-    targets = _targets(scheme, kept_score, kept_fc, inputs.data_version, len(left_out))
-    sweep = _sweep(scheme, inputs, kept_score, shifts, draws, left_out)
-    charts = _charts(scheme, kept_score, kept_fc, sweep)
-    return SchemeDesign(scheme, score, fc, dist, targets, sweep, charts, inputs, shifts, draws, left_out)
 
 
 def _quantiles(pence: pd.Series) -> dict[str, Any]:
@@ -242,7 +257,7 @@ def _sweep(scheme: Scheme, inputs: SchemeInputs, scored: SchemeScore, shifts: di
             if m is None:
                 continue
             one = scheme.model_copy(update={"indicators": [m]})
-            now = _kept(score_scheme(one, inputs, contributions=False).scores, left_out)
+            now = _without_rows(score_scheme(one, inputs, contributions=False).scores, left_out)
             ok = now[now["status"] == "scored"]
             summ = summarise_target(models[e.target_id], m, available[e.target_id], draws, scheme.forecast.seed,
                               scheme.confidence, None)

@@ -1,4 +1,4 @@
-"""The main job end to end: synthetic England → store → indicators → groups → evaluation → bundle → reports.
+"""The main job end to end: synthetic England → store → indicators → groups → evaluation → bundle → schemes → reports.
 
 ``gpscale demo`` (and ``make demo``) runs it on the embedded synthetic England.
 """
@@ -15,6 +15,7 @@ import pandas as pd
 from gpscale.bundle import open_bundle
 from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
 from gpscale.evaluate.run import Evaluation, evaluate
+from gpscale.evaluate.schemes.example_runs import ExampleRun, run_examples
 from gpscale.report.board import write_group_report, write_national_report
 from gpscale.store import open_store
 from gpscale.store.ingest import IngestReport, ingest
@@ -32,6 +33,7 @@ class DemoResult:
     tables: list[Path]
     evaluation: Evaluation
     ingest: IngestReport
+    schemes: tuple[ExampleRun, ...] = ()
 
 
 def _synth_is_current(folder: Path, seed: int, practices: int) -> bool:
@@ -64,13 +66,15 @@ def run_demo(out: Path, seed: int = 1, practices: int = 6500, step: Step | None 
         ev = evaluate(store, progress=lambda msg: say(f"  {msg}"))
     say("disclosure control and the results bundle")
     tables = write_bundle(make_bundle(ev), out / "results", meta=bundle_meta(ev), csv=csv, excel=excel)
+    say("the example network incentive schemes (docs/schemes.md)")
+    schemes = tuple(run_examples(store_path, out / "results", say=lambda msg: say(f"  {msg}")))
     say("writing the national report and a board pack for each named group")
     bundle = open_bundle(out / "results")
     report_path = write_national_report(bundle, out / "reports" / "national.html")[0]
     for g in NAMED_GROUPS:
         write_group_report(bundle, g.group_id, out / "reports" / f"{g.group_id}.html")
     bundle.close()
-    return DemoResult(out, store_path, report_path, tables, ev, report)
+    return DemoResult(out, store_path, report_path, tables, ev, report, schemes)
 
 
 def named_group_summary(ev: Evaluation, confidence: float = 0.95) -> pd.DataFrame:

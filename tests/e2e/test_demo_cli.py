@@ -77,3 +77,32 @@ def test_demo_writes_reports_bundle_and_summary(tmp_path):
     card = pd.read_parquet(tmp_path / "results" / "scorecard.parquet")
     assert {"qof_total", "rx_broad_spectrum", "rx_antibacterial_items"} <= set(card["indicator_id"])
     assert "Named groups, latest year" in r.output
+    _assert_example_schemes_ran(tmp_path)
+
+
+def _assert_example_schemes_ran(out):
+    """The demo scored, forecast and designed both example schemes and wrote disclosed bundles."""
+    found = {}
+    for manifest in sorted((out / "results" / "schemes").glob("*/manifest.json")):
+        meta = json.loads(manifest.read_text())
+        found[meta["scheme_id"]] = (manifest.parent, meta)
+    assert set(found) == {"network_standards", "iif_thresholds"}
+    for folder, meta in found.values():
+        assert meta["kind"] == "scheme" and meta["forecast_period"] is not None
+        assert meta["period"] < meta["forecast_period"]
+        scores = pd.read_parquet(folder / "scheme_scores.parquet")
+        assert len(scores) and (scores["period"] == meta["period"]).all()
+        assert {"suppressed", "suppression"} <= set(scores.columns)
+        hidden = scores["suppressed"].astype(bool)
+        assert scores.loc[hidden, ["numerator", "denominator", "value", "payment_pence"]].isna().all().all()
+        nets = set()
+        for name in ("scheme_scores", "scheme_contributions", "scheme_forecast"):
+            t = pd.read_parquet(folder / f"{name}.parquet")
+            nets |= set(t.loc[t["suppressed"].astype(bool), "group_id"])
+        for name in ("scheme_design_distribution", "scheme_design_targets", "scheme_design_sweep"):
+            t = pd.read_parquet(folder / f"{name}.parquet")
+            assert len(t) and (t["n_networks_left_out"] == len(nets)).all(), name
+        assert (folder / "disclosure_log.parquet").exists()
+    # a named group's board pack has a section for each scheme that scores it
+    pack = (out / "reports" / "FED-CASTLE.html").read_text()
+    assert "Incentive scheme: " in pack

@@ -19,9 +19,10 @@ A row shows its values only when every cell it rests on is published: a score ro
 baseline) cell; a contribution row the member's own cell, the network's and the "without it" cells
 (``TableSpec.also``); a forecast row its network cell in the year it was made from. A network's totals
 (and forecast totals) are sums of its target rows, so they are withheld when any of them is hidden.
-The design aid's money sums over all networks would give a hidden network's payment as the total less
-the published ones, so they are withheld when any network row is hidden; its shares of networks meeting
-a target and percentiles of payments stay (at most they tell whether some hidden network met a target).
+The design aid is recomputed without every network that has a hidden row (score, contribution or
+forecast; :meth:`~gpscale.evaluate.schemes.design.SchemeDesign.without`): its sums, percentiles, shares,
+histogram and sweep over all networks would otherwise give a hidden network's figures back, less the
+published ones (``n_networks_left_out`` says how many networks each figure leaves out).
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ NETWORK, WITHOUT, BASELINE, BASELINE_WITHOUT = "network", "network without membe
     "baseline without member"
 #: Why a derived row's sums are withheld.
 WITHHELD = "a target row of this network is hidden"
-WITHHELD_SUM = "sum over networks withheld: a network's row is hidden"
 
 
 _FLAGS = [SUPPRESSED_COLUMN, REASON_COLUMN]
@@ -170,8 +170,9 @@ def _withhold(frame: pd.DataFrame, hidden: pd.Series, columns: list[str], reason
     return out
 
 
-def _hidden_networks(table: pd.DataFrame) -> set[str]:
-    return set(table.loc[table[SUPPRESSED_COLUMN].astype(bool), "group_id"].astype(str))
+def _hidden_networks(*tables: pd.DataFrame) -> set[str]:
+    """Networks with a hidden row in any of ``tables``."""
+    return {str(g) for t in tables for g in t.loc[t[SUPPRESSED_COLUMN].astype(bool), "group_id"]}
 
 
 def scheme_bundle(score: SchemeScore, inputs: SchemeInputs, forecast: SchemeForecast | None = None,
@@ -204,11 +205,11 @@ def scheme_bundle(score: SchemeScore, inputs: SchemeInputs, forecast: SchemeFore
             ["expected_targets_met", "expected_payment_pence", "payment_lower_pence", "payment_upper_pence"],
             WITHHELD)
     if aid is not None:
-        for name, frame, cols in (
-                ("scheme_design_distribution", aid.distribution, ["total_pence", "mean_pence"]),
-                ("scheme_design_targets", aid.targets, ["payment_pence", "expected_payment_pence"]),
-                ("scheme_design_sweep", aid.sweep, ["payment_pence", "expected_payment_pence"])):
-            extra[name] = _withhold(frame, pd.Series(bool(hidden), index=frame.index), cols, WITHHELD_SUM)
+        kept = aid.without(_hidden_networks(*(gated.tables[t] for t in (
+            "scheme_scores", "scheme_contributions", "scheme_forecast") if t in gated.tables)))
+        for name, frame in (("scheme_design_distribution", kept.distribution),
+                            ("scheme_design_targets", kept.targets), ("scheme_design_sweep", kept.sweep)):
+            extra[name] = frame.assign(**{SUPPRESSED_COLUMN: False, REASON_COLUMN: ""})
     return extend(gated, extra)
 
 

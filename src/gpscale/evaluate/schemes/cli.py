@@ -40,7 +40,6 @@ def _load(path: Path, indicators: Path | None, period: str | None = None) -> Any
     from pydantic import ValidationError
 
     from gpscale.evaluate.schemes.loading import SchemeError, load_scheme
-    from gpscale.evaluate.schemes.model import Scheme
     from gpscale.indicators.library import DefinitionError
 
     try:
@@ -50,7 +49,7 @@ def _load(path: Path, indicators: Path | None, period: str | None = None) -> Any
     if period is None:
         return s
     try:
-        return Scheme.model_validate({**s.model_dump(exclude_none=True), "period": period})
+        return s.for_period(period)
     except ValidationError as exc:
         _fail(f"--period {period}: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
 

@@ -16,12 +16,22 @@ For a draft scheme, from the scoring of its period and the forecast of the next 
   standard deviation of the achievement, rounded to two significant figures, from -4 to +4 steps;
 * ``charts``: renderer-neutral chart data (:class:`Chart`): a histogram of network payments (scored and
   expected) and, per target, share meeting and total payment against the moved target.
+
+**Left-out networks.** Every figure above is a function of the networks' own results, so a network the
+disclosure gate hides could be worked back out of it (a maximum, a median of two, a histogram bar, or the
+default sweep step, which is its spread, less the published networks). :meth:`SchemeDesign.without`
+recomputes the aid over every network but those: nothing in its tables or charts depends on a left-out
+network's values (``n_networks_left_out`` on every row says how many there are). The forecast's common
+parameters (the indicator's practice-year variance, the network variance, the recalibration factor) are
+estimated from every network, as in the forecast itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,20 +56,21 @@ from gpscale.evaluate.schemes.targets import sign_of
 DESIGN_COLUMNS = [
     "scheme_id", "scheme_version", "basis", "period", "n_networks", "total_pence", "available_pence", "mean_pence",
     "min_pence", "p10_pence", "p25_pence", "median_pence", "p75_pence", "p90_pence", "max_pence",
-    "median_share_of_available", "membership_view", "data_version",
+    "median_share_of_available", "n_networks_left_out", "membership_view", "data_version",
 ]
 
 TARGET_SHARE_COLUMNS = [
     "scheme_id", "scheme_version", "target_id", "indicator_id", "target_type", "target", "period", "n_networks",
     "share_met", "share_target_in_interval", "payment_pence", "forecast_period", "n_forecast",
-    "expected_share_met", "share_chance_decides", "expected_payment_pence", "membership_view", "data_version",
+    "expected_share_met", "share_chance_decides", "expected_payment_pence", "n_networks_left_out",
+    "membership_view", "data_version",
 ]
 
 SWEEP_COLUMNS = [
     "scheme_id", "scheme_version", "target_id", "indicator_id", "target_type", "shift", "standard",
     "lower_threshold", "upper_threshold", "improvement_by", "period", "n_networks", "share_met", "payment_pence",
-    "forecast_period", "n_forecast", "expected_share_met", "expected_payment_pence", "membership_view",
-    "data_version",
+    "forecast_period", "n_forecast", "expected_share_met", "expected_payment_pence", "n_networks_left_out",
+    "membership_view", "data_version",
 ]
 
 STEPS = tuple(range(-4, 5))
@@ -85,30 +96,74 @@ class Chart:
     x_to: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SchemeDesign:
-    """The design aid's tables and charts, with the scoring and forecast they were made from."""
+    """The design aid of a scored and forecast scheme: its tables and charts, computed when first read.
+
+    ``score`` and ``forecast`` cover every network; ``distribution``, ``targets``, ``sweep`` and ``charts``
+    leave out the networks in ``left_out``. They are computed on first use, so an aid narrowed with
+    :meth:`without` before anything is read sweeps its targets once, not twice.
+    """
 
     scheme: Scheme
     score: SchemeScore
     forecast: SchemeForecast
-    distribution: pd.DataFrame
-    targets: pd.DataFrame
-    sweep: pd.DataFrame
-    charts: list[Chart]
+    inputs: SchemeInputs = field(repr=False)
+    shifts: dict[str, list[float]] | None = None
+    draws: int = 0
+    left_out: frozenset[str] = frozenset()
+
+    def without(self, networks: Iterable[str]) -> SchemeDesign:
+        """The aid over every network but ``networks`` (and those already left out).
+
+        For the disclosure gate: pass the networks it hides, and no table or chart of the result depends
+        on their values (see the module notes).
+        """
+        drop = self.left_out | {str(g) for g in networks}
+        return self if drop == self.left_out else replace(self, left_out=frozenset(drop))
+
+    @cached_property
+    def _kept(self) -> tuple[SchemeScore, SchemeForecast]:
+        """The scoring and forecast without the left-out networks' rows."""
+        s, f, drop = self.score, self.forecast, self.left_out
+        return (replace(s, scores=_without_rows(s.scores, drop), totals=_without_rows(s.totals, drop),
+                        contributions=_without_rows(s.contributions, drop)),
+                replace(f, forecasts=_without_rows(f.forecasts, drop), totals=_without_rows(f.totals, drop)))
+
+    @cached_property
+    def distribution(self) -> pd.DataFrame:
+        """Per basis (scored, expected): total paid and the distribution of a network's payment."""
+        return _distribution(self.scheme, *self._kept, self.inputs.data_version, len(self.left_out))
+
+    @cached_property
+    def targets(self) -> pd.DataFrame:
+        """Per target: share of networks meeting it now and expected next year, and the money."""
+        return _targets(self.scheme, *self._kept, self.inputs.data_version, len(self.left_out))
+
+    @cached_property
+    def sweep(self) -> pd.DataFrame:
+        """Per target and shift of its target: share meeting it and money, now and next year."""
+        return _sweep(self.scheme, self.inputs, self._kept[0], self.shifts, self.draws, self.left_out)
+
+    @cached_property
+    def charts(self) -> list[Chart]:
+        """The payment histogram and, per target, share met and payment against the shift."""
+        return _charts(self.scheme, *self._kept, self.sweep)
 
 
 def design(scheme: Scheme, inputs: SchemeInputs, shifts: dict[str, list[float]] | None = None,
            draws: int | None = None) -> SchemeDesign:
-    """Score, forecast and sweep a draft scheme (see the module notes). ``shifts`` maps target ids to shifts."""
+    """Score and forecast a draft scheme; its design aid (see the module notes) is computed when read.
+
+    ``shifts`` maps target ids to the shifts of their sweep.
+    """
     draws = draws or scheme.forecast.draws
-    scored = score_scheme(scheme, inputs)
-    fc = forecast_scheme(scheme, inputs, draws=draws)
-    dist = _distribution(scheme, scored, fc, inputs.data_version)
-    targets = _targets(scheme, scored, fc, inputs.data_version)
-    sweep = _sweep(scheme, inputs, scored, shifts, draws)
-    charts = _charts(scheme, scored, fc, sweep)
-    return SchemeDesign(scheme, scored, fc, dist, targets, sweep, charts)
+    return SchemeDesign(scheme, score_scheme(scheme, inputs), forecast_scheme(scheme, inputs, draws=draws), inputs,
+                        shifts, draws)
+
+
+def _without_rows(frame: pd.DataFrame, left_out: frozenset[str]) -> pd.DataFrame:
+    return frame[~frame["group_id"].astype(str).isin(left_out)] if left_out else frame
 
 
 def _quantiles(pence: pd.Series) -> dict[str, Any]:
@@ -124,9 +179,11 @@ def _quantiles(pence: pd.Series) -> dict[str, Any]:
     return out
 
 
-def _stamp(frame: pd.DataFrame, scheme: Scheme, data_version: str, columns: list[str]) -> pd.DataFrame:
-    """The scheme, membership view and data version on every row, in the table's column order."""
+def _stamp(frame: pd.DataFrame, scheme: Scheme, data_version: str, left_out: int, columns: list[str]
+           ) -> pd.DataFrame:
+    """The scheme, membership view, data version and networks left out on every row, in column order."""
     out = frame.copy()
+    out["n_networks_left_out"] = left_out
     out["scheme_id"] = scheme.id
     out["scheme_version"] = scheme.version
     out["membership_view"] = scheme.view.label
@@ -134,7 +191,8 @@ def _stamp(frame: pd.DataFrame, scheme: Scheme, data_version: str, columns: list
     return out.reindex(columns=columns)
 
 
-def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str) -> pd.DataFrame:
+def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str, left_out: int
+                  ) -> pd.DataFrame:
     rows = []
     for basis, period, tot, pay_col in (("scored", scored.period, scored.totals, "payment_pence"),
                                         ("expected", fc.period, fc.totals, "expected_payment_pence")):
@@ -147,12 +205,13 @@ def _distribution(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_
                      "total_pence": int(pay.sum()) if known else None, "available_pence": int(avail.sum()),
                      **_quantiles(pay),
                      "median_share_of_available": float(np.nanmedian(share)) if np.isfinite(share).any() else None})
-    return _stamp(pd.DataFrame(rows), scheme, data_version, DESIGN_COLUMNS)
+    return _stamp(pd.DataFrame(rows), scheme, data_version, left_out, DESIGN_COLUMNS)
 
 
-def _targets(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str) -> pd.DataFrame:
+def _targets(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, data_version: str, left_out: int
+             ) -> pd.DataFrame:
     both = score_summary(scored).merge(forecast_summary(fc).drop(columns="note"), on="target_id", how="left")
-    return _stamp(both, scheme, data_version, TARGET_SHARE_COLUMNS)
+    return _stamp(both, scheme, data_version, left_out, TARGET_SHARE_COLUMNS)
 
 
 def moved(entry: SchemeIndicator, shift: Decimal, sign: int) -> SchemeIndicator | None:
@@ -185,7 +244,8 @@ def default_shifts(scored: SchemeScore, entry: SchemeIndicator) -> list[Decimal]
 
 
 def _sweep(scheme: Scheme, inputs: SchemeInputs, scored: SchemeScore, shifts: dict[str, list[float]] | None,
-           draws: int) -> pd.DataFrame:
+           draws: int, left_out: frozenset[str]) -> pd.DataFrame:
+    """Per target and shift: share met and money now and next year, over the networks not ``left_out``."""
     models, _networks, available = fit_models(scheme, inputs, scheme.period)
     rows = []
     for e in scheme.indicators:
@@ -197,11 +257,12 @@ def _sweep(scheme: Scheme, inputs: SchemeInputs, scored: SchemeScore, shifts: di
             if m is None:
                 continue
             one = scheme.model_copy(update={"indicators": [m]})
-            now = score_scheme(one, inputs, contributions=False).scores
+            now = _without_rows(score_scheme(one, inputs, contributions=False).scores, left_out)
             ok = now[now["status"] == "scored"]
             summ = summarise_target(models[e.target_id], m, available[e.target_id], draws, scheme.forecast.seed,
                               scheme.confidence, None)
-            done = models[e.target_id].networks["status"].eq(FORECAST).to_numpy()
+            nets = models[e.target_id].networks
+            done = (nets["status"].eq(FORECAST) & ~nets["group_id"].astype(str).isin(left_out)).to_numpy()
             t = m.target
             rows.append({
                 "target_id": e.target_id, "indicator_id": e.indicator, "target_type": t.type.value,
@@ -215,7 +276,7 @@ def _sweep(scheme: Scheme, inputs: SchemeInputs, scored: SchemeScore, shifts: di
                 "expected_share_met": float(summ["p_met"][done].mean()) if done.any() else None,
                 "expected_payment_pence": to_pence(float(np.nansum(summ["pay_mean"][done]))),
             })
-    return _stamp(pd.DataFrame(rows), scheme, inputs.data_version, SWEEP_COLUMNS)
+    return _stamp(pd.DataFrame(rows), scheme, inputs.data_version, len(left_out), SWEEP_COLUMNS)
 
 
 def _charts(scheme: Scheme, scored: SchemeScore, fc: SchemeForecast, sweep: pd.DataFrame) -> list[Chart]:

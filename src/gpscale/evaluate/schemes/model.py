@@ -321,6 +321,10 @@ class Scheme(_Strict):
     def view(self) -> MembershipView:
         return MembershipView.parse(self.membership)
 
+    def for_period(self, period: str) -> Scheme:
+        """The same scheme scoring another financial year (validated again: a fixed baseline must precede it)."""
+        return Scheme.model_validate({**self.model_dump(exclude_none=True), "period": period})
+
     def entry(self, target_id: str) -> SchemeIndicator:
         for e in self.indicators:
             if e.target_id == target_id:

@@ -32,9 +32,9 @@ from gpscale.domain.vocabulary import Polarity
 from gpscale.evaluate.events.kinds import EventKind, StudyStatus, Verdict
 
 EVENT_DOMAIN_COLUMNS = [
-    "entity_type", "entity_id", "entity_name", "event_kind", "domain", "status", "verdict", "estimate", "lower",
-    "upper", "confidence", "scale", "n_indicators", "n_averaged", "averaged", "left_out", "conclusion",
-    "membership_view", "data_version",
+    "entity_type", "entity_id", "entity_name", "event_kind", "event_label", "domain", "status", "verdict",
+    "estimate", "lower", "upper", "confidence", "scale", "n_indicators", "n_averaged", "averaged", "left_out",
+    "conclusion", "membership_view", "data_version",
 ]
 
 #: The scale of the domain's estimate: a mean of log odds ratios and log rate ratios, signed so > 0 is better.
@@ -79,8 +79,8 @@ def _domain_row(frame: list[dict[str, Any]], definitions: Mapping[str, Any]) -> 
         else:
             kept.append((str(d.title), _oriented(r, pol)))
     row: dict[str, object] = {
-        **{c: first[c] for c in _ENTITY}, "domain": domain, "confidence": first["confidence"],
-        "scale": DOMAIN_SCALE, "n_indicators": len(frame), "n_averaged": len(kept),
+        **{c: first[c] for c in _ENTITY}, "event_label": kind.label, "domain": domain,
+        "confidence": first["confidence"], "scale": DOMAIN_SCALE, "n_indicators": len(frame), "n_averaged": len(kept),
         "averaged": "; ".join(t for t, _ in kept), "left_out": "; ".join(left_out),
         "membership_view": first.get("membership_view"), "data_version": first.get("data_version"),
     }

@@ -97,8 +97,8 @@ def _domain_row(frame: list[dict[str, Any]], definitions: Mapping[str, Any]) -> 
 
 
 def _cannot_say(kind: EventKind, domain: str, left_out: list[str]) -> str:
-    return (f"Cannot say whether {kind.label} changed the {domain} indicators: none could be estimated with "
-            f"parallel trends before the event ({'; '.join(left_out)}).")
+    return (f"Cannot say whether {kind.label} changed the {domain} indicators: no indicator's study gives an "
+            f"answer to average ({'; '.join(left_out)}).")
 
 
 def _conclusion(verdict: Verdict, kind: EventKind, domain: str, est: float, lo: float, hi: float, conf: float,

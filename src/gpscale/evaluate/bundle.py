@@ -62,6 +62,7 @@ ANALYSIS_OF = {
     "funnel_curves": "variation", "dispersion": "variation", "convergence": "variation",
     "characteristics": "characteristics", "size_effect": "size", "size_curve": "size", "size_bands": "size",
     "events": "events", "event_study": "events", "event_summary": "events",
+    "event_domain": "events",
 }
 
 

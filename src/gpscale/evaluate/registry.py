@@ -33,6 +33,7 @@ from gpscale.evaluate.derived import (
     SUMMARY_COLUMNS,
 )
 from gpscale.evaluate.events.detect import EVENT_COLUMNS
+from gpscale.evaluate.events.domains import EVENT_DOMAIN_COLUMNS
 from gpscale.evaluate.events.study import EVENT_STUDY_COLUMNS, EVENT_SUMMARY_COLUMNS
 from gpscale.evaluate.funnels import CURVE_GRID_COLUMNS, FUNNEL_COLUMNS, GROUP_FUNNEL_COLUMNS
 from gpscale.evaluate.profiles import PROFILE_COLUMNS
@@ -137,6 +138,9 @@ declare(TableSpec(
 declare(TableSpec(
     "event_summary", "Did the event change quality? Aggregate effect, pre-trend test and conclusion",
     tuple(EVENT_SUMMARY_COLUMNS), ("entity_type", "entity_id", "event_kind", "indicator_id")))
+declare(TableSpec(
+    "event_domain", "Did the event change quality on each indicator domain? The domain's indicators averaged",
+    tuple(EVENT_DOMAIN_COLUMNS), ("entity_type", "entity_id", "event_kind", "domain")))
 # placebo calibration (issue 14): rates and counts of placebo groups flagged, never counts of patients
 declare(TableSpec(
     "calibration", "How often random groups of practices (placebo groups) are flagged, per analysis, comparison, "

@@ -25,6 +25,7 @@ from gpscale.domain.comparisons import DEFAULT_COMPARISON, SENTENCES
 from gpscale.report import sections as S
 from gpscale.report.calibration import calibration_section, placebo_sentence
 from gpscale.report.data import ENGLAND_ID, ResultsData
+from gpscale.report.events import group_events_sections, national_events_sections
 from gpscale.report.html import Col, legend_html, table_html
 from gpscale.report.pack_tables import APPENDIX_ROWS, DOWNLOADS, convergence_html, members_html, methods_sentence
 from gpscale.report.scheme_pack import scheme_sections
@@ -159,6 +160,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     sec.blocks.append(Block("missing", caption=missing) if missing else Block("html", convergence))
     out.append(sec)
     out.extend(scheme_sections(data, group_id))  # issue 16: the group in each incentive scheme
+    out.extend(group_events_sections(data, group_id))  # issue 15: the group's event studies
     return out
 
 
@@ -216,6 +218,7 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
         *g.notes, "Every group, PCNs included, is in the groups download."],
         [Block("missing", caption=g.missing) if g.missing else _table(named, gcols, g.caption, max_rows=120)]))
     out.append(calibration_section(data, conf))  # issue 14
+    out.extend(national_events_sections(data))  # issue 15: did scaling up change quality?
     return out
 
 

@@ -42,6 +42,7 @@ from gpscale.report.html import Col, legend_html, survey_columns, table_html
 from gpscale.web import api as api_module
 from gpscale.web import schemes as scheme_pages
 from gpscale.web.calibration import add_calibration_page
+from gpscale.web.events import add_events_pages
 
 GROUP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 PRACTICE_CODE = r"^[A-Za-z][A-Za-z0-9]{2,9}$"
@@ -218,6 +219,7 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         return wrapper
 
     add_calibration_page(app, render)  # issue 14: /calibration
+    add_events_pages(app, render, NotFound)  # issue 15: /events, /events/groups/{id}
 
     # ------------------------------------------------------------------ errors
 

@@ -193,6 +193,7 @@ PAGE_TYPES = {
     "england": "/", "groups": "/groups", "group": f"/groups/{NAMED}", "indicator": "/indicators/rx_broad_spectrum",
     "indicator-members": f"/indicators/qof_total?group={NAMED}", "practice": None, "search": "/search?q=surgery",
     "surveys": "/surveys", "api": "/api", "not-found": "/groups/NO-SUCH-GROUP",
+    "events": "/events", "events-group": f"/events/groups/{NAMED}",  # issue 15
 }
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from gpscale.cli import app
-from gpscale.evaluate.events import EVENT_COLUMNS, EVENT_STUDY_COLUMNS, EVENT_SUMMARY_COLUMNS
+from gpscale.evaluate.events import EVENT_COLUMNS, EVENT_DOMAIN_COLUMNS, EVENT_STUDY_COLUMNS, EVENT_SUMMARY_COLUMNS
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
 from tests.synthetic_england import small_england
@@ -40,6 +40,14 @@ def test_evaluate_analysis_events_writes_the_event_tables(tmp_path):
     pcn = summary[(summary["entity_type"] == "event_kind") & (summary["event_kind"] == "joined_pcn")]
     assert set(pcn["status"]) <= {"simultaneous events: no comparators", "no events"}
     assert summary["conclusion"].str.len().gt(20).all()
+    # every event kind states each indicator domain it has studies for: an interval or why it cannot say
+    dom = pd.read_parquet(out / "event_domain.parquet")
+    assert list(dom.columns) == EVENT_DOMAIN_COLUMNS
+    kinds = dom[dom["entity_type"] == "event_kind"]
+    assert set(zip(kinds["event_kind"], kinds["domain"], strict=True)) == {
+        (k, d) for k, d in zip(summary["event_kind"], summary["domain"], strict=True)}
+    stated = kinds["lower"].notna() | kinds["conclusion"].str.startswith("Cannot say")
+    assert stated.all()
 
 
 def test_unknown_analysis_is_refused_with_the_list_including_events(tmp_path):

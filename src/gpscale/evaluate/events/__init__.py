@@ -8,7 +8,8 @@ Python API:
   ``events`` (:data:`EVENT_COLUMNS`), ``event_study`` (one row per entity x indicator x event time,
   :data:`EVENT_STUDY_COLUMNS`: chart-ready, the reference year -1 included as zero) and
   ``event_summary`` (one row per entity x indicator: aggregate effect, pre-trend test, status, verdict and
-  a plain-words conclusion, :data:`EVENT_SUMMARY_COLUMNS`);
+  a plain-words conclusion, :data:`EVENT_SUMMARY_COLUMNS`) and ``event_domain`` (one row per entity x
+  indicator domain: the domain's indicators averaged, :mod:`gpscale.evaluate.events.domains`);
 * :func:`age_structure` reads each practice's share of patients aged 65+ from a store, for matching.
 
 ``gpscale evaluate --analysis events`` runs it on a store. Methods: docs/methods/event-study.md.
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from gpscale.evaluate.events.detect import EVENT_COLUMNS, scale_up_events, store_successions, undated_spells
+from gpscale.evaluate.events.domains import EVENT_DOMAIN_COLUMNS, domain_effects
 from gpscale.evaluate.events.kinds import EventKind, StudyStatus, Verdict
 from gpscale.evaluate.events.study import (
     EVENT_STUDY_COLUMNS,
@@ -33,8 +35,8 @@ from gpscale.evaluate.events.study import (
 from gpscale.store.db import Store
 
 __all__ = [
-    "EVENT_COLUMNS", "EVENT_STUDY_COLUMNS", "EVENT_SUMMARY_COLUMNS", "EventKind", "EventStudyOptions",
-    "StudyStatus", "Verdict", "age_structure", "event_studies", "event_tables", "scale_up_events",
+    "EVENT_COLUMNS", "EVENT_DOMAIN_COLUMNS", "EVENT_STUDY_COLUMNS", "EVENT_SUMMARY_COLUMNS", "EventKind",
+    "EventStudyOptions", "StudyStatus", "Verdict", "age_structure", "event_studies", "event_tables", "scale_up_events",
     "store_successions", "undated_spells",
 ]
 
@@ -56,12 +58,13 @@ def event_tables(
     options: EventStudyOptions | None = None,
     progress: Progress | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The ``events``, ``event_study`` and ``event_summary`` tables (see module notes)."""
+    """The ``events``, ``event_study``, ``event_summary`` and ``event_domain`` tables (see module notes)."""
     events = scale_up_events(spell_df, groups, successions)
     study, summary = event_studies(practice_values, events, definitions, context, view_label=view_label,
                                    data_version=data_version, versions=versions, options=options,
                                    progress=progress)
-    return {"events": events, "event_study": study, "event_summary": summary}
+    return {"events": events, "event_study": study, "event_summary": summary,
+            "event_domain": domain_effects(summary, definitions)}
 
 
 def age_structure(store: Store, fys: list[str]) -> pd.DataFrame:

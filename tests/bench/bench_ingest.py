@@ -1,7 +1,8 @@
 """Ingest throughput of a national-size English Prescribing Dataset month against plain DuckDB.
 
 A synthetic EPD month (``GPSCALE_BENCH_EPD_ROWS`` rows, default 18 million, about the national size)
-is written in the published 26-column layout with realistic text columns, then:
+is written in the published 26-column layout by :mod:`tests.bench.epd_national` (the file the
+prescribing pre-aggregation benchmark reads too), then:
 
 * baseline: ``CREATE TABLE t AS SELECT * FROM read_csv(file)`` into a fresh on-disk DuckDB database;
 * gpscale: ``ingest(store, [file])`` into a fresh on-disk store (checksum, detection, typed parse with
@@ -21,46 +22,10 @@ from pathlib import Path
 
 import duckdb
 
+from tests.bench.epd_national import write_epd_month
 from tests.bench.harness import peak_rss_mib, record
 
 ROWS = int(os.environ.get("GPSCALE_BENCH_EPD_ROWS", "18000000"))
-
-
-def write_epd_month(path: Path, rows: int) -> Path:
-    """A synthetic national EPD month (~6,500 practices x ~2,800 presentations), written by DuckDB."""
-    con = duckdb.connect()
-    cols = {
-        "YEAR_MONTH": "'201909'",
-        "REGIONAL_OFFICE_NAME": "'NORTH EAST AND YORKSHIRE'",
-        "REGIONAL_OFFICE_CODE": "'Y63'",
-        "ICB_NAME": "'NHS NORTH EAST AND NORTH CUMBRIA INTEGRATED CARE BOARD'",
-        "ICB_CODE": "'QHM'",
-        "PCO_NAME": "'NHS TEES VALLEY CCG'",
-        "PCO_CODE": "'16C00'",
-        "PRACTICE_NAME": "'THE DENSHAM SURGERY ' || (i % 6500)",
-        "PRACTICE_CODE": "chr(65 + (i // 7 % 26)::INT) || lpad(CAST(81000 + (i % 6500) AS VARCHAR), 5, '0')",
-        "ADDRESS_1": "'THE HEALTH CENTRE'",
-        "ADDRESS_2": "'LAWSON STREET'",
-        "ADDRESS_3": "'STOCKTON-ON-TEES'",
-        "ADDRESS_4": "'CLEVELAND'",
-        "POSTCODE": "'TS18 1HU'",
-        "BNF_CHEMICAL_SUBSTANCE": "'0501013B0'",
-        "CHEMICAL_SUBSTANCE_BNF_DESCR": "'Amoxicillin'",
-        "BNF_CODE": "'0501013B0AA' || lpad(CAST(i % 2800 AS VARCHAR), 4, '0')",
-        "BNF_DESCRIPTION": "'Amoxicillin_Cap 500mg'",
-        "BNF_CHAPTER_PLUS_CODE": "'05: Infections'",
-        "QUANTITY": "CAST(7 * (1 + i % 4) AS DOUBLE)",
-        "ITEMS": "1 + i % 23",
-        "TOTAL_QUANTITY": "CAST(7 * (1 + i % 4) * (1 + i % 23) AS DOUBLE)",
-        "ADQUSAGE": "round(3.5 * (1 + i % 4) * (1 + i % 23), 3)",
-        "NIC": "round(0.37 * (1 + i % 97), 2)",
-        "ACTUAL_COST": "round(0.3441 * (1 + i % 97), 5)",
-        "UNIDENTIFIED": "'N'",
-    }
-    sel = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
-    con.execute(f"COPY (SELECT {sel} FROM range({rows}) t(i)) TO '{path}' (HEADER, DELIMITER ',')")
-    con.close()
-    return path
 
 
 def bench_ingest_epd_month() -> None:

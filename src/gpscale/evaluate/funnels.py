@@ -284,8 +284,9 @@ def group_funnels(
     return frame[GROUP_FUNNEL_COLUMNS].sort_values(["indicator_id", "period", "group_id"]).reset_index(drop=True)
 
 
-def _curve(stat: str, centre: float, grid: np.ndarray, tau2: float | None) -> list[np.ndarray]:
-    """Lower/upper 95% and 99.8% limits over ``grid`` (PHE when ``tau2`` is None), on the natural scale."""
+def _curve(stat: str, centre: float | np.ndarray, grid: np.ndarray, tau2: float | None) -> list[np.ndarray]:
+    """Lower/upper 95% and 99.8% limits over ``grid`` (PHE when ``tau2`` is None), on the natural scale
+    (``centre`` one value, or one per grid point)."""
     if tau2 is not None:
         var = centre * (1 - centre) / grid if stat == "proportion" else centre / grid
         sd = np.sqrt(var + tau2)

@@ -40,8 +40,9 @@ def evaluate_command(
     )] = None,
     excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (one sheet per table).")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", min=99, help="Bootstrap resamples for convergence.")] = 499,
-    comparator: Annotated[str, typer.Option("--comparator", help="What each group is compared with: england | "
-                                                                 "region | icb | peers:K (K nearest groups).")
+    comparator: Annotated[str, typer.Option("--comparator", help="What each group is compared with in the "
+                                                                 "scorecard, trends and funnels: england | region | "
+                                                                 "icb | peers:K (K nearest groups).")
                           ] = "england",
     calibration_groups: Annotated[int, typer.Option(
         "--calibration-groups", min=50, help="Placebo groups per period for the calibration (random groups of "

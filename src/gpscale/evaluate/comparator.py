@@ -307,6 +307,31 @@ def reference_values(
     return out[REFERENCE_COLUMNS].sort_values(["group_id", "indicator_id", "period"], ignore_index=True)
 
 
+@dataclass(frozen=True)
+class References:
+    """Every group's comparator value per indicator and financial year (:data:`REFERENCE_COLUMNS`), as the
+    funnels place groups and their members against it; :attr:`missing` names a group that has none."""
+
+    comparator: Comparator
+    values: pd.DataFrame
+
+    @property
+    def missing(self) -> str:
+        """The comparator name of a group with no reference value, e.g. "no region comparator"."""
+        return f"no {self.comparator} comparator"
+
+
+def yearly_references(
+    practice_values: pd.DataFrame,
+    members: pd.DataFrame,
+    assignment: Assignment,
+    definitions: Mapping[str, Any],
+) -> References:
+    """:func:`reference_values` for the financial years only (the funnels' periods)."""
+    fy = practice_values[practice_values["period_type"] == "fy"]
+    return References(assignment.comparator, reference_values(fy, members, assignment, definitions))
+
+
 #: The rule named in ``comparison_method`` of an evaluative row against a comparator other than England.
 COMPARATOR_RULE = ("value vs reference range of random groups of the comparator's practices of its size (the "
                    "group's own excluded)")

@@ -15,6 +15,14 @@
 
 Every placed unit also gets its comparison label at 95% and 99.8% (:func:`position_label`): the
 position read with the indicator's polarity.
+
+With a comparator other than England (``--comparator region|icb|peers:K``, issue 15;
+:class:`gpscale.evaluate.comparator.References`) each group, and each member practice of a group, is
+placed around **its group's comparator value** instead (:func:`_place_against`; docs/methods/peers.md):
+the PHE limits at the unit's own size around that value; the adjusted limits with member practices'
+``tau^2`` from England's practices (as above) and groups' ``tau^2`` from every group's deviation from its
+own comparator. Every row names its comparator; no limit lines are drawn for them (each group has its own
+centre), so :func:`funnel_curves` covers England's funnels only.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ import pandas as pd
 
 from gpscale.evaluate import pooling
 from gpscale.evaluate.common import PROVENANCE, enum_value
-from gpscale.stats.funnels import funnel
+from gpscale.evaluate.comparator import References
+from gpscale.stats.funnels import _position_labels, _z_thresholds, funnel, spiegelhalter_overdispersion
 from gpscale.stats.intervals import z_value
 from gpscale.stats.limits import poisson_control_limits_at, proportion_control_limits
 
@@ -103,6 +112,48 @@ def _place(rows: pd.DataFrame, definition: Any, target: float) -> pd.DataFrame:
     return frame
 
 
+def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau2: float | None) -> pd.DataFrame:
+    """PHE and adjusted placement of ``rows``, each around its own comparator value ``targets`` (natural scale).
+
+    The same limits as :func:`_place` (PHE at the unit's size; ``target +/- z sqrt(s^2 + tau^2)``), evaluated
+    per unit. ``tau2`` None: estimated (the consistent winsorised estimator :func:`_place` uses) from the
+    units' deviations from their own targets, ``(value - target) / s``. A unit without a target is not compared.
+    """
+    vt, mult, pol = enum_value(definition.value_type), float(definition.multiplier), enum_value(definition.polarity)
+    x, n, stat = _funnel_inputs(rows, vt)
+    t = np.asarray(targets, float)
+    ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x >= 0) & np.isfinite(t)
+    n_ok, t_ok = np.where(ok, n, 1.0), np.where(ok, t, 0.5)
+    y = np.where(ok, x / n_ok, np.nan)
+    s = np.sqrt(t_ok * (1 - t_ok) / n_ok if stat == "proportion" else t_ok / n_ok)
+    if tau2 is None:
+        tau2 = spiegelhalter_overdispersion(y[ok] - t_ok[ok], 0.0, s[ok]).tau2 if ok.any() else 0.0
+    phe = [np.where(ok, v, np.nan) for v in _curve(stat, t_ok, n_ok, None)]
+    od = [np.where(ok, v, np.nan) for v in _curve(stat, t_ok, n_ok, tau2)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (y - t) / np.sqrt(s**2 + tau2)
+        value = rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float) * mult
+    thresholds = [np.full(len(z), q) for q in _z_thresholds()]
+    limits = "Wilson score" if stat == "proportion" else "exact Poisson"
+    frame = pd.DataFrame({
+        "value": value, "denominator": n, "target": t * mult,
+        **{c: v * mult for c, v in zip(("lower_95", "upper_95", "lower_998", "upper_998"), phe, strict=True)},
+        "position": np.where(ok, _position_labels(y, *phe), "not compared"),
+        **{f"od_{c}": v * mult for c, v in zip(("lower_95", "upper_95", "lower_998", "upper_998"), od, strict=True)},
+        "od_position": np.where(ok, _position_labels(z, *thresholds), "not compared"), "tau2": tau2,
+        "method": f"PHE funnel limits ({limits}) around each unit's comparator value",
+        "od_method": f"Spiegelhalter additive random-effects overdispersion adjustment around each unit's comparator "
+                     f"value (consistent tau^2 estimator, z-scores winsorised at 10%, tau^2={tau2:.4g})",
+    })
+    if vt == "score":  # as in _place: QOF points are not counts of events, so only the adjusted limits apply
+        frame[["lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
+        frame["position"] = NOT_APPLICABLE
+        frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
+    for pre, conf in ((p, c) for p in ("", "od_") for c in (0.95, 0.998)):
+        frame[f"{pre}comparison_{'95' if conf == 0.95 else '998'}"] = position_label(frame[f"{pre}position"], pol, conf)
+    return frame
+
+
 def _target(rows: pd.DataFrame, value_type: str) -> float:
     x, n, stat = _funnel_inputs(rows, value_type)
     if stat == "ratio":
@@ -138,11 +189,20 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
 
 def _provenance(frame: pd.DataFrame, view_label: str, data_version: str,
                 versions: Mapping[str, str] | None) -> pd.DataFrame:
-    frame["comparator"] = pooling.ENGLAND_NAME
+    if "comparator" not in frame:
+        frame["comparator"] = pooling.ENGLAND_NAME
     frame["membership_view"] = view_label
     frame["definition_version"] = frame["indicator_id"].map(versions or {}).fillna("")
     frame["data_version"] = data_version
     return frame
+
+
+def _comparator_of(rows: pd.DataFrame, references: References) -> tuple[np.ndarray, np.ndarray]:
+    """(target on the natural scale, comparator name) of each row's group, indicator and year."""
+    ref = references.values.assign(_target=lambda r: r["numerator"] / r["denominator"])
+    keys = ["group_id", "indicator_id", "period"]
+    j = rows[keys].merge(ref[[*keys, "_target", "comparator"]].drop_duplicates(keys), on=keys, how="left")
+    return j["_target"].to_numpy(float), j["comparator"].fillna(references.missing).to_numpy(object)
 
 
 def member_funnels(
@@ -153,13 +213,36 @@ def member_funnels(
     data_version: str,
     versions: Mapping[str, str] | None = None,
     national: pd.DataFrame | None = None,
+    references: References | None = None,
 ) -> pd.DataFrame:
-    """Member practices' positions in England's funnel, per group, indicator and financial year."""
+    """Member practices' positions in England's funnel, per group, indicator and financial year.
+
+    With ``references`` (a comparator other than England) each member is placed around its group's
+    comparator value instead, with England's between-practice ``tau^2`` for the adjusted limits.
+    """
     nat = national_funnels(practice_values, definitions) if national is None else national
-    out = _provenance(nat.merge(members, on=["practice_code", "period"], how="inner"), view_label, data_version,
-                      versions)
+    out = nat.merge(members, on=["practice_code", "period"], how="inner")
+    if references is not None:
+        out = _members_against(practice_values, out, definitions, references)
+    out = _provenance(out, view_label, data_version, versions)
     return out[FUNNEL_COLUMNS].sort_values(["group_id", "indicator_id", "period", "practice_code"]).reset_index(
         drop=True)
+
+
+def _members_against(practice_values: pd.DataFrame, placed: pd.DataFrame, definitions: Mapping[str, Any],
+                     references: References) -> pd.DataFrame:
+    """England's member placements ``placed`` re-placed around each group's comparator, England's ``tau^2`` kept."""
+    pv = pooling.usable(practice_values)
+    keys = ["practice_code", "indicator_id", "period"]
+    rows = placed[["group_id", *keys, "tau2"]].merge(pv[pv["period_type"] == "fy"].drop_duplicates(keys), on=keys)
+    out = []
+    for (ind_id, period), r in rows.groupby(["indicator_id", "period"], sort=True):
+        target, name = _comparator_of(r, references)
+        p = _keyed(_place_against(r, definitions[str(ind_id)], target, float(r["tau2"].iloc[0])), "group_id",
+                   r["group_id"], str(ind_id), str(period))
+        p.insert(1, "practice_code", r["practice_code"].to_numpy())
+        out.append(p.assign(comparator=name))
+    return pd.concat(out, ignore_index=True) if out else placed.iloc[:0].assign(comparator=pd.Series(dtype=object))
 
 
 def group_funnels(
@@ -168,9 +251,14 @@ def group_funnels(
     view_label: str,
     data_version: str,
     versions: Mapping[str, str] | None = None,
+    references: References | None = None,
 ) -> pd.DataFrame:
     """Every group's pooled value in England's funnel per indicator and financial year (``pooled``: see
-    :func:`gpscale.evaluate.pooling.pooled_table`); ``tau^2`` of the adjusted limits is estimated from all groups."""
+    :func:`gpscale.evaluate.pooling.pooled_table`); ``tau^2`` of the adjusted limits is estimated from all groups.
+
+    With ``references`` each group is placed around its own comparator's value, ``tau^2`` estimated from
+    every group's deviation from its own comparator (docs/methods/peers.md).
+    """
     fy = pooled[(pooled["period_type"] == "fy") & (pooled["denominator"] > 0) & pooled["numerator"].notna()]
     out = []
     for ind_id, d in definitions.items():
@@ -180,8 +268,14 @@ def group_funnels(
             grp = rows[rows["entity_type"] == "group"]
             if eng.empty or len(grp) < MIN_UNITS:
                 continue
-            placed = _keyed(_place(grp, d, _target(eng, enum_value(d.value_type))), "group_id", grp["entity_id"],
-                            ind_id, period)
+            if references is None:
+                placed = _keyed(_place(grp, d, _target(eng, enum_value(d.value_type))), "group_id",
+                                grp["entity_id"], ind_id, period)
+            else:
+                keyed = grp.assign(group_id=grp["entity_id"])
+                target, name = _comparator_of(keyed, references)
+                placed = _keyed(_place_against(keyed, d, target, None), "group_id", grp["entity_id"], ind_id,
+                                period).assign(comparator=name)
             placed.insert(4, "numerator", grp["numerator"].to_numpy(float))
             out.append(placed)
     if not out:
@@ -190,8 +284,9 @@ def group_funnels(
     return frame[GROUP_FUNNEL_COLUMNS].sort_values(["indicator_id", "period", "group_id"]).reset_index(drop=True)
 
 
-def _curve(stat: str, centre: float, grid: np.ndarray, tau2: float | None) -> list[np.ndarray]:
-    """Lower/upper 95% and 99.8% limits over ``grid`` (PHE when ``tau2`` is None), on the natural scale."""
+def _curve(stat: str, centre: float | np.ndarray, grid: np.ndarray, tau2: float | None) -> list[np.ndarray]:
+    """Lower/upper 95% and 99.8% limits over ``grid`` (PHE when ``tau2`` is None), on the natural scale
+    (``centre`` one value, or one per grid point)."""
     if tau2 is not None:
         var = centre * (1 - centre) / grid if stat == "proportion" else centre / grid
         sd = np.sqrt(var + tau2)
@@ -208,7 +303,10 @@ def funnel_curves(placed: pd.DataFrame, units: str, definitions: Mapping[str, An
 
     The grid spans the units' sizes (denominators, effective sizes for surveys) from 0.8 times the
     smallest to 1.2 times the largest, log-spaced; ``units`` names the kind of unit ("practices", "groups").
+    Rows placed against another comparator have no lines: each group has its own centre (module notes).
     """
+    if "comparator" in placed:
+        placed = placed[placed["comparator"] == pooling.ENGLAND_NAME]
     out = []
     first = placed.drop_duplicates(["indicator_id", "period", *(["practice_code"] if "practice_code" in placed
                                                                  else ["group_id"])])

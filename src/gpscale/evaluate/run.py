@@ -41,7 +41,7 @@ from gpscale.evaluate import pooling
 from gpscale.evaluate.calibration import PlaceboDesign, calibrate_frames, with_placebo_rates
 from gpscale.evaluate.characteristics import CHARACTERISTIC_COLUMNS, characteristics, relative_performance
 from gpscale.evaluate.common import definition_versions, enum_value
-from gpscale.evaluate.comparator import Comparator, ComparatorKind, assign
+from gpscale.evaluate.comparator import Comparator, ComparatorKind, assign, yearly_references
 from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import (
     CURVE_GRID_COLUMNS,
@@ -50,6 +50,7 @@ from gpscale.evaluate.funnels import (
     funnel_curves,
     group_funnels,
     member_funnels,
+    national_funnels,
 )
 from gpscale.evaluate.inputs import contiguous, practice_values
 from gpscale.evaluate.profiles import PROFILE_COLUMNS, group_profiles, practice_context
@@ -223,7 +224,7 @@ def evaluate_frames(
 ) -> Evaluation:
     """Run the analyses on data frames (see :func:`evaluate`).
 
-    ``comparator`` (england | region | icb | peers:K) is what the scorecard and trends compare each group
+    ``comparator`` (england | region | icb | peers:K) is what the scorecard, trends and funnels compare each group
     with (:mod:`gpscale.evaluate.comparator`; needs ``context``), ``area_names`` names ICBs by code.
 
     ``practice_values``: indicator_id, practice_code, period, period_type, numerator, denominator,
@@ -256,7 +257,7 @@ def evaluate_frames(
     references = EnglandReferences(pv)  # England's evaluative references: the scorecard's and the calibration's
     out: dict[str, pd.DataFrame] = {}
     assignment = None
-    if not chosen.is_england and {"scorecard", "trends"} & set(wanted):
+    if not chosen.is_england and {"scorecard", "trends", "variation"} & set(wanted):
         say(f"comparator: {chosen}")
         assignment = assign(chosen, members, context, area_names)
     if "scorecard" in wanted:
@@ -272,12 +273,16 @@ def evaluate_frames(
                                      pooled=pooled, comparator=assignment)
     if "variation" in wanted:
         say("variation between member practices: funnels, dispersion, convergence")
-        out["funnels"] = member_funnels(pv, members, definitions, label, data_version, versions)
-        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions)
+        refs = None if assignment is None else yearly_references(pv, members, assignment, definitions)
+        nat = national_funnels(pv, definitions)  # member practices in England's funnel (the dispersion's counts)
+        england_members = member_funnels(pv, members, definitions, label, data_version, versions, nat)
+        out["funnels"] = england_members if refs is None else member_funnels(
+            pv, members, definitions, label, data_version, versions, nat, references=refs)
+        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions, references=refs)
         out["funnel_curves"] = pd.concat([funnel_curves(out["funnels"], "practices", definitions),
                                           funnel_curves(out["group_funnels"], "groups", definitions)],
                                          ignore_index=True)
-        out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, out["funnels"])
+        out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, england_members)
         out["convergence"] = convergence(pv, members, definitions, label, data_version, versions, n_boot=n_boot)
     fy_members = members[members["period"].astype(str).str.startswith("FY")]
     if context is not None and not context.empty:

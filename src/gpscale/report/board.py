@@ -152,6 +152,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     outside = pd.concat(outside_rows, ignore_index=True) if outside_rows else pd.DataFrame()
     sec.blocks.append(_table(outside, [Col("indicator", "indicator"), Col("practice_code", "ODS code"),
                                        Col("name", "practice"), Col("value", "value", "num"),
+                                       Col("comparator", "compared with"),
                                        Col("comparison", "comparison", "comparison")],
                              f"Member practices outside the {S.pct(conf)} funnel limits (latest year)",
                              max_rows=APPENDIX_ROWS, empty="no member practice outside the limits"))

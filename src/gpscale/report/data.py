@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,6 +27,25 @@ _T = TypeVar("_T")
 ENGLAND_ID = "E92000001"
 #: Groups whose scorecard rows are kept between the queries of one page (each a few thousand rows).
 GROUP_ROWS_KEPT = 16
+
+
+def side_bundles(results: Path, folder: str, kind: str) -> list[Bundle]:
+    """Disclosed bundles of ``kind`` ("survey", "scheme") in ``folder/*`` inside or beside ``results``.
+
+    One per ``<kind>_id`` (the first found, inside before beside); a folder that is not a bundle of that
+    kind this version can show is skipped (its CSV files and reports are still on disk).
+    """
+    found: list[Bundle] = []
+    for root in (results / folder, results.parent / folder):
+        for manifest in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
+            try:
+                b = open_bundle(manifest.parent)
+            except BundleError:
+                continue
+            key = b.manifest.get(f"{kind}_id")
+            if b.manifest.get("kind") == kind and all(key != x.manifest.get(f"{kind}_id") for x in found):
+                found.append(b)
+    return found
 
 
 @dataclass(frozen=True)
@@ -244,18 +264,7 @@ class ResultsData:
     @cached_property
     def _survey_bundles(self) -> list[Bundle]:
         """Survey result bundles (``gpscale survey report --out``) in ``surveys/*`` beside or inside the results."""
-        folder = self.bundle.folder
-        found: list[Bundle] = []
-        for root in (folder / "surveys", folder.parent / "surveys"):
-            for manifest in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
-                try:
-                    b = open_bundle(manifest.parent)
-                except BundleError:
-                    continue  # not a survey bundle this version can show; the survey report is still on disk
-                if b.manifest.get("kind") == "survey" and all(b.manifest.get("survey_id") != x.manifest.get(
-                        "survey_id") for x in found):
-                    found.append(b)
-        return found
+        return side_bundles(self.bundle.folder, "surveys", "survey")
 
     @property
     def has_surveys(self) -> bool:

@@ -35,8 +35,13 @@ READ_NOTE = (
 CHART_NOTE = (
     "In each chart the points are the change relative to comparators in each year around the event, with "
     "95% intervals; the shaded years before the event should lie near zero (if not, trends already differed), "
-    "the hollow square is the reference year before the event (zero by definition)."
+    "the hollow square is the reference year before the event (zero by definition). The vertical axis is the "
+    "percentage change in the odds (for shares) or the rate (for rates and ratios) relative to comparators, "
+    "drawn on a log scale so that a halving and a doubling are equally far from zero; each study's change in "
+    "the indicator's own units is in the table."
 )
+#: At most this many charts per event kind (or receiving group) and indicator domain; the rest are listed.
+CHARTS_PER_DOMAIN = 2
 
 #: The columns of the per-domain table, in order.
 DOMAIN_COLUMNS = [
@@ -105,25 +110,46 @@ def event_chart(data: ResultsData, entity_type: str, entity_id: str, event_kind:
     return S.Chart(title, event_study(points, title, scale), f"{title}. {scale} by year relative to the event.")
 
 
-def _charts(data: ResultsData, studies: pd.DataFrame) -> list[Block]:
-    """A chart for each estimated study, captioned with its conclusion."""
-    from gpscale.report.board import _chart
-
+def drawn_studies(studies: pd.DataFrame, per_domain: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The estimated studies to chart and the rest: per entity, event kind and domain, the ``per_domain``
+    with the most practices with the event (then by indicator id), so a page stays readable (``per_domain``
+    defaults to :data:`CHARTS_PER_DOMAIN`)."""
+    per_domain = CHARTS_PER_DOMAIN if per_domain is None else per_domain
     est = studies[studies["status"] == "estimated"]
-    return [_chart(event_chart(data, str(r["entity_type"]), str(r["entity_id"]), str(r["event_kind"]),
-                               str(r["indicator_id"])), str(r["conclusion"])) for r in est.to_dict("records")]
+    keys = ["entity_type", "entity_id", "event_kind", "domain"]
+    ranked = est.sort_values([*keys, "n_treated", "indicator_id"], ascending=[True] * 4 + [False, True])
+    first = ranked.groupby(keys, sort=False, dropna=False).cumcount() < per_domain
+    return ranked[first], ranked[~first]
+
+
+def _charts(data: ResultsData, studies: pd.DataFrame) -> tuple[list[Block], Block | None]:
+    """Charts of the estimated studies :func:`drawn_studies` keeps (captioned with the conclusion), and a
+    table of the estimated studies not drawn (None when every one is drawn)."""
+    from gpscale.report.board import _chart, _table
+
+    drawn, rest = drawn_studies(studies)
+    charts = [_chart(event_chart(data, str(r["entity_type"]), str(r["entity_id"]), str(r["event_kind"]),
+                                 str(r["indicator_id"])), str(r["conclusion"])) for r in drawn.to_dict("records")]
+    if rest.empty:
+        return charts, None
+    return charts, _table(rest, STUDY_COLUMNS, f"{len(rest)} more estimated studies, not drawn: at most "
+                          f"{CHARTS_PER_DOMAIN} charts per event kind and domain (those with the most practices "
+                          "with the event); every year's estimates are in the event_study CSV download")
 
 
 def _sections(data: ResultsData, view: S.Table, studies: S.Table, title: str) -> list[Section]:
-    """The table section (each domain's change or why it cannot say), then the charts of estimated studies."""
+    """The table section (each domain's change or why it cannot say), the charts of estimated studies (at
+    most :data:`CHARTS_PER_DOMAIN` per event kind and domain) and a table of those not drawn."""
     from gpscale.report.board import Block, Section, _table  # board imports this module's sections
 
     if view.missing:
         return [Section("events", title, [READ_NOTE], [Block("missing", caption=f"{view.title}: {view.missing}")])]
     out = [Section("events", title, [READ_NOTE], [_table(view.frame, DOMAIN_COLUMNS, view.caption)])]
-    charts = [] if studies.missing else _charts(data, studies.frame)
+    charts, rest = ([], None) if studies.missing else _charts(data, studies.frame)
     if charts:
         out.append(Section("event-charts", f"{title}: event-study charts", [CHART_NOTE], charts, grid=True))
+    if rest is not None:
+        out.append(Section("event-studies-not-drawn", f"{title}: studies not drawn", [], [rest]))
     return out
 
 

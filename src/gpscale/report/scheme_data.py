@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from gpscale.bundle import MANIFEST, Bundle, BundleError, open_bundle
+from gpscale.bundle import Bundle
+from gpscale.report.data import side_bundles
 
 #: What "mostly chance" means on every page and in the board pack.
 CHANCE_NOTE = ("Mostly chance: the target lies inside the interval of the network's achievement (scored year) or of "
@@ -23,17 +24,7 @@ CHANCE_NOTE = ("Mostly chance: the target lies inside the interval of the networ
 
 def scheme_bundles(results: Path) -> list[Bundle]:
     """Scheme bundles in ``schemes/*`` inside or beside ``results`` (one per scheme id, the first found)."""
-    found: list[Bundle] = []
-    for root in (results / "schemes", results.parent / "schemes"):
-        for manifest in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
-            try:
-                b = open_bundle(manifest.parent)
-            except BundleError:
-                continue  # not a scheme bundle this version can show; its CSV files are still on disk
-            if b.manifest.get("kind") == "scheme" and all(
-                    b.manifest.get("scheme_id") != x.manifest.get("scheme_id") for x in found):
-                found.append(b)
-    return found
+    return side_bundles(results, "schemes", "scheme")
 
 
 def pounds(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:

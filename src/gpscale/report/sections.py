@@ -45,7 +45,8 @@ RANK_NOTE = (
 )
 FUNNEL_NOTE = (
     "Each point is one unit, placed by its size (horizontal) and value (vertical). The funnel lines show "
-    "how far from England's value a unit of that size can fall by chance alone (95% dashed, 99.8% solid); "
+    "how far from the comparator's value (England's unless another was chosen) a unit of that size can fall "
+    "by chance alone (95% dashed, 99.8% solid); "
     "small units scatter more. Points outside the 99.8% lines are unlikely to differ by chance. Where the "
     "limits are adjusted for overdispersion they also allow for the ordinary variation between units "
     "that no practice controls (Spiegelhalter 2005), so fewer units are flagged."
@@ -412,13 +413,20 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
     if "numerator" in shown:
         frame.insert(2, "numerator", shown["numerator"].to_numpy(float))
     method = str(shown[f"{pre}method"].iloc[0]) if len(shown) else ""
-    curves = data.table("funnel_curves", "indicator_id = ? AND period = ? AND units = ? AND limits = ?",
-                        [ind.id, period, units, "adjusted" if pre else "phe"], order="x")
+    names = shown["comparator"].astype(str).unique().tolist() if "comparator" in shown else []
+    one_centre = len(names) == 1 and (names[0] == "England" or shown["target"].nunique() == 1)
+    comparator = names[0] if one_centre else ("England" if not names else "")  # "": each its own centre
     ev = data.england_value(ind.id, period, conf)
     target = float(shown["target"].iloc[0]) if len(shown) else (ev if ev is not None else float("nan"))
-    lines = {} if curves is None else {c: curves[c].tolist() for c in ("lower_95", "upper_95", "lower_998",
-                                                                          "upper_998")}
-    grid = [] if curves is None else curves["x"].tolist()
+    lims = ("lower_95", "upper_95", "lower_998", "upper_998")
+    if comparator == "England":
+        curves = data.table("funnel_curves", "indicator_id = ? AND period = ? AND units = ? AND limits = ?",
+                            [ind.id, period, units, "adjusted" if pre else "phe"], order="x")
+        lines = {} if curves is None else {c: curves[c].tolist() for c in lims}
+        grid = [] if curves is None else curves["x"].tolist()
+    else:  # one comparator other than England: its limits at each unit's own size, joined in order of size
+        by_size = frame.sort_values("denominator")
+        lines, grid = {c: by_size[c].tolist() for c in lims}, by_size["denominator"].tolist()
     outside = frame[frame["comparison"].isin(OUTSIDE)]
     named = units == "practices"
     points = [svg.FunnelPoint(f"{str(r.name).title()} ({getattr(r, id_col)})" if named else str(r.name),
@@ -426,13 +434,20 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
                               f"{r.name} ({getattr(r, id_col)}): {svg.fmt(r.value, 2)}; {r.comparison}",
                               named=named and r.comparison in OUTSIDE)
               for r in frame.itertuples(index=False) if np.isfinite(r.denominator) and np.isfinite(r.value)]
-    chart = Chart(title, svg.funnel(points, grid, lines, target, title, ind.unit, _x_label(ind),
-                                    judged=ind.polarity != "no_judgement"),
-                  f"{method}. {len(frame)} {units} shown (view {data.view}); outside the {pct(conf)} limits: "
-                  f"{len(outside)}." + (f" {hidden} {units} hidden by disclosure control." if hidden else ""),
-                  [FUNNEL_NOTE])
+    caption = (f"{method}. {len(frame)} {units} shown (view {data.view}), compared with "
+               f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {len(outside)}."
+               + (f" {hidden} {units} hidden by disclosure control." if hidden else ""))
+    drawn = svg.funnel(points, grid, lines, target, title, ind.unit, _x_label(ind), comparator=comparator,
+                       judged=ind.polarity != "no_judgement") if comparator else ""
+    if not comparator:
+        caption = ("No single funnel: each group is placed around its own comparator's value (its region, ICB or "
+                   "peers without its own practices), so the table lists each one's comparator and limits. "
+                   + caption)
+    chart = Chart(title, drawn, caption, [FUNNEL_NOTE])
     frame.insert(2, "indicator_id", ind.id)
     frame.insert(3, "period", period)
+    frame["comparator"] = shown["comparator"].astype(str).to_numpy() if names else "England"
+    frame["comparator_value"] = shown["target"].to_numpy(float)
     frame["england_value"] = ev
     frame["method"] = method
     frame["membership_view"] = data.view
@@ -441,7 +456,7 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
 
 def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float = 0.95,
                   adjust: bool = True) -> FunnelResult:
-    """All groups for one indicator and year in England's funnel (the bundle's ``group_funnels``)."""
+    """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``)."""
     ind = data.indicators[indicator_id]
     title = f"{ind.title}, {period}: all groups"
     placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period])
@@ -452,13 +467,14 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
     placed = placed.assign(name=placed["group_id"].map(data.group_names).fillna(placed["group_id"]))
     chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id")
     chart.notes.append(RANK_NOTE)
-    table = Table("funnel", f"Groups in England's funnel: {ind.title}, {period}", frame, caption=chart.caption)
+    where = "England's funnel" if set(frame["comparator"]) == {"England"} else "their comparators' funnels"
+    table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", frame, caption=chart.caption)
     return FunnelResult(chart, table, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
 
 
 def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: str, conf: float = 0.95,
                   adjust: bool = True) -> FunnelResult:
-    """Member practices of one group for one indicator and year in England's funnel (the bundle's ``funnels``)."""
+    """One group's member practices for one indicator and year in its comparator's funnel (bundle's ``funnels``)."""
     ind = data.indicators[indicator_id]
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"

@@ -104,6 +104,8 @@ class FunnelRow(BaseModel):
     upper_95: float | None = None
     lower_998: float | None = None
     upper_998: float | None = None
+    comparator: str = Field("England", description="what the unit is compared with (--comparator)")
+    comparator_value: float | None = Field(None, description="the comparator's value: the funnel's centre")
     comparison: str
 
 
@@ -283,8 +285,8 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         rows = [] if res.table.missing else [
             {"id": r[idc], "name": str(r["name"]), **{k: r.get(k) for k in ("numerator", "denominator", "value",
                                                                              "lower_95", "upper_95", "lower_998",
-                                                                             "upper_998")},
-             "comparison": str(r["comparison"])} for r in S.records(f)]
+                                                                             "upper_998", "comparator_value")},
+             "comparator": str(r["comparator"]), "comparison": str(r["comparison"])} for r in S.records(f)]
         return {"indicator_id": indicator_id, "period": p, "confidence": c,
                 "units": "member practices" if group else "groups", "group_id": group,
                 "england_value": data.england_value(indicator_id, p, c), "method": res.method or res.chart.caption,

@@ -395,12 +395,14 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
             cols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),
                     Col("numerator", "numerator", "num"), Col("denominator", "denominator", "num"),
                     Col("value", "value", "num"), Col("lower_95", "95% lower limit", "num"),
-                    Col("upper_95", "95% upper limit", "num"), Col("comparison", "comparison", "comparison")]
+                    Col("upper_95", "95% upper limit", "num"), Col("comparator", "compared with"),
+                    Col("comparison", "comparison", "comparison")]
         else:
             cols = [Col("name", "group", link=group_link), Col("group_id", "ID"),
                     Col("numerator", "numerator", "num"), Col("denominator", "denominator", "num"),
                     Col("value", "value", "num"), Col("lower_95", "95% lower limit", "num"),
-                    Col("upper_95", "95% upper limit", "num"), Col("comparison", "comparison", "comparison")]
+                    Col("upper_95", "95% upper limit", "num"), Col("comparator", "compared with"),
+                    Col("comparison", "comparison", "comparison")]
         q = {"period": p, "conf": conf, "limits": limits, **({"group": group} if group else {})}
         outside_html = table_html(res.outside, cols, f"Outside the {S.pct(c)} limits (named)", "outside-table",
                                   empty="none outside the limits")

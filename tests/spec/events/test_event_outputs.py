@@ -118,3 +118,27 @@ def test_the_dashboard_pages_and_downloads():
     assert "'=HYPERLINK" in csv.text and '"=HYPERLINK' not in csv.text  # the formula is neutralised
     assert client.get("/download/events/event_study.csv").status_code == 200
     assert client.get("/download/events/nonsense.csv").status_code in (400, 422)
+
+
+def test_at_most_two_charts_per_event_kind_and_domain_the_rest_listed():
+    from gpscale.report.events import CHARTS_PER_DOMAIN, drawn_studies
+
+    rows = [("event_kind", "joined_federation", "joined_federation", dom, ind, status, n)
+            for dom, ind, status, n in (("prescribing", "a", "estimated", 30), ("prescribing", "b", "estimated", 50),
+                                        ("prescribing", "c", "estimated", 40), ("prescribing", "d", "cannot say", 90),
+                                        ("hospital", "e", "estimated", 10))]
+    studies = pd.DataFrame(rows, columns=["entity_type", "entity_id", "event_kind", "domain", "indicator_id",
+                                          "status", "n_treated"])
+    drawn, rest = drawn_studies(studies)
+    assert CHARTS_PER_DOMAIN == 2
+    # prescribing: b (50 practices) and c (40) drawn, a (30) listed; d cannot be drawn; hospital: e alone
+    assert sorted(drawn["indicator_id"]) == ["b", "c", "e"] and rest["indicator_id"].tolist() == ["a"]
+
+
+def test_the_national_report_says_which_studies_it_does_not_draw(tmp_path, monkeypatch):
+    import gpscale.report.events as E
+
+    monkeypatch.setattr(E, "CHARTS_PER_DOMAIN", 0)  # nothing drawn: every estimated study is listed instead
+    page = write_national_report(_bundle(), tmp_path / "n.html")[0].read_text()
+    assert "years relative to the event" not in page
+    assert "more estimated studies, not drawn" in _text(page) and "event_study CSV download" in page

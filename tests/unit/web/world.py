@@ -122,9 +122,9 @@ def _groups() -> pd.DataFrame:
 def evaluation(analyses: tuple[str, ...] = ("scorecard", "trends", "variation", "characteristics", "size"),
                spells: pd.DataFrame | None = None, groups: pd.DataFrame | None = None,
                practices: pd.DataFrame | None = None, tweak: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-               ) -> Any:
+               comparator: str = "england") -> Any:
     """The world evaluated by the real engine (raw frames); ``spells``/``groups``/``practices`` replace the
-    world's and ``tweak`` edits its practice values first."""
+    world's, ``tweak`` edits its practice values first and ``comparator`` is ``--comparator``."""
     rng = np.random.default_rng(7)
     practices = _practices() if practices is None else practices
     pv = _values(rng) if tweak is None else tweak(_values(rng))
@@ -136,7 +136,7 @@ def evaluation(analyses: tuple[str, ...] = ("scorecard", "trends", "variation", 
         "rurality", "dispensing", "imd_score"]]
     return evaluate_frames(pv, _spells() if spells is None else spells, defs, data_version="testdata0001",
                            context=context, groups=_groups() if groups is None else groups, n_boot=49,
-                           analyses=analyses, practices=practices)
+                           analyses=analyses, practices=practices, comparator=comparator)
 
 
 def build(root: Path, engine_tables: bool = True) -> World:

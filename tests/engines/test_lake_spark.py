@@ -27,7 +27,7 @@ from gpscale.indicators.lake_source import lake_indicators, read_practice_values
 from gpscale.indicators.library import DEFAULT_IDS, load_definitions
 from gpscale.store.db import open_store
 from gpscale.store.lake import MANIFEST, LakeError
-from tests.fixtures.indicator_store import synthetic_store
+from tests.fixtures.indicator_store import insert, synthetic_store
 
 pytestmark = [
     pytest.mark.spark,
@@ -67,6 +67,13 @@ def lake(tmp_path_factory):
             s.con.execute("INSERT INTO group_record VALUES (?, NULL, ?, 'federation', NULL, NULL, NULL, NULL, 900)",
                           [g, f"Group {g}"])
         s.con.executemany("INSERT INTO membership VALUES (?, ?, ?, ?, 900)", [list(r) for r in SPELLS])
+        # a practice with no data whose records disagree: the latest non-null dates win (open 2010, closed at
+        # the end of 2011), so it is on the grid to December 2011 only
+        insert(s, "practice_record", [
+            {"practice_code": "P09000", "as_of": "2011-01-01", "open_date": "2010-01-01", "close_date": "2012-12-31"},
+            {"practice_code": "P09000", "as_of": "2012-01-01", "open_date": None, "close_date": "2011-12-31"},
+            {"practice_code": "P09000", "as_of": "2013-01-01", "open_date": None, "close_date": None},
+        ])
     r = CliRunner().invoke(app, ["store", "export", "--store", str(path), "--lake", str(tmp / "lake")])
     assert r.exit_code == 0, r.output
     return path, tmp / "lake"
@@ -99,6 +106,9 @@ def test_every_indicator_from_the_lake_is_identical_to_duckdb(lake, computed):
     assert set(computed.indicator_id) == set(DEFAULT_IDS) == set(duck.indicator_id)
     assert computed.groupby("indicator_id").value.count().min() > 0  # every indicator has values
     _assert_same(duck, computed, KEYS, ["definition_version"], ["numerator", "denominator", "value", "effective_n"])
+    late = computed[computed.practice_code == "P09000"]
+    months = late.period_type == "month"
+    assert late[months].period.max() == "2011-12" and set(late[~months].period) == {"FY2011/12"}
 
 
 def _pandas_pooled(path, values: pd.DataFrame, view: str) -> pd.DataFrame:

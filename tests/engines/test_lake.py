@@ -58,3 +58,13 @@ def test_a_non_empty_folder_is_refused(store_path, tmp_path):
     r = CliRunner().invoke(app, ["store", "export", "--store", str(store_path), "--lake", str(tmp_path / "x")])
     assert r.exit_code == 2 and "not empty" in r.output
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_compute_from_a_lake_needs_spark_and_no_store(store_path, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["compute", "--lake", str(tmp_path)])
+    assert r.exit_code == 2 and "--engine spark" in r.output
+    r = runner.invoke(app, ["compute", "--engine", "spark", "--lake", str(tmp_path), "--store", str(store_path)])
+    assert r.exit_code == 2 and "without --store" in r.output
+    r = runner.invoke(app, ["compute"])
+    assert r.exit_code == 2 and "--store FILE" in r.output

@@ -139,10 +139,11 @@ def test_pooled_groups_as_was_identical_to_pandas(lake, computed, spark):
     assert got.score_se.notna().any() and got.loc[got.entity_id == "G4", "score_se"].isna().all()
 
 
-def test_pooled_groups_under_a_cohort_view_identical_to_pandas(lake, computed, spark):
+@pytest.mark.parametrize("view", ["cohort:2012-09-01", "ever"])
+def test_pooled_groups_under_the_other_views_identical_to_pandas(lake, computed, spark, view):
     path, lake_dir = lake
-    got = pool_lake(str(lake_dir), view="cohort:2012-09-01", spark=spark).toArrow().to_pandas()
-    want = _pandas_pooled(path, computed, "cohort:2012-09-01")
+    got = pool_lake(str(lake_dir), view=view, spark=spark).toArrow().to_pandas()
+    want = _pandas_pooled(path, computed, view)
     _assert_same(want, got, POOL_KEYS, ["n_practices"], POOL_FLOATS)
 
 

@@ -1,7 +1,9 @@
 """Computing indicators: practice × period numerators, denominators and values, expressed once in ibis.
 
 The same ibis expressions run on DuckDB (default, directly on the store's connection) and on PySpark
-(``engine="spark"``: DuckDB hands the store's tables to a local or given SparkSession as Parquet). Rules every
+(``engine="spark"``: DuckDB hands the store's tables to a local or given SparkSession as Parquet), and on
+PySpark reading a Parquet lake with no store (:mod:`gpscale.indicators.lake_source`): an :class:`Engine`
+is the tables plus the :class:`Facts` the expressions are built from, whatever their source. Rules every
 indicator follows (docs/indicators.md explains them with examples):
 
 * **An explicit grid.** One row per practice × period, where the practices are those open in the period

@@ -224,13 +224,15 @@ def store_export(
     store: StorePath = Path("out/gpscale.duckdb"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the lake already in that folder.")] = False,
 ) -> None:
-    """Write the canonical tables as Parquet partitioned by source and period (hive layout)."""
+    """Write the canonical tables as Parquet partitioned by source and period (hive layout), with the groups'
+    membership spells, for Spark (docs/spark.md)."""
+    from gpscale.groups.spark_pool import SPELLS, spell_table
     from gpscale.store.command import open_for_command
     from gpscale.store.lake import LakeError, export_lake
 
     with open_for_command(store, read_only=True) as st:
         try:
-            counts = export_lake(st, lake, overwrite=overwrite)
+            counts = export_lake(st, lake, overwrite=overwrite, derived={SPELLS: spell_table(st)})
         except LakeError as exc:
             fail(str(exc))
     console.print(f"lake {lake}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items() if n))

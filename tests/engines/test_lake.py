@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from gpscale.cli import app
 from gpscale.store.db import open_store
+from gpscale.store.lake import LOG_TABLES, MANIFEST
 from gpscale.store.schema import DATA_TABLES
 from tests.fixtures.indicator_store import synthetic_store
 
@@ -27,6 +30,7 @@ def test_every_table_round_trips_and_is_partitioned(store_path, tmp_path):
     assert r.exit_code == 0, r.output
     con = duckdb.connect()
     s = open_store(store_path, read_only=True)
+    s_counts = {t: s.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (*DATA_TABLES, *LOG_TABLES)}
     for table in DATA_TABLES:
         cols = [c[0] for c in s.con.execute(f"DESCRIBE {table}").fetchall()]
         stored = s.con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ALL").fetchall()
@@ -39,6 +43,11 @@ def test_every_table_round_trips_and_is_partitioned(store_path, tmp_path):
         ).fetchall()
         assert back == stored, table
     s.close()
+    # the manifest marks the lake and counts every table's rows (the spells too: none in this store)
+    manifest = json.loads((lake / MANIFEST).read_text())
+    assert manifest["tables"]["group_spells"]["rows"] == 0
+    for table in (*DATA_TABLES, *LOG_TABLES):
+        assert manifest["tables"][table]["rows"] == s_counts[table], table
     assert (lake / "measure_value" / "source=qof" / "period=FY2011%2F12").is_dir()
     assert (lake / "prescribing" / "source=unlogged" / "period=2011-04").is_dir()
 
@@ -49,3 +58,13 @@ def test_a_non_empty_folder_is_refused(store_path, tmp_path):
     r = CliRunner().invoke(app, ["store", "export", "--store", str(store_path), "--lake", str(tmp_path / "x")])
     assert r.exit_code == 2 and "not empty" in r.output
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_compute_from_a_lake_needs_spark_and_no_store(store_path, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["compute", "--lake", str(tmp_path)])
+    assert r.exit_code == 2 and "--engine spark" in r.output
+    r = runner.invoke(app, ["compute", "--engine", "spark", "--lake", str(tmp_path), "--store", str(store_path)])
+    assert r.exit_code == 2 and "without --store" in r.output
+    r = runner.invoke(app, ["compute"])
+    assert r.exit_code == 2 and "--store FILE" in r.output

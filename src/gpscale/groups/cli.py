@@ -135,3 +135,38 @@ def list_groups(
                   "open" if r.last_end is None or r.last_end != r.last_end else str(r.last_end)[:10])
     console.print(t)
 
+
+
+@groups_app.command("pool")
+def pool(
+    lake: Annotated[str, typer.Option("--lake", help="The Parquet lake (gpscale store export --lake; any path or "
+                                                     "URI Spark reads).")],
+    out: Annotated[str | None, typer.Option("--out", help="Folder or URI for the pooled values (Parquet; default "
+                                                          "LAKE/pooled_values).")] = None,
+    values: Annotated[str | None, typer.Option("--values", help="The practice values (default LAKE/practice_values, "
+                                                                "where gpscale compute --lake writes them).")] = None,
+    view: Annotated[str, typer.Option("--view", help="Membership view: as-was, cohort:YYYY-MM-DD or ever.")] = "as-was",
+    indicators: Annotated[Path | None, typer.Option("--indicators", help="Folder of your own definitions (which "
+                                                                         "are scores).")] = None,
+) -> None:
+    """Pool every group's practice values in Spark, reading the lake (England too; docs/spark.md)."""
+    from gpscale.groups.membership import MembershipView
+    from gpscale.groups.spark_pool import pool_lake, pooled_values_path
+    from gpscale.store.lake import LakeError
+
+    try:
+        MembershipView.parse(view)
+    except ValueError as exc:
+        _fail(str(exc))
+    dest = pooled_values_path(lake, out)
+    try:
+        with err.status(f"pooling groups in Spark from {lake}"):
+            frame = pool_lake(lake, view=view, values=values, definitions_dir=indicators)
+            frame.write.mode("overwrite").parquet(dest)
+            written = frame.sparkSession.read.parquet(dest)
+            n_rows, n_groups = written.count(), written.filter(written.entity_type == "group").select(
+                "entity_id").distinct().count()
+    except LakeError as exc:
+        _fail(str(exc), 1)
+    console.print(f"{n_rows:,} pooled rows ({n_groups:,} groups and England, {view} membership) written to "
+                  + escape(dest))

@@ -1,7 +1,9 @@
 """Computing indicators: practice × period numerators, denominators and values, expressed once in ibis.
 
 The same ibis expressions run on DuckDB (default, directly on the store's connection) and on PySpark
-(``engine="spark"``: DuckDB hands the store's tables to a local or given SparkSession as Parquet). Rules every
+(``engine="spark"``: DuckDB hands the store's tables to a local or given SparkSession as Parquet), and on
+PySpark reading a Parquet lake with no store (:mod:`gpscale.indicators.lake_source`): an :class:`Engine`
+is the tables plus the :class:`Facts` the expressions are built from, whatever their source. Rules every
 indicator follows (docs/indicators.md explains them with examples):
 
 * **An explicit grid.** One row per practice × period, where the practices are those open in the period
@@ -28,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import ibis
@@ -89,14 +91,60 @@ class ComputeError(ValueError):
 # ------------------------------------------------------------------------------------------- engines
 
 
+class StoreFacts:
+    """Small facts the expressions are built from (periods, weights, age bands, summed months), read from
+    a DuckDB store. The table-source seam: :class:`gpscale.indicators.lake_source.LakeFacts` answers the
+    same questions from a Parquet lake through Spark."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def periods(self, table: str, source: str | None) -> list[str]:
+        """Distinct period labels in ``table`` (for ``measure_value``, of one dataset)."""
+        sql = f"SELECT DISTINCT period FROM {table}"
+        params: list[Any] = []
+        if source is not None:
+            sql += " WHERE source = ?"
+            params.append(source)
+        return sorted(str(r[0]) for r in self.con.execute(sql, params).fetchall())
+
+    def stored_weights(self, scheme: str, vintage: str) -> pd.DataFrame:
+        """The store's prescribing weights (scheme, vintage, sex, age_band, weight) of one scheme and vintage."""
+        return self.con.execute(
+            "SELECT scheme, vintage, sex, age_band, weight FROM prescribing_weight WHERE scheme = ? AND vintage = ?",
+            [scheme, vintage],
+        ).df()
+
+    def age_bands(self) -> list[str]:
+        """Distinct age bands of the sex-specific registrations."""
+        rows = self.con.execute(
+            "SELECT DISTINCT age_band FROM practice_population WHERE sex IN ('male','female') AND age_band <> 'all'"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def summed_months(self) -> list[SummedMonth]:
+        """See :func:`summed_months`."""
+        return summed_months(self.con)
+
+
+class Facts(Protocol):
+    """What :class:`StoreFacts` answers; every table source answers the same."""
+
+    def periods(self, table: str, source: str | None) -> list[str]: ...
+    def stored_weights(self, scheme: str, vintage: str) -> pd.DataFrame: ...
+    def age_bands(self) -> list[str]: ...
+    def summed_months(self) -> list[SummedMonth]: ...
+
+
 @dataclass
-class _Engine:
-    """An ibis connection with the store's tables, plus small caches of per-run facts."""
+class Engine:
+    """An ibis connection with the source's tables (:data:`STORE_TABLES`), where its small facts come from,
+    and small caches of per-run facts."""
 
     name: str
     con: Any
     tables: dict[str, ir.Table]
-    store_con: duckdb.DuckDBPyConnection
+    facts: Facts
     session: Any = None
     _periods: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _small: int = 0
@@ -140,13 +188,7 @@ class _Engine:
         """Distinct period labels present in ``table`` (for ``measure_value``, of one dataset)."""
         key = (table, source or "")
         if key not in self._periods:
-            sql = f"SELECT DISTINCT period FROM {table}"
-            params: list[Any] = []
-            if source is not None:
-                sql += " WHERE source = ?"
-                params.append(source)
-            rows = self.store_con.execute(sql, params).fetchall()
-            self._periods[key] = sorted(str(r[0]) for r in rows)
+            self._periods[key] = self.facts.periods(table, source)
         return self._periods[key]
 
 
@@ -170,10 +212,10 @@ def _store_connection(store: Any) -> tuple[duckdb.DuckDBPyConnection, Any]:
     raise TypeError(f"store must be a gpscale Store, a DuckDB connection or a path, not {type(store)}")
 
 
-def _duckdb_engine(con: duckdb.DuckDBPyConnection) -> _Engine:
+def _duckdb_engine(con: duckdb.DuckDBPyConnection) -> Engine:
     icon = ibis.duckdb.from_connection(con)
     tables = {name: icon.table(name).select(*cols) for name, cols in STORE_TABLES.items()}
-    return _Engine("duckdb", icon, tables, con)
+    return Engine("duckdb", icon, tables, StoreFacts(con))
 
 
 def spark_session() -> Any:
@@ -198,7 +240,7 @@ def spark_session() -> Any:
     )
 
 
-def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str], workdir: str) -> _Engine:
+def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str], workdir: str) -> Engine:
     """Hand the store's needed tables to Spark as Parquet files in ``workdir`` and connect ibis to them.
 
     DuckDB writes Parquet quickly and Spark reads it lazily, so this scales to national tables (a Spark
@@ -217,7 +259,7 @@ def _spark_engine(con: duckdb.DuckDBPyConnection, session: Any, needed: set[str]
         view = f"gpscale_{name}"
         session.read.parquet(path).createOrReplaceTempView(view)
         tables[name] = icon.table(view)
-    return _Engine("spark", icon, tables, con, session=session)
+    return Engine("spark", icon, tables, StoreFacts(con), session=session)
 
 
 # ------------------------------------------------------------------------------------- expressions
@@ -266,7 +308,7 @@ def _periods_frame(labels: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["period", "p_start", "p_end"])
 
 
-def _open_pairs(e: _Engine, periods: list[str]) -> ir.Table:
+def _open_pairs(e: Engine, periods: list[str]) -> ir.Table:
     """(practice_code, period) for every practice open at some point in each period."""
     pr = e.table("practice")
     pr = pr.select(
@@ -283,7 +325,7 @@ def _keys(t: ir.Table) -> ir.Table:
     return t.select(practice_code=t.practice_code.cast("string"), period=t.period.cast("string"))
 
 
-def _grid(e: _Engine, periods: list[str], *data: ir.Table) -> ir.Table:
+def _grid(e: Engine, periods: list[str], *data: ir.Table) -> ir.Table:
     """Open practices × periods, plus every practice-period that has data (so no data row is dropped)."""
     parts = [_open_pairs(e, periods)]
     for d in data:
@@ -291,7 +333,7 @@ def _grid(e: _Engine, periods: list[str], *data: ir.Table) -> ir.Table:
     return functools.reduce(lambda a, b: a.union(b, distinct=True), parts)
 
 
-def _grid_with(e: _Engine, periods: list[str], data: ir.Table) -> ir.Table:
+def _grid_with(e: Engine, periods: list[str], data: ir.Table) -> ir.Table:
     """The grid with one data table's columns: open practice-periods FULL OUTER JOIN the data.
 
     The same rows as ``_on_grid(_grid(e, periods, data), data)``, in one join instead of a distinct
@@ -341,7 +383,7 @@ def _finish(
 # -------------------------------------------------------------------------------------- prescribing
 
 
-def _prescribing_counts(e: _Engine, specs: Sequence[PrescribingSpec], names: Sequence[str]) -> ir.Table:
+def _prescribing_counts(e: Engine, specs: Sequence[PrescribingSpec], names: Sequence[str]) -> ir.Table:
     """Per practice-month with any prescribing rows: Σ field over each spec's BNF codes (zero-filled).
 
     One pass over the prescribing table; practice-months absent from it get no row (hence nulls later).
@@ -355,7 +397,7 @@ def _prescribing_counts(e: _Engine, specs: Sequence[PrescribingSpec], names: Seq
     return agg.select("practice_code", "period", *[agg[n].fill_null(0.0).name(n) for n in names])
 
 
-def _star_pu(e: _Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Table:
+def _star_pu(e: Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Table:
     """STAR-PU (or plain list when unstandardised) per practice and registrations snapshot month."""
     pop = e.table("practice_population")
     pop = pop.filter(
@@ -373,7 +415,7 @@ def _star_pu(e: _Engine, d: IndicatorDefinition, weights: pd.DataFrame) -> ir.Ta
     return x.group_by(["practice_code", "period"]).aggregate(star_pu=_strict_sum(x, x.patients * x.weight))
 
 
-def _latest_list(e: _Engine, periods: list[str], lists: ir.Table) -> ir.Table:
+def _latest_list(e: Engine, periods: list[str], lists: ir.Table) -> ir.Table:
     """For each practice with lists and each month, the latest list at or before the month and at most
     MAX_LIST_AGE_MONTHS old.
 
@@ -397,7 +439,7 @@ def _latest_list(e: _Engine, periods: list[str], lists: ir.Table) -> ir.Table:
 
 
 def _prescribing_months(
-    e: _Engine, d: IndicatorDefinition, periods: list[str], weights: pd.DataFrame | None
+    e: Engine, d: IndicatorDefinition, periods: list[str], weights: pd.DataFrame | None
 ) -> ir.Table:
     n = d.numerator
     assert isinstance(n, PrescribingSpec)
@@ -415,7 +457,7 @@ def _prescribing_months(
 
 
 def _roll_up_to_fy(
-    e: _Engine, d: IndicatorDefinition, months: ir.Table, fy_months: dict[str, list[str]]
+    e: Engine, d: IndicatorDefinition, months: ir.Table, fy_months: dict[str, list[str]]
 ) -> ir.Table:
     """Financial-year numerators and denominators from the monthly grid (see the module docstring)."""
     mapping = pd.DataFrame(
@@ -448,7 +490,7 @@ def _codes_frame(spec: MeasureValueSpec, periods: list[str]) -> pd.DataFrame | N
     return pd.DataFrame(rows, columns=["period", "measure_id"])
 
 
-def _mv_selection(e: _Engine, spec: MeasureValueSpec, periods: list[str]) -> ir.Table:
+def _mv_selection(e: Engine, spec: MeasureValueSpec, periods: list[str]) -> ir.Table:
     mv = e.table("measure_value")
     mv = mv.filter((mv.source == spec.dataset_name) & mv.period.isin(periods))
     if spec.measure_ids is not None:
@@ -476,7 +518,7 @@ def _constants_frame(spec: MeasureValueSpec, periods: list[str]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["period", "constant"]).astype({"constant": "float64"})
 
 
-def _measure_value_years(e: _Engine, d: IndicatorDefinition, periods: list[str]) -> ir.Table:
+def _measure_value_years(e: Engine, d: IndicatorDefinition, periods: list[str]) -> ir.Table:
     n, den = d.numerator, d.denominator
     assert isinstance(n, MeasureValueSpec) and isinstance(den, MeasureValueSpec)
     # a denominator that names no rows of its own uses the numerator's selection
@@ -507,7 +549,7 @@ def _measure_value_years(e: _Engine, d: IndicatorDefinition, periods: list[str])
 # --------------------------------------------------------------------------------------- hospital
 
 
-def _hospital_years(e: _Engine, d: IndicatorDefinition, periods: list[str]) -> ir.Table:
+def _hospital_years(e: Engine, d: IndicatorDefinition, periods: list[str]) -> ir.Table:
     n = d.numerator
     assert isinstance(n, HospitalSpec) and isinstance(d.denominator, ExpectedSpec)
     ha = e.table("hospital_activity")
@@ -542,7 +584,7 @@ def _hospital_years(e: _Engine, d: IndicatorDefinition, periods: list[str]) -> i
 # ------------------------------------------------------------------------------------------ driver
 
 
-def _source_periods(e: _Engine, d: IndicatorDefinition) -> list[str]:
+def _source_periods(e: Engine, d: IndicatorDefinition) -> list[str]:
     """The periods of the indicator's own type that its source covers, within the definition's range."""
     n = d.numerator
     if isinstance(n, PrescribingSpec):
@@ -579,19 +621,14 @@ def _complete_fys(months: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _weights_for(
-    con: duckdb.DuckDBPyConnection, d: IndicatorDefinition, vintage_override: str | None
-) -> tuple[pd.DataFrame, str]:
+def _weights_for(facts: Facts, d: IndicatorDefinition, vintage_override: str | None) -> tuple[pd.DataFrame, str]:
     """The weights table (sex, age_band, weight) for a STAR-PU rate, from the store if it has them."""
     s = d.standardisation
     if s.method == "none":
         return pd.DataFrame(columns=["sex", "age_band", "weight"]), "none"
     assert s.scheme is not None and s.vintage is not None
     vintage = vintage_override or s.vintage
-    stored = con.execute(
-        "SELECT scheme, vintage, sex, age_band, weight FROM prescribing_weight WHERE scheme = ? AND vintage = ?",
-        [s.scheme, vintage],
-    ).df()
+    stored = facts.stored_weights(s.scheme, vintage)
     origin = "store"
     if stored.empty:
         stored, origin = wt.shipped_weights(), "shipped"
@@ -603,11 +640,13 @@ def _weights_for(
     return w[["sex", "age_band", "weight"]].reset_index(drop=True), f"{s.scheme} {vintage} ({origin})"
 
 
-def _check_age_bands(con: duckdb.DuckDBPyConnection) -> None:
-    rows = con.execute(
-        "SELECT DISTINCT age_band FROM practice_population WHERE sex IN ('male','female') AND age_band <> 'all'"
-    ).fetchall()
-    unknown = sorted(str(r[0]) for r in rows if r[0] not in wt.AGE_BAND_TO_STAR_PU)
+def check_source(defs: Sequence[IndicatorDefinition], facts: Facts) -> None:
+    """Refuse, before computing anything, definitions the source cannot serve: BNF prefixes that summed
+    prescribing months dropped, or registrations in age bands the STAR-PU mapping does not know."""
+    refuse_unserved(defs, facts.summed_months())
+    if not any(isinstance(d.denominator, RegistrationsSpec) for d in defs):
+        return
+    unknown = sorted(b for b in facts.age_bands() if b not in wt.AGE_BAND_TO_STAR_PU)
     if unknown:
         raise ComputeError(
             f"practice_population has age bands the STAR-PU mapping does not know: {', '.join(unknown)}"
@@ -615,7 +654,7 @@ def _check_age_bands(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def indicator_expressions(
-    e: _Engine,
+    e: Engine,
     d: IndicatorDefinition,
     star_pu_vintage: str | None = None,
     parameters: dict[str, Any] | None = None,
@@ -626,7 +665,7 @@ def indicator_expressions(
     if isinstance(n, PrescribingSpec):
         weights = None
         if isinstance(d.denominator, RegistrationsSpec):
-            weights, used = _weights_for(e.store_con, d, star_pu_vintage)
+            weights, used = _weights_for(e.facts, d, star_pu_vintage)
             if parameters is not None:
                 parameters[d.id] = {"weights": used}
         months = _prescribing_months(e, d, periods, weights)
@@ -645,7 +684,7 @@ def indicator_expressions(
 
 
 def indicator_expression(
-    e: _Engine,
+    e: Engine,
     d: IndicatorDefinition,
     star_pu_vintage: str | None = None,
     parameters: dict[str, Any] | None = None,
@@ -692,6 +731,16 @@ def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
+def select_definitions(
+    indicator_ids: list[str] | None, definitions_dir: Path | None
+) -> list[IndicatorDefinition]:
+    """The chosen definitions (all installed ones when ``indicator_ids`` is None), in definition order."""
+    try:
+        return select(load_definitions(definitions_dir), indicator_ids)
+    except KeyError as exc:
+        raise ComputeError(str(exc.args[0])) from None
+
+
 def compute_indicators(
     store: Any,
     indicator_ids: list[str] | None = None,
@@ -707,25 +756,21 @@ def compute_indicators(
     :data:`OUTPUT_COLUMNS`. ``engine`` is ``duckdb`` (default) or ``spark`` (``spark`` may pass a
     SparkSession; otherwise a local one is started). ``definitions_dir`` adds or overrides definitions;
     ``star_pu_vintage`` overrides the STAR-PU vintage of every weighted rate (e.g. ``"2009"``).
-    ``df.attrs["parameters"]`` records the weights used per indicator.
+    ``df.attrs["parameters"]`` records the weights used per indicator. (To compute in Spark from a
+    Parquet lake, with no store, see :func:`gpscale.indicators.lake_source.lake_indicators`.)
     """
     if engine not in ENGINES:
         raise ComputeError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    try:
-        defs = select(load_definitions(definitions_dir), indicator_ids)
-    except KeyError as exc:
-        raise ComputeError(str(exc.args[0])) from None
+    defs = select_definitions(indicator_ids, definitions_dir)
     con, owned = _store_connection(store)
     workdir: str | None = None
     try:
-        refuse_unserved(defs, summed_months(con))
-        if any(isinstance(d.denominator, RegistrationsSpec) for d in defs):
-            _check_age_bands(con)
+        check_source(defs, StoreFacts(con))
         if engine == "duckdb":
             e = _duckdb_engine(con)
         else:
             workdir = tempfile.mkdtemp(prefix="gpscale-spark-")
-            e = _spark_engine(con, spark, _needed_tables(defs), workdir)
+            e = _spark_engine(con, spark, needed_tables(defs), workdir)
         parameters: dict[str, Any] = {}
         frames = []
         for d in defs:  # in definition order; each indicator's rows come ordered from the engine
@@ -762,7 +807,8 @@ def refuse_unserved(defs: Sequence[IndicatorDefinition], months: Sequence[Summed
         raise ComputeError("; ".join(problems))
 
 
-def _needed_tables(defs: Iterable[IndicatorDefinition]) -> set[str]:
+def needed_tables(defs: Iterable[IndicatorDefinition]) -> set[str]:
+    """The :data:`STORE_TABLES` the definitions read."""
     need = {"practice"}
     for d in defs:
         for s in (d.numerator, d.denominator):

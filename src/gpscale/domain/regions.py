@@ -7,6 +7,10 @@ their subdivisions) are not listed: a comparator in one of them is labelled by i
 
 from __future__ import annotations
 
+#: England's ONS code and name: the entity every comparison defaults to.
+ENGLAND_ID = "E92000001"
+ENGLAND_NAME = "England"
+
 NHS_REGIONS: dict[str, str] = {
     "Y56": "London",
     "Y58": "South West",

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpscale.domain.regions import ENGLAND_ID as ENGLAND_ID  # re-exported: callers read pooling.ENGLAND_*
+from gpscale.domain.regions import ENGLAND_NAME as ENGLAND_NAME
 from gpscale.domain.vocabulary import ValueType
-
-ENGLAND_ID = "E92000001"
-ENGLAND_NAME = "England"
 
 KEYS = ["indicator_id", "period", "period_type"]
 

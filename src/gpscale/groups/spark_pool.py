@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from gpscale.domain.regions import ENGLAND_ID
 from gpscale.domain.vocabulary import ValueType
 from gpscale.groups.membership import MembershipView, reference_date, spells
 from gpscale.indicators.compute import EXACT_SUM_TYPE, spark_session
@@ -36,7 +37,6 @@ SPELLS = "group_spells"
 #: Where pooled values go in the lake unless the caller names another place.
 POOLED_VALUES = "pooled_values"
 
-ENGLAND_ID = "E92000001"  # the same code as gpscale.evaluate.pooling (which this layer may not import)
 
 KEYS = ["indicator_id", "period", "period_type"]
 

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from gpscale.bundle import MANIFEST, Bundle, BundleError, open_bundle, require_bundle
+from gpscale.domain.regions import ENGLAND_ID
 
 _T = TypeVar("_T")
-ENGLAND_ID = "E92000001"
 #: Groups whose scorecard rows are kept between the queries of one page (each a few thousand rows).
 GROUP_ROWS_KEPT = 16
 

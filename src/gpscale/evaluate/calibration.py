@@ -150,6 +150,14 @@ class PlaceboData:
     context: pd.DataFrame | None = None
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def england_references(self) -> EnglandReferences:
+        """England's evaluative references: ``references`` when given, else built once over the practice values."""
+        if self.references is not None:
+            return self.references
+        if "references" not in self._cache:
+            self._cache["references"] = EnglandReferences(self.practice_values)
+        return self._cache["references"]
+
     def pooled(self) -> pd.DataFrame:
         """England and every placebo group pooled per indicator and period (computed once)."""
         if "pooled" not in self._cache:
@@ -404,7 +412,7 @@ def scorecard_flags(data: PlaceboData) -> pd.DataFrame:
     comparison (plain columns) and the descriptive one (``descriptive_`` columns).
     """
     card = scorecard(data.practice_values, data.members, data.definitions, PLACEBO_VIEW, data.data_version,
-                     data.confidences, pooled=data.pooled(), references=data.references)
+                     data.confidences, pooled=data.pooled(), references=data.england_references())
     card = card[card["entity_type"] == "group"]
     out = []
     for kind in ComparisonType:
@@ -418,7 +426,8 @@ def funnel_flags(data: PlaceboData) -> pd.DataFrame:
     """Each placebo group in England's funnel (financial years): outside the overdispersion-adjusted limits
     (comparison_type evaluative: the limits allow for the spread between groups) and outside the PHE limits
     (descriptive: patient-level sampling only), as :func:`gpscale.evaluate.funnels.group_funnels` places it."""
-    placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version)
+    placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version,
+                           references=data.england_references(), members=data.members)
     frames = []
     for kind, pre, method_col in ((ComparisonType.EVALUATIVE, "od_", "od_method"),
                                   (ComparisonType.DESCRIPTIVE, "", "method")):

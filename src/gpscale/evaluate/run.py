@@ -273,9 +273,10 @@ def evaluate_frames(
     if "variation" in wanted:
         say("variation between member practices: funnels, dispersion, convergence")
         out["funnels"] = member_funnels(pv, members, definitions, label, data_version, versions)
-        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions)
+        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions,
+                                             references=references, members=members)
         out["funnel_curves"] = pd.concat([funnel_curves(out["funnels"], "practices", definitions),
-                                          funnel_curves(out["group_funnels"], "groups", definitions)],
+                                          funnel_curves(out["group_funnels"], "groups", definitions, references)],
                                          ignore_index=True)
         out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, out["funnels"])
         out["convergence"] = convergence(pv, members, definitions, label, data_version, versions, n_boot=n_boot)

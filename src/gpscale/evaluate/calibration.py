@@ -64,7 +64,7 @@ from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import NOT_APPLICABLE, group_funnels
 from gpscale.evaluate.profiles import group_profiles
 from gpscale.evaluate.scorecard import scorecard
-from gpscale.evaluate.size import size_analysis
+from gpscale.evaluate.size import size_data, size_slopes
 from gpscale.evaluate.trends import group_trends
 from gpscale.periods import fy_of_month
 from gpscale.stats.intervals import wilson_interval
@@ -446,35 +446,36 @@ SIZE_SET = 100
 
 
 def size_flags(data: PlaceboData) -> pd.DataFrame:
-    """Is bigger better, among placebo groups? The size analysis (:func:`gpscale.evaluate.size.size_analysis`)
-    run on sets of :data:`SIZE_SET` placebo groups: a slope per doubling of registered patients whose
-    interval excludes 0 is a flag ("higher": larger groups have higher values). Needs ``data.context``."""
+    """Is bigger better, among placebo groups? The size analysis's linear slope
+    (:func:`gpscale.evaluate.size.size_slopes`, the value and interval :func:`gpscale.evaluate.size.size_analysis`
+    reports) on sets of :data:`SIZE_SET` placebo groups: a slope per doubling of registered patients whose
+    interval excludes 0 is a flag ("higher": larger groups have higher values). Needs ``data.context``.
+
+    Profiles and relative performance are computed once for every placebo group and the sets fitted from
+    one table; the curve, bands and conclusion the size analysis adds are not needed for a flag."""
     if data.context is None or data.context.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     fy = data.members[data.members["period"].astype(str).str.startswith("FY")]
     if fy.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     profiles = group_profiles(fy, data.context, None, PLACEBO_VIEW, data.data_version)
-    relative = relative_performance(data.pooled(), data.definitions)
+    rows = size_data(relative_performance(data.pooled(), data.definitions), profiles)
     ids = np.array(sorted(set(profiles["group_id"].astype(str))), dtype=object)
     n_sets = max(1, len(ids) // SIZE_SET)
-    frames = []
-    for k in range(n_sets):
-        chosen = set(ids[k::n_sets])
-        eff, _curve, _bands = size_analysis(relative[relative["group_id"].isin(chosen)],
-                                            profiles[profiles["group_id"].isin(chosen)], PLACEBO_VIEW,
-                                            data.data_version)
-        if eff.empty:
-            continue
-        ok = np.isfinite(eff["lower"].to_numpy(float)) & np.isfinite(eff["upper"].to_numpy(float))
-        direction = np.where(ok & (eff["lower"] > 0), 1, np.where(ok & (eff["upper"] < 0), -1, 0))
-        frames.append(pd.DataFrame({
-            "analysis": "size", "comparison_type": ComparisonType.EVALUATIVE.value, "method": eff["method"],
-            "entity_id": f"{PLACEBO_PREFIX}SET-{k + 1:03d}", "indicator_id": eff["indicator_id"],
-            "period": eff["period"], "period_type": "fy", "confidence": eff["confidence"].astype(float),
-            "direction": direction.astype(np.int8), "compared": ok,
-        })[FLAG_COLUMNS])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLAG_COLUMNS)
+    # placebo group i (in sorted order) belongs to set i mod n_sets
+    which = pd.Series(np.arange(len(ids)) % n_sets, index=ids)
+    rows = rows.assign(_set=which.reindex(rows["group_id"].astype(str).to_numpy()).to_numpy())
+    eff = size_slopes(rows[rows["_set"].notna()].astype({"_set": np.int64}), ["_set", "indicator_id", "period"])
+    if eff.empty:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    ok = np.isfinite(eff["lower"].to_numpy(float)) & np.isfinite(eff["upper"].to_numpy(float))
+    direction = np.where(ok & (eff["lower"] > 0), 1, np.where(ok & (eff["upper"] < 0), -1, 0))
+    return pd.DataFrame({
+        "analysis": "size", "comparison_type": ComparisonType.EVALUATIVE.value, "method": eff["method"],
+        "entity_id": [f"{PLACEBO_PREFIX}SET-{k + 1:03d}" for k in eff["_set"]], "indicator_id": eff["indicator_id"],
+        "period": eff["period"], "period_type": "fy", "confidence": eff["confidence"].astype(float),
+        "direction": direction.astype(np.int8), "compared": ok,
+    })[FLAG_COLUMNS]
 
 
 TREND_METHOD = ("whole-period trend relative to England: practice-level weighted least squares on the link scale "

@@ -18,19 +18,13 @@ trended on their financial-year roll-ups. Within a segment, with ``t`` the finan
   freedom (``comparator_value`` of each group row is the practice-level slope the group is compared with).
 * **Group relative to England** is the difference of the two slopes, in log odds (or log rate ratio) per
   year. Its question is evaluative (is the group's trend unusual for a set of England's practices of its
-  size?), so its standard error is that of random groups of England's practices of its size. The
-  difference is a weighted sum of practices' own slopes ``b_i`` (the group's slope is the ``sxx``-weighted
-  mean of its members'), and each varies about England's as ``sigma_b^2 + phi / sxx_i``: ``sigma_b^2``
-  between practices, ``phi / sxx_i`` its sampling error, both estimated by moments from the spread of every
-  English practice's own slope (:func:`slope_spread`). So ``Var = sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g
-  sxx_i^2 / (S_g S_E) + sum_E sxx_i^2 / S_E^2) + phi (1 / S_g - 1 / S_E)`` (``S`` the fits' weighted sums of
-  squares of year, England including the group), and the shape is that of the mean of ``k_eff = S_g^2 /
-  sum_g sxx_i^2`` practices' slope deviations (the evaluative comparison's exact reference,
-  :mod:`gpscale.stats.reference`): practices' slopes are skewed on some indicators, and a symmetric interval
-  then flags one way. Before, the sampling part came from the residuals about the members' own lines,
-  which misstates a slope's error when years are not independent: random groups were flagged too rarely
-  on some indicators and one way on others (docs/methods/placebo-calibration.md, "Trends"). The group's
-  own trend keeps its moderated residual variance below.
+  size?), so its standard error allows for practices having their own slopes: ``sqrt(s2_own / S_g +
+  se_england^2 + sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g sxx_i^2 / (S_g S_E) + sum_E sxx_i^2 / S_E^2))``,
+  where ``S`` are the fits' weighted sums of squares of year, ``sxx_i`` each practice's, ``s2_own`` the
+  group's residual variance about its members' own lines (moderated like the trend's) and ``sigma_b^2``
+  the variance between practices' own slopes beyond their sampling error (:func:`slope_variance`,
+  estimated over every practice in England). Without the last term random groups of practices were
+  flagged several times too often (docs/methods/placebo-calibration.md, "Trends").
 * **Uncertainty.** Each group's residual variance (relative to ``v + tau^2``) is estimated from its own
   residuals, on ``n - practices - 1`` degrees of freedom, and moderated across all groups fitted on the
   same indicator and segment (:mod:`gpscale.evaluate.moderation`, Smyth 2004), because with three to
@@ -57,7 +51,6 @@ shares); ``value_first`` and ``value_last`` are the group's pooled values at the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -77,7 +70,6 @@ from gpscale.evaluate.comparator import Assignment
 from gpscale.evaluate.moderation import squeeze
 from gpscale.evaluate.pooling import ENGLAND_ID, ENGLAND_NAME
 from gpscale.stats import STANDARD_LEVELS
-from gpscale.stats.reference import EXACT_SIZES, MeanReference, mean_reference
 from gpscale.stats.trends import wls_trend
 
 MIN_POINTS = 3
@@ -151,11 +143,17 @@ def _within(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         sxx=("sxx", "sum"), sxy=("sxy", "sum"), syy=("syy", "sum"), n=("n", "sum"), k=("t", "nunique"))
     sums["m"] = df.groupby(unit, sort=True, observed=True)[by[-1]].nunique()
     # per practice: the unit's slope is the sxx-weighted mean of its practices' own slopes, so its
-    # random-slope variance is the between-practice variance x sxx2 / sxx^2
-    per = work[["sxx"]].groupby([df[c] for c in by], sort=False, observed=True).sum()
+    # random-slope variance is slope_variance x sxx2 / sxx^2; and the residuals about the practices' own
+    # lines (rss_own on df_own) measure the year-to-year scatter without the spread of their slopes
+    per = work[["sxx", "sxy", "syy", "n"]].groupby([df[c] for c in by], sort=False, observed=True).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sloped = per["sxx"] > 0
+        per["rss_own"] = np.where(sloped, per["syy"] - per["sxy"] ** 2 / per["sxx"], per["syy"]).clip(min=0)
+        per["df_own"] = (per["n"] - np.where(sloped, 2, 1)).clip(lower=0)
     per["sxx2"] = per["sxx"] ** 2
     levels = list(range(len(unit)))
-    sums["sxx2"] = per["sxx2"].groupby(level=levels, sort=True, observed=True).sum()
+    own = per[["sxx2", "rss_own", "df_own"]].groupby(level=levels, sort=True, observed=True).sum()
+    sums[["sxx2", "rss_own", "df_own"]] = own
     with np.errstate(invalid="ignore", divide="ignore"):
         sums["slope"] = sums["sxy"] / sums["sxx"]
         sums["df"] = sums["n"] - sums["m"] - 1
@@ -205,51 +203,30 @@ def practice_year_variance(frame: pd.DataFrame) -> float:
     return float(max(0.0, np.average(extra[ok], weights=df[ok])))
 
 
-@dataclass(frozen=True)
-class SlopeSpread:
-    """How practices' own slopes vary about England's, for the relative-trend comparison.
+def slope_variance(frame: pd.DataFrame) -> float:
+    """Variance between practices' own slopes beyond their sampling error (the random-slope variance).
 
-    A practice's slope ``b_i`` varies about England's as ``between + dispersion / sxx_i`` (the random-slope
-    variance and the actual scale of a slope's sampling variance); ``shape`` is the distribution of the
-    mean of ``m`` practices' deviations ``b_i - b_E`` (:func:`gpscale.stats.reference.mean_reference`, drawn
-    in proportion to ``sxx_i``, their weight in a group's slope); ``practices`` how many there were.
+    Each practice (``unit``: practice x segment) with at least three years gets its own weighted
+    least-squares slope ``b_i`` and sampling variance ``s^2 / sxx_i``, where ``s^2`` is the pooled residual
+    mean square about the practices' own lines (about 1 when the weights ``1/(v + tau^2)`` are right).
+    The DerSimonian-Laird moment estimator over those slopes (DerSimonian & Laird 1986; Higgins &
+    Thompson 2002 for its use beyond meta-analysis), floored at 0. Estimated once over every practice in
+    England for an indicator and segment, so it is precise even where a group has few practices.
     """
-
-    between: float
-    dispersion: float
-    shape: MeanReference
-    practices: int
-
-
-def slope_spread(frame: pd.DataFrame, largest: float = 1.0) -> SlopeSpread:
-    """The :class:`SlopeSpread` of every practice (``unit``: practice x segment) with a slope in ``frame``.
-
-    The squared deviations ``(b_i - b_E)^2`` from England's practice-level slope are regressed on
-    ``1 / sxx_i`` by weighted least squares (weights ``sxx_i``): the intercept is the variance between
-    practices' own slopes beyond their sampling error, the slope ``phi`` (1 when the weights
-    ``1/(v + tau^2)`` are right and years independent; the moment estimator of the evaluative comparison,
-    :func:`gpscale.evaluate.evaluative.variance_components`). Measured on the slopes themselves rather than
-    on residuals about the practices' lines, so it holds when years are not independent. Where ``sxx_i``
-    hardly varies (QOF scores: equal weights) the two cannot be separated and it is all ``phi``. The shape
-    is computed exactly up to the first size on :data:`gpscale.stats.reference.EXACT_SIZES` at or above
-    ``largest`` (the largest effective group size to be compared).
-    """
-    from gpscale.evaluate.evaluative import variance_components
-
     per = _within(frame.assign(_unit=frame["unit"]), ["_unit", "unit"])
-    per = per[(per["sxx"] > 0) & np.isfinite(per["slope"])]
+    per = per[(per["k"] >= MIN_POINTS) & (per["sxx"] > 0) & (per["df"] > 0)]
+    if len(per) < 2:
+        return 0.0
     sxx, slope = per["sxx"].to_numpy(float), per["slope"].to_numpy(float)
-    upto = next((m for m in EXACT_SIZES if m >= largest), EXACT_SIZES[-1])
-    sizes = tuple(m for m in EXACT_SIZES if m <= upto)
-    if len(per) < 3:
-        return SlopeSpread(0.0, 1.0, mean_reference([], sizes=sizes), len(per))
-    dev = slope - float(np.sum(sxx * slope) / sxx.sum())
-    inv = 1.0 / sxx
-    if np.ptp(inv) <= 1e-6 * float(inv.max()):
-        between, phi = 0.0, float(np.sum(sxx * dev**2 * sxx) / sxx.sum())
-    else:
-        between, phi = variance_components(dev**2, inv, sxx)
-    return SlopeSpread(between, phi, mean_reference(dev, sxx, sizes=sizes), len(per))
+    rss = (per["s2"] * per["df"]).to_numpy(float)
+    s2 = float(rss.sum() / per["df"].sum())
+    if not (np.isfinite(s2) and s2 > 0):
+        return 0.0
+    w = sxx / s2
+    centre = float(np.sum(w * slope) / w.sum())
+    q = float(np.sum(w * (slope - centre) ** 2))
+    scale = float(w.sum() - np.sum(w**2) / w.sum())
+    return max(0.0, (q - (len(per) - 1)) / scale) if scale > 0 else 0.0
 
 
 def group_trends(
@@ -359,6 +336,7 @@ def _fit_rows(
     seg_meta = {**meta, "segment_first": periods[0], "segment_last": periods[-1]}
     ends = _pooled_ends(pooled, periods, mult).set_index("entity_id")
     tau_text = ", ".join(f"{t:.3g}" for t in frame["tau2"].unique()) if not frame.empty else "0"
+    slope_var = slope_variance(frame) if not frame.empty else 0.0
     out: list[pd.DataFrame] = []
 
     # England: the practice-level slope (the comparator) and, within a segment, the pooled series' trend
@@ -410,67 +388,57 @@ def _fit_rows(
     fe = "practice" if meta.get("span") == SPAN_SEGMENT else "practice x segment"
     method = (f"practice-level weighted least squares on the link scale with {fe} fixed effects, "
               f"weights 1/(v + tau^2), tau^2={tau_text}; residual variance {how}; t interval")
-    c_slope = np.full(len(ids), e_slope)
+    c_slope, c_se = np.full(len(ids), e_slope), np.full(len(ids), e_se)
     c_name: str | np.ndarray = ENGLAND_NAME
     england = comparator is None or comparator.comparator.is_england
     g_sxx2 = sums["sxx2"].to_numpy(float)
+    # the difference's sampling part: residuals about the members' own lines (their slopes' spread is in
+    # ``spread`` below), falling back to the common-slope residuals where no member has three years
     with np.errstate(invalid="ignore", divide="ignore"):
-        k_eff = g_sxx**2 / g_sxx2  # Kish's effective number of practices of the group's slope
-    spread = slope_spread(frame, float(np.nanmax(k_eff, initial=1.0)))
-    slope_var, slope_phi = spread.between, spread.dispersion
+        s2_own = sums["rss_own"].to_numpy(float) / sums["df_own"].to_numpy(float)
+    s2_own, df_own = _residual_variance(s2_own, sums["df_own"].to_numpy(float), fitted, moderate)
+    has_own = np.isfinite(s2_own)
+    s2_own, df_own = np.where(has_own, s2_own, s2), np.where(has_own, df_own, df)
     with np.errstate(invalid="ignore", divide="ignore"):
         e_sxx = float(e_sums["sxx"].iloc[0]) if len(e_sums) else np.nan
         e_share = float(e_sums["sxx2"].iloc[0]) / e_sxx**2 if e_sxx > 0 else np.nan
-        # the difference is a weighted sum of practices' own slopes (c_i = sxx_i / S_g - sxx_i / S_E for
-        # members, -sxx_i / S_E for the rest of England), each varying as sigma_b^2 + phi / sxx_i:
-        # Var = sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g sxx_i^2 / (S_g S_E) + sum_E sxx_i^2 / S_E^2)
-        #       + phi (1 / S_g - 1 / S_E)
-        e_inv = 1.0 / e_sxx if e_sxx > 0 else np.nan
-        var_d = (slope_var * (g_sxx2 / g_sxx**2 - 2.0 * g_sxx2 / g_sxx * e_inv + e_share)
-                 + slope_phi * (1.0 / g_sxx - e_inv))
-    what = ("England's practice-level slope, among random groups of England's practices of the group's size: "
-            "SE from the spread of practices' own slopes")
+        # random slopes: Var(b_g - b_E) = sigma_b^2 (sum_g sxx_i^2 / S_g^2 - 2 sum_g sxx_i^2 / (S_g S_E)
+        # + sum_E sxx_i^2 / S_E^2), England including the group's practices
+        spread = slope_var * (g_sxx2 / g_sxx**2 - 2.0 * g_sxx2 / (g_sxx * e_sxx) + e_share)
+    what = "England's practice-level slope, SE sqrt(se_g^2 + se_E^2 + random-slope variance of the difference)"
     if comparator is not None and not england:
         cs = comparator_slopes(frame, m, comparator, periods).reindex(ids)
-        c_slope = cs["slope"].to_numpy(float)
+        c_slope, c_se = cs["slope"].to_numpy(float), cs["se"].to_numpy(float)
         c_name = cs["comparator"].fillna(f"no {comparator.comparator} comparator").to_numpy(object)
         with np.errstate(invalid="ignore", divide="ignore"):
-            # the comparator's practices exclude the group's: the two slopes are independent
-            var_d = (slope_var * (g_sxx2 / g_sxx**2 + cs["slope_share"].to_numpy(float))
-                     + slope_phi * (1.0 / g_sxx + 1.0 / cs["sxx"].to_numpy(float)))
-        what = ("the comparator's practice-level slope (its practices, the group's own excluded), SE from the "
-                "spread of practices' own slopes")
+            spread = slope_var * (g_sxx2 / g_sxx**2 + cs["slope_share"].to_numpy(float))
+        what = ("the comparator's practice-level slope (its practices, the group's own excluded), "
+                "SE sqrt(se_g^2 + se_c^2 + random-slope variance of the difference)")
     with np.errstate(invalid="ignore"):
-        se_d = np.sqrt(var_d)
-    # both components and the shape come from every practice in England
-    df_d = np.full(len(ids), max(spread.practices - 2.0, 1.0))
-    fit_d = {"slope": slope - c_slope, "se": se_d, "df": df_d, "dispersion": np.full(len(ids), slope_phi)}
-    method_d = (f"{method}; difference's variance sigma_b^2 x (slope weights' sum of squares) + phi x (1/S_g - "
-                f"1/S_E), sigma_b^2={slope_var:.3g} and phi={slope_phi:.3g} by moments over England's practices' "
-                "own slopes; shape the exact distribution of the mean of k_eff practices' slope deviations")
+        se_d = np.sqrt(s2_own / g_sxx + c_se**2 + spread)
+    fit_d = {"slope": slope - c_slope, "se": se_d, "df": df_own, "dispersion": s2_own}
+    method_d = f"{method}; between-practice slope variance {slope_var:.3g} (DerSimonian-Laird over England's practices)"
     out.extend(_rows("group", ids, fit_g, k, "trend", pol, link, mult, mean_p, g_end, c_slope, c_name,
                      view_label, seg_meta, confidences, f"group trend: {method}"))
     out.extend(_rows("group", ids, fit_d, k, "trend_vs_england", pol, link, mult,
                      np.full(len(ids), np.nanmean(p_e) if k_e else np.nan), g_end, c_slope, c_name,
-                     view_label, seg_meta, confidences, f"group slope minus {what}: {method_d}", england=england,
-                     reference=(spread.shape, k_eff)))
+                     view_label, seg_meta, confidences, f"group slope minus {what}: {method_d}", england=england))
     return out
 
 
 def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: Assignment,
                       periods: list[str]) -> pd.DataFrame:
-    """Per group: its comparator's practice-level slope over ``periods``, and its name.
+    """Per group: its comparator's practice-level slope and standard error over ``periods``, and its name.
 
     ``slope_share`` is ``sum sxx_i^2 / (sum sxx_i)^2`` over the comparator's practices: the multiple of the
-    between-practice slope variance (:class:`SlopeSpread`) in the variance of the comparator's slope, and
-    ``sxx`` its weighted sum of squares of year (the sampling part is ``phi / sxx``).
+    between-practice slope variance (:func:`slope_variance`) in the variance of the comparator's slope.
 
     The comparator unit is the group's in the latest period of the segment that has one; its practices'
     rows in the segment, less every practice that is a member of the group in the segment, are fitted as
     England's are (the fixed-effects sums are additive over practices, so the group's own are subtracted
     from the unit's). Indexed by group id.
     """
-    cols = ["slope", "sxx", "slope_share", "comparator"]
+    cols = ["slope", "se", "slope_share", "comparator"]
     g = comparator.groups[comparator.groups["period"].isin(periods)]
     if g.empty:
         return pd.DataFrame(columns=cols)
@@ -479,7 +447,7 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
     rows = frame.merge(comparator.units[comparator.units["unit_id"].isin(set(g["unit_id"]))],
                        on=["practice_code", "period"])
     if rows.empty:
-        return g.set_index("group_id").assign(slope=np.nan, sxx=np.nan, slope_share=np.nan)[cols]
+        return g.set_index("group_id").assign(slope=np.nan, se=np.nan, slope_share=np.nan)[cols]
     per = _within(rows.assign(_one=rows["unit"]), ["unit_id", "unit", "_one"]).reset_index()
     per["practice_code"] = per["unit"].str.rsplit("|", n=1).str[0]
     fields = ["sxx", "sxy", "syy", "n", "m", "sxx2"]
@@ -490,9 +458,11 @@ def comparator_slopes(frame: pd.DataFrame, members: pd.DataFrame, comparator: As
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = c["sxy"] / c["sxx"]
         dfree = c["n"] - c["m"] - 1
+        s2 = (c["syy"] - slope * c["sxy"]).clip(lower=0) / dfree
         ok = (c["sxx"] > 0) & (dfree > 0)
+        se = np.sqrt((s2 / c["sxx"]).where(ok))
         share = (c["sxx2"] / c["sxx"] ** 2).where(ok)
-    out = pd.DataFrame({"slope": slope.where(ok), "sxx": c["sxx"].where(ok), "slope_share": share,
+    out = pd.DataFrame({"slope": slope.where(ok), "se": se, "slope_share": share,
                         "comparator": g.set_index("group_id")["comparator"]})
     return out[cols]
 
@@ -515,28 +485,18 @@ def _rows(
     confidences: tuple[float, ...],
     method: str,
     england: bool = True,
-    reference: tuple[MeanReference, np.ndarray] | None = None,
 ) -> list[pd.DataFrame]:
-    """Rows of one statistic at every confidence level: a t interval on ``fit``'s df, or with ``reference``
-    (a shape and each row's effective size) the range of that shape reflected about the value, as the
-    evaluative comparison does: it excludes 0 exactly when the value is outside the reference range."""
     slope, se, df = fit["slope"], fit["se"], fit["df"]
     ok = (k >= MIN_POINTS) & np.isfinite(slope) & np.isfinite(se) & (df > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         tstat = slope / se
         df_safe = np.where(ok, df, 1.0)
         pval = np.where(ok, 2.0 * st.t.sf(np.abs(tstat), df_safe), np.nan)
-        if reference is not None:
-            f_low = reference[0].distribution(np.where(ok, tstat, np.nan), reference[1])
-            pval = np.where(ok, np.minimum(1.0, 2.0 * np.minimum(f_low, 1.0 - f_low)), np.nan)
     natural = slope * link_derivative(level_p, link) * mult
     out = []
     for conf in confidences:
         crit = st.t.ppf(0.5 + conf / 2.0, df_safe)
         lo, hi = slope - crit * se, slope + crit * se
-        if reference is not None:
-            lo = slope - se * reference[0].quantile(0.5 + conf / 2.0, reference[1])
-            hi = slope - se * reference[0].quantile(0.5 - conf / 2.0, reference[1])
         direction = np.where(ok & (lo > 0), 1, np.where(ok & (hi < 0), -1, 0))
         labels = (_relative_label(direction, ok, pol, england) if statistic == "trend_vs_england"
                   else _trend_label(direction, ok, pol))

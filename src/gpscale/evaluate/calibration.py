@@ -29,9 +29,10 @@ Each runs the product's own analysis on the placebo groups and reads its publish
 * ``scorecard``: the scorecard (:func:`gpscale.evaluate.scorecard.scorecard`), both comparisons: the
   evaluative one and the descriptive one (rows named by ``comparison_type``);
 * ``funnels``: every group in England's funnel (:func:`gpscale.evaluate.funnels.group_funnels`), outside
-  the overdispersion-adjusted limits (evaluative) and the PHE limits (descriptive);
-* ``size``: is bigger better? (:func:`gpscale.evaluate.size.size_analysis`) on sets of placebo groups: a
-  size slope whose interval excludes zero is a flag;
+  the adjusted limits (evaluative: the evaluative reference range, as the scorecard's) and the PHE
+  limits (descriptive);
+* ``size``: is bigger better? The size analysis's slope (:func:`gpscale.evaluate.size.size_slopes`) on
+  sets of placebo groups: a size slope whose interval excludes zero is a flag;
 * ``trends``: each group's whole-period trend relative to England (:mod:`gpscale.evaluate.trends`).
 
 Event studies plug in the same way (docs/methods/placebo-calibration.md, "Adding an analysis").
@@ -423,8 +424,8 @@ def scorecard_flags(data: PlaceboData) -> pd.DataFrame:
 
 
 def funnel_flags(data: PlaceboData) -> pd.DataFrame:
-    """Each placebo group in England's funnel (financial years): outside the overdispersion-adjusted limits
-    (comparison_type evaluative: the limits allow for the spread between groups) and outside the PHE limits
+    """Each placebo group in England's funnel (financial years): outside the adjusted limits (comparison_type
+    evaluative: the evaluative reference range of random groups of its size) and outside the PHE limits
     (descriptive: patient-level sampling only), as :func:`gpscale.evaluate.funnels.group_funnels` places it."""
     placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version,
                            references=data.england_references(), members=data.members)
@@ -500,7 +501,7 @@ ANALYSES: dict[str, FlagAnalysis] = {
     "scorecard": FlagAnalysis("scorecard", scorecard_flags,
                               description="the scorecard's comparisons with England, evaluative and descriptive"),
     "funnels": FlagAnalysis("funnels", funnel_flags,
-                            description="groups in England's funnel, overdispersion-adjusted and PHE limits"),
+                            description="groups in England's funnel, evaluative reference and PHE limits"),
     "size": FlagAnalysis("size", size_flags, description="is bigger better? the size slope among placebo groups"),
     "trends": FlagAnalysis("trends", trend_flags, longitudinal=True, description="trend relative to England"),
 }

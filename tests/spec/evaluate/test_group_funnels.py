@@ -54,7 +54,7 @@ def test_random_groups_of_skewed_practices_fall_outside_the_adjusted_limits_at_t
     better = float((placed["od_comparison_95"] == "better").mean())
     worse = float((placed["od_comparison_95"] == "worse").mean())
     assert 0.035 <= better + worse <= 0.065, f"better {better:.2%}, worse {worse:.2%}"
-    assert 0.015 <= min(better, worse) and max(better, worse) <= 0.035, f"better {better:.2%}, worse {worse:.2%}"
+    assert min(better, worse) >= 0.015 and max(better, worse) <= 0.035, f"better {better:.2%}, worse {worse:.2%}"
     assert float(placed["od_comparison_998"].isin(["better", "worse"]).mean()) <= 0.006
 
 

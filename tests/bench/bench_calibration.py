@@ -313,8 +313,8 @@ def bench_calibration_synthetic() -> None:
     real_flags = {
         "evaluative": float((ev[ev["confidence"] == 0.95]["comparison"].isin(["better", "worse", "higher",
                                                                                 "lower"])).mean()),
-        "descriptive": float((card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]["comparison"]
-                              .isin(["better", "worse", "higher", "lower"])).mean()),
+        "descriptive": float((card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]
+                              ["descriptive_comparison"].isin(["better", "worse", "higher", "lower"])).mean()),
     }
     del ev, card
 

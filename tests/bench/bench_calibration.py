@@ -24,7 +24,11 @@ Analyses, all on the same placebo groups:
   (the closed-form random-effects reference, symmetric) and ``link-normal`` (normal on the logit / log
   scale, which skews it);
 * ``scorecard``: the scorecard as it is now (descriptive rows, evaluative rows for scores);
-* ``trends``: whole-period trends relative to England (fixed groups followed over time).
+* ``trends``: whole-period trends relative to England (fixed groups followed over time);
+* ``funnels before`` (issue 14c: Spiegelhalter's symmetric overdispersion-adjusted limits with ``tau^2``
+  from the groups, re-created as the baseline) and ``funnels`` (the group funnel as it is now: the
+  evaluative reference range);
+* ``size``: is bigger better? The size slope on sets of 100 placebo groups.
 
 It also times the evaluative comparison of every real group of synthetic England (about 1,270 groups x 16
 indicators x 195 periods) against the scorecard on the same groups, in the same run.
@@ -46,18 +50,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from gpscale.domain.vocabulary import ComparisonLabel
 from gpscale.evaluate import pooling
 from gpscale.evaluate.calibration import (
     FLAG_COLUMNS,
     FlagAnalysis,
     PlaceboData,
     PlaceboDesign,
+    _flags,
     calibrate,
     calibrate_frames,
     scorecard_flags,
 )
 from gpscale.evaluate.common import enum_value
 from gpscale.evaluate.evaluative import ComparisonType, evaluative_comparison, evaluative_placements, method_text
+from gpscale.evaluate.funnels import _place, _target
 from gpscale.evaluate.scorecard import scorecard
 from gpscale.groups.membership import MembershipView, members_by_period
 from gpscale.indicators.library import load_definitions
@@ -154,11 +161,36 @@ def before_flags(data: PlaceboData) -> pd.DataFrame:
     return flags.assign(analysis="before")
 
 
+def funnels_before(data: PlaceboData) -> pd.DataFrame:
+    """Before issue 14c: groups outside Spiegelhalter's overdispersion-adjusted funnel limits (symmetric,
+    normal, ``tau^2`` from the groups themselves), the placement member practices still get, applied to
+    the placebo groups as the group funnel did."""
+    pooled = data.pooled()
+    fy = pooled[(pooled["period_type"] == "fy") & (pooled["denominator"] > 0) & pooled["numerator"].notna()]
+    out = []
+    for ind, d in data.definitions.items():
+        for period, rows in fy[fy["indicator_id"] == ind].groupby("period", sort=True):
+            eng, grp = rows[rows["entity_type"] == "england"], rows[rows["entity_type"] == "group"]
+            if eng.empty or len(grp) < 3:
+                continue
+            placed = _place(grp, d, _target(eng, enum_value(d.value_type)))
+            g = grp.assign(period=period, confidence=0.0)
+            for conf, k in ((0.95, "95"), (0.998, "998")):
+                labels = placed[f"od_comparison_{k}"].where(placed[f"od_comparison_{k}"] != "not compared",
+                                                            str(ComparisonLabel.NOT_COMPARED))
+                out.append(_flags(g.assign(confidence=conf), "funnels before", ComparisonType.EVALUATIVE.value,
+                                  placed["od_method"], g["period"], pd.Series(labels.to_numpy()), data.definitions))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=FLAG_COLUMNS)
+
+
 ANALYSES = [
     FlagAnalysis("before", before_flags),
     FlagAnalysis("evaluative and candidates", evaluative_and_candidates),
     "scorecard",
     "trends",
+    FlagAnalysis("funnels before", funnels_before),
+    "funnels",
+    "size",
 ]
 
 
@@ -179,13 +211,15 @@ def _summary(table: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
 def _markdown_rows(t: pd.DataFrame, key: str) -> list[str]:
     """One line per key: flagged better and worse at 95% for before, evaluative and the candidates."""
     t95 = t[t["confidence"] == 0.95]
-    order = ["before", "evaluative", "candidate: normal", "candidate: link-normal", "trends"]
+    order = ["before", "evaluative", "candidate: normal", "candidate: link-normal", "trends", "funnels before",
+             "funnels", "size"]
     lines = ["| " + key + " | " + " | ".join(f"{a}: better / worse" for a in order) + " |",
              "|---|" + "---|" * len(order)]
     for value, g in t95.groupby(key, sort=True):
         cells = []
         for a in order:
-            r = g[g["analysis"] == a]
+            # the evaluative rows of an analysis with both comparisons (funnels), else its only ones
+            r = g[(g["analysis"] == a) & (g["compared"] > 0)].sort_values("comparison_type", ascending=False)
             if r.empty:
                 cells.append("")
                 continue
@@ -236,7 +270,7 @@ def bench_calibration_real_qof() -> None:
         ingest(st, _real_files(real))
         for name, design in designs.items():
             t0 = time.perf_counter()
-            analyses = ANALYSES if name == "groups of 6" else ANALYSES[:2]
+            analyses = ANALYSES if name == "groups of 6" else [*ANALYSES[:2], *ANALYSES[4:]]
             tables[name] = calibrate(st, design, indicator_ids=["qof_total"], analyses=analyses).table
             seconds[name] = round(time.perf_counter() - t0, 1)
     metrics: dict[str, Any] = {"groups_per_year": REAL_GROUPS, "seconds": seconds, "designs": {}}
@@ -279,8 +313,8 @@ def bench_calibration_synthetic() -> None:
     real_flags = {
         "evaluative": float((ev[ev["confidence"] == 0.95]["comparison"].isin(["better", "worse", "higher",
                                                                                 "lower"])).mean()),
-        "descriptive": float((card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]["comparison"]
-                              .isin(["better", "worse", "higher", "lower"])).mean()),
+        "descriptive": float((card[(card["entity_type"] == "group") & (card["confidence"] == 0.95)]
+                              ["descriptive_comparison"].isin(["better", "worse", "higher", "lower"])).mean()),
     }
     del ev, card
 

@@ -29,9 +29,10 @@ Each runs the product's own analysis on the placebo groups and reads its publish
 * ``scorecard``: the scorecard (:func:`gpscale.evaluate.scorecard.scorecard`), both comparisons: the
   evaluative one and the descriptive one (rows named by ``comparison_type``);
 * ``funnels``: every group in England's funnel (:func:`gpscale.evaluate.funnels.group_funnels`), outside
-  the overdispersion-adjusted limits (evaluative) and the PHE limits (descriptive);
-* ``size``: is bigger better? (:func:`gpscale.evaluate.size.size_analysis`) on sets of placebo groups: a
-  size slope whose interval excludes zero is a flag;
+  the adjusted limits (evaluative: the evaluative reference range, as the scorecard's) and the PHE
+  limits (descriptive);
+* ``size``: is bigger better? The size analysis's slope (:func:`gpscale.evaluate.size.size_slopes`) on
+  sets of placebo groups: a size slope whose interval excludes zero is a flag;
 * ``trends``: each group's whole-period trend relative to England (:mod:`gpscale.evaluate.trends`).
 
 Event studies plug in the same way (docs/methods/placebo-calibration.md, "Adding an analysis").
@@ -64,7 +65,7 @@ from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import NOT_APPLICABLE, group_funnels
 from gpscale.evaluate.profiles import group_profiles
 from gpscale.evaluate.scorecard import scorecard
-from gpscale.evaluate.size import size_analysis
+from gpscale.evaluate.size import size_data, size_slopes
 from gpscale.evaluate.trends import group_trends
 from gpscale.periods import fy_of_month
 from gpscale.stats.intervals import wilson_interval
@@ -149,6 +150,14 @@ class PlaceboData:
     references: EnglandReferences | None = None
     context: pd.DataFrame | None = None
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def england_references(self) -> EnglandReferences:
+        """England's evaluative references: ``references`` when given, else built once over the practice values."""
+        if self.references is not None:
+            return self.references
+        if "references" not in self._cache:
+            self._cache["references"] = EnglandReferences(self.practice_values)
+        return self._cache["references"]
 
     def pooled(self) -> pd.DataFrame:
         """England and every placebo group pooled per indicator and period (computed once)."""
@@ -404,7 +413,7 @@ def scorecard_flags(data: PlaceboData) -> pd.DataFrame:
     comparison (plain columns) and the descriptive one (``descriptive_`` columns).
     """
     card = scorecard(data.practice_values, data.members, data.definitions, PLACEBO_VIEW, data.data_version,
-                     data.confidences, pooled=data.pooled(), references=data.references)
+                     data.confidences, pooled=data.pooled(), references=data.england_references())
     card = card[card["entity_type"] == "group"]
     out = []
     for kind in ComparisonType:
@@ -415,10 +424,11 @@ def scorecard_flags(data: PlaceboData) -> pd.DataFrame:
 
 
 def funnel_flags(data: PlaceboData) -> pd.DataFrame:
-    """Each placebo group in England's funnel (financial years): outside the overdispersion-adjusted limits
-    (comparison_type evaluative: the limits allow for the spread between groups) and outside the PHE limits
+    """Each placebo group in England's funnel (financial years): outside the adjusted limits (comparison_type
+    evaluative: the evaluative reference range of random groups of its size) and outside the PHE limits
     (descriptive: patient-level sampling only), as :func:`gpscale.evaluate.funnels.group_funnels` places it."""
-    placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version)
+    placed = group_funnels(data.pooled(), data.definitions, PLACEBO_VIEW, data.data_version,
+                           references=data.england_references(), members=data.members)
     frames = []
     for kind, pre, method_col in ((ComparisonType.EVALUATIVE, "od_", "od_method"),
                                   (ComparisonType.DESCRIPTIVE, "", "method")):
@@ -437,35 +447,36 @@ SIZE_SET = 100
 
 
 def size_flags(data: PlaceboData) -> pd.DataFrame:
-    """Is bigger better, among placebo groups? The size analysis (:func:`gpscale.evaluate.size.size_analysis`)
-    run on sets of :data:`SIZE_SET` placebo groups: a slope per doubling of registered patients whose
-    interval excludes 0 is a flag ("higher": larger groups have higher values). Needs ``data.context``."""
+    """Is bigger better, among placebo groups? The size analysis's linear slope
+    (:func:`gpscale.evaluate.size.size_slopes`, the value and interval :func:`gpscale.evaluate.size.size_analysis`
+    reports) on sets of :data:`SIZE_SET` placebo groups: a slope per doubling of registered patients whose
+    interval excludes 0 is a flag ("higher": larger groups have higher values). Needs ``data.context``.
+
+    Profiles and relative performance are computed once for every placebo group and the sets fitted from
+    one table; the curve, bands and conclusion the size analysis adds are not needed for a flag."""
     if data.context is None or data.context.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     fy = data.members[data.members["period"].astype(str).str.startswith("FY")]
     if fy.empty:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     profiles = group_profiles(fy, data.context, None, PLACEBO_VIEW, data.data_version)
-    relative = relative_performance(data.pooled(), data.definitions)
+    rows = size_data(relative_performance(data.pooled(), data.definitions), profiles)
     ids = np.array(sorted(set(profiles["group_id"].astype(str))), dtype=object)
     n_sets = max(1, len(ids) // SIZE_SET)
-    frames = []
-    for k in range(n_sets):
-        chosen = set(ids[k::n_sets])
-        eff, _curve, _bands = size_analysis(relative[relative["group_id"].isin(chosen)],
-                                            profiles[profiles["group_id"].isin(chosen)], PLACEBO_VIEW,
-                                            data.data_version)
-        if eff.empty:
-            continue
-        ok = np.isfinite(eff["lower"].to_numpy(float)) & np.isfinite(eff["upper"].to_numpy(float))
-        direction = np.where(ok & (eff["lower"] > 0), 1, np.where(ok & (eff["upper"] < 0), -1, 0))
-        frames.append(pd.DataFrame({
-            "analysis": "size", "comparison_type": ComparisonType.EVALUATIVE.value, "method": eff["method"],
-            "entity_id": f"{PLACEBO_PREFIX}SET-{k + 1:03d}", "indicator_id": eff["indicator_id"],
-            "period": eff["period"], "period_type": "fy", "confidence": eff["confidence"].astype(float),
-            "direction": direction.astype(np.int8), "compared": ok,
-        })[FLAG_COLUMNS])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FLAG_COLUMNS)
+    # placebo group i (in sorted order) belongs to set i mod n_sets
+    which = pd.Series(np.arange(len(ids)) % n_sets, index=ids)
+    rows = rows.assign(_set=which.reindex(rows["group_id"].astype(str).to_numpy()).to_numpy())
+    eff = size_slopes(rows[rows["_set"].notna()].astype({"_set": np.int64}), ["_set", "indicator_id", "period"])
+    if eff.empty:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    ok = np.isfinite(eff["lower"].to_numpy(float)) & np.isfinite(eff["upper"].to_numpy(float))
+    direction = np.where(ok & (eff["lower"] > 0), 1, np.where(ok & (eff["upper"] < 0), -1, 0))
+    return pd.DataFrame({
+        "analysis": "size", "comparison_type": ComparisonType.EVALUATIVE.value, "method": eff["method"],
+        "entity_id": [f"{PLACEBO_PREFIX}SET-{k + 1:03d}" for k in eff["_set"]], "indicator_id": eff["indicator_id"],
+        "period": eff["period"], "period_type": "fy", "confidence": eff["confidence"].astype(float),
+        "direction": direction.astype(np.int8), "compared": ok,
+    })[FLAG_COLUMNS]
 
 
 TREND_METHOD = ("whole-period trend relative to England: practice-level weighted least squares on the link scale "
@@ -490,7 +501,7 @@ ANALYSES: dict[str, FlagAnalysis] = {
     "scorecard": FlagAnalysis("scorecard", scorecard_flags,
                               description="the scorecard's comparisons with England, evaluative and descriptive"),
     "funnels": FlagAnalysis("funnels", funnel_flags,
-                            description="groups in England's funnel, overdispersion-adjusted and PHE limits"),
+                            description="groups in England's funnel, evaluative reference and PHE limits"),
     "size": FlagAnalysis("size", size_flags, description="is bigger better? the size slope among placebo groups"),
     "trends": FlagAnalysis("trends", trend_flags, longitudinal=True, description="trend relative to England"),
 }

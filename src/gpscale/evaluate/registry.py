@@ -98,7 +98,7 @@ declare(TableSpec(
     tuple(FUNNEL_COLUMNS), ("group_id", "practice_code", "indicator_id", "period"),
     CellFamily.PRACTICE, "practice_code", counts=("denominator",), protect=_FUNNEL_PROTECT))
 declare(TableSpec(
-    "group_funnels", "Every group in England's funnel (PHE and overdispersion-adjusted limits), per year",
+    "group_funnels", "Every group in England's funnel (PHE limits and the evaluative reference range), per year",
     tuple(GROUP_FUNNEL_COLUMNS), ("group_id", "indicator_id", "period"),
     CellFamily.ENTITY, "group_id", counts=("numerator", "denominator"), protect=_FUNNEL_PROTECT))
 declare(TableSpec(

@@ -278,9 +278,10 @@ def evaluate_frames(
         england_members = member_funnels(pv, members, definitions, label, data_version, versions, nat)
         out["funnels"] = england_members if refs is None else member_funnels(
             pv, members, definitions, label, data_version, versions, nat, references=refs)
-        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions, references=refs)
+        out["group_funnels"] = group_funnels(pooled, definitions, label, data_version, versions,
+                                             references=references, members=members, comparator=refs)
         out["funnel_curves"] = pd.concat([funnel_curves(out["funnels"], "practices", definitions),
-                                          funnel_curves(out["group_funnels"], "groups", definitions)],
+                                          funnel_curves(out["group_funnels"], "groups", definitions, references)],
                                          ignore_index=True)
         out["dispersion"] = dispersion(pv, members, definitions, label, data_version, versions, england_members)
         out["convergence"] = convergence(pv, members, definitions, label, data_version, versions, n_boot=n_boot)

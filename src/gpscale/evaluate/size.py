@@ -31,7 +31,7 @@ import pandas as pd
 
 from gpscale.domain.vocabulary import ComparisonLabel
 from gpscale.evaluate.common import PROVENANCE, from_link, link_derivative, to_link
-from gpscale.evaluate.metareg import meta_regression, rcs_basis, rcs_knots
+from gpscale.evaluate.metareg import MetaFit, meta_regression, rcs_basis, rcs_knots
 
 MIN_GROUPS = 20
 MIN_BAND = 10
@@ -78,9 +78,7 @@ def size_analysis(
              pd.DataFrame(columns=BAND_COLUMNS))
     if relative.empty or profiles.empty:
         return empty
-    prof = profiles[["group_id", "period", "patients", "kind"]]
-    data = relative.merge(prof, on=["group_id", "period"], how="inner")
-    data = data[np.isfinite(data["relative"]) & np.isfinite(data["v"]) & (data["v"] > 0) & (data["patients"] > 0)]
+    data = size_data(relative, profiles)
     effects: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
     bands: list[pd.DataFrame] = []
@@ -97,6 +95,45 @@ def size_analysis(
     return (pd.DataFrame(effects)[EFFECT_COLUMNS],
             pd.concat(curves, ignore_index=True)[CURVE_COLUMNS] if curves else empty[1],
             pd.concat(bands, ignore_index=True)[BAND_COLUMNS])
+
+
+def size_data(relative: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    """The rows every size fit uses: groups' relative performance with a usable variance and their size."""
+    prof = profiles[["group_id", "period", "patients", "kind"]]
+    data = relative.merge(prof, on=["group_id", "period"], how="inner")
+    return data[np.isfinite(data["relative"]) & np.isfinite(data["v"]) & (data["v"] > 0) & (data["patients"] > 0)]
+
+
+def linear_fit(d: pd.DataFrame) -> MetaFit | None:
+    """The linear size model of one indicator and year (relative performance on log2 patients), or None
+    with fewer than :data:`MIN_GROUPS` groups or when it cannot be fitted."""
+    k = len(d)
+    if k < MIN_GROUPS:
+        return None
+    x = np.column_stack([np.ones(k), np.log2(d["patients"].to_numpy(float))])
+    return meta_regression(d["relative"].to_numpy(float), d["v"].to_numpy(float), x)
+
+
+#: Columns of :func:`size_slopes` after its keys.
+SLOPE_COLUMNS = ["value", "lower", "upper", "confidence", "method"]
+
+
+def size_slopes(data: pd.DataFrame, by: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """The linear size slope alone, per ``by`` cell of :func:`size_data` rows (``by`` ends with indicator and
+    period): what :func:`size_analysis` reports as the effect's value and interval, without its curve, bands
+    and conclusion, for callers that fit many sets of groups (the placebo harness). ``method`` is empty
+    where no slope was fitted."""
+    rows = []
+    for key, d in data.groupby(by, sort=True, observed=True):
+        fit = linear_fit(d)
+        value = lo = hi = np.nan
+        method = ""
+        if fit is not None:
+            lower, upper = fit.interval(confidence)
+            value, lo, hi = float(fit.params[1]), float(lower[1]), float(upper[1])
+            method = f"linear in log2 patients: {fit.method}"
+        rows.append((*key, value, lo, hi, confidence, method))
+    return pd.DataFrame(rows, columns=[*by, *SLOPE_COLUMNS])
 
 
 def _bands(d: pd.DataFrame, ind_id: str, period: str, confidence: float, prov: dict[str, str]) -> pd.DataFrame:
@@ -155,7 +192,7 @@ def _one(
         row["conclusion"] = (f"The data cannot support a conclusion: only {k} groups had data "
                              f"(at least {MIN_GROUPS} are needed).")
         return row, None, band
-    fit = meta_regression(y, v, np.column_stack([np.ones(k), x]))
+    fit = linear_fit(d)
     if fit is None:
         row["conclusion"] = "The data cannot support a conclusion: the size model could not be fitted."
         return row, None, band

@@ -23,7 +23,7 @@ from gpscale.bundle import Bundle, require_bundle
 from gpscale.charts import palette, svg
 from gpscale.domain.comparisons import DEFAULT_COMPARISON, SENTENCES
 from gpscale.report import sections as S
-from gpscale.report.calibration import calibration_section, placebo_sentence
+from gpscale.report.calibration import calibration_section, placebo_sentence, size_sentence
 from gpscale.report.data import ENGLAND_ID, ResultsData
 from gpscale.report.events import group_events_sections, national_events_sections
 from gpscale.report.html import Col, legend_html, table_html
@@ -183,7 +183,8 @@ def national_sections(data: ResultsData, conf: float = 0.95) -> list[Section]:
     sec.blocks.extend(_chart(c) for c in S.england_trends(data))
     out.append(sec)
 
-    sec = Section("size", "Is bigger better? Size against performance (latest year)", [S.SIZE_NOTE], grid=True)
+    sec = Section("size", "Is bigger better? Size against performance (latest year)",
+                  [S.SIZE_NOTE, size_sentence(data, conf)], grid=True)
     for ind in data.indicators.values():
         if data.latest_fy(ind.id) is None:
             continue

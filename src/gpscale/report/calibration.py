@@ -4,8 +4,9 @@ The bundle's ``calibration`` table (:mod:`gpscale.evaluate.calibration`, written
 evaluate`` unless ``--no-calibration``) holds, per analysis, comparison, indicator and confidence level, the
 rate at which placebo groups (random sets of England's practices sized like the real groups) were flagged.
 Nothing here computes a statistic: :func:`placebo_sentence` quotes the table's pooled rows (every year
-pooled) and their range over indicators; :func:`calibration_view` selects the rows a page shows;
-:func:`calibration_section` is the national report's section. docs/methods/placebo-calibration.md.
+pooled) and their range over indicators; :func:`size_sentence` the size analysis's rows the same way, with
+their intervals; :func:`calibration_view` selects the rows a page shows; :func:`calibration_section` is the
+national report's section. docs/methods/placebo-calibration.md.
 """
 
 from __future__ import annotations
@@ -78,6 +79,35 @@ def placebo_sentence(data: ResultsData, conf: float = 0.95) -> str:
         text += (f", and by the descriptive (Fingertips) comparison for {_range(de['flagged_rate'])}, because "
                  "practices differ from each other")
     return text + "."
+
+
+def _rate(row: pd.Series) -> str:
+    lo, hi = row["flagged_rate_lower"], row["flagged_rate_upper"]
+    return f"{row['flagged_rate']:.1%} (Wilson 95% interval {lo:.1%} to {hi:.1%})"
+
+
+def size_sentence(data: ResultsData, conf: float = 0.95) -> str:
+    """One sentence: how often the size analysis finds a size slope among sets of placebo groups, quoted from
+    the bundle's ``size`` rows (every year pooled; the lowest and highest indicator with their intervals)."""
+    view = calibration_view(data, conf)
+    f = view.frame
+    rows = f[(f["analysis"] == "size") & (f["compared"] > 0)] if not view.missing else f
+    if view.missing or rows.empty:
+        return ("How often the size analysis finds a size slope among random groups of practices is not known: the "
+                f"calibration has no size rows at {S.pct(conf)} (the size analysis is fitted at 95% and needs list "
+                "sizes).")
+    rows = rows.sort_values(["flagged_rate", "indicator_id"])
+    low, high = rows.iloc[0], rows.iloc[-1]
+    text = ("Among random groups of England's practices, sized like the groups in this report, the size analysis "
+            f"finds a size slope (its {S.pct(conf)} interval excluding zero) for ")
+    if len(rows) == 1:
+        text += f"{_rate(low)} of sets and years"
+    else:
+        text += (f"between {_rate(low)} ({low['indicator']}) and {_rate(high)} ({high['indicator']}) of "
+                 "sets and years, depending on the indicator")
+    sets = int(high["placebo_groups"])
+    return text + (f" (nominal {1 - conf:.1%}; {sets} sets of placebo groups); well above nominal, random groups "
+                   "show the association too: it comes from the practices' own sizes, not from grouping them.")
 
 
 def calibration_section(data: ResultsData, conf: float = 0.95) -> Section:

@@ -48,8 +48,10 @@ FUNNEL_NOTE = (
     "how far from the comparator's value (England's unless another was chosen) a unit of that size can fall "
     "by chance alone (95% dashed, 99.8% solid); "
     "small units scatter more. Points outside the 99.8% lines are unlikely to differ by chance. Where the "
-    "limits are adjusted for overdispersion they also allow for the ordinary variation between units "
-    "that no practice controls (Spiegelhalter 2005), so fewer units are flagged."
+    "limits are adjusted they also allow for the ordinary variation between units that no practice "
+    "controls, so fewer units are flagged: for practices by Spiegelhalter's overdispersion adjustment "
+    "(2005), for groups as the range random groups of England's practices of that size fall in (the "
+    "scorecard's evaluative comparison)."
 )
 SPINE_NOTE = (
     "Each row is one indicator in its latest year. England is the black centre line; the light bar spans "

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gpscale.report import sections as S
-from gpscale.report.calibration import COLUMNS, calibration_view, placebo_sentence
+from gpscale.report.calibration import COLUMNS, calibration_view, placebo_sentence, size_sentence
 from gpscale.report.data import ResultsData
 from gpscale.report.html import table_html
 
@@ -31,6 +31,7 @@ def add_calibration_page(app: FastAPI, render: Render) -> None:
         view = calibration_view(data, c)
         ctx: dict[str, Any] = {
             "conf": conf, "pct": S.pct(c), "view_table": view, "sentence": placebo_sentence(data, c),
+            "size_sentence": size_sentence(data, c),
             "table_html": "" if view.missing else table_html(view.frame, COLUMNS, view.caption, "calibration-table"),
         }
         return render("calibration.html.j2", request, title="Placebo calibration", **ctx)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from gpscale.evaluate import pooling
 from gpscale.evaluate.comparator import Comparator, assign, yearly_references
+from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import _place_against, group_funnels
 
 FY = "FY2022/23"
@@ -48,13 +49,16 @@ def test_groups_are_flagged_at_the_nominal_rate_against_their_region_only_with_t
         pv, m, ctx = world(seed)
         pooled = pooling.pooled_table(pv, m, set())
         refs = yearly_references(pv, m, assign(Comparator.parse("region"), m, ctx), DEFS)
-        region = group_funnels(pooled, DEFS, "as-was", "v", references=refs)
+        region = group_funnels(pooled, DEFS, "as-was", "v", references=EnglandReferences(pv), members=m,
+                               comparator=refs)
         chosen.append((region["od_comparison_95"] != "similar").mean())
-        # the alternative: the same centres, England's between-group tau^2
-        england_tau2 = float(group_funnels(pooled, DEFS, "as-was", "v")["tau2"].iloc[0])
-        assert england_tau2 > float(region["tau2"].iloc[0])  # it holds the differences between regions too
+        # the alternative: the same centres, England's between-group tau^2 (every group's deviation from England)
         grp = pooled[pooled["entity_type"] == "group"].rename(columns={"entity_id": "group_id"})
         grp = grp.sort_values("group_id", ignore_index=True)
+        eng = pooled[pooled["entity_type"] == "england"]
+        england = float(eng["numerator"].iloc[0] / eng["denominator"].iloc[0])
+        england_tau2 = float(_place_against(grp, DEFS["ind"], np.full(len(grp), england), None)["tau2"].iloc[0])
+        assert england_tau2 > float(region["tau2"].iloc[0])  # it holds the differences between regions too
         centre = region.set_index("group_id").loc[grp["group_id"], "target"].to_numpy() / 100
         alt = _place_against(grp, DEFS["ind"], centre, england_tau2)
         englands.append((alt["od_comparison_95"] != "similar").mean())

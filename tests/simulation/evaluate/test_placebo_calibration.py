@@ -1,4 +1,4 @@
-"""Placebo groups: the evaluative comparison flags random groups of practices at the nominal rate.
+"""Placebo groups: the evaluative comparison and the group funnel flag random groups at the nominal rate.
 
 A group of practices drawn at random has no group effect, so a comparison at 95% should call about 2.5%
 of them better and 2.5% worse than England. The acceptance rule (issue 14): between 3.5% and 6.5% in all
@@ -10,7 +10,12 @@ The placebo rate is the outside check here: nothing below re-computes the refere
   the sizes (practices and patients) of the store's groups, drawn afresh in each period; every indicator,
   financial years and months pooled separately.
 * Real QOF (``../shared/data/real/qof_practice_overall_achievement``, every year): the issue's own set-up,
-  groups of six practices; QOF scores are strongly left-skewed, which is what broke the old t interval.
+  groups of six practices; QOF scores are strongly left-skewed, which is what broke the old t interval
+  (and made the groups' funnel, with Spiegelhalter's symmetric limits, call 5-7% of them worse and almost
+  none better).
+
+Both the scorecard's evaluative comparison and the group funnel's adjusted limits (financial years) are
+checked; the funnel places groups in the same reference, so its rates must be nominal too.
 
 The full-size version (more groups, full-size synthetic England, sizes from real PCNs, the "before"
 table and the candidate methods) is ``tests/bench/bench_calibration.py``.
@@ -59,16 +64,23 @@ def synthetic(tmp_path_factory) -> pd.DataFrame:
     with open_store(":memory:") as st:
         ingest(st, [synth.out / "nhs", synth.out / "groups"])
         cal = calibrate(st, PlaceboDesign(groups=SYNTH_GROUPS, size_from_groups=True, seed=14),
-                        analyses=["scorecard"])
+                        analyses=["scorecard", "funnels"])
     return cal.table[cal.table["comparison_type"] == "evaluative"]
 
 
 def test_every_synthetic_indicator_flags_random_groups_at_the_nominal_rate(synthetic):
-    pooled = synthetic[synthetic["period"] == "all"]
+    pooled = synthetic[(synthetic["period"] == "all") & (synthetic["analysis"] == "scorecard")]
     assert pooled["indicator_id"].nunique() == 16
     assert set(pooled["period_type"]) == {"fy", "month"}
     _assert_nominal(pooled, "synthetic England")
     assert "sizes copied from the store's groups" in pooled["design"].iloc[0]
+
+
+def test_every_synthetic_indicator_places_random_groups_in_the_funnel_at_the_nominal_rate(synthetic):
+    funnels = synthetic[(synthetic["period"] == "all") & (synthetic["analysis"] == "funnels")]
+    assert funnels["indicator_id"].nunique() == 16
+    assert set(funnels["period_type"]) == {"fy"}
+    _assert_nominal(funnels, "synthetic England, group funnel")
 
 
 @pytest.mark.realdata
@@ -80,11 +92,13 @@ def test_every_real_qof_year_flags_random_groups_of_six_at_the_nominal_rate(tmp_
     with open_store(tmp_path / "qof.duckdb") as st:
         ingest(st, files)
         cal = calibrate(st, PlaceboDesign(groups=REAL_GROUPS, practices=6, seed=14), indicator_ids=["qof_total"],
-                        analyses=["scorecard"])
+                        analyses=["scorecard", "funnels"])
     t = cal.table
     years = t[(t["period"] != "all") & (t["comparison_type"] == "evaluative")]
-    assert len(years[years["confidence"] == 0.95]) == len(files)
-    _assert_nominal(years, "real QOF scorecard")
+    for analysis in ("scorecard", "funnels"):
+        rows = years[years["analysis"] == analysis]
+        assert len(rows[rows["confidence"] == 0.95]) == len(files), analysis
+        _assert_nominal(rows, f"real QOF {analysis}")
     # a QOF score has no descriptive comparison (no more Student-t interval on member scores)
     descriptive = t[(t["period"] != "all") & (t["comparison_type"] == "descriptive")]
     assert (descriptive["compared"] == 0).all()

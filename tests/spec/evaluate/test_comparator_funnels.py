@@ -10,6 +10,7 @@ import pytest
 
 from gpscale.evaluate import pooling
 from gpscale.evaluate.comparator import Comparator, assign, yearly_references
+from gpscale.evaluate.evaluative import EnglandReferences
 from gpscale.evaluate.funnels import funnel_curves, group_funnels, member_funnels
 
 FY = "FY2022/23"
@@ -47,7 +48,8 @@ def funnels(comparator: str, practices: dict = PRACTICES, groups: dict = GROUPS)
     if comparator != "england":
         refs = yearly_references(pv, m, assign(Comparator.parse(comparator), m, context(practices)), DEFS)
     pooled = pooling.pooled_table(pv, m, set())
-    return (group_funnels(pooled, DEFS, "as-was", "v", references=refs).set_index("group_id"),
+    return (group_funnels(pooled, DEFS, "as-was", "v", references=EnglandReferences(pv), members=m,
+                          comparator=refs).set_index("group_id"),
             member_funnels(pv, m, DEFS, "as-was", "v", references=refs).set_index(["group_id", "practice_code"]))
 
 
@@ -126,7 +128,8 @@ def peer_context() -> pd.DataFrame:
 def test_groups_are_placed_around_their_nearest_peers_and_name_them():
     pv, m = values(PEER_PRACTICES), members(PEER_GROUPS)
     refs = yearly_references(pv, m, assign(Comparator.parse("peers:2"), m, peer_context()), DEFS)
-    g = group_funnels(pooling.pooled_table(pv, m, set()), DEFS, "as-was", "v", references=refs).set_index("group_id")
+    g = group_funnels(pooling.pooled_table(pv, m, set()), DEFS, "as-was", "v", references=EnglandReferences(pv),
+                      members=m, comparator=refs).set_index("group_id")
     assert set(g["comparator"]) == {"2 nearest peer groups"}
     # U1 = P1 + P2 = 60/200 = 30%; its peers U2, U3 less its own P2: P3, P4, P5 = 90/400 = 22.5%.
     # SE sqrt(.225 * .775 / 200) = 2.953%: 95% upper limit 28.29%, 99.8% 31.62%: better at 95%, not at 99.8%

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from gpscale.bundle import Bundle, open_bundle
 from gpscale.report.board import write_national_report
-from gpscale.report.calibration import calibration_view, placebo_sentence
+from gpscale.report.calibration import calibration_view, placebo_sentence, size_sentence
 from gpscale.report.data import ResultsData
 from gpscale.web.app import create_app
 from tests.unit.web.world import bare_world, world
@@ -48,6 +48,27 @@ def test_the_national_report_opens_with_the_sentence_and_ends_with_the_table(tmp
     assert len(calibration_view(data).frame) > 0
 
 
+def test_the_size_analysis_rate_reaches_the_report_and_the_dashboard(tmp_path):
+    data = ResultsData(_bundle())
+    table = data.table("calibration")
+    size = table[(table["analysis"] == "size") & (table["period"] == "all") & (table["confidence"] == 0.95)
+                 & (table["compared"] > 0)]
+    assert not size.empty  # the evaluation calibrates the size analysis when it has list sizes
+    sentence = size_sentence(data, 0.95)
+    quoted = _pct(sentence)
+    # the lowest rate with its interval, then (several indicators) the highest with its interval, then nominal
+    low = size.sort_values("flagged_rate").iloc[0]
+    assert [round(x, 3) for x in quoted[:3]] == [round(float(low[c]), 3) for c in
+                                                 ("flagged_rate", "flagged_rate_lower", "flagged_rate_upper")]
+    assert quoted[-1] == 0.05 and "size slope" in sentence
+    html = write_national_report(_bundle(), tmp_path / "n.html")[0].read_text()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert text.index("the size analysis finds a size slope") > text.index("Is bigger better?")
+    page = TestClient(create_app(_bundle())).get("/calibration?conf=0.95").text
+    assert "the size analysis finds a size slope" in page
+    assert "not known" in size_sentence(data, 0.998)  # fitted at 95% only
+
+
 def test_the_dashboard_page_renders_the_table_and_says_when_it_was_not_computed():
     client = TestClient(create_app(_bundle()))
     page = client.get("/calibration?conf=0.95")
@@ -72,3 +93,4 @@ def test_a_bundle_without_the_table_says_not_computed():
     data = _NoCalibration()
     assert "not computed" in calibration_view(data).missing  # type: ignore[arg-type]
     assert "not known" in placebo_sentence(data)  # type: ignore[arg-type]
+    assert "not known" in size_sentence(data)  # type: ignore[arg-type]

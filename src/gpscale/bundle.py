@@ -114,8 +114,10 @@ class Bundle:
         if not self.has(name):
             return None
         expr = self._equalities(name, where, params)
-        if expr is not None and (not order or _ORDER.match(order)):
-            return self._read(name, expr, columns, order)
+        found = self._read(name, expr, columns, order) if expr is not None and (not order or _ORDER.match(order)) \
+            else None
+        if found is not None:
+            return found
         cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f'SELECT {cols} FROM "{name}"' + (f" WHERE {where}" if where else "") + (
             f" ORDER BY {order}" if order else "")
@@ -152,9 +154,12 @@ class Bundle:
                 self._datasets[name] = found
             return found
 
-    def _read(self, name: str, expr: pc.Expression, columns: Sequence[str], order: str) -> pd.DataFrame:
-        """Rows of ``name`` matching ``expr``, as DuckDB would return them (plain columns, no pandas index)."""
+    def _read(self, name: str, expr: pc.Expression, columns: Sequence[str], order: str) -> pd.DataFrame | None:
+        """Rows of ``name`` matching ``expr``, as DuckDB would return them (plain columns, no pandas index);
+        None when no row matches (an empty frame's column types are DuckDB's to give)."""
         table = self._dataset(name).to_table(filter=expr, columns=list(columns) or None, use_threads=False)
+        if table.num_rows == 0:
+            return None
         frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas()
         if order:
             frame = frame.sort_values([c.strip() for c in order.split(",")], kind="stable").reset_index(drop=True)

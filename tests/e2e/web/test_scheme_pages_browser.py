@@ -38,7 +38,7 @@ def scheme_url(england: Path, serve: Callable[[Path], str], tmp_path_factory: py
 def test_scheme_pages_have_no_axe_violations(browser: object, scheme_url: str, kind: str) -> None:
     def first_network(page: object) -> str | None:  # the first network of the scheme, by following its link
         page.goto("/schemes/network_standards")  # type: ignore[attr-defined]
-        return page.locator("#networks-table a").first.get_attribute("href")  # type: ignore[attr-defined, no-any-return]
+        return page.locator("#networks-table a").first.get_attribute("href")  # type: ignore[attr-defined]
 
     url = {"list": "/schemes", "scheme": "/schemes/network_standards", "network": None}[kind]
     checked, headings, violations = axe_violations(browser, scheme_url, url, first_network)

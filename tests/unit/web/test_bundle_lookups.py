@@ -95,8 +95,9 @@ def test_a_key_with_no_rows_gives_an_empty_frame_like_sql(bundle: Bundle) -> Non
 
 
 def test_other_filters_go_to_duckdb(bundle: Bundle) -> None:
-    for where, params in [("(entity_id = ? OR entity_type = 'england')", ["U00001"]), ("value > ?", [1.0]),
-                          ("no_such_column = ?", [1]), ("entity_id = ?", []), ("entity_id = ?", ["a", "b"]),
-                          ("entity_id = ? AND value IS NULL", ["U00001"])]:
+    cases: list[tuple[str, list[Any]]] = [
+        ("(entity_id = ? OR entity_type = 'england')", ["U00001"]), ("value > ?", [1.0]), ("no_such_column = ?", [1]),
+        ("entity_id = ?", []), ("entity_id = ?", ["a", "b"]), ("entity_id = ? AND value IS NULL", ["U00001"])]
+    for where, params in cases:
         assert bundle._equalities("scorecard", where, params) is None, where
     _same(bundle, "trends", "(entity_id = ? OR entity_type = 'england')", ["U00001"])

@@ -41,7 +41,8 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SECRET = object()
-#: The filter terms read with Arrow: ``col = ?``, ``col = 'text'``, ``col`` and ``NOT col`` (boolean columns).
+#: The filter terms read with Arrow: ``col = ?``, ``col = 'text'``, ``col`` and ``NOT col`` (boolean columns), alone
+#: or as a parenthesised ``OR`` of such terms.
 _TERM = re.compile(r"^(?:(?P<col>[a-z][a-z0-9_]*)\s*=\s*(?:(?P<param>\?)|'(?P<text>[^']*)')"
                    r"|(?P<not>NOT\s+)?(?P<flag>[a-z][a-z0-9_]*))$")
 _ORDER = re.compile(r"^[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*$")
@@ -127,20 +128,32 @@ class Bundle:
         """``where`` as an Arrow filter when it is only equalities on the table's columns joined by AND, else None."""
         known = set(self.columns(name))
         values = list(params)
-        expr = pc.scalar(True)
-        for term in (t.strip() for t in where.split(" AND ")) if where.strip() else ():
-            m = _TERM.match(term)
+
+        def term(text: str) -> pc.Expression | None:
+            m = _TERM.match(text.strip())
             col = m and (m["col"] or m["flag"])
             if m is None or col not in known:
                 return None
             if m["param"]:
                 if not values or not isinstance(values[0], str | int | float | bool):
                     return None
-                expr = expr & (pc.field(col) == values.pop(0))
-            elif m["col"]:
-                expr = expr & (pc.field(col) == m["text"])
-            else:
-                expr = expr & (~pc.field(col) if m["not"] else pc.field(col))
+                return pc.field(col) == values.pop(0)
+            if m["col"]:
+                return pc.field(col) == m["text"]
+            return ~pc.field(col) if m["not"] else pc.field(col)
+
+        expr = pc.scalar(True)
+        for conjunct in (t.strip() for t in where.split(" AND ")) if where.strip() else ():
+            inner = conjunct[1:-1] if conjunct.startswith("(") and conjunct.endswith(")") else conjunct
+            if inner is conjunct and " OR " in conjunct:
+                return None  # an OR outside parentheses binds looser than the ANDs around it
+            either: pc.Expression | None = None
+            for part in inner.split(" OR "):
+                found = term(part)
+                if found is None:
+                    return None
+                either = found if either is None else either | found
+            expr = expr & either
         return None if values else expr
 
     def _dataset(self, name: str) -> ds.Dataset:

@@ -169,8 +169,12 @@ class Bundle:
 
     def _read(self, name: str, expr: pc.Expression, columns: Sequence[str], order: str) -> pd.DataFrame | None:
         """Rows of ``name`` matching ``expr``, as DuckDB would return them (plain columns, no pandas index);
-        None when no row matches (an empty frame's column types are DuckDB's to give)."""
-        table = self._dataset(name).to_table(filter=expr, columns=list(columns) or None, use_threads=False)
+        None when no row matches (an empty frame's column types are DuckDB's to give) or when Arrow cannot compare
+        a value with its column's type (DuckDB casts it)."""
+        try:
+            table = self._dataset(name).to_table(filter=expr, columns=list(columns) or None, use_threads=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
         if table.num_rows == 0:
             return None
         frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas()

@@ -94,6 +94,10 @@ def test_a_key_with_no_rows_gives_an_empty_frame_like_sql(bundle: Bundle) -> Non
     assert _same(bundle, "spells", "group_id = ?", ["NO-SUCH"]) == 0
 
 
+def test_a_value_arrow_cannot_compare_with_the_column_is_left_to_duckdb(bundle: Bundle) -> None:
+    assert _same(bundle, "scorecard", "confidence = ?", ["0.95"]) > 0  # DuckDB casts the text to a number
+
+
 def test_other_filters_go_to_duckdb(bundle: Bundle) -> None:
     cases: list[tuple[str, list[Any]]] = [
         ("value > ?", [1.0]), ("no_such_column = ?", [1]), ("entity_id = ?", []), ("entity_id = ?", ["a", "b"]),

@@ -9,7 +9,11 @@ workbook through :mod:`gpscale.export`, which neutralises spreadsheet formulas.
 :func:`open_bundle` checks the manifest (schema version, the disclosure gate
 applied, every listed file present with the size the writer recorded) and returns a :class:`Bundle`:
 DuckDB views over the Parquet files, queried per request with a per-thread cursor and a bounded memory
-limit, so nothing is loaded whole. The report writers and the dashboard accept only a :class:`Bundle`
+limit, so nothing is loaded whole. A filter that is only column equalities (what a dashboard page asks:
+one group's, practice's or indicator's rows) is read with Arrow instead: each table is written sorted by its
+key in small row groups, and Arrow's reader keeps each file's row-group statistics after the first read, so
+such a read decodes one or two row groups (DuckDB re-reads the file's footer and decodes more per query).
+The report writers and the dashboard accept only a :class:`Bundle`
 (:func:`require_bundle`): an undisclosed data frame cannot reach them. Layout: docs/bundle.md.
 """
 
@@ -25,6 +29,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from gpscale import __version__, export
 from gpscale.disclosure import Disclosed, require_disclosed
@@ -34,6 +41,11 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SECRET = object()
+#: The filter terms read with Arrow: ``col = ?``, ``col = 'text'``, ``col`` and ``NOT col`` (boolean columns), alone
+#: or as a parenthesised ``OR`` of such terms.
+_TERM = re.compile(r"^(?:(?P<col>[a-z][a-z0-9_]*)\s*=\s*(?:(?P<param>\?)|'(?P<text>[^']*)')"
+                   r"|(?P<not>NOT\s+)?(?P<flag>[a-z][a-z0-9_]*))$")
+_ORDER = re.compile(r"^[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*$")
 
 
 class BundleError(ValueError):
@@ -50,6 +62,8 @@ class Bundle:
         self.manifest = manifest
         self._con = con
         self._local = threading.local()
+        self._datasets: dict[str, ds.Dataset] = {}
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
 
@@ -100,13 +114,86 @@ class Bundle:
         """
         if not self.has(name):
             return None
+        expr = self._equalities(name, where, params)
+        found = self._read(name, expr, columns, order) if expr is not None and (not order or _ORDER.match(order)) \
+            else None
+        if found is not None:
+            return found
         cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         sql = f'SELECT {cols} FROM "{name}"' + (f" WHERE {where}" if where else "") + (
             f" ORDER BY {order}" if order else "")
         return self.query(sql, params)
 
+    def _equalities(self, name: str, where: str, params: Sequence[Any]) -> pc.Expression | None:
+        """``where`` as an Arrow filter when it is only equalities on the table's columns joined by AND, else None."""
+        known = set(self.columns(name))
+        values = list(params)
+
+        def term(text: str) -> pc.Expression | None:
+            m = _TERM.match(text.strip())
+            col = m and (m["col"] or m["flag"])
+            if m is None or col not in known:
+                return None
+            if m["param"]:
+                if not values or not isinstance(values[0], str | int | float | bool):
+                    return None
+                return pc.field(col) == values.pop(0)
+            if m["col"]:
+                return pc.field(col) == m["text"]
+            return ~pc.field(col) if m["not"] else pc.field(col)
+
+        expr = pc.scalar(True)
+        for conjunct in (t.strip() for t in where.split(" AND ")) if where.strip() else ():
+            inner = conjunct[1:-1] if conjunct.startswith("(") and conjunct.endswith(")") else conjunct
+            if inner is conjunct and " OR " in conjunct:
+                return None  # an OR outside parentheses binds looser than the ANDs around it
+            either: pc.Expression | None = None
+            for part in inner.split(" OR "):
+                found = term(part)
+                if found is None:
+                    return None
+                either = found if either is None else either | found
+            expr = expr & either
+        return None if values else expr
+
+    def _dataset(self, name: str) -> ds.Dataset:
+        """The table's Parquet file as an Arrow dataset whose row-group statistics are read once and kept."""
+        with self._lock:
+            found = self._datasets.get(name)
+            if found is None:
+                found = ds.dataset(self.folder / self.manifest["tables"][name]["file"], format="parquet")
+                for fragment in found.get_fragments():
+                    fragment.ensure_complete_metadata()
+                self._datasets[name] = found
+            return found
+
+    def _read(self, name: str, expr: pc.Expression, columns: Sequence[str], order: str) -> pd.DataFrame | None:
+        """Rows of ``name`` matching ``expr``, as DuckDB would return them (plain columns, no pandas index);
+        None when no row matches (an empty frame's column types are DuckDB's to give) or when Arrow cannot compare
+        a value with its column's type (DuckDB casts it)."""
+        try:
+            table = self._dataset(name).to_table(filter=expr, columns=list(columns) or None, use_threads=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if table.num_rows == 0:
+            return None
+        frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas()
+        if order:
+            frame = frame.sort_values([c.strip() for c in order.split(",")], kind="stable").reset_index(drop=True)
+        return frame
+
     def close(self) -> None:
         self._con.close()
+
+
+def _as_duckdb(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as DuckDB hands it to pandas: dictionaries decoded, dates and naive times in microseconds."""
+    t = column.type
+    if pa.types.is_dictionary(t):
+        return column.cast(t.value_type)
+    if pa.types.is_date(t) or (pa.types.is_timestamp(t) and t.tz is None):
+        return column.cast(pa.timestamp("us"))
+    return column
 
 
 def write_bundle(

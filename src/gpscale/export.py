@@ -102,8 +102,9 @@ def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-#: Rows per Parquet row group: small enough that a query for one group or practice reads little.
-ROW_GROUP = 32_768
+#: Rows per Parquet row group: small, so a filtered read of one group's or practice's rows (tables are sorted by
+#: their key) decodes a few thousand rows rather than tens of thousands (a dashboard page reads several such).
+ROW_GROUP = 2_048
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, sort_by: tuple[str, ...] = ()) -> Path:

@@ -7,14 +7,16 @@ about 6,500 practices and 1,270 groups). If neither exists the benchmark generat
 Two servers are measured in the same run, each in its own process on 127.0.0.1:
 
 * ``current``: ``gpscale serve`` as shipped (the bundle queried in place, page cache bounded by bytes);
-* ``baseline``: the server of commit :data:`BASELINE_COMMIT` (the last one before the bundle: results loaded
-  whole and suppressed at start-up, store read for names and membership, warm-up pre-render), extracted
-  with ``git archive`` into a temporary folder and run on the same demo folder.
+* ``baseline``: the server of commit :data:`BASELINE_COMMIT` (main before issue 12's page tables: the bundle
+  queried in place, every page reshaping its query results with pandas), extracted with ``git archive`` into a
+  temporary folder and run with the same entry point on the same bundle (a bundle written by the current code;
+  the baseline reads the tables it knows and ignores the page tables).
 
 For each: **cold start** (process start to the first page answered), **resident memory** (VmRSS of the
 server process) after 1,000 mixed requests, and **latency per page type** (England, group, indicator with
-all groups, indicator with a group's members, practice, search, CSV download, API) from 8 concurrent
-keep-alive clients with the page cache off, so every request renders. Request loops are bounded.
+all groups, indicator with a group's members, practice, search, CSV download, API) with the page cache off,
+so every request renders: from 8 concurrent keep-alive clients (the target) and from one client (the work
+per page, without queueing; the cleanest figure on a shared machine). Request loops are bounded.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from tests.bench.harness import record
 
 CLIENTS = 8
 PER_TYPE = 40
+ONE_CLIENT_PER_TYPE = 15
 MIXED = 1000
 ROOT = Path(__file__).resolve().parents[2]
-BASELINE_COMMIT = "df4a644"
+BASELINE_COMMIT = "8e9fa18"
 TARGETS = {"cold_start_s": 3.0, "rss_mib": 600.0, "p95_ms": 150.0}
 
 CURRENT = """
@@ -50,18 +53,6 @@ base, port, cache = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 uvicorn.run(create_app(open_bundle(base / "results"), cache_pages=cache), host="127.0.0.1", port=port,
             log_level="warning", access_log=False)
 """
-BASELINE = """
-import sys, uvicorn
-from pathlib import Path
-from gpscale.report.data import ResultsData
-from gpscale.web.app import create_app
-base, port, cache = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-data = ResultsData(base / "results", base / "gpscale.duckdb")
-uvicorn.run(create_app(data, cache_pages=cache, warm=cache), host="127.0.0.1", port=port, log_level="warning",
-            access_log=False)
-"""
-
-
 def _demo_dir() -> Path:
     env = os.environ.get("GPSCALE_BENCH_DEMO")
     base = Path(env) if env else ROOT / "out"
@@ -124,7 +115,7 @@ def _start(script: str, base: Path, cache: bool, pythonpath: Path | None) -> tup
     raise RuntimeError("the dashboard server did not answer within 10 minutes")
 
 
-def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
+def _run(base_url: str, urls: list[tuple[str, str]], clients: int = CLIENTS) -> dict[str, list[float]]:
     import httpx
 
     queue = list(urls)
@@ -147,7 +138,7 @@ def _run(base_url: str, urls: list[tuple[str, str]]) -> dict[str, list[float]]:
                         errors.append(f"{r.status_code} {path}")
                     times.setdefault(kind, []).append(dt)
 
-    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -208,21 +199,24 @@ def _measure(label: str, script: str, base: Path, pythonpath: Path | None) -> di
     proc, url, _ = _start(script, base, False, pythonpath)
     try:
         latency = _summary(_run(url, _urls(base, random.Random(1), PER_TYPE)))
+        one = _summary(_run(url, _urls(base, random.Random(2), ONE_CLIENT_PER_TYPE), clients=1))
     finally:
         proc.terminate()
         proc.wait(timeout=60)
     print(f"  {label}: first page after {cold:.1f}s; RSS {rss:.0f} MiB after {len(mixed)} mixed requests "
           f"({wall:.0f}s)", flush=True)
     for kind, m in latency.items():
-        print(f"  {label:9s} {kind:32s} median {m['median_ms']:7.1f} ms  p95 {m['p95_ms']:7.1f} ms", flush=True)
+        print(f"  {label:9s} {kind:32s} median {m['median_ms']:7.1f} ms  p95 {m['p95_ms']:7.1f} ms  "
+              f"(one client: median {one[kind]['median_ms']:6.1f} ms)", flush=True)
     return {"cold_start_s": cold, "rss_mib_after_mixed": rss, "mixed_requests": len(mixed), "mixed_wall_s": wall,
-            "uncached": latency}
+            "uncached": latency, "uncached_one_client": one, "load_average": os.getloadavg()}
 
 
 def bench_web_latency() -> None:
     """Cold start, memory after 1,000 requests and uncached p95 per page type; current server and baseline."""
     base = _demo_dir()
-    metrics: dict[str, Any] = {"clients": CLIENTS, "requests_per_page_type": PER_TYPE, "targets": TARGETS}
+    metrics: dict[str, Any] = {"clients": CLIENTS, "requests_per_page_type": PER_TYPE, "targets": TARGETS,
+                               "demo": str(base)}
     metrics["current"] = _measure("current", CURRENT, base, None)
     with tempfile.TemporaryDirectory(prefix="gpscale-bench-baseline-") as tmp:
         src = _baseline_src(Path(tmp))
@@ -230,7 +224,7 @@ def bench_web_latency() -> None:
             metrics["baseline"] = {"skipped": "not a git checkout: the baseline server's source is unavailable"}
         else:
             try:
-                metrics["baseline"] = _measure("baseline", BASELINE, base, src)
+                metrics["baseline"] = _measure("baseline", CURRENT, base, src)
             except RuntimeError as exc:
                 metrics["baseline"] = {"failed": str(exc)}
     cur = metrics["current"]
@@ -242,8 +236,8 @@ def bench_web_latency() -> None:
     record("web_latency", metrics, notes=(
         f"{CLIENTS} concurrent keep-alive clients on 127.0.0.1; cold start = process start to the first page; "
         f"RSS = server VmRSS after {MIXED} mixed requests with the page cache on (as shipped); latency = "
-        f"{PER_TYPE} requests per page type with the page cache off. Baseline = commit {BASELINE_COMMIT}'s server "
-        "on the same demo folder."
+        f"{PER_TYPE} requests per page type with the page cache off ({ONE_CLIENT_PER_TYPE} more from one client). "
+        f"Baseline = commit {BASELINE_COMMIT}'s server on the same bundle, in the same run."
     ))
 
 

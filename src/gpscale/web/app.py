@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 import pandas as pd
+import pyarrow as pa
 from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -160,6 +161,10 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     change while the server runs).
     """
     data = ResultsData(require_bundle(bundle, "the dashboard"))
+    # The bundle's lookups read small slices with Arrow; Arrow's default thread pools (one thread per core for
+    # I/O and for compute, each keeping its own allocator cache) only add resident memory under many clients.
+    pa.set_io_thread_count(1)
+    pa.set_cpu_count(1)
     app = FastAPI(
         title="gpscale dashboard API",
         version=__version__,

@@ -1,7 +1,7 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright, on synthetic England.
 
-The fixture runs the whole job on a small synthetic England (generate, ingest, evaluate) and serves the
-dashboard on 127.0.0.1 from a thread. ``GPSCALE_E2E_URL`` points the tests at a running server instead
+The dashboard serves the bundle of a small synthetic England (``conftest.py``: generate, ingest, evaluate)
+on 127.0.0.1 from a thread. ``GPSCALE_E2E_URL`` points the tests at a running server instead
 (e.g. ``gpscale serve`` on full synthetic England). Screenshots go to ``$GPSCALE_SCREENSHOTS`` (the
 README's come from there: ``docs/screenshots``) or the test's temporary folder.
 
@@ -15,54 +15,24 @@ import csv
 import io
 import os
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.web.browser_guard import ARGS, CHROMIUM, Page, expect, sync_playwright  # skips if absent
+from tests.e2e.web.browser_guard import Page, expect  # skips this module where playwright or chromium is absent
+from tests.e2e.web.conftest import axe_violations, needs_axe
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NAMED = "FED-CASTLE"  # the federation of synthetic England
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(request: pytest.FixtureRequest, serve: Callable[[Path], str]) -> str:
+    """``GPSCALE_E2E_URL`` (a running server) or the dashboard over the small synthetic England's bundle."""
     external = os.environ.get("GPSCALE_E2E_URL")
-    if external:
-        yield external.rstrip("/")
-        return
-    import uvicorn
-
-    from gpscale.bundle import open_bundle
-    from gpscale.pipeline import run_demo
-    from gpscale.web.app import create_app
-
-    out = tmp_path_factory.mktemp("england")
-    demo = run_demo(out, seed=11, practices=60)
-    app = create_app(open_bundle(demo.out / "results"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("dashboard server did not start")
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    return external.rstrip("/") if external else serve(request.getfixturevalue("england") / "results")
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +41,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert sync_playwright is not None
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture()
@@ -187,8 +148,6 @@ def test_csv_download_from_the_group_page(page: Page, tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------ accessibility
 
-AXE = Path(os.environ.get("GPSCALE_AXE", Path(__file__).resolve().parents[3] / ".venv" / "node" / "node_modules"
-                          / "axe-core" / "axe.min.js"))
 PAGE_TYPES = {
     "england": "/", "groups": "/groups", "group": f"/groups/{NAMED}", "indicator": "/indicators/rx_broad_spectrum",
     "indicator-members": f"/indicators/qof_total?group={NAMED}", "practice": None, "search": "/search?q=surgery",
@@ -197,24 +156,14 @@ PAGE_TYPES = {
 }
 
 
-@pytest.mark.skipif(not AXE.is_file(), reason=f"axe-core not installed at {AXE} (make test installs it with npm)")
+@needs_axe
 @pytest.mark.parametrize("kind", sorted(PAGE_TYPES))
 def test_every_page_type_has_no_axe_violations(browser: object, base_url: str, kind: str) -> None:
-    """axe-core with the WCAG 2 A and AA rules (2.0, 2.1, 2.2) on every page type: no violation.
+    """axe-core with the WCAG 2 A and AA rules (2.0, 2.1, 2.2) on every page type: no violation."""
 
-    The page's content security policy forbids inline scripts, so this context bypasses it to inject axe."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900},  # type: ignore[attr-defined]
-                                  bypass_csp=True)
-    page = context.new_page()
-    url = PAGE_TYPES[kind]
-    if url is None:  # a practice page: the first member of the named group
+    def first_member(page: Page) -> str | None:  # a practice page: the first member of the named group
         page.goto(f"/groups/{NAMED}")
-        url = page.locator("#members-table a").first.get_attribute("href")
-    page.goto(url or "/")
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result = page.evaluate(
-        "() => axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
-    context.close()
-    violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+        return page.locator("#members-table a").first.get_attribute("href")
+
+    url, _, violations = axe_violations(browser, base_url, PAGE_TYPES[kind], first_member)
     assert not violations, f"{kind} ({url}): {violations}"

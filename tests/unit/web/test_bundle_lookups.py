@@ -1,0 +1,118 @@
+"""A page's lookups (one group's, practice's or indicator's rows) read with Arrow return exactly what DuckDB's SQL
+returns over the same files: same rows, order, columns and dtypes, for every key in the tiny world, with the
+tables written in many small row groups so that most row groups are skipped and keys straddle group edges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from gpscale import export
+from gpscale.bundle import Bundle, open_bundle
+from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
+from tests.unit.web.world import evaluation
+
+SMALL_GROUPS = 64  # rows per row group here: the world's tables span many groups
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    ev = evaluation()
+    out = tmp_path_factory.mktemp("bundle") / "results"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(export, "ROW_GROUP", SMALL_GROUPS)
+        write_bundle(make_bundle(ev), out, meta=bundle_meta(ev), csv=False)
+    return open_bundle(out)
+
+
+def _sql(bundle: Bundle, name: str, where: str, params: Sequence[Any], order: str) -> pd.DataFrame:
+    """The oracle: DuckDB over the same Parquet file (``Bundle.query`` never takes the Arrow path)."""
+    return bundle.query(f'SELECT * FROM "{name}"' + (f" WHERE {where}" if where else "")
+                        + (f" ORDER BY {order}" if order else ""), params)
+
+
+def _same(bundle: Bundle, name: str, where: str, params: Sequence[Any], order: str = "") -> int:
+    """The rows match SQL's; with ``order``, they come in that order (rows tied on it may come in any order)."""
+    got = bundle.table(name, where, params, order=order)
+    want = _sql(bundle, name, where, params, order)
+    assert got is not None
+    if order:
+        keys = [c.strip() for c in order.split(",")]
+        pd.testing.assert_frame_equal(got[keys], want[keys])
+        got, want = (f.sort_values(list(f.columns), kind="stable").reset_index(drop=True) for f in (got, want))
+    pd.testing.assert_frame_equal(got, want, check_dtype=True)
+    return len(got)
+
+
+def _keys(bundle: Bundle, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in bundle.query(sql).itertuples(index=False, name=None)]
+
+
+def test_tables_are_written_in_many_small_row_groups(bundle: Bundle) -> None:
+    meta = pq.ParquetFile(Path(bundle.folder) / "scorecard.parquet").metadata
+    assert meta.num_row_groups > 10
+    assert max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) <= SMALL_GROUPS
+
+
+def test_every_entitys_scorecard_and_every_practices_values_match_sql(bundle: Bundle) -> None:
+    entities = _keys(bundle, "SELECT DISTINCT entity_id FROM scorecard")
+    practices = _keys(bundle, "SELECT DISTINCT practice_code FROM practice_values")
+    assert len(entities) >= 6 and len(practices) == 40
+    assert sum(_same(bundle, "scorecard", "entity_id = ?", k, "indicator_id, period") for k in entities) == \
+        bundle.rows("scorecard")
+    assert sum(_same(bundle, "practice_values", "practice_code = ?", k, "indicator_id, period")
+               for k in practices) == bundle.rows("practice_values")
+    for k in practices:
+        _same(bundle, "spells", "practice_code = ?", k, "")
+
+
+def test_funnels_trends_spc_and_summaries_match_sql(bundle: Bundle) -> None:
+    cells = _keys(bundle, "SELECT DISTINCT group_id, indicator_id, period FROM funnels")
+    assert sum(_same(bundle, "funnels", "group_id = ? AND indicator_id = ? AND period = ?", k) for k in cells) == \
+        bundle.rows("funnels")
+    for k in _keys(bundle, "SELECT DISTINCT indicator_id, period FROM group_funnels"):
+        _same(bundle, "group_funnels", "indicator_id = ? AND period = ?", k)
+    for (e,) in _keys(bundle, "SELECT DISTINCT entity_id FROM trends"):
+        for conf in (0.95, 0.998):
+            _same(bundle, "trends", "entity_id = ? AND confidence = ? AND statistic = 'trend' AND latest_segment",
+                  [e, conf])
+            _same(bundle, "trends", "entity_id = ? AND NOT latest_segment", [e])
+    for k in _keys(bundle, "SELECT DISTINCT entity_id, indicator_id FROM spc"):
+        _same(bundle, "spc", "entity_id = ? AND indicator_id = ?", k, "period")
+    for name in ("summary", "indicator_summary", "group_distribution"):
+        _same(bundle, name, "confidence = ?", [0.95])
+    _same(bundle, "groups", "", [])
+
+
+def test_a_key_with_no_rows_gives_an_empty_frame_like_sql(bundle: Bundle) -> None:
+    assert _same(bundle, "scorecard", "entity_id = ?", ["NO-SUCH"], "indicator_id, period") == 0
+    assert _same(bundle, "spells", "group_id = ?", ["NO-SUCH"]) == 0
+
+
+def test_a_value_arrow_cannot_compare_with_the_column_is_left_to_duckdb(bundle: Bundle) -> None:
+    assert _same(bundle, "scorecard", "confidence = ?", ["0.95"]) > 0  # DuckDB casts the text to a number
+
+
+def test_other_filters_go_to_duckdb(bundle: Bundle) -> None:
+    cases: list[tuple[str, list[Any]]] = [
+        ("value > ?", [1.0]), ("no_such_column = ?", [1]), ("entity_id = ?", []), ("entity_id = ?", ["a", "b"]),
+        ("entity_id = ? AND value IS NULL", ["U00001"]), ("(entity_id = ? OR value > 1)", ["U00001"]),
+        ("entity_id = ? OR entity_type = 'england' AND confidence = ?", ["U00001", 0.95])]
+    for where, params in cases:
+        assert bundle._equalities("scorecard", where, params) is None, where
+
+
+def test_a_parenthesised_or_of_equalities_matches_sql(bundle: Bundle) -> None:
+    """The group page's evaluation tables: the group's rows and England's."""
+    for (e,) in _keys(bundle, "SELECT DISTINCT entity_id FROM trends"):
+        assert bundle._equalities("trends", "(entity_id = ? OR entity_type = 'england')", [e]) is not None
+        _same(bundle, "trends", "(entity_id = ? OR entity_type = 'england')", [e])
+        _same(bundle, "convergence", "(entity_id = ? OR entity_type = 'england') AND indicator_id = ?",
+              [e, "qof_total"])
+    for (g,) in _keys(bundle, "SELECT DISTINCT group_id FROM profiles"):
+        _same(bundle, "profiles", "(group_id = ?)", [g])

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: First characters that make a spreadsheet treat a cell as a formula (or a command).
@@ -92,12 +93,18 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: Path) -> tuple[Path, l
 
 
 def parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns of mixed Python objects (dates, None) as text so Parquet, Arrow and Excel accept them."""
+    """Columns of mixed Python objects (dates, None) as text so Parquet, Arrow and Excel accept them.
+
+    A column of truth values with gaps (the disclosure gate blanks hidden cells) stays a nullable boolean:
+    as text, ``"False"`` would read back as true wherever a reader tests it.
+    """
     out = frame.copy()
     for c in out.columns:
         if out[c].dtype == object:
             sample = out[c].dropna()
-            if not sample.empty and not all(isinstance(x, str) for x in sample.head(1000)):
+            if not sample.empty and all(isinstance(x, bool | np.bool_) for x in sample):
+                out[c] = out[c].astype("boolean")
+            elif not sample.empty and not all(isinstance(x, str) for x in sample.head(1000)):
                 out[c] = out[c].map(lambda x: None if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
     return out
 

@@ -18,6 +18,7 @@ from gpscale.charts.event_study import EventPoint, event_study
 from gpscale.report import sections as S
 from gpscale.report.data import ResultsData
 from gpscale.report.html import Col
+from gpscale.report.pack_tables import APPENDIX_ROWS
 
 if TYPE_CHECKING:
     from gpscale.report.board import Block, Section
@@ -132,9 +133,11 @@ def _charts(data: ResultsData, studies: pd.DataFrame) -> tuple[list[Block], Bloc
                                  str(r["indicator_id"])), str(r["conclusion"])) for r in drawn.to_dict("records")]
     if rest.empty:
         return charts, None
-    return charts, _table(rest, STUDY_COLUMNS, f"{len(rest)} more estimated studies, not drawn: at most "
+    brief = [c for c in STUDY_COLUMNS if c.key != "conclusion"]  # the charts' captions carry the sentences
+    return charts, _table(rest, brief, f"{len(rest)} more estimated studies, not drawn: at most "
                           f"{CHARTS_PER_DOMAIN} charts per event kind and domain (those with the most practices "
-                          "with the event); every year's estimates are in the event_study CSV download")
+                          "with the event); their conclusions and every year's estimates are in the event_study CSV "
+                          "download", max_rows=APPENDIX_ROWS)
 
 
 def _sections(data: ResultsData, view: S.Table, studies: S.Table, title: str) -> list[Section]:

@@ -27,6 +27,11 @@ class Col:
     link: Linker | None = None
 
 
+def is_true(v: Any) -> bool:
+    """A truth value read from a bundle: ``True`` as a boolean, or as the text an older bundle wrote."""
+    return bool(v) if isinstance(v, bool) or type(v).__name__ == "bool_" else str(v) == "True"
+
+
 def cell_text(v: Any, kind: str, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)) or v is pd.NA or v is pd.NaT:
         return "–"
@@ -63,7 +68,7 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
     shown = frame if max_rows is None else frame.head(max_rows)
     for tup in shown.itertuples(index=False, name=None):
         rec = dict(zip(keys, tup, strict=True))
-        hidden = rec.get("suppressed") is True or str(rec.get("suppressed")) == "True"
+        hidden = is_true(rec.get("suppressed"))
         cells = []
         for i, c in enumerate(present):
             v = rec[c.key]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpscale.report.html import Col, table_html
+from gpscale.report.html import Col, is_true, table_html
+from gpscale.report.pack_tables import APPENDIX_ROWS
 from gpscale.report.scheme_data import CHANCE_NOTE, SchemeResults, chance_flags, pounds, scheme_bundles
 
 if TYPE_CHECKING:
@@ -49,14 +50,15 @@ def scheme_sections(data: ResultsData, group_id: str) -> list[Section]:
                 f"Forecast of {s.forecast_period}")))
         co = s.contributions(group_id)
         if "decisive" in co:
-            decisive = co[co["decisive"].fillna(False).astype(bool)]
+            decisive = co[co["decisive"].map(is_true)]
             sec.blocks.append(Block("table", table_html(pounds(decisive, "payment_change_without_pence",
                                                                "payment_change_at_standard_pence"), [
                 Col("practice_code", "practice"), Col("target_id", "target"),
                 Col("practice_value", "practice value", "num"),
                 Col("payment_change_without_gbp", "payment change without it"),
                 Col("payment_change_at_standard_gbp", "payment change if it met the target")],
-                "Member practices that decide an outcome", empty="no single member decides an outcome")))
+                "Member practices that decide an outcome", max_rows=APPENDIX_ROWS,
+                empty="no single member decides an outcome")))
         out.append(sec)
     return out
 

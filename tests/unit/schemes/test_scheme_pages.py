@@ -96,3 +96,24 @@ def test_board_pack_section_for_a_network_in_each_scheme(client):
     assert ">A<" not in html  # a hidden member is not named as deciding anything: its flags are hidden
     assert "targets met" in secs[0].intro[0]
     assert scheme_sections(data, "NOT-IN-ANY") == []
+
+
+def test_board_pack_names_only_the_members_that_decide_an_outcome(client):
+    """The bundle keeps ``decisive`` a truth value; the pack lists exactly the members it marks true (a text
+    "False" once read as true listed every member)."""
+    import pandas as pd
+
+    from gpscale.report.data import ResultsData
+    from gpscale.report.scheme_pack import scheme_sections
+
+    data = ResultsData(client.app.state.data.bundle)
+    co = pd.read_parquet(data.bundle.folder / "schemes" / "spec" / "scheme_contributions.parquet")
+    co = co[co["group_id"] == "N2"]
+    assert co["decisive"].dtype == bool or str(co["decisive"].dtype) in ("boolean", "object")
+    decisive = set(co.loc[co["decisive"].eq(True), "practice_code"])
+    others = set(co.loc[co["decisive"].eq(False), "practice_code"]) - decisive
+    assert others, "the world must have members that decide nothing, or this test cannot fail"
+    html = "".join(b.html for b in scheme_sections(data, "N2")[0].blocks)
+    table = html[html.index("Member practices that decide an outcome"):]
+    named = set(re.findall(r'<th scope="row">([^<]+)</th>', table))
+    assert named == decisive

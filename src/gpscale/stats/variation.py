@@ -230,29 +230,10 @@ def dispersion_trends(
     idx = np.random.default_rng(seed).integers(0, n_units, size=(n_boot, n_units))
     boot = np.empty((n_sets, n_boot))
     step = max(1, 2_000_000 // max(1, n_boot * n_units * n_periods))
-    # coefficient_of_variation's masking and products are elementwise, so they are done once per unit and
-    # the resamples gather their results: the same numbers, summed over units in the same order
-    finite = np.isfinite(x)
-    x0 = np.where(finite, x, 0.0)
-    w0 = np.where(finite, w, 0.0)
-    wx = w0 * x0
     for a in range(0, n_sets, step):
         b = min(n_sets, a + step)
-        boot[a:b] = _slopes(t, _resampled_cv(x0[a:b][:, idx], w0[a:b][:, idx], wx[a:b][:, idx]))
+        boot[a:b] = _slopes(t, coefficient_of_variation(x[a:b][:, idx], w[a:b][:, idx], axis=-2))
     return [_summarise("cv", t, by_period[k], float(slopes[k]), boot[k], level, n_boot) for k in range(n_sets)]
-
-
-def _resampled_cv(x0: FloatArray, w0: FloatArray, wx: FloatArray) -> FloatArray:
-    """Weighted CV over units (axis -2) from values and weights already zeroed where a value is missing.
-
-    The steps of :func:`coefficient_of_variation` after its masking, on ``wx = w0 * x0`` computed
-    beforehand (a test checks the results are identical).
-    """
-    total = w0.sum(axis=-2)
-    mean = wx.sum(axis=-2) / total
-    dev = x0 - mean[..., None, :]
-    sd = np.sqrt((w0 * dev**2).sum(axis=-2) / total)
-    return np.asarray(np.where(mean != 0, sd / np.where(mean != 0, mean, 1.0), np.nan), dtype=np.float64)
 
 
 def _summarise(measure: str, t: FloatArray, by_period: FloatArray, slope: float, boot: FloatArray, level: float,

@@ -12,10 +12,11 @@ and 180 months), each size in a fresh process so that its peak memory is its own
   denominators and practice counts, written as one DuckDB query over the same frames.
 
 Each size also records the seconds of every stage of the evaluation (from its progress messages; the event
-studies' per-indicator messages folded into the events stage) and the load average before and after, since
-the machine is shared. The growth exponent is the least-squares slope of log(seconds) on log(practices)
-(1 = linear). ``GPSCALE_BENCH_SCALING_SIZES`` (e.g. ``1000,3000``) chooses the sizes; the results file is
-rewritten after each size, so a run stopped early keeps the sizes it finished.
+studies' per-indicator messages folded into the events stage), the evaluation's CPU seconds and the load
+average before and after, since the machine is shared (at load 6 on 2 cores a process gets a fifth of a
+core). The growth exponent is the least-squares slope of log(seconds) on log(practices) (1 = linear).
+``GPSCALE_BENCH_SCALING_SIZES`` (e.g. ``1000,3000``) chooses the sizes; the results file is rewritten after
+each size, so a run stopped early keeps the sizes it finished.
 Results: ``bench-results/scaling.json``. Run: ``python -m tests.bench.run scaling``.
 """
 
@@ -107,17 +108,21 @@ def one_size(practices: int) -> dict[str, Any]:
         mark[:] = [now, "pooling" if name.startswith("pooling") else name]
 
     load_before = os.getloadavg()[0]
+    cpu0 = time.process_time()
     t2 = mark[0] = time.perf_counter()
     ev = evaluate_frames(pv, spells, definitions, view="as-was", data_version="bench", context=data["context"],
                          groups=data["groups"], progress=stage)
     stage("end")
     t_eval = time.perf_counter() - t2
+    cpu_eval = time.process_time() - cpu0
     return {
         "practices": practices,
         "practices_ever": int(pv["practice_code"].nunique()),
         "groups": int(ev.members["group_id"].nunique()),
         "practice_value_rows": len(pv),
         "evaluate_seconds": round(t_eval, 2),
+        # on a shared machine the process's CPU seconds move far less with the load than its wall seconds
+        "evaluate_cpu_seconds": round(cpu_eval, 2),
         "view_seconds": round(t_view, 3),
         "pooling_seconds": round(t_pool, 3),
         "duckdb_baseline_seconds": round(t_base, 3),

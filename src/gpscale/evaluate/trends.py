@@ -125,27 +125,7 @@ def practice_link_values(rows: pd.DataFrame, value_type: ValueType) -> tuple[np.
 
 
 def _within(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Fixed-effects WLS of y on t within ``by`` groups (practices nested in units): per unit sums.
-
-    The keys are grouped as integer codes (sorted like their labels) and the labels put back on the result:
-    the same sums in the same order, without gathering Arrow strings in every group-by (issue 17).
-    """
-    labels: dict[str, pd.Index] = {}
-    coded = {}
-    for c in by:
-        codes, uniques = pd.factorize(df[c], sort=True)
-        labels[c] = uniques
-        coded[c] = np.where(codes >= 0, codes, np.nan) if (codes < 0).any() else codes
-    sums = _within_coded(df.assign(**coded), by)
-    unit = by[:-1]
-    levels = [sums.index] if len(unit) == 1 else [sums.index.get_level_values(i) for i in range(len(unit))]
-    named = [labels[c].take(np.asarray(lv, dtype=np.int64)).rename(c) for c, lv in zip(unit, levels, strict=True)]
-    sums.index = named[0] if len(unit) == 1 else pd.MultiIndex.from_arrays(named)
-    return sums
-
-
-def _within_coded(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """:func:`_within`'s sums, ``by`` columns already integer codes."""
+    """Fixed-effects WLS of y on t within ``by`` groups (practices nested in units): per unit sums."""
     unit = by[:-1]
     g = df.groupby(by, sort=False, observed=True)
     sw = g["w"].transform("sum")
@@ -200,8 +180,7 @@ def practice_year_variance(frame: pd.DataFrame) -> float:
     Method of moments over practices with at least three years: the mean of (residual mean square minus
     mean sampling variance), weighted by residual degrees of freedom, floored at 0.
     """
-    # practices as integer codes in order of appearance: the same groups in the same order as the labels
-    f = frame.assign(w=1.0, practice_code=pd.factorize(frame["practice_code"], sort=False)[0])
+    f = frame.assign(w=1.0)
     g = f.groupby("practice_code", sort=False)
     k = g["t"].transform("count")
     f = f[k >= MIN_POINTS]

@@ -52,13 +52,9 @@ CONVERGENCE_COLUMNS = [
 
 
 def _padded(rows: pd.DataFrame, key: str, cols: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Pivot member rows into (units x max members) arrays per column, NaN-padded, units in sorted order.
-
-    The units are integer codes (sorted like their labels) for the slotting, not the labels (issue 17).
-    """
-    codes, uniques = pd.factorize(rows[key], sort=True)
-    keys = np.asarray(uniques, dtype=object)
-    slot = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+    """Pivot member rows into (units x max members) arrays per column, NaN-padded."""
+    keys, codes = np.unique(rows[key].to_numpy(), return_inverse=True)
+    slot = rows.groupby(key, sort=False).cumcount().to_numpy()
     width = int(slot.max()) + 1 if len(slot) else 1
     arrays = {}
     for c in cols:

@@ -1,8 +1,9 @@
 """The trends' fixed-effects sums (``trends._within``) against a per-unit reference written with plain loops.
 
-``_within`` groups on integer codes and puts the labels back (issue 17); the reference here fits each unit's
+``_within`` computes every group's sums in a handful of pandas group-bys; the reference here fits each unit's
 practices one by one from the definitions (weighted means within practice, sums of weighted cross-products),
-so a wrong code-to-label mapping, a lost row or a mis-sorted index shows up as a mismatch.
+so a lost row, a mislabelled or mis-sorted index, or a wrong sum shows up as a mismatch. It is the oracle a
+faster (numpy) ``_within`` would have to meet (issue 17).
 """
 
 from __future__ import annotations

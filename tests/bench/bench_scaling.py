@@ -11,13 +11,19 @@ and 180 months), each size in a fresh process so that its peak memory is its own
   as-was interval join of spells on each period's reference date and the group-by of pooled numerators,
   denominators and practice counts, written as one DuckDB query over the same frames.
 
-The growth exponent is the least-squares slope of log(seconds) on log(practices) (1 = linear).
+Each size also records the seconds of every stage of the evaluation (from its progress messages; the event
+studies' per-indicator messages folded into the events stage), the evaluation's CPU seconds and the load
+average before and after, since the machine is shared (at load 6 on 2 cores a process gets a fifth of a
+core). The growth exponent is the least-squares slope of log(seconds) on log(practices) (1 = linear).
+``GPSCALE_BENCH_SCALING_SIZES`` (e.g. ``1000,3000``) chooses the sizes; the results file is rewritten after
+each size, so a run stopped early keeps the sizes it finished.
 Results: ``bench-results/scaling.json``. Run: ``python -m tests.bench.run scaling``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -28,7 +34,7 @@ import numpy as np
 
 from tests.bench.harness import peak_rss_mib, record
 
-SIZES = (1000, 3000, 6500, 13000)
+SIZES = tuple(int(n) for n in os.environ.get("GPSCALE_BENCH_SCALING_SIZES", "1000,3000,6500,13000").split(","))
 
 BASELINE_SQL = """
 WITH per AS (SELECT * FROM periods),
@@ -89,22 +95,42 @@ def one_size(practices: int) -> dict[str, Any]:
     if len(base) != len(pooled):
         raise AssertionError(f"baseline has {len(base)} pooled rows, gpscale {len(pooled)}")
 
-    t2 = time.perf_counter()
+    stages: dict[str, float] = {}
+    mark = [time.perf_counter(), "membership view"]
+
+    def stage(msg: str) -> None:
+        if msg.startswith("event studies:"):
+            return
+        now = time.perf_counter()
+        stages[mark[1]] = round(stages.get(mark[1], 0.0) + now - mark[0], 1)
+        # "pooling 294 groups x ...", "calibration: trends on 400 placebo groups", "trends: groups and ..."
+        name = msg.split(" on ")[0] if msg.startswith("calibration") else msg.split(":")[0]
+        mark[:] = [now, "pooling" if name.startswith("pooling") else name]
+
+    load_before = os.getloadavg()[0]
+    cpu0 = time.process_time()
+    t2 = mark[0] = time.perf_counter()
     ev = evaluate_frames(pv, spells, definitions, view="as-was", data_version="bench", context=data["context"],
-                         groups=data["groups"])
+                         groups=data["groups"], progress=stage)
+    stage("end")
     t_eval = time.perf_counter() - t2
+    cpu_eval = time.process_time() - cpu0
     return {
         "practices": practices,
         "practices_ever": int(pv["practice_code"].nunique()),
         "groups": int(ev.members["group_id"].nunique()),
         "practice_value_rows": len(pv),
         "evaluate_seconds": round(t_eval, 2),
+        # on a shared machine the process's CPU seconds move far less with the load than its wall seconds
+        "evaluate_cpu_seconds": round(cpu_eval, 2),
         "view_seconds": round(t_view, 3),
         "pooling_seconds": round(t_pool, 3),
         "duckdb_baseline_seconds": round(t_base, 3),
         "view_pooling_over_duckdb": round((t_view + t_pool) / t_base, 2),
         "frames_peak_mib": round(frames_mib, 0),
         "peak_rss_mib": round(peak_rss_mib(), 0),
+        "stage_seconds": stages,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -120,7 +146,15 @@ def bench_scaling(sizes: tuple[int, ...] = SIZES) -> None:
                              text=True, cwd=Path(__file__).resolve().parents[2], check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
+        path = _record(rows)
+    print(path.read_text())
+
+
+def _record(rows: list[dict[str, Any]]) -> Path:
+    """Write the sizes measured so far, with the growth exponents once there are two."""
     ns = [r["practices"] for r in rows]
+    if len(rows) < 2:
+        return record("scaling", {"sizes": rows}, notes="partial: one size")
     metrics = {
         "sizes": rows,
         "time_exponent": round(growth_exponent(ns, [r["evaluate_seconds"] for r in rows]), 2),
@@ -128,11 +162,10 @@ def bench_scaling(sizes: tuple[int, ...] = SIZES) -> None:
         "pooling_time_exponent": round(growth_exponent(ns, [r["view_seconds"] + r["pooling_seconds"]
                                                             for r in rows]), 2),
     }
-    path = record("scaling", metrics, notes=(
+    return record("scaling", metrics, notes=(
         "evaluate_frames (all analyses, as-was) on synthetic_frames(seed 1) at each size, one process per size; "
         "peak_rss_mib includes building the frames (frames_peak_mib); view+pooling vs one DuckDB query in the "
         "same process"))
-    print(path.read_text())
 
 
 if __name__ == "__main__":

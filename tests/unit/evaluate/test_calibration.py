@@ -169,3 +169,32 @@ def test_calibrate_command_writes_the_table_and_fails_cleanly(tmp_path):
     runner.invoke(app, ["calibrate", "--store", str(store), "--groups", "50", "--practices", "4", "--seed", "9",
                         "--analysis", "trends", "--analysis", "scorecard", "--out", str(again)])
     pd.testing.assert_frame_equal(table, pd.read_parquet(again / "calibration.parquet"))
+
+
+def test_the_placebo_scorecard_one_indicator_at_a_time_flags_as_the_whole_scorecard_does():
+    """scorecard_flags runs the scorecard per indicator (memory); a row's comparisons must not depend on the other
+    indicators in the same run (no pooling of tests across indicators enters a label)."""
+    from gpscale.domain.comparisons import reading
+    from gpscale.domain.vocabulary import ComparisonType
+    from gpscale.evaluate.calibration import PLACEBO_VIEW, scorecard_flags
+    from gpscale.evaluate.scorecard import scorecard
+
+    pv = pd.concat([practice_frame(seed=1), practice_frame(seed=5).assign(indicator_id="q")], ignore_index=True)
+    defs = {**DEFS, "q": SimpleNamespace(value_type="proportion", polarity="low_is_good", multiplier=100.0, version=1)}
+    members = draw_placebo_groups(pv, PlaceboDesign(groups=60, practices=6, seed=3))
+    data = PlaceboData(pv, members, defs, (0.95, 0.998))
+    whole = scorecard(pv, members, defs, PLACEBO_VIEW, "", (0.95, 0.998), pooled=data.pooled(),
+                      references=data.england_references())
+    whole = whole[whole["entity_type"] == "group"]
+    flags = scorecard_flags(data)
+    for kind in ComparisonType:
+        g = reading(whole, kind)
+        expected = (g.assign(higher=g["comparison"].map({"better": 1, "worse": -1}))
+                    [["entity_id", "indicator_id", "period", "confidence", "comparison"]])
+        got = flags[flags["comparison_type"] == kind.value]
+        assert len(got) == len(expected) > 0
+        merged = expected.merge(got, on=["entity_id", "indicator_id", "period", "confidence"], validate="one_to_one")
+        pol = merged["indicator_id"].map({"p": 1, "q": -1})
+        want = merged["comparison"].map({"better": 1, "worse": -1}).fillna(0).astype(int) * pol
+        assert (merged["direction"].to_numpy() == want.to_numpy()).all()
+        assert merged["direction"].abs().sum() > 0  # some placebo groups are flagged, so the comparison can fail

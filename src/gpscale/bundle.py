@@ -13,8 +13,8 @@ limit, so nothing is loaded whole. A filter that is only column equalities (what
 one group's, practice's or indicator's rows) is read with Arrow instead: each table is written sorted by its
 key in small row groups, each file's row-group statistics are kept after the first read, and only the row
 groups whose key range holds the value are read, so such a read decodes one or two row groups (DuckDB
-re-reads the file's footer and decodes more per query). The report writers and the dashboard accept only a :class:`Bundle`
-(:func:`require_bundle`): an undisclosed data frame cannot reach them. Layout: docs/bundle.md.
+re-reads the file's footer and decodes more per query). The report writers and the dashboard accept only
+a :class:`Bundle` (:func:`require_bundle`): an undisclosed data frame cannot reach them. Layout: docs/bundle.md.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ _SECRET = object()
 #: or as a parenthesised ``OR`` of such terms.
 _TERM = re.compile(r"^(?:(?P<col>[a-z][a-z0-9_]*)\s*=\s*(?:(?P<param>\?)|'(?P<text>[^']*)')"
                    r"|(?P<not>NOT\s+)?(?P<flag>[a-z][a-z0-9_]*))$")
+#: A filter read with Arrow: the expression, and the ``(column, value)`` equalities that choose the row groups.
+_Parsed = tuple[pc.Expression, list[tuple[str, Any]]]
 _ORDER = re.compile(r"^[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*$")
 
 
@@ -131,7 +133,7 @@ class Bundle:
         parsed = self._parse(name, where, params)
         return None if parsed is None else parsed[0]
 
-    def _parse(self, name: str, where: str, params: Sequence[Any]) -> tuple[pc.Expression, list[tuple[str, Any]]] | None:
+    def _parse(self, name: str, where: str, params: Sequence[Any]) -> _Parsed | None:
         """``where`` as an Arrow filter and the ``(column, value)`` equalities every row must meet (the terms that
         are not inside an ``OR``: they choose the row groups to read), or None when ``where`` is not only
         equalities joined by AND."""
@@ -215,8 +217,7 @@ class Bundle:
             keep = inside if keep is None else keep & inside
         return None if keep is None else np.flatnonzero(keep).tolist()
 
-    def _read(self, name: str, parsed: tuple[pc.Expression, list[tuple[str, Any]]], columns: Sequence[str],
-              order: str) -> pd.DataFrame | None:
+    def _read(self, name: str, parsed: _Parsed, columns: Sequence[str], order: str) -> pd.DataFrame | None:
         """Rows of ``name`` matching the parsed filter, as DuckDB would return them (plain columns, no pandas index);
         None when no row matches (an empty frame's column types are DuckDB's to give) or when Arrow cannot compare
         a value with its column's type (DuckDB casts it)."""

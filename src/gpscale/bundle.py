@@ -47,7 +47,7 @@ _SECRET = object()
 _TERM = re.compile(r"^(?:(?P<col>[a-z][a-z0-9_]*)\s*=\s*(?:(?P<param>\?)|'(?P<text>[^']*)')"
                    r"|(?P<not>NOT\s+)?(?P<flag>[a-z][a-z0-9_]*))$")
 #: A filter read with Arrow: the expression, and the ``(column, value)`` equalities that choose the row groups.
-_Parsed = tuple[pc.Expression, list[tuple[str, Any]]]
+_Parsed = tuple[pc.Expression, list[list[tuple[str, Any]]]]
 _ORDER = re.compile(r"^[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*$")
 
 
@@ -134,14 +134,16 @@ class Bundle:
         return None if parsed is None else parsed[0]
 
     def _parse(self, name: str, where: str, params: Sequence[Any]) -> _Parsed | None:
-        """``where`` as an Arrow filter and the ``(column, value)`` equalities every row must meet (the terms that
-        are not inside an ``OR``: they choose the row groups to read), or None when ``where`` is not only
-        equalities joined by AND."""
+        """``where`` as an Arrow filter and, per AND-ed term, the ``(column, value)`` equalities one of which every
+        row meets (they choose the row groups to read; a term with a truth-value column chooses none), or None when
+        ``where`` is not only equalities joined by AND."""
         known = set(self.columns(name))
         values = list(params)
-        pins: list[tuple[str, Any]] = []
+        pins: list[list[tuple[str, Any]]] = []
+        either_of: list[tuple[str, Any]] | None = []
 
-        def term(text: str, alone: bool) -> pc.Expression | None:
+        def term(text: str) -> pc.Expression | None:
+            nonlocal either_of
             m = _TERM.match(text.strip())
             col = m and (m["col"] or m["flag"])
             if m is None or col not in known:
@@ -153,9 +155,10 @@ class Bundle:
             elif m["col"]:
                 value = m["text"]
             else:
+                either_of = None  # a truth-value column: the row groups' statistics are not consulted
                 return ~pc.field(col) if m["not"] else pc.field(col)
-            if alone:
-                pins.append((col, value))
+            if either_of is not None:
+                either_of.append((col, value))
             return pc.field(col) == value
 
         expr = pc.scalar(True)
@@ -163,13 +166,15 @@ class Bundle:
             inner = conjunct[1:-1] if conjunct.startswith("(") and conjunct.endswith(")") else conjunct
             if inner is conjunct and " OR " in conjunct:
                 return None  # an OR outside parentheses binds looser than the ANDs around it
-            parts = inner.split(" OR ")
             either: pc.Expression | None = None
-            for part in parts:
-                found = term(part, len(parts) == 1)
+            either_of = []
+            for part in inner.split(" OR "):
+                found = term(part)
                 if found is None:
                     return None
                 either = found if either is None else either | found
+            if either_of:
+                pins.append(either_of)
             expr = expr & either
         return None if values else (expr, pins)
 
@@ -200,22 +205,32 @@ class Bundle:
                 self._stats[key] = found
         return found
 
-    def _row_groups(self, name: str, pins: list[tuple[str, Any]]) -> list[int] | None:
-        """The row groups whose statistics allow every pinned ``column = value`` (None: read them all).
+    def _row_groups(self, name: str, pins: list[list[tuple[str, Any]]]) -> list[int] | None:
+        """The row groups whose statistics allow, for every AND-ed term, one of its ``column = value`` (None: read
+        them all).
 
         Arrow's own pruning simplifies the filter against every row group's statistics on each read (~30 ms
         for a table of 3,000 row groups); comparing a value with two kept arrays takes well under a millisecond."""
         keep: np.ndarray | None = None
-        for column, value in pins:
+        for either_of in pins:
+            inside = self._allows(name, either_of)
+            if inside is not None:
+                keep = inside if keep is None else keep & inside
+        return None if keep is None else np.flatnonzero(keep).tolist()
+
+    def _allows(self, name: str, either_of: list[tuple[str, Any]]) -> np.ndarray | None:
+        """Per row group, whether its statistics allow any of ``column = value`` (None: they cannot tell)."""
+        out: np.ndarray | None = None
+        for column, value in either_of:
             if column not in self._fragment(name).metadata.schema.names:
-                continue
+                return None
             lo, hi = self._ranges(name, column)
             try:
                 inside = np.array([a is None or (a <= value <= b) for a, b in zip(lo, hi, strict=True)], dtype=bool)
             except TypeError:
-                continue  # a value Arrow compares after casting: no pruning on this column
-            keep = inside if keep is None else keep & inside
-        return None if keep is None else np.flatnonzero(keep).tolist()
+                return None  # a value Arrow compares after casting: these statistics choose nothing
+            out = inside if out is None else out | inside
+        return out
 
     def _read(self, name: str, parsed: _Parsed, columns: Sequence[str], order: str) -> pd.DataFrame | None:
         """Rows of ``name`` matching the parsed filter, as DuckDB would return them (plain columns, no pandas index);

@@ -426,11 +426,30 @@ def _x_label(ind: Indicator) -> str:
             "score": "maximum points"}.get(ind.value_type, "denominator")
 
 
+def _limits_prefix(ind: Indicator, adjust: bool) -> str:
+    """The placement columns' prefix: ``od_`` for the adjusted limits (a score's limits are always adjusted)."""
+    return "od_" if adjust or ind.value_type == "score" else ""
+
+
+def _level(conf: float) -> str:
+    return "95" if conf == 0.95 else "998"
+
+
+def _placement_columns(data: ResultsData, table: str, ind: Indicator, conf: float, adjust: bool,
+                       id_col: str) -> list[str]:
+    """The columns of a placement table that :func:`_funnel_view` shows (the tables hold both sets of limits and
+    comparisons at both levels: reading only one set halves the decoding)."""
+    pre, k = _limits_prefix(ind, adjust), _level(conf)
+    wanted = {id_col, "suppressed", "numerator", "denominator", "value", "comparator", "target", f"{pre}method",
+              f"{pre}position", f"{pre}comparison_{k}", *(f"{pre}{side}_{lv}" for side in ("lower", "upper")
+                                                         for lv in ("95", "998"))}
+    return [c for c in data.bundle.columns(table) if c in wanted]
+
+
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
                  adjust: bool, title: str, id_col: str) -> tuple[Chart, pd.DataFrame, str, int]:
     """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows) and its limit lines."""
-    pre = "od_" if adjust or ind.value_type == "score" else ""
-    k = "95" if conf == 0.95 else "998"
+    pre, k = _limits_prefix(ind, adjust), _level(conf)
     hidden = int(placed["suppressed"].astype(bool).sum()) if len(placed) else 0
     shown = placed[~placed["suppressed"].astype(bool)] if len(placed) else placed
     frame = pd.DataFrame({
@@ -489,7 +508,8 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
     """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``)."""
     ind = data.indicators[indicator_id]
     title = f"{ind.title}, {period}: all groups"
-    placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period])
+    placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period],
+                        columns=_placement_columns(data, "group_funnels", ind, conf, adjust, "group_id"))
     if placed is None or placed.empty:
         msg = not_computed("group_funnels") if placed is None else "no group funnel for this indicator and year"
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
@@ -508,7 +528,8 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
     ind = data.indicators[indicator_id]
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"
-    placed = data.table("funnels", "group_id = ? AND indicator_id = ? AND period = ?", [group_id, indicator_id, period])
+    placed = data.table("funnels", "group_id = ? AND indicator_id = ? AND period = ?", [group_id, indicator_id, period],
+                        columns=_placement_columns(data, "funnels", ind, conf, adjust, "practice_code"))
     if placed is None or placed.empty:
         msg = not_computed("funnels") if placed is None else "no member practices with values in this year"
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])

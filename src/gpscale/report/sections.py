@@ -153,7 +153,12 @@ def _labels(frame: pd.DataFrame, column: str = "comparison") -> list[str]:
 
 
 def england_overview(data: ResultsData, conf: float = 0.95) -> Table:
-    """Per indicator, England's latest value and how many groups are better, similar or worse."""
+    """Per indicator, England's latest value and how many groups are better, similar or worse (made once per
+    bundle and level: the same for every request; callers only read it)."""
+    return data.once(f"england_overview|{conf}", lambda: _england_overview(data, conf))
+
+
+def _england_overview(data: ResultsData, conf: float) -> Table:
     t = data.table("indicator_summary", "confidence = ?", [conf])
     title = "Indicators: England and the groups compared with it (latest year of each)"
     if t is None:
@@ -198,7 +203,15 @@ def _england_trends(data: ResultsData) -> list[Chart]:
 
 
 def groups_table(data: ResultsData, conf: float = 0.95, kind: str | None = None) -> Table:
-    """Every group: kind, practices, and indicators better / similar / worse in the latest year."""
+    """Every group: kind, practices, and indicators better / similar / worse in the latest year (made once per
+    bundle, level and registry kind — a handful — and only read by callers; any other kind is made per request,
+    so an address cannot grow the kept tables)."""
+    if kind is not None and kind not in set(data.groups["kind"].dropna().astype(str)):
+        return _groups_table(data, conf, kind)
+    return data.once(f"groups_table|{conf}|{kind}", lambda: _groups_table(data, conf, kind))
+
+
+def _groups_table(data: ResultsData, conf: float, kind: str | None) -> Table:
     title = "Groups compared with England (latest year of each indicator)"
     s = data.table("summary", "confidence = ?", [conf])
     if s is None:

@@ -123,7 +123,7 @@ def _rows_holding(bundle: Bundle, name: str, where: str, params: Sequence[Any]) 
     answer as the set of rows wanted)."""
     want = _sql(bundle, name, where, params, "")
     pf = pq.ParquetFile(Path(bundle.folder) / f"{name}.parquet")
-    key = [c for c in ("entity_id", "group_id", "practice_code", "indicator_id") if c in want.columns][0]
+    key = next(c for c in ("entity_id", "group_id", "practice_code", "indicator_id") if c in want.columns)
     wanted = set(want[key].astype(str))
     return {i for i in range(pf.metadata.num_row_groups)
             if wanted & set(pf.read_row_group(i, columns=[key]).column(0).to_pylist())}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -211,9 +211,10 @@ class ResultsData:
     # ------------------------------------------------------------------ per-request queries
 
     def table(self, name: str, where: str = "", params: list[Any] | None = None,
-              order: str = "") -> pd.DataFrame | None:
-        """A bundle table (optionally filtered), or None when the bundle does not have it ("not computed")."""
-        return self.bundle.table(name, where, params or [], order=order)
+              order: str = "", columns: Sequence[str] = ()) -> pd.DataFrame | None:
+        """A bundle table (optionally filtered, optionally only some columns), or None when the bundle does not have
+        it ("not computed")."""
+        return self.bundle.table(name, where, params or [], columns=columns, order=order)
 
     def group_rows(self, group_id: str) -> pd.DataFrame:
         """The group's scorecard rows (every indicator, period and confidence level).
@@ -238,7 +239,8 @@ class ResultsData:
         spells = self.table("spells", "group_id = ?", [group_id])
         if spells is None or spells.empty:
             return pd.DataFrame(columns=["practice_code", "name", "start_date", "end_date", "current"])
-        m = spells.merge(self.practices, on="practice_code", how="left")
+        practices = self.practices[self.practices["practice_code"].isin(spells["practice_code"])]  # 8,000 → a few
+        m = spells.merge(practices, on="practice_code", how="left")
         m["name"] = m["name"].fillna("")
         m["current"] = m["end_date"].isna()
         for c in ("start_date", "end_date"):

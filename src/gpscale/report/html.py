@@ -66,7 +66,8 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
     keys = [str(k) for k in frame.columns]
     n = len(frame)
     shown = frame if max_rows is None else frame.head(max_rows)
-    for tup in shown.itertuples(index=False, name=None):
+    columns = [shown.iloc[:, i].tolist() for i in range(len(keys))]  # far faster than itertuples on Arrow strings
+    for tup in zip(*columns, strict=True):
         rec = dict(zip(keys, tup, strict=True))
         hidden = is_true(rec.get("suppressed"))
         cells = []

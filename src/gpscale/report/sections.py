@@ -123,10 +123,17 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, as ``frame.to_dict("records")`` gives them, but built from each column's ``tolist()`` (4× faster
+    than ``to_dict`` on Arrow-backed string columns, which box every value one at a time)."""
+    cols = [str(c) for c in frame.columns]
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*(frame.iloc[:, i].tolist() for i in range(len(cols))),
+                                                               strict=True)] if len(frame) else []
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (NaN → None)."""
-    cols = list(frame.columns)
-    return [{c: _clean(v) for c, v in zip(cols, row, strict=True)} for row in frame.itertuples(index=False, name=None)]
+    return [{c: _clean(v) for c, v in r.items()} for r in row_dicts(frame)]
 
 
 def shown_label(comparison: Any, suppressed: Any) -> str:
@@ -138,15 +145,20 @@ def shown_label(comparison: Any, suppressed: Any) -> str:
 
 
 def _labels(frame: pd.DataFrame, column: str = "comparison") -> list[str]:
-    sup = frame["suppressed"] if "suppressed" in frame else pd.Series(False, index=frame.index)
-    return [shown_label(c, s) for c, s in zip(frame[column], sup, strict=True)]
+    sup = frame["suppressed"].tolist() if "suppressed" in frame else [False] * len(frame)
+    return [shown_label(c, s) for c, s in zip(frame[column].tolist(), sup, strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------- England
 
 
 def england_overview(data: ResultsData, conf: float = 0.95) -> Table:
-    """Per indicator, England's latest value and how many groups are better, similar or worse."""
+    """Per indicator, England's latest value and how many groups are better, similar or worse (made once per
+    bundle and level: the same for every request; callers only read it)."""
+    return data.once(f"england_overview|{conf}", lambda: _england_overview(data, conf))
+
+
+def _england_overview(data: ResultsData, conf: float) -> Table:
     t = data.table("indicator_summary", "confidence = ?", [conf])
     title = "Indicators: England and the groups compared with it (latest year of each)"
     if t is None:
@@ -191,7 +203,15 @@ def _england_trends(data: ResultsData) -> list[Chart]:
 
 
 def groups_table(data: ResultsData, conf: float = 0.95, kind: str | None = None) -> Table:
-    """Every group: kind, practices, and indicators better / similar / worse in the latest year."""
+    """Every group: kind, practices, and indicators better / similar / worse in the latest year (made once per
+    bundle, level and registry kind — a handful — and only read by callers; any other kind is made per request,
+    so an address cannot grow the kept tables)."""
+    if kind is not None and kind not in set(data.groups["kind"].dropna().astype(str)):
+        return _groups_table(data, conf, kind)
+    return data.once(f"groups_table|{conf}|{kind}", lambda: _groups_table(data, conf, kind))
+
+
+def _groups_table(data: ResultsData, conf: float, kind: str | None) -> Table:
     title = "Groups compared with England (latest year of each indicator)"
     s = data.table("summary", "confidence = ?", [conf])
     if s is None:
@@ -239,7 +259,8 @@ def rug(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[list[str]
     rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")].copy()
     rows["shown"] = _labels(rows)
     periods = sorted(rows["period"].astype(str).unique().tolist())
-    lookup = {(str(r["indicator_id"]), str(r["period"])): r for r in rows.to_dict("records")}
+    shown = rows[["indicator_id", "period", "value", "lower", "upper", "comparator_value", "shown", "suppression"]]
+    lookup = {(str(r["indicator_id"]), str(r["period"])): r for r in row_dicts(shown)}
     grid: list[dict[str, Any]] = []
     for ind in data.indicators.values():
         if not any(k[0] == ind.id for k in lookup):
@@ -272,9 +293,9 @@ def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[C
     rows = data.group_rows(group_id)
     rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")].copy()
     rows["shown"] = _labels(rows)
-    mine = {(str(r["indicator_id"]), str(r["period"])): r for r in rows.to_dict("records")}
-    dist = data.table("group_distribution", "confidence = ?", [conf])
-    spread = {} if dist is None else {(str(r["indicator_id"]), str(r["period"])): r for r in dist.to_dict("records")}
+    mine = {(str(r["indicator_id"]), str(r["period"])): r for r in row_dicts(rows[["indicator_id", "period", "value",
+                                                                                   "shown"]])}
+    spread = data.once(f"group_distribution|{conf}", lambda: _spread(data, conf))
     out, spine_rows = [], []
     for ind in data.indicators.values():
         period = data.latest_fy(ind.id)
@@ -302,13 +323,32 @@ def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[C
     return chart, pd.DataFrame(out)
 
 
+def _spread(data: ResultsData, conf: float) -> dict[tuple[str, str], dict[str, Any]]:
+    """The spread of all groups' values by (indicator, period) at ``conf`` (one small bundle-wide table)."""
+    dist = data.table("group_distribution", "confidence = ?", [conf])
+    return {} if dist is None else {(str(r["indicator_id"]), str(r["period"])): r for r in row_dicts(dist)}
+
+
+def england_by_year(data: ResultsData, indicator_id: str, conf: float) -> dict[str, Any]:
+    """England's value by financial year for one indicator and confidence level (indexed once per bundle)."""
+    def index() -> dict[tuple[str, float], dict[str, Any]]:
+        fy = data.england[data.england["period_type"] == "fy"]
+        out: dict[tuple[str, float], dict[str, Any]] = {}
+        for i, c, p, v in zip(fy["indicator_id"].tolist(), fy["confidence"].tolist(), fy["period"].astype(str).tolist(),
+                              fy["value"].tolist(), strict=True):
+            out.setdefault((str(i), float(c)), {})[p] = v
+        return out
+
+    return data.once("england_by_year", index).get((indicator_id, conf), {})
+
+
 def latest_trends(data: ResultsData, entity_id: str, conf: float = 0.95) -> dict[str, dict[str, Any]]:
     """The evaluation's trend of the latest segment for each indicator (entity's own trend), by indicator."""
     t = data.table("trends", "entity_id = ? AND confidence = ? AND statistic = 'trend' AND latest_segment",
                    [entity_id, conf])
     if t is None:
         return {}
-    return {str(r["indicator_id"]): r for r in t.to_dict("records")}
+    return {str(r["indicator_id"]): r for r in row_dicts(t)}
 
 
 def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float = 0.95,
@@ -318,13 +358,13 @@ def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float
     ind = data.indicators[indicator_id]
     rows = data.group_rows(group_id) if rows is None else rows
     g = rows[(rows["indicator_id"] == indicator_id) & (rows["confidence"] == conf) & (rows["period_type"] == "fy")]
-    e = data.england[(data.england["indicator_id"] == indicator_id) & (data.england["confidence"] == conf)
-                     & (data.england["period_type"] == "fy")]
-    periods = sorted(set(g["period"].astype(str)) | set(e["period"].astype(str)))
-    gi, ei = g.set_index(g["period"].astype(str)), e.set_index(e["period"].astype(str))
+    england = england_by_year(data, indicator_id, conf)
+    periods = sorted(set(g["period"].astype(str)) | set(england))
+    gi = {str(r["period"]): r for r in row_dicts(g[["period", "value", "lower", "upper", "comparison", "suppressed"]])}
+    ei = {p: {"value": v} for p, v in england.items()}
 
-    def col(frame: pd.DataFrame, c: str) -> list[float | None]:
-        return [_clean(frame.at[p, c]) if p in frame.index else None for p in periods]
+    def col(by_period: dict[str, dict[str, Any]], c: str) -> list[float | None]:
+        return [_clean(by_period[p][c]) if p in by_period else None for p in periods]
 
     name = data.group_name(group_id)
     series = [svg.Series(name, col(gi, "value"), col(gi, "lower"), col(gi, "upper"), svg.GROUP),
@@ -342,8 +382,8 @@ def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float
     )
     frame = pd.DataFrame({"period": periods, "group_value": col(gi, "value"), "group_lower": col(gi, "lower"),
                           "group_upper": col(gi, "upper"),
-                          "comparison": [shown_label(gi.at[p, "comparison"], gi.at[p, "suppressed"])
-                                         if p in gi.index else "" for p in periods],
+                          "comparison": [shown_label(gi[p]["comparison"], gi[p]["suppressed"])
+                                         if p in gi else "" for p in periods],
                           "england_value": col(ei, "value")})
     frame.insert(0, "indicator_id", indicator_id)
     frame.insert(0, "group_id", group_id)
@@ -359,7 +399,8 @@ def group_summary(data: ResultsData, group_id: str, conf: float = 0.95, rows: pd
     rows = data.group_rows(group_id) if rows is None else rows
     latest = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")]
     shown = {(str(i), str(p)): shown_label(c, s) for i, p, c, s in zip(
-        latest["indicator_id"], latest["period"], latest["comparison"], latest["suppressed"], strict=True)}
+        latest["indicator_id"].tolist(), latest["period"].tolist(), latest["comparison"].tolist(),
+        latest["suppressed"].tolist(), strict=True)}
     out: dict[str, list[str]] = {"better": [], "worse": [], "higher": [], "lower": [], "similar": [],
                                  "hidden": [], "improving": [], "worsening": []}
     for ind in data.indicators.values():
@@ -398,11 +439,30 @@ def _x_label(ind: Indicator) -> str:
             "score": "maximum points"}.get(ind.value_type, "denominator")
 
 
+def _limits_prefix(ind: Indicator, adjust: bool) -> str:
+    """The placement columns' prefix: ``od_`` for the adjusted limits (a score's limits are always adjusted)."""
+    return "od_" if adjust or ind.value_type == "score" else ""
+
+
+def _level(conf: float) -> str:
+    return "95" if conf == 0.95 else "998"
+
+
+def _placement_columns(data: ResultsData, table: str, ind: Indicator, conf: float, adjust: bool,
+                       id_col: str) -> list[str]:
+    """The columns of a placement table that :func:`_funnel_view` shows (the tables hold both sets of limits and
+    comparisons at both levels: reading only one set halves the decoding)."""
+    pre, k = _limits_prefix(ind, adjust), _level(conf)
+    wanted = {id_col, "suppressed", "numerator", "denominator", "value", "comparator", "target", f"{pre}method",
+              f"{pre}position", f"{pre}comparison_{k}", *(f"{pre}{side}_{lv}" for side in ("lower", "upper")
+                                                         for lv in ("95", "998"))}
+    return [c for c in data.bundle.columns(table) if c in wanted]
+
+
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
                  adjust: bool, title: str, id_col: str) -> tuple[Chart, pd.DataFrame, str, int]:
     """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows) and its limit lines."""
-    pre = "od_" if adjust or ind.value_type == "score" else ""
-    k = "95" if conf == 0.95 else "998"
+    pre, k = _limits_prefix(ind, adjust), _level(conf)
     hidden = int(placed["suppressed"].astype(bool).sum()) if len(placed) else 0
     shown = placed[~placed["suppressed"].astype(bool)] if len(placed) else placed
     frame = pd.DataFrame({
@@ -461,7 +521,8 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
     """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``)."""
     ind = data.indicators[indicator_id]
     title = f"{ind.title}, {period}: all groups"
-    placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period])
+    placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period],
+                        columns=_placement_columns(data, "group_funnels", ind, conf, adjust, "group_id"))
     if placed is None or placed.empty:
         msg = not_computed("group_funnels") if placed is None else "no group funnel for this indicator and year"
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
@@ -480,7 +541,8 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
     ind = data.indicators[indicator_id]
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"
-    placed = data.table("funnels", "group_id = ? AND indicator_id = ? AND period = ?", [group_id, indicator_id, period])
+    placed = data.table("funnels", "group_id = ? AND indicator_id = ? AND period = ?", [group_id, indicator_id, period],
+                        columns=_placement_columns(data, "funnels", ind, conf, adjust, "practice_code"))
     if placed is None or placed.empty:
         msg = not_computed("funnels") if placed is None else "no member practices with values in this year"
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])
@@ -601,7 +663,10 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
     if indicator_id is not None:
         where.append("indicator_id = ?")
         params.append(indicator_id)
-    t = data.table(name, " AND ".join(where), params)
+    present = set(data.bundle.columns(name))
+    shown = [c for c in columns if c in present]
+    wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
+    t = data.table(name, " AND ".join(where), params, columns=wanted)
     if t is None:
         return Table(name, title, pd.DataFrame(), missing=not_computed(name))
     if "confidence" in t.columns and (t["confidence"] == conf).any():
@@ -634,7 +699,7 @@ def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[s
     latest_rows = []
     if not values.empty:
         fy = values[values["period_type"] == "fy"].sort_values("period")
-        last = {str(r["indicator_id"]): r for r in fy.groupby("indicator_id", sort=False).tail(1).to_dict("records")}
+        last = {str(r["indicator_id"]): r for r in row_dicts(fy.groupby("indicator_id", sort=False).tail(1))}
         for ind in data.indicators.values():
             x = last.get(ind.id)
             if x is None:
@@ -652,12 +717,11 @@ def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[s
 def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.DataFrame) -> tuple[Chart, pd.DataFrame]:
     ind = data.indicators[indicator_id]
     v = values[(values["indicator_id"] == indicator_id) & (values["period_type"] == "fy")].sort_values("period")
-    e = data.england[(data.england["indicator_id"] == indicator_id) & (data.england["confidence"] == 0.95)
-                     & (data.england["period_type"] == "fy")]
-    periods = sorted(set(v["period"].astype(str)) | set(e["period"].astype(str)))
-    vi, ei = v.set_index(v["period"].astype(str)), e.set_index(e["period"].astype(str))
-    pv = [_clean(vi.at[p, "value"]) if p in vi.index else None for p in periods]
-    ev = [_clean(ei.at[p, "value"]) if p in ei.index else None for p in periods]
+    ei = england_by_year(data, indicator_id, 0.95)
+    periods = sorted(set(v["period"].astype(str)) | set(ei))
+    vi = dict(zip(v["period"].astype(str).tolist(), v["value"].tolist(), strict=True))
+    pv = [_clean(vi[p]) if p in vi else None for p in periods]
+    ev = [_clean(ei[p]) if p in ei else None for p in periods]
     name = data.practice_names.get(code, code)
     chart = Chart(f"{ind.title}: {name} and England",
                   svg.trend(periods, [svg.Series(name, pv, None, None, svg.GROUP),

@@ -227,7 +227,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         return {"total": len(g), "offset": offset, "limit": limit,
                 "groups": [{"group_id": r["group_id"], "name": str(r["name"]),
                             "kind": None if r["kind"] is None else str(r["kind"])}
-                           for r in page.to_dict("records")]}
+                           for r in S.row_dicts(page)]}
 
     @app.get("/api/v1/groups/{group_id}", response_model=GroupDetail, summary="A group and its latest results",
              tags=["api"])
@@ -239,7 +239,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         rows = data.group_rows(group_id)
         c = float(conf)
         rows = rows[(rows["confidence"] == c) & (rows["period_type"] == "fy")]
-        by_key = {(str(r["indicator_id"]), str(r["period"])): r for r in rows.to_dict("records")}
+        by_key = {(str(r["indicator_id"]), str(r["period"])): r for r in S.row_dicts(rows)}
         latest = [_row(by_key[(i, str(data.latest_fy(i)))]) for i in data.indicators
                   if (i, str(data.latest_fy(i))) in by_key]
         members = prof["members"]
@@ -262,7 +262,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         rows = rows[(rows["confidence"] == float(conf)) & (rows["period_type"] == period_type)]
         if indicator:
             rows = rows[rows["indicator_id"] == indicator]
-        return [_row(r) for r in rows.sort_values(["indicator_id", "period"]).to_dict("records")]
+        return [_row(r) for r in S.row_dicts(rows.sort_values(["indicator_id", "period"]))]
 
     @app.get("/api/v1/indicators/{indicator_id}/funnel", response_model=FunnelOut,
              summary="Funnel of all groups, or of one group's member practices", tags=["api"])
@@ -309,7 +309,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                                      "suppression"]])]
         return {"practice_code": c, **{k: _s(info.get(k)) for k in ("name", "postcode", "commissioner", "icb",
                                                                      "contract_type", "status")},
-                "groups": [{k: str(v) for k, v in r.items()} for r in summ["groups"].to_dict("records")],
+                "groups": [{k: str(v) for k, v in r.items()} for r in S.row_dicts(summ["groups"])],
                 "values": values}
 
     @app.get("/api/v1/search", response_model=SearchOut, summary="Search groups and practices by name or code",

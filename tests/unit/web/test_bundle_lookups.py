@@ -116,3 +116,41 @@ def test_a_parenthesised_or_of_equalities_matches_sql(bundle: Bundle) -> None:
               [e, "qof_total"])
     for (g,) in _keys(bundle, "SELECT DISTINCT group_id FROM profiles"):
         _same(bundle, "profiles", "(group_id = ?)", [g])
+
+
+def _rows_holding(bundle: Bundle, name: str, where: str, params: Sequence[Any]) -> set[int]:
+    """The oracle for row-group choice: the row groups that hold a matching row (read one by one with DuckDB's
+    answer as the set of rows wanted)."""
+    want = _sql(bundle, name, where, params, "")
+    pf = pq.ParquetFile(Path(bundle.folder) / f"{name}.parquet")
+    key = next(c for c in ("entity_id", "group_id", "practice_code", "indicator_id") if c in want.columns)
+    wanted = set(want[key].astype(str))
+    return {i for i in range(pf.metadata.num_row_groups)
+            if wanted & set(pf.read_row_group(i, columns=[key]).column(0).to_pylist())}
+
+
+def test_a_lookup_reads_only_the_row_groups_whose_key_range_holds_the_key(bundle: Bundle) -> None:
+    """Row groups are chosen from the kept min/max statistics: every row group holding a matching row is read (no
+    row lost), and for a key the table is sorted by, few others are (the point of choosing them)."""
+    total = pq.ParquetFile(Path(bundle.folder) / "scorecard.parquet").metadata.num_row_groups
+    for (e,) in _keys(bundle, "SELECT DISTINCT entity_id FROM scorecard"):
+        parsed = bundle._parse("scorecard", "entity_id = ?", [e])
+        assert parsed is not None
+        chosen = bundle._row_groups("scorecard", parsed[1])
+        assert chosen is not None
+        assert _rows_holding(bundle, "scorecard", "entity_id = ?", [e]) <= set(chosen)
+        assert len(chosen) <= max(3, total // 4), (e, chosen)
+    e = _keys(bundle, "SELECT DISTINCT entity_id FROM trends WHERE entity_type = 'group'")[0][0]
+    parsed = bundle._parse("trends", "(entity_id = ? OR entity_type = 'england')", [e])
+    assert parsed is not None
+    chosen = bundle._row_groups("trends", parsed[1])
+    assert chosen is not None and _rows_holding(bundle, "trends", "(entity_id = ? OR entity_type = 'england')",
+                                                [e]) <= set(chosen)
+
+
+def test_a_key_no_row_group_can_hold_reads_nothing_and_truth_value_terms_choose_no_row_groups(bundle: Bundle) -> None:
+    parsed = bundle._parse("scorecard", "entity_id = ?", ["~no such entity~"])
+    assert parsed is not None and bundle._row_groups("scorecard", parsed[1]) == []
+    flagged = bundle._parse("trends", "latest_segment", [])
+    assert flagged is not None and flagged[1] == [] and bundle._row_groups("trends", flagged[1]) is None
+    _same(bundle, "trends", "latest_segment AND confidence = ?", [0.95])

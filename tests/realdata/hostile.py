@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import random
 import shutil
 import traceback
@@ -37,17 +36,9 @@ from gpscale.sources.base import SourceError
 from gpscale.store.db import Store, open_store
 from gpscale.store.ingest import IngestReport, expand_paths, ingest
 from tests.fixtures import bad_stores as B
+from tests.shared_data import shared_path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def real_dir() -> Path:
-    env = os.environ.get("GPSCALE_SHARED_DATA")
-    base = Path(env) if env else ROOT.parent / "shared" / "data"
-    return base / "real"
-
-
-REAL = real_dir()
+REAL = shared_path("real")
 PREV = REAL / "qof_prevalence" / "PREVALENCE_1920.csv"
 PREV_2021 = REAL / "qof_prevalence" / "PREVALENCE_2021_v2.csv"
 PREV_1819 = REAL / "qof_prevalence" / "PREVALENCE_1819_v2.csv"

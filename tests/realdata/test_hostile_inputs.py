@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.realdata import hostile as H
+from tests.shared_data import require_shared
 
 pytestmark = pytest.mark.realdata
 
-if not H.REAL.is_dir():
-    pytest.skip(f"real NHS data not found at {H.REAL} (set GPSCALE_SHARED_DATA)", allow_module_level=True)
+require_shared("real")  # skips, with the reason, before the cases below are built from the real files
+
+from tests.realdata import hostile as H  # noqa: E402
 
 RESULTS: dict[str, H.Result] = {}
 

@@ -29,6 +29,7 @@ import pytest
 from gpscale.evaluate.run import evaluate
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
+from tests.realdata.known_rows import QUARANTINED
 from tests.shared_data import require_shared
 
 pytestmark = pytest.mark.realdata
@@ -37,8 +38,6 @@ pytestmark = pytest.mark.realdata
 REAL = require_shared("real")
 
 QOF_DIR = REAL / "qof_practice_overall_achievement"
-#: Rows the QOF loader quarantines (tests/realdata/test_real_files.py explains each), by file.
-QUARANTINED = {"QOF_2021-22.csv": {"D82088"}}  # 594.44 points against 591 "available where a register exists"
 COHORT = "cohort:2019-12-01"
 
 

@@ -28,7 +28,10 @@ import pytest
 from gpscale.evaluate.schemes import forecast_scheme, inputs_from_store, load_scheme, score_scheme
 from gpscale.store import open_store
 from gpscale.store.ingest import ingest
-from tests.realdata.evaluate.test_real_qof_pcn import QUARANTINED, REAL
+from tests.realdata.known_rows import QUARANTINED
+from tests.shared_data import require_shared
+
+REAL = require_shared("real")
 
 pytestmark = pytest.mark.realdata
 

@@ -16,7 +16,9 @@ from gpscale.fetch.download import Downloader
 from gpscale.fetch.fetcher import Fetcher
 from gpscale.store.db import open_store
 from gpscale.store.ingest import ingest
-from tests.realdata.test_real_files import REAL  # skips this module, with the reason, where the data are absent
+from tests.shared_data import require_shared
+
+REAL = require_shared("real")  # skips this module, with the reason, where the data are absent
 
 pytestmark = pytest.mark.realdata
 

@@ -99,7 +99,8 @@ declare(TableSpec(
     CellFamily.PRACTICE, "practice_code", counts=("denominator",), protect=_FUNNEL_PROTECT))
 declare(TableSpec(
     "group_funnels", "Every group in England's funnel (PHE limits and the evaluative reference range), per year",
-    tuple(GROUP_FUNNEL_COLUMNS), ("group_id", "indicator_id", "period"),
+    # keyed (and so written) by indicator and year first: the all-groups funnel page reads one indicator-year
+    tuple(GROUP_FUNNEL_COLUMNS), ("indicator_id", "period", "group_id"),
     CellFamily.ENTITY, "group_id", counts=("numerator", "denominator"), protect=_FUNNEL_PROTECT))
 declare(TableSpec(
     "funnel_curves", "Funnel limit lines around England's value over a grid of unit sizes (for the charts)",

@@ -51,7 +51,7 @@ from gpscale.stats.funnels import _position_labels, _z_thresholds, funnel, spieg
 from gpscale.stats.intervals import z_value
 from gpscale.stats.limits import poisson_control_limits_at, proportion_control_limits
 
-NOT_APPLICABLE = "not applicable"
+NOT_APPLICABLE = str(FunnelPosition.NOT_APPLICABLE)
 MIN_UNITS = 3
 CURVE_POINTS = 60
 
@@ -121,14 +121,19 @@ def _place(rows: pd.DataFrame, definition: Any, target: float,
                              tau2=od.overdispersion.tau2 if od.overdispersion else np.nan, od_method=od.method)
     else:
         frame = frame.assign(**_reference_columns(adjusted, mult))
-    if vt == "score":
-        for c in ("lower_95", "upper_95", "lower_998", "upper_998"):
-            frame[c] = np.nan
+    return _labelled(frame, vt, pol)
+
+
+def _labelled(frame: pd.DataFrame, value_type: str, polarity: str) -> pd.DataFrame:
+    """``frame`` (a placement) with the PHE limits blanked for QOF scores, which are not counts of events, and
+    every position read as a comparison label at 95% and 99.8% (the last step of both placements)."""
+    if value_type == "score":
+        frame[["lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
         frame["position"] = NOT_APPLICABLE
         frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
     for pre in ("", "od_"):
         for conf, k in ((0.95, "95"), (0.998, "998")):
-            frame[f"{pre}comparison_{k}"] = position_label(frame[f"{pre}position"].to_numpy(), pol, conf)
+            frame[f"{pre}comparison_{k}"] = position_label(frame[f"{pre}position"].to_numpy(), polarity, conf)
     return frame
 
 
@@ -158,20 +163,15 @@ def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau
     frame = pd.DataFrame({
         "value": value, "denominator": n, "target": t * mult,
         **{c: v * mult for c, v in zip(("lower_95", "upper_95", "lower_998", "upper_998"), phe, strict=True)},
-        "position": np.where(ok, _position_labels(y, *phe), "not compared"),
+        "position": np.where(ok, _position_labels(y, *phe), str(FunnelPosition.NOT_COMPARED)),
         **{f"od_{c}": v * mult for c, v in zip(("lower_95", "upper_95", "lower_998", "upper_998"), od, strict=True)},
-        "od_position": np.where(ok, _position_labels(z, *thresholds), "not compared"), "tau2": tau2,
+        "od_position": np.where(ok, _position_labels(z, *thresholds), str(FunnelPosition.NOT_COMPARED)),
+        "tau2": tau2,
         "method": f"PHE funnel limits ({limits}) around each unit's comparator value",
         "od_method": f"Spiegelhalter additive random-effects overdispersion adjustment around each unit's comparator "
                      f"value (consistent tau^2 estimator, z-scores winsorised at 10%, tau^2={tau2:.4g})",
     })
-    if vt == "score":  # as in _place: QOF points are not counts of events, so only the adjusted limits apply
-        frame[["lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
-        frame["position"] = NOT_APPLICABLE
-        frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
-    for pre, conf in ((p, c) for p in ("", "od_") for c in (0.95, 0.998)):
-        frame[f"{pre}comparison_{'95' if conf == 0.95 else '998'}"] = position_label(frame[f"{pre}position"], pol, conf)
-    return frame
+    return _labelled(frame, vt, pol)
 
 
 #: ``od_method`` of a group funnel: the evaluative comparison's reference range.

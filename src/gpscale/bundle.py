@@ -128,11 +128,6 @@ class Bundle:
             f" ORDER BY {order}" if order else "")
         return self.query(sql, params)
 
-    def _equalities(self, name: str, where: str, params: Sequence[Any]) -> pc.Expression | None:
-        """``where`` as an Arrow filter when it is only equalities on the table's columns joined by AND, else None."""
-        parsed = self._parse(name, where, params)
-        return None if parsed is None else parsed[0]
-
     def _parse(self, name: str, where: str, params: Sequence[Any]) -> _Parsed | None:
         """``where`` as an Arrow filter and, per AND-ed term, the ``(column, value)`` equalities one of which every
         row meets (they choose the row groups to read; a term with a truth-value column chooses none), or None when

@@ -104,13 +104,13 @@ def test_other_filters_go_to_duckdb(bundle: Bundle) -> None:
         ("entity_id = ? AND value IS NULL", ["U00001"]), ("(entity_id = ? OR value > 1)", ["U00001"]),
         ("entity_id = ? OR entity_type = 'england' AND confidence = ?", ["U00001", 0.95])]
     for where, params in cases:
-        assert bundle._equalities("scorecard", where, params) is None, where
+        assert bundle._parse("scorecard", where, params) is None, where
 
 
 def test_a_parenthesised_or_of_equalities_matches_sql(bundle: Bundle) -> None:
     """The group page's evaluation tables: the group's rows and England's."""
     for (e,) in _keys(bundle, "SELECT DISTINCT entity_id FROM trends"):
-        assert bundle._equalities("trends", "(entity_id = ? OR entity_type = 'england')", [e]) is not None
+        assert bundle._parse("trends", "(entity_id = ? OR entity_type = 'england')", [e]) is not None
         _same(bundle, "trends", "(entity_id = ? OR entity_type = 'england')", [e])
         _same(bundle, "convergence", "(entity_id = ? OR entity_type = 'england') AND indicator_id = ?",
               [e, "qof_total"])

@@ -3,8 +3,8 @@
 ``gpscale compute --engine spark --lake DIR`` reads the partitioned tables that ``gpscale store export
 --lake`` wrote (:mod:`gpscale.store.lake`) into a SparkSession (local, or the cluster's own) and builds
 every indicator with the same ibis expressions as the DuckDB path (:mod:`gpscale.indicators.compute`):
-only the table source differs. The lake gives the tables (``practice`` is the store's latest-value view
-of ``practice_record``, rebuilt here) and :class:`LakeFacts` the small facts the expressions are built
+only the table source differs. The lake gives the tables (``practice`` is the store's latest-value view, as
+the export resolved it) and :class:`LakeFacts` the small facts the expressions are built
 from (periods, weights, age bands, summed prescribing months), each a small Spark query.
 
 The practice values stay in Spark (:func:`lake_indicators` returns a Spark DataFrame) and are written by
@@ -47,8 +47,7 @@ PRACTICE_VALUE_TYPES: dict[str, str] = {
 }
 PRACTICE_VALUES_SCHEMA = ", ".join(f"{c} {t}" for c, t in PRACTICE_VALUE_TYPES.items())
 
-#: Lake tables behind the store's ``practice`` view and behind the facts.
-_PRACTICE_SOURCE = "practice_record"
+#: Lake tables behind the facts.
 _FACT_TABLES = ("prescribing_weight", "prescribing_aggregate", "ingest_log")
 
 
@@ -86,19 +85,9 @@ class LakeFacts:
         return [SummedMonth(str(p), tuple(c), tuple(d), str(f), str(n)) for p, c, d, f, n in rows]
 
 
-def _practice_view(t: Any) -> Any:
-    """The store's ``practice`` view (open and close dates) from ``practice_record``: per practice, each
-    date's most recent non-null value by ``as_of`` (see ``_latest_view`` in :mod:`gpscale.store.schema`)."""
-    key = t.as_of.coalesce(ibis.date(1900, 1, 1))
-    return t.group_by("practice_code").aggregate(
-        open_date=t.open_date.argmax(key, where=t.open_date.notnull()),
-        close_date=t.close_date.argmax(key, where=t.close_date.notnull()),
-    )
-
-
 def lake_engine(session: Any, lake: str, manifest: dict[str, Any], needed: set[str]) -> Engine:
     """An :class:`Engine` whose tables are the lake's, as Spark temporary views (``gpscale_lake_<table>``)."""
-    wanted = sorted({_PRACTICE_SOURCE if t == "practice" else t for t in needed} | set(_FACT_TABLES))
+    wanted = sorted(needed | set(_FACT_TABLES))
     missing = missing_tables(manifest, wanted)
     if missing:
         raise LakeError(f"{lake} lacks the table(s) {', '.join(missing)} (re-export it with gpscale store export "
@@ -110,9 +99,7 @@ def lake_engine(session: Any, lake: str, manifest: dict[str, Any], needed: set[s
         frames[name].createOrReplaceTempView(f"gpscale_lake_{name}")
     tables = {}
     for name, cols in STORE_TABLES.items():
-        if name == "practice":
-            tables[name] = _practice_view(icon.table(f"gpscale_lake_{_PRACTICE_SOURCE}")).select(*cols)
-        elif name in frames:
+        if name in frames:
             tables[name] = icon.table(f"gpscale_lake_{name}").select(*cols)
     return Engine("spark", icon, tables, LakeFacts(frames), session=session)
 

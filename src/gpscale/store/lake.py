@@ -5,7 +5,9 @@ layout; a table without periods is partitioned by source only). ``source`` is th
 column where it has one (``measure_value``: qof, gpps...), otherwise the format of the file each row was
 loaded from (``ingest_log.format``: prescribing, epraccur...). Partition values are URL-escaped in paths
 (``FY2019%2F20``) and restored by readers that understand hive partitions (DuckDB, Spark). The ingest log
-and the edition fingerprints go along unpartitioned, so that the lake says where every row came from.
+and the edition fingerprints go along unpartitioned, so that the lake says where every row came from; so do the
+store's latest-value views (:data:`VIEW_TABLES`: ``practice``, ``practice_group``), resolved, so that a lake
+reader uses the store's own answer instead of rebuilding the view.
 (A replaced edition's rows are deleted from the store, so only current rows are exported; rows written
 without an ingest log entry go under ``source=unlogged``.) Derived tables a caller passes (the groups'
 membership spells, :mod:`gpscale.groups.spark_pool`) are written unpartitioned too.
@@ -32,6 +34,10 @@ from gpscale.store.schema import DATA_TABLES
 
 #: Tables exported whole (no partitions): provenance of the lake's rows.
 LOG_TABLES: tuple[str, ...] = ("ingest_log", "ingest_edition", "rejects")
+
+#: The store's latest-value views (:mod:`gpscale.store.schema`), exported resolved and unpartitioned: each
+#: practice's and group's most recent non-null attributes, as the store answers them.
+VIEW_TABLES: tuple[str, ...] = ("practice", "practice_group")
 
 #: The file that marks a folder as a gpscale lake and describes its tables.
 MANIFEST = "gpscale-lake.json"
@@ -89,7 +95,7 @@ def export_lake(
         body = ", ".join(f"t.{c}" for c in cols if c != "source")
         sql = f"SELECT {body}, {source} AS source FROM {table} t LEFT JOIN ingest_log l USING (ingest_id)"
         tables[table] = _write(con, sql, out / table, part)
-    for table in LOG_TABLES:
+    for table in (*LOG_TABLES, *VIEW_TABLES):
         tables[table] = _write(con, f"SELECT * FROM {table}", out / table, [])
     if derived:
         local = duckdb.connect()

@@ -11,10 +11,13 @@ and 180 months), each size in a fresh process so that its peak memory is its own
   as-was interval join of spells on each period's reference date and the group-by of pooled numerators,
   denominators and practice counts, written as one DuckDB query over the same frames.
 
-Each size also records the seconds of every stage of the evaluation (from its progress messages; the event
-studies' per-indicator messages folded into the events stage), the evaluation's CPU seconds and the load
-average before and after, since the machine is shared (at load 6 on 2 cores a process gets a fifth of a
-core). The growth exponent is the least-squares slope of log(seconds) on log(practices) (1 = linear).
+Each size also records the wall and CPU seconds of every stage of the evaluation (from its progress
+messages; the event studies' per-indicator messages folded into the events stage) and the load average
+before and after, since the machine is shared (at load 6 on 2 cores a process gets a fifth of a core, so
+wall seconds follow the load and CPU seconds far less). The growth exponent is the least-squares slope of
+log(cost) on log(practices) (1 = linear), fitted to CPU seconds, wall seconds, peak memory, the frames'
+memory and each stage's CPU seconds; beside it a fixed-plus-linear fit (cost = a + b × practices), since a
+fixed cost (the placebo calibration's, the Python start) makes the log-log slope read below 1 at small sizes.
 ``GPSCALE_BENCH_SCALING_SIZES`` (e.g. ``1000,3000``) chooses the sizes; the results file is rewritten after
 each size, so a run stopped early keeps the sizes it finished.
 Results: ``bench-results/scaling.json``. Run: ``python -m tests.bench.run scaling``.
@@ -96,19 +99,21 @@ def one_size(practices: int) -> dict[str, Any]:
         raise AssertionError(f"baseline has {len(base)} pooled rows, gpscale {len(pooled)}")
 
     stages: dict[str, float] = {}
-    mark = [time.perf_counter(), "membership view"]
+    stages_cpu: dict[str, float] = {}
+    mark: list[Any] = [time.perf_counter(), time.process_time(), "membership view"]
 
     def stage(msg: str) -> None:
         if msg.startswith("event studies:"):
             return
-        now = time.perf_counter()
-        stages[mark[1]] = round(stages.get(mark[1], 0.0) + now - mark[0], 1)
+        now, cpu = time.perf_counter(), time.process_time()
+        stages[mark[2]] = round(stages.get(mark[2], 0.0) + now - mark[0], 2)
+        stages_cpu[mark[2]] = round(stages_cpu.get(mark[2], 0.0) + cpu - mark[1], 2)
         # "pooling 294 groups x ...", "calibration: trends on 400 placebo groups", "trends: groups and ..."
         name = msg.split(" on ")[0] if msg.startswith("calibration") else msg.split(":")[0]
-        mark[:] = [now, "pooling" if name.startswith("pooling") else name]
+        mark[:] = [now, cpu, "pooling" if name.startswith("pooling") else name]
 
     load_before = os.getloadavg()[0]
-    cpu0 = time.process_time()
+    cpu0 = mark[1] = time.process_time()
     t2 = mark[0] = time.perf_counter()
     ev = evaluate_frames(pv, spells, definitions, view="as-was", data_version="bench", context=data["context"],
                          groups=data["groups"], progress=stage)
@@ -130,6 +135,7 @@ def one_size(practices: int) -> dict[str, Any]:
         "frames_peak_mib": round(frames_mib, 0),
         "peak_rss_mib": round(peak_rss_mib(), 0),
         "stage_seconds": stages,
+        "stage_cpu_seconds": stages_cpu,
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
@@ -137,6 +143,13 @@ def one_size(practices: int) -> dict[str, Any]:
 def growth_exponent(sizes: list[float], values: list[float]) -> float:
     """Least-squares slope of log(value) on log(size)."""
     return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+
+
+def fixed_plus_linear(sizes: list[float], values: list[float]) -> dict[str, float]:
+    """Least-squares ``value = fixed + per_1000 × size / 1,000``: the cost any run pays and the cost per
+    thousand practices."""
+    per, fixed = np.polyfit(np.asarray(sizes, float) / 1000, values, 1)
+    return {"fixed": round(float(fixed), 1), "per_1000_practices": round(float(per), 1)}
 
 
 def bench_scaling(sizes: tuple[int, ...] = SIZES) -> None:
@@ -155,12 +168,21 @@ def _record(rows: list[dict[str, Any]]) -> Path:
     ns = [r["practices"] for r in rows]
     if len(rows) < 2:
         return record("scaling", {"sizes": rows}, notes="partial: one size")
+    cpu = [r["evaluate_cpu_seconds"] for r in rows]
+    mem = [r["peak_rss_mib"] for r in rows]
+    stages = [s for s in rows[-1]["stage_cpu_seconds"] if all(r["stage_cpu_seconds"].get(s, 0) > 0 for r in rows)]
     metrics = {
         "sizes": rows,
         "time_exponent": round(growth_exponent(ns, [r["evaluate_seconds"] for r in rows]), 2),
-        "memory_exponent": round(growth_exponent(ns, [r["peak_rss_mib"] for r in rows]), 2),
+        "cpu_time_exponent": round(growth_exponent(ns, cpu), 2),
+        "memory_exponent": round(growth_exponent(ns, mem), 2),
+        "frames_memory_exponent": round(growth_exponent(ns, [r["frames_peak_mib"] for r in rows]), 2),
         "pooling_time_exponent": round(growth_exponent(ns, [r["view_seconds"] + r["pooling_seconds"]
                                                             for r in rows]), 2),
+        "stage_cpu_exponents": {s: round(growth_exponent(ns, [r["stage_cpu_seconds"][s] for r in rows]), 2)
+                                for s in stages},
+        "cpu_seconds_fit": fixed_plus_linear(ns, cpu),
+        "peak_mib_fit": fixed_plus_linear(ns, mem),
     }
     return record("scaling", metrics, notes=(
         "evaluate_frames (all analyses, as-was) on synthetic_frames(seed 1) at each size, one process per size; "

@@ -7,6 +7,8 @@ same synthetic England, generated once beforehand (the set-up ``make demo`` reus
 * **baseline**, the demo as it was: a CSV copy of every results table, and the audit on every BLAS thread
   (``pooled.audit.__wrapped__``, the function without :func:`gpscale.blas.one_blas_thread`).
 
+``GPSCALE_BENCH_DEMO_BASELINE`` (a git revision, e.g. the commit before a change) makes the baseline that
+revision's demo with its own defaults instead, run from a temporary checkout of it (``git worktree``).
 Both bundles are checked identical table by table. ``GPSCALE_BENCH_DEMO_PRACTICES`` sets the size (default
 300). Results: ``bench-results/demo.json``. Run: ``python -m tests.bench.run demo``.
 
@@ -31,6 +33,8 @@ import pandas as pd
 from tests.bench.harness import peak_rss_mib, record
 
 PRACTICES = int(os.environ.get("GPSCALE_BENCH_DEMO_PRACTICES", "300"))
+BASELINE_REVISION = os.environ.get("GPSCALE_BENCH_DEMO_BASELINE")
+REPO = Path(__file__).resolve().parents[2]
 SEED = 1
 
 
@@ -61,6 +65,20 @@ def _same_bundles(a: Path, b: Path) -> bool:
     return True
 
 
+def _child(out: Path, variant: str, checkout: Path) -> dict[str, Any]:
+    """Run one variant in a fresh process; the baseline from a checkout of :data:`BASELINE_REVISION` if set."""
+    cwd, env, label = REPO, dict(os.environ), variant
+    if variant == "baseline" and BASELINE_REVISION:
+        subprocess.run(["git", "worktree", "add", "--detach", str(checkout), BASELINE_REVISION], cwd=REPO,
+                       check=True, capture_output=True)
+        cwd, variant = checkout, "now"  # that revision's own defaults
+        env["PYTHONPATH"] = str(checkout / "src")
+        label = f"baseline {BASELINE_REVISION}"
+    done = subprocess.run([sys.executable, "-m", "tests.bench.bench_demo", str(out), variant], capture_output=True,
+                          text=True, cwd=cwd, env=env, check=True)
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "variant": label}
+
+
 def bench_demo() -> None:
     from gpscale.synth import generate
 
@@ -73,10 +91,7 @@ def bench_demo() -> None:
         for variant in ("baseline", "now"):
             out = root / variant
             shutil.copytree(root / "synth", out / "synth")
-            done = subprocess.run([sys.executable, "-m", "tests.bench.bench_demo", str(out), variant],
-                                  capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
-                                  check=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(_child(out, variant, root / "baseline-checkout"))
             print(rows[-1], flush=True)
         base, now = rows
         metrics = {
@@ -86,12 +101,17 @@ def bench_demo() -> None:
             "results_ratio": round(now["results_mib"] / base["results_mib"], 3),
             "identical_bundles": _same_bundles(root / "baseline" / "results", root / "now" / "results"),
             "load_average": round(os.getloadavg()[0], 1),
+            "baseline_revision": BASELINE_REVISION,
         }
     finally:
+        if (root / "baseline-checkout").exists():
+            subprocess.run(["git", "worktree", "remove", "--force", str(root / "baseline-checkout")], cwd=REPO,
+                           check=False)
         shutil.rmtree(root, ignore_errors=True)
     path = record("demo", metrics, notes=(
-        f"run_demo(seed {SEED}, {PRACTICES} practices) after set-up, each variant in a fresh process: now (Parquet "
-        "only, audit on one BLAS thread) against the demo as it was (CSV copies, audit on every BLAS thread)"))
+        f"run_demo(seed {SEED}, {PRACTICES} practices) after set-up, each variant in a fresh process: now against "
+        + (f"revision {BASELINE_REVISION}'s demo with its defaults" if BASELINE_REVISION else
+           "the demo as it was (CSV copies, audit on every BLAS thread)")))
     print(path.read_text())
 
 

@@ -108,9 +108,22 @@ def require_disclosed(obj: object, what: str) -> Disclosed:
     return obj
 
 
-def _cells(frame: pd.DataFrame, unit: str, period: str = "period") -> pd.Series:
-    return (frame[unit].astype(str) + "\x1f" + frame["indicator_id"].astype(str) + "\x1f"
-            + frame[period].astype(str))
+def _cell_keys(left: list[pd.Series], right: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row of two sides' key columns, equal exactly when the rows' values as text are.
+
+    A row with a missing value in any key column gets -1 on either side (as the text cell key a missing
+    part makes missing, such rows match one another). Codes are refactorised after each column, so they
+    stay below the row count and the combined key cannot overflow.
+    """
+    n_left = len(left[0])
+    key = np.zeros(n_left + len(right[0]), dtype=np.int64)
+    missing = np.zeros(key.size, dtype=bool)
+    for a, b in zip(left, right, strict=True):
+        codes, uniq = pd.factorize(pd.concat([a.astype(str), b.astype(str)], ignore_index=True))
+        missing |= codes < 0
+        key = pd.factorize(key * (len(uniq) + 1) + codes + 1)[0].astype(np.int64)
+    key[missing] = -1
+    return key[:n_left], key[n_left:]
 
 
 def disclose(
@@ -149,12 +162,11 @@ def disclose(
         res = decide_pooled(p, e, members, dict(value_types), threshold)
         audited, unaudited = res.audited_blocks, res.unaudited_blocks
         decisions[CellFamily.PRACTICE] = pd.DataFrame({
-            "cell": _cells(p, "practice_code").to_numpy(), "hidden": res.practice_hidden,
-            "rule": res.practice_rule, "unit_id": p["practice_code"].astype(str).to_numpy(),
+            "hidden": res.practice_hidden, "rule": res.practice_rule,
+            "unit_id": p["practice_code"].astype(str).to_numpy(),
             "indicator_id": p["indicator_id"].astype(str).to_numpy(), "period": p["period"].astype(str).to_numpy()})
         decisions[CellFamily.ENTITY] = pd.DataFrame({
-            "cell": _cells(e, "entity_id").to_numpy(), "hidden": res.entity_hidden, "rule": res.entity_rule,
-            "unit_id": e["entity_id"].astype(str).to_numpy(),
+            "hidden": res.entity_hidden, "rule": res.entity_rule, "unit_id": e["entity_id"].astype(str).to_numpy(),
             "indicator_id": e["indicator_id"].astype(str).to_numpy(), "period": e["period"].astype(str).to_numpy()})
     out: dict[str, pd.DataFrame] = {}
     per_table: dict[str, dict[str, int]] = {}
@@ -208,21 +220,24 @@ def _family_rows(frame: pd.DataFrame, spec: TableSpec, decision: pd.DataFrame | 
     n = len(frame)
     if n == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
-    cells = _cells(frame, spec.unit, spec.period)
     if decision is None or decision.empty:
-        known = pd.Series(False, index=frame.index)
+        known = np.zeros(n, dtype=bool)
         hide = np.zeros(n, dtype=bool)
         why = np.full(n, "", dtype=object)
     else:
-        lookup = decision.drop_duplicates("cell").set_index("cell")
-        hit = cells.map(lookup["hidden"])
-        known = hit.notna()
-        hide = hit.astype("boolean").fillna(False).to_numpy(bool)
-        why = cells.map(lookup["rule"]).fillna("").to_numpy(dtype=object)
+        # a row's cell is (unit, indicator, period); the family's first decision on that cell applies
+        cell, wanted = _cell_keys([decision[c] for c in ("unit_id", "indicator_id", "period")],
+                                  [frame[c] for c in (spec.unit, "indicator_id", spec.period)])
+        decided, first = np.unique(cell, return_index=True)
+        at = np.minimum(np.searchsorted(decided, wanted), decided.size - 1)
+        known = decided[at] == wanted
+        row = first[at]
+        hide = known & decision["hidden"].to_numpy(bool)[row]
+        why = np.where(known, decision["rule"].to_numpy(object)[row], "").astype(object)
     # a row carrying counts or protected values for a cell the source does not have is hidden: an
     # unplanned cell is exactly how a hidden value leaks
     carried = frame[[c for c in (*spec.counts, *spec.protect) if c in frame.columns]].notna().any(axis=1)
-    unplanned = (~known & carried).to_numpy()
+    unplanned = ~known & carried.to_numpy(bool)
     hide = hide | unplanned
     why = np.where(unplanned, HideRule.UNPLANNED.value, why)
     return hide, why.astype(object)

@@ -250,6 +250,21 @@ def _enforce(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray
             return
 
 
+class _ByKey:
+    """Positions of an integer key array grouped by key once, each group in its original order.
+
+    ``of(k)`` returns the positions holding ``k`` in ascending order, as ``np.flatnonzero(keys == k)``
+    would, without scanning every key again for each ``k``.
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys, kind="stable")
+        self.sorted = keys[self.order]
+
+    def of(self, key: int) -> np.ndarray:
+        return self.order[np.searchsorted(self.sorted, key, "left"):np.searchsorted(self.sorted, key, "right")]
+
+
 @one_blas_thread()  # small SVDs: more BLAS threads only oversubscribe the cores
 def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, pe: np.ndarray, pr: np.ndarray,
           block: np.ndarray, cost: np.ndarray, max_hidden: int = AUDIT_MAX_HIDDEN, only: np.ndarray | None = None,
@@ -276,29 +291,30 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
     positive = np.zeros(hidden.size, dtype=bool)
     for c in vectors:
         positive |= c > 0
-    unknown = hidden & positive
+    unknown = np.flatnonzero(hidden & positive)
     todo = np.unique(block[unknown])
     if only is not None:
         todo = np.intersect1d(todo, only)
+    # rows, equations and (equation, part) pairs grouped by block once, each kept in its original order
+    unknown_of, eqs_of, parts_of = _ByKey(block[unknown]), _ByKey(eq_block), _ByKey(eq_block[pe])
+    col = np.full(hidden.size, -1, dtype=np.int64)
     for b in todo:
-        cells = np.flatnonzero(unknown & (block == b))
+        cells = unknown[unknown_of.of(b)]
         if cells.size > max_hidden:
             skipped[int(b)] = int(cells.size)
             continue
         audited += 1
-        col = np.full(hidden.size, -1, dtype=np.int64)
         col[cells] = np.arange(cells.size)
-        eqs = np.flatnonzero(eq_block == b)
-        sel = np.isin(pe, eqs)
-        rows_eq, rows_part = pe[sel], pr[sel]
-        index = {int(q): i for i, q in enumerate(eqs)}
+        eqs = eqs_of.of(b)
+        pairs = parts_of.of(b)
+        rows_eq, rows_part = pe[pairs], pr[pairs]
         a = np.zeros((eqs.size, cells.size))
-        for q, t in zip(eqs, eq_total[eqs], strict=True):
-            if col[t] >= 0:
-                a[index[int(q)], col[t]] = 1.0
+        totals = col[eq_total[eqs]]
+        has = totals >= 0
+        a[np.flatnonzero(has), totals[has]] = 1.0
         mask = col[rows_part] >= 0
-        for q, r in zip(rows_eq[mask], rows_part[mask], strict=True):
-            a[index[int(q)], col[r]] -= 1.0
+        np.subtract.at(a, (np.searchsorted(eqs, rows_eq[mask]), col[rows_part[mask]]), 1.0)
+        col[cells] = -1
         keep = np.abs(a).sum(axis=1) > 0
         a, eq_of_row = a[keep], eqs[keep]
         if not a.size:
@@ -312,7 +328,7 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
             # a group total first (that removes an equation without adding an unknown to any other)
             y = u[:, :rank] @ (vt[:rank, j] / s[:rank])
             used = eq_of_row[np.abs(y) > 1e-9]
-            options = np.concatenate([pr[np.isin(pe, used)], eq_total[used]])
+            options = np.concatenate([rows_part[np.isin(rows_eq, used)], eq_total[used]])
             options = options[~hidden[options] & positive[options]]
             if options.size:
                 size = np.min(np.stack([np.where(c[options] > 0, c[options], np.inf) for c in vectors]), axis=0)

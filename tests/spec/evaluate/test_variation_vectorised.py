@@ -1,9 +1,9 @@
 """The variation stage computed for all years and groups at once (issue 17) gives what each piece alone gives.
 
 Dispersion slots every group-year's members by integer codes and computes all cells of one padded width
-together; the oracles are the same table computed one year at a time (exactly equal: the old loop), the
-statistics functions applied to one group's members (to rounding), and the input rows shuffled (to rounding:
-only the order of the sums changes).
+together, and the funnels build one table from every year's columns; the oracles are the same tables
+computed one year at a time (exactly equal: the old loop), the statistics functions applied to one group's
+members (to rounding), and the input rows shuffled (to rounding: only the order of the sums changes).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from gpscale.evaluate.funnels import national_funnels
 from gpscale.evaluate.variation import dispersion
 from gpscale.stats.variation import (
     coefficient_of_variation,
@@ -101,3 +102,15 @@ def test_shuffled_rows_move_no_statistic_beyond_rounding() -> None:
     assert_frame_equal(base[[*keys, "n_practices"]], shuffled[[*keys, "n_practices"]])
     assert np.allclose(base["value"], shuffled["value"], rtol=1e-12, atol=1e-15, equal_nan=True)
     assert (base["entity_type"] == "england").any() and (base["entity_id"] == "G0").any()
+
+
+def test_funnels_of_all_years_in_one_table_equal_each_year_placed_alone() -> None:
+    pv, _mem = world()
+    whole = national_funnels(pv, DEFS)
+    by_year = pd.concat([national_funnels(pv[pv["period"] == fy], DEFS) for fy in FYS], ignore_index=True)
+    keys = ["indicator_id", "period", "practice_code"]
+    assert_frame_equal(whole.sort_values(keys, ignore_index=True), by_year.sort_values(keys, ignore_index=True),
+                       check_exact=True)
+    scores = whole[whole["indicator_id"] == "q"]
+    assert (scores["position"] == "not applicable").all() and scores["lower_95"].isna().all()
+    assert set(whole["od_comparison_95"]) <= {"better", "worse", "similar", "not compared"}

@@ -62,7 +62,7 @@ from gpscale.evaluate.calibration import (
     calibrate_frames,
     scorecard_flags,
 )
-from gpscale.evaluate.common import enum_value
+from gpscale.evaluate.common import enum_value, stacked
 from gpscale.evaluate.evaluative import ComparisonType, evaluative_comparison, evaluative_placements, method_text
 from gpscale.evaluate.funnels import _place, _target
 from gpscale.evaluate.scorecard import scorecard
@@ -173,7 +173,7 @@ def funnels_before(data: PlaceboData) -> pd.DataFrame:
             eng, grp = rows[rows["entity_type"] == "england"], rows[rows["entity_type"] == "group"]
             if eng.empty or len(grp) < 3:
                 continue
-            placed = _place(grp, d, _target(eng, enum_value(d.value_type)))
+            placed = stacked([_place(grp, d, _target(eng, enum_value(d.value_type)))])
             g = grp.assign(period=period, confidence=0.0)
             for conf, k in ((0.95, "95"), (0.998, "998")):
                 labels = placed[f"od_comparison_{k}"].where(placed[f"od_comparison_{k}"] != "not compared",

@@ -15,7 +15,7 @@ the standard error of the maximum-weighted mean of member practices' scores (the
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,18 @@ from gpscale.periods import PeriodType, fy_of_month, parse_period
 
 #: Columns that say what produced a result; every analysis table ends with them.
 PROVENANCE = ["membership_view", "definition_version", "data_version"]
+
+
+def stacked(parts: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One table from pieces given as columns (arrays of one length per piece, or scalars repeated over it).
+
+    Every piece has the same columns (the first piece's order). Building each piece as a data frame and
+    concatenating them cost more than the statistics in the per-year loops of the variation stage (issue 17).
+    """
+    parts = list(parts)
+    lengths = [next(len(v) for v in p.values() if np.ndim(v)) for p in parts]
+    return pd.DataFrame({c: np.concatenate([np.broadcast_to(np.asarray(p[c]), (k,)) for p, k in
+                                            zip(parts, lengths, strict=True)]) for c in parts[0]})
 
 
 def enum_value(v: Any) -> str:

@@ -44,7 +44,7 @@ import pandas as pd
 
 from gpscale.domain.vocabulary import FunnelPosition, ValueType
 from gpscale.evaluate import pooling
-from gpscale.evaluate.common import PROVENANCE, enum_value
+from gpscale.evaluate.common import PROVENANCE, enum_value, stacked
 from gpscale.evaluate.comparator import References
 from gpscale.evaluate.evaluative import EnglandReferences, Placement, place, placements_for_pooled
 from gpscale.stats.funnels import _position_labels, _z_thresholds, funnel, spiegelhalter_overdispersion
@@ -98,8 +98,11 @@ def _funnel_inputs(rows: pd.DataFrame, value_type: str) -> tuple[np.ndarray, np.
 
 
 def _place(rows: pd.DataFrame, definition: Any, target: float,
-           adjusted: dict[float, Placement] | None = None) -> pd.DataFrame:
+           adjusted: dict[float, Placement] | None = None) -> dict[str, Any]:
     """PHE and adjusted funnel placement of ``rows`` (numerator, denominator[, effective_n]) around ``target``.
+
+    Returned as columns (arrays, or scalars for every row), stacked into one table by the caller
+    (:func:`gpscale.evaluate.common.stacked`; issue 17: a data frame per year cost more than the placement).
 
     The adjusted limits are Spiegelhalter's (practices) or, given ``adjusted`` (groups: the evaluative
     placements of the same rows at 95% and 99.8%), the evaluative reference ranges (:func:`_reference_columns`).
@@ -109,40 +112,41 @@ def _place(rows: pd.DataFrame, definition: Any, target: float,
     phe = funnel(x, n, stat, target=target, multiplier=mult)  # type: ignore[arg-type]
     with np.errstate(invalid="ignore", divide="ignore"):
         value = rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float) * mult
-    frame = pd.DataFrame({
+    columns: dict[str, Any] = {
         "value": value, "denominator": n, "target": target * mult,
         "lower_95": phe.lower_95, "upper_95": phe.upper_95, "lower_998": phe.lower_998, "upper_998": phe.upper_998,
         "position": phe.position, "method": phe.method,
-    })
+    }
     if adjusted is None:
         od = funnel(x, n, stat, target=target, multiplier=mult, overdispersion=True)  # type: ignore[arg-type]
-        frame = frame.assign(od_lower_95=od.lower_95, od_upper_95=od.upper_95, od_lower_998=od.lower_998,
-                             od_upper_998=od.upper_998, od_position=od.position,
-                             tau2=od.overdispersion.tau2 if od.overdispersion else np.nan, od_method=od.method)
+        columns.update(od_lower_95=od.lower_95, od_upper_95=od.upper_95, od_lower_998=od.lower_998,
+                       od_upper_998=od.upper_998, od_position=od.position,
+                       tau2=od.overdispersion.tau2 if od.overdispersion else np.nan, od_method=od.method)
     else:
-        frame = frame.assign(**_reference_columns(adjusted, mult))
-    return _labelled(frame, vt, pol)
+        columns.update(_reference_columns(adjusted, mult))
+    return _labelled(columns, vt, pol)
 
 
-def _labelled(frame: pd.DataFrame, value_type: str, polarity: str) -> pd.DataFrame:
-    """``frame`` (a placement) with the PHE limits blanked for QOF scores, which are not counts of events, and
+def _labelled(columns: dict[str, Any], value_type: str, polarity: str) -> dict[str, Any]:
+    """``columns`` (a placement) with the PHE limits blanked for QOF scores, which are not counts of events, and
     every position read as a comparison label at 95% and 99.8% (the last step of both placements)."""
     if value_type == "score":
-        frame[["lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
-        frame["position"] = NOT_APPLICABLE
-        frame["method"] = "PHE limits not applicable: QOF points are not counts of events"
+        columns.update(dict.fromkeys(["lower_95", "upper_95", "lower_998", "upper_998"], np.nan))
+        columns["position"] = NOT_APPLICABLE
+        columns["method"] = "PHE limits not applicable: QOF points are not counts of events"
     for pre in ("", "od_"):
         for conf, k in ((0.95, "95"), (0.998, "998")):
-            frame[f"{pre}comparison_{k}"] = position_label(frame[f"{pre}position"].to_numpy(), polarity, conf)
-    return frame
+            columns[f"{pre}comparison_{k}"] = position_label(np.asarray(columns[f"{pre}position"]), polarity, conf)
+    return columns
 
 
-def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau2: float | None) -> pd.DataFrame:
+def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau2: float | None) -> dict[str, Any]:
     """PHE and adjusted placement of ``rows``, each around its own comparator value ``targets`` (natural scale).
 
     The same limits as :func:`_place` (PHE at the unit's size; ``target +/- z sqrt(s^2 + tau^2)``), evaluated
-    per unit. ``tau2`` None: estimated (the consistent winsorised estimator :func:`_place` uses) from the
-    units' deviations from their own targets, ``(value - target) / s``. A unit without a target is not compared.
+    per unit, as columns (as :func:`_place`). ``tau2`` None: estimated (the consistent winsorised estimator
+    :func:`_place` uses) from the units' deviations from their own targets, ``(value - target) / s``. A unit
+    without a target is not compared.
     """
     vt, mult, pol = enum_value(definition.value_type), float(definition.multiplier), enum_value(definition.polarity)
     x, n, stat = _funnel_inputs(rows, vt)
@@ -160,7 +164,7 @@ def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau
         value = rows["numerator"].to_numpy(float) / rows["denominator"].to_numpy(float) * mult
     thresholds = [np.full(len(z), q) for q in _z_thresholds()]
     limits = "Wilson score" if stat == "proportion" else "exact Poisson"
-    frame = pd.DataFrame({
+    columns = {
         "value": value, "denominator": n, "target": t * mult,
         **{c: v * mult for c, v in zip(("lower_95", "upper_95", "lower_998", "upper_998"), phe, strict=True)},
         "position": np.where(ok, _position_labels(y, *phe), str(FunnelPosition.NOT_COMPARED)),
@@ -170,8 +174,8 @@ def _place_against(rows: pd.DataFrame, definition: Any, targets: np.ndarray, tau
         "method": f"PHE funnel limits ({limits}) around each unit's comparator value",
         "od_method": f"Spiegelhalter additive random-effects overdispersion adjustment around each unit's comparator "
                      f"value (consistent tau^2 estimator, z-scores winsorised at 10%, tau^2={tau2:.4g})",
-    })
-    return _labelled(frame, vt, pol)
+    }
+    return _labelled(columns, vt, pol)
 
 
 #: ``od_method`` of a group funnel: the evaluative comparison's reference range.
@@ -206,13 +210,9 @@ def _target(rows: pd.DataFrame, value_type: str) -> float:
     return float(rows["numerator"].sum() / rows["denominator"].sum())
 
 
-def _keyed(placed: pd.DataFrame, unit: str, ids: pd.Series, indicator_id: str, period: str) -> pd.DataFrame:
-    """Placement rows with their key columns in front (unit, indicator, financial year)."""
-    placed.insert(0, unit, ids.to_numpy())
-    placed.insert(1, "indicator_id", indicator_id)
-    placed.insert(2, "period", period)
-    placed.insert(3, "period_type", "fy")
-    return placed
+def _keyed(placed: dict[str, Any], unit: str, ids: pd.Series, indicator_id: str, period: str) -> dict[str, Any]:
+    """Placement columns with their key columns in front (unit, indicator, financial year)."""
+    return {unit: ids.to_numpy(), "indicator_id": indicator_id, "period": period, "period_type": "fy", **placed}
 
 
 def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, Any]) -> pd.DataFrame:
@@ -229,7 +229,7 @@ def national_funnels(practice_values: pd.DataFrame, definitions: Mapping[str, An
             out.append(_keyed(placed, "practice_code", rows["practice_code"], ind_id, period))
     if not out:
         return pd.DataFrame(columns=["practice_code", "indicator_id", "period", "period_type", *_PLACED])
-    return pd.concat(out, ignore_index=True)
+    return stacked(out)
 
 
 def _provenance(frame: pd.DataFrame, view_label: str, data_version: str,
@@ -285,9 +285,8 @@ def _members_against(practice_values: pd.DataFrame, placed: pd.DataFrame, defini
         target, name = _comparator_of(r, references)
         p = _keyed(_place_against(r, definitions[str(ind_id)], target, float(r["tau2"].iloc[0])), "group_id",
                    r["group_id"], str(ind_id), str(period))
-        p.insert(1, "practice_code", r["practice_code"].to_numpy())
-        out.append(p.assign(comparator=name))
-    return pd.concat(out, ignore_index=True) if out else placed.iloc[:0].assign(comparator=pd.Series(dtype=object))
+        out.append({**p, "practice_code": r["practice_code"].to_numpy(), "comparator": name})
+    return stacked(out) if out else placed.iloc[:0].assign(comparator=pd.Series(dtype=object))
 
 
 def group_funnels(
@@ -333,13 +332,12 @@ def group_funnels(
             else:
                 keyed = grp.assign(group_id=grp["entity_id"])
                 target, name = _comparator_of(keyed, comparator)
-                placed = _keyed(_place_against(keyed, d, target, None), "group_id", grp["entity_id"], ind_id,
-                                period).assign(comparator=name)
-            placed.insert(4, "numerator", grp["numerator"].to_numpy(float))
-            out.append(placed)
+                placed = {**_keyed(_place_against(keyed, d, target, None), "group_id", grp["entity_id"], ind_id,
+                                   period), "comparator": name}
+            out.append({**placed, "numerator": grp["numerator"].to_numpy(float)})
     if not out:
         return pd.DataFrame(columns=GROUP_FUNNEL_COLUMNS)
-    frame = _provenance(pd.concat(out, ignore_index=True), view_label, data_version, versions)
+    frame = _provenance(stacked(out), view_label, data_version, versions)
     return frame[GROUP_FUNNEL_COLUMNS].sort_values(["indicator_id", "period", "group_id"]).reset_index(drop=True)
 
 

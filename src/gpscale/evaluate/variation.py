@@ -23,7 +23,7 @@ import pandas as pd
 
 from gpscale.domain.vocabulary import FunnelPosition, ValueType
 from gpscale.evaluate import pooling
-from gpscale.evaluate.common import PROVENANCE, fy_year, segments
+from gpscale.evaluate.common import PROVENANCE, fy_year, segments, stacked
 from gpscale.stats.variation import (
     coefficient_of_variation,
     dispersion_trend,
@@ -51,17 +51,20 @@ CONVERGENCE_COLUMNS = [
 ]
 
 
-def _padded(rows: pd.DataFrame, key: str, cols: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Pivot member rows into (units x max members) arrays per column, NaN-padded."""
-    keys, codes = np.unique(rows[key].to_numpy(), return_inverse=True)
-    slot = rows.groupby(key, sort=False).cumcount().to_numpy()
-    width = int(slot.max()) + 1 if len(slot) else 1
-    arrays = {}
-    for c in cols:
-        a = np.full((len(keys), width), np.nan)
-        a[codes, slot] = rows[c].to_numpy(float)
-        arrays[c] = a
-    return keys, arrays
+def _units(period: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Member rows slotted into (period, unit) cells by integer codes: (order, cell, slot, cell starts).
+
+    ``order`` sorts the rows by cell, stably, so each cell keeps its rows in their input order (the order
+    their values are summed in); ``cell`` numbers each sorted row's cell and ``slot`` is its position there.
+    """
+    p_codes, _p = pd.factorize(period)
+    u_codes, u_ids = pd.factorize(unit)
+    pair = p_codes.astype(np.int64) * max(len(u_ids), 1) + u_codes
+    order = np.argsort(pair, kind="stable")
+    first = np.concatenate([[True], pair[order][1:] != pair[order][:-1]]) if len(order) else np.array([], bool)
+    starts = np.flatnonzero(first)
+    cell = np.cumsum(first) - 1
+    return order, cell, np.arange(len(order)) - starts[cell], starts
 
 
 def _iqr_rows(value: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -83,19 +86,16 @@ def _iqr_rows(value: np.ndarray, count: np.ndarray) -> np.ndarray:
     return out
 
 
-def _spread(rows: pd.DataFrame, value_type: ValueType, mult: float, key: str) -> pd.DataFrame:
-    """IQR, weighted CV and (counts) SCV of member values per ``key`` unit."""
-    keys, a = _padded(rows, key, ["numerator", "denominator"])
-    x, n = a["numerator"], a["denominator"]
+def _spread_rows(x: np.ndarray, n: np.ndarray, value_type: ValueType, mult: float) -> dict[str, np.ndarray]:
+    """Member count, IQR, weighted CV and (counts) SCV of each row of NaN-padded numerators and denominators."""
     with np.errstate(invalid="ignore", divide="ignore"):
         value = x / n * mult
         pooled = np.nansum(x, axis=1) / np.nansum(n, axis=1)
     count = np.isfinite(value).sum(axis=1)
     few = count < MIN_UNITS
     with np.errstate(invalid="ignore", divide="ignore"):
-        iqr = np.where(few, np.nan, _iqr_rows(value, count))
-        cv = np.where(few, np.nan, coefficient_of_variation(value, n, axis=1))
-    res = {"iqr": iqr, "cv": cv}
+        res = {"n_practices": count, "iqr": np.where(few, np.nan, _iqr_rows(value, count)),
+               "cv": np.where(few, np.nan, coefficient_of_variation(value, n, axis=1))}
     if value_type.counts_events:
         expected = n * pooled[:, None]
         binomial = value_type is ValueType.PROPORTION
@@ -103,8 +103,42 @@ def _spread(rows: pd.DataFrame, value_type: ValueType, mult: float, key: str) ->
             scv = systematic_component_of_variation(x, expected, axis=1, kind="binomial" if binomial else "poisson",
                                                     proportion=pooled[:, None] if binomial else None)
         res["scv"] = np.where(few, np.nan, scv)
-    frames = [pd.DataFrame({key: keys, "n_practices": count, "statistic": s, "value": v}) for s, v in res.items()]
-    return pd.concat(frames, ignore_index=True)
+    return res
+
+
+def _spread(rows: pd.DataFrame, unit: np.ndarray, value_type: ValueType, mult: float) -> dict[str, np.ndarray]:
+    """IQR, weighted CV and (counts) SCV of member values per period and ``unit``, as long columns.
+
+    Each (period, unit) cell is a row of members' values, NaN-padded to the largest cell of its period:
+    sums over a row depend on its padded width (numpy sums in blocks of eight), so the width is the one each
+    period had when periods were taken one at a time, and the cells of all periods with one width are
+    computed together (issue 17: integer codes instead of a group-by on strings per period).
+    """
+    period = rows["period"].to_numpy()
+    order, cell, slot, starts = _units(period, unit)
+    size = np.diff(np.concatenate([starts, [len(order)]]))
+    cell_period = pd.factorize(period[order][starts])[0]
+    width = np.zeros(cell_period.max() + 1 if len(starts) else 0, dtype=np.int64)
+    np.maximum.at(width, cell_period, size)
+    cell_width = width[cell_period]
+    x_all, n_all = rows["numerator"].to_numpy(float)[order], rows["denominator"].to_numpy(float)[order]
+    stats: dict[str, np.ndarray] = {}
+    for w in np.unique(cell_width):
+        cells = np.flatnonzero(cell_width == w)
+        local = np.full(len(starts), -1)
+        local[cells] = np.arange(len(cells))
+        mine = local[cell] >= 0
+        x, n = np.full((len(cells), w), np.nan), np.full((len(cells), w), np.nan)
+        x[local[cell[mine]], slot[mine]] = x_all[mine]
+        n[local[cell[mine]], slot[mine]] = n_all[mine]
+        for name, v in _spread_rows(x, n, value_type, mult).items():
+            stats.setdefault(name, np.empty(len(starts), dtype=v.dtype))[cells] = v
+    count = stats.pop("n_practices", np.zeros(0, dtype=np.int64))
+    names = list(stats)
+    k = len(names)
+    return {"entity_id": np.tile(unit[order][starts], k), "period": np.tile(period[order][starts], k),
+            "n_practices": np.tile(count, k), "statistic": np.repeat(np.array(names, dtype=object), len(starts)),
+            "value": np.concatenate([stats[s] for s in names]) if names else np.zeros(0)}
 
 
 _DISPERSION_METHODS = {
@@ -129,25 +163,18 @@ def dispersion(
     pv = pooling.usable(practice_values)
     pv = pv[pv["period_type"] == "fy"]
     versions = versions or {}
-    out = []
+    parts: list[dict[str, Any]] = []
     for ind_id, d in definitions.items():
         vt, mult = ValueType(d.value_type), float(d.multiplier)
         rows = pv[pv["indicator_id"] == ind_id]
         if rows.empty:
             continue
         grp = rows.merge(members, on=["practice_code", "period"], how="inner")
-        for period, r in grp.groupby("period", sort=True):
-            s = _spread(r, vt, mult, "group_id").rename(columns={"group_id": "entity_id"})
-            s["entity_type"] = "group"
-            s["period"] = period
-            s["indicator_id"] = ind_id
-            out.append(s)
-        for period, r in rows.groupby("period", sort=True):
-            s = _spread(r.assign(_e=pooling.ENGLAND_ID), vt, mult, "_e").rename(columns={"_e": "entity_id"})
-            s["entity_type"] = "england"
-            s["period"] = period
-            s["indicator_id"] = ind_id
-            out.append(s)
+        parts.append({**_spread(grp, grp["group_id"].to_numpy(), vt, mult), "entity_type": "group",
+                      "indicator_id": ind_id})
+        parts.append({**_spread(rows, np.full(len(rows), pooling.ENGLAND_ID, dtype=object), vt, mult),
+                      "entity_type": "england", "indicator_id": ind_id})
+    out = [stacked(parts)] if any(len(p["value"]) for p in parts) else []
     if funnels is not None and not funnels.empty:
         f = funnels.assign(
             outside_95=funnels["od_position"].isin([str(p) for p in FunnelPosition if p.outside_95]),

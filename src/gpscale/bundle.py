@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from gpscale import __version__, export
 from gpscale.disclosure import Disclosed, require_disclosed
@@ -46,8 +46,9 @@ _SECRET = object()
 #: or as a parenthesised ``OR`` of such terms.
 _TERM = re.compile(r"^(?:(?P<col>[a-z][a-z0-9_]*)\s*=\s*(?:(?P<param>\?)|'(?P<text>[^']*)')"
                    r"|(?P<not>NOT\s+)?(?P<flag>[a-z][a-z0-9_]*))$")
-#: A filter read with Arrow: the expression, and the ``(column, value)`` equalities that choose the row groups.
-_Parsed = tuple[pc.Expression, list[list[tuple[str, Any]]]]
+#: A filter read with Arrow: the expression, the ``(column, value)`` equalities that choose the row groups, and the
+#: columns it reads.
+_Parsed = tuple[pc.Expression, list[list[tuple[str, Any]]], list[str]]
 _ORDER = re.compile(r"^[a-z][a-z0-9_]*(\s*,\s*[a-z][a-z0-9_]*)*$")
 
 
@@ -65,7 +66,7 @@ class Bundle:
         self.manifest = manifest
         self._con = con
         self._local = threading.local()
-        self._fragments: dict[str, ds.ParquetFileFragment] = {}
+        self._meta: dict[str, pq.FileMetaData] = {}
         self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
 
@@ -136,6 +137,7 @@ class Bundle:
         values = list(params)
         pins: list[list[tuple[str, Any]]] = []
         either_of: list[tuple[str, Any]] | None = []
+        used: list[str] = []
 
         def term(text: str) -> pc.Expression | None:
             nonlocal either_of
@@ -143,6 +145,7 @@ class Bundle:
             col = m and (m["col"] or m["flag"])
             if m is None or col not in known:
                 return None
+            used.append(col)
             if m["param"]:
                 if not values or not isinstance(values[0], str | int | float | bool):
                     return None
@@ -171,17 +174,15 @@ class Bundle:
             if either_of:
                 pins.append(either_of)
             expr = expr & either
-        return None if values else (expr, pins)
+        return None if values else (expr, pins, used)
 
-    def _fragment(self, name: str) -> ds.ParquetFileFragment:
-        """The table's Parquet file as an Arrow fragment whose row-group statistics are read once and kept."""
+    def _metadata(self, name: str) -> pq.FileMetaData:
+        """The table's Parquet footer (schema and row-group statistics), read once and kept."""
         with self._lock:
-            found = self._fragments.get(name)
+            found = self._meta.get(name)
             if found is None:
-                dataset = ds.dataset(self.folder / self.manifest["tables"][name]["file"], format="parquet")
-                found = next(iter(dataset.get_fragments()))
-                found.ensure_complete_metadata()
-                self._fragments[name] = found
+                found = pq.read_metadata(self.folder / self.manifest["tables"][name]["file"])
+                self._meta[name] = found
             return found
 
     def _ranges(self, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +191,7 @@ class Bundle:
         with self._lock:
             found = self._stats.get(key)
         if found is None:
-            meta = self._fragment(name).metadata
+            meta = self._metadata(name)
             at = meta.schema.names.index(column)
             stats = [meta.row_group(i).column(at).statistics for i in range(meta.num_row_groups)]
             ok = [s is not None and s.has_min_max for s in stats]
@@ -217,7 +218,7 @@ class Bundle:
         """Per row group, whether its statistics allow any of ``column = value`` (None: they cannot tell)."""
         out: np.ndarray | None = None
         for column, value in either_of:
-            if column not in self._fragment(name).metadata.schema.names:
+            if column not in self._metadata(name).schema.names:
                 return None
             lo, hi = self._ranges(name, column)
             try:
@@ -230,22 +231,36 @@ class Bundle:
     def _read(self, name: str, parsed: _Parsed, columns: Sequence[str], order: str) -> pd.DataFrame | None:
         """Rows of ``name`` matching the parsed filter, as DuckDB would return them (plain columns, no pandas index);
         None when no row matches (an empty frame's column types are DuckDB's to give) or when Arrow cannot compare
-        a value with its column's type (DuckDB casts it)."""
-        expr, pins = parsed
-        fragment = self._fragment(name)
+        a value with its column's type (DuckDB casts it).
+
+        The chosen row groups are read straight from the file with the kept footer (only the shown and filtered
+        columns), filtered in memory and, when every sort column is text or integer, sorted by Arrow's stable
+        sort: a third of the time of a dataset scan with a filter and a pandas sort."""
+        expr, pins, used = parsed
+        meta = self._metadata(name)
         groups = self._row_groups(name, pins)
         if groups is not None and not groups:
             return None
-        part = fragment if groups is None else fragment.subset(row_group_ids=groups)
+        keys = [c.strip() for c in order.split(",")] if order else []
+        shown = list(columns) or meta.schema.names
+        needed = list(dict.fromkeys([*shown, *used, *keys]))
+        file = pq.ParquetFile(self.folder / self.manifest["tables"][name]["file"], metadata=meta)
         try:
-            table = part.to_table(filter=expr, columns=list(columns) or None, use_threads=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = file.read_row_groups(range(meta.num_row_groups) if groups is None else groups, columns=needed,
+                                         use_threads=False)
+            table = table.filter(expr)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
             return None
         if table.num_rows == 0:
             return None
+        if keys and all(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                        for t in (table.schema.field(k).type for k in keys)):
+            table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
+            keys = []
+        table = table.select(shown)
         frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas()
-        if order:
-            frame = frame.sort_values([c.strip() for c in order.split(",")], kind="stable").reset_index(drop=True)
+        if keys:
+            frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
         return frame
 
     def close(self) -> None:

@@ -79,8 +79,8 @@ def _css() -> str:
     return (resources.files("gpscale.web") / "static" / "gpscale.css").read_text(encoding="utf-8") + palette.css()
 
 
-def _rug_html(data: ResultsData, group_id: str, conf: float) -> str:
-    periods, grid, _ = S.rug(data, group_id, conf)
+def _rug_html(data: ResultsData, group_id: str, conf: float, years: S.GroupYears) -> str:
+    periods, grid = S.rug(data, group_id, conf, years)
     periods = periods[-8:]  # the latest eight years fit a page; the download has every year
     for row in grid:
         row["cells"] = row["cells"][-8:]
@@ -96,7 +96,8 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     trends = S.latest_trends(data, group_id, conf)
     prof = S.group_profile(data, group_id)
     facts, info = prof["facts"], prof["info"]
-    summary = S.group_summary(data, group_id, conf, rows, trends)
+    years = S.group_years(data, group_id, conf)
+    summary = S.group_summary(data, group_id, conf, years, trends)
     lines = [f"{info['kind_label'].capitalize()} with {facts['current_members']} member practices now "
              f"({facts['ever_members']} ever); membership view {data.view}; data version {data.data_version}."]
     if facts.get("commissioners") is not None:
@@ -105,8 +106,8 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     out = [Section("summary", f"Summary: {name}", lines, [Block("html", summary_html)], page_break=False)]
 
     sec = Section("scorecard", "Scorecard against England", [SENTENCES[DEFAULT_COMPARISON], S.SIMILAR_NOTE])
-    sec.blocks += [Block("html", legend_html()), Block("html", _rug_html(data, group_id, conf))]
-    spine, _ = S.spine_chart(data, group_id, conf)
+    sec.blocks += [Block("html", legend_html()), Block("html", _rug_html(data, group_id, conf, years))]
+    spine = S.spine_chart(data, group_id, conf, years)
     sec.blocks.append(_chart(spine, "Latest year of each indicator against England and the spread of all groups."))
     sec.intro.append(S.SPINE_NOTE)
     out.append(sec)
@@ -115,7 +116,7 @@ def group_sections(data: ResultsData, group_id: str, conf: float = 0.95) -> list
     for ind in data.indicators.values():
         if rows[(rows["indicator_id"] == ind.id) & (rows["period_type"] == "fy")].empty:
             continue
-        chart, _ = S.trend_chart(data, group_id, ind.id, conf, rows=rows, trends=trends)
+        chart = S.trend_chart(data, group_id, ind.id, conf, years, trends)
         t = trends.get(ind.id)
         sec.blocks.append(_chart(chart, f"Latest trend: {t['classification'] if t else 'not calculated'}."))
     out.append(sec)

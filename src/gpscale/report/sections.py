@@ -144,11 +144,6 @@ def shown_label(comparison: Any, suppressed: Any) -> str:
         else str(comparison)
 
 
-def _labels(frame: pd.DataFrame, column: str = "comparison") -> list[str]:
-    sup = frame["suppressed"].tolist() if "suppressed" in frame else [False] * len(frame)
-    return [shown_label(c, s) for c, s in zip(frame[column].tolist(), sup, strict=True)]
-
-
 # ----------------------------------------------------------------------------------------------- England
 
 
@@ -231,10 +226,16 @@ def _groups_table(data: ResultsData, conf: float, kind: str | None) -> Table:
     )
 
 
+def group_info(data: ResultsData, group_id: str) -> dict[str, Any]:
+    """The group's registry row (a copy; the rows are indexed once per bundle)."""
+    found = data.once("group_info", lambda: {str(r["group_id"]): {k: _clean(v) for k, v in r.items()}
+                                             for r in row_dicts(data.groups)}).get(group_id)
+    return dict(found) if found is not None else {"group_id": group_id, "name": group_id}
+
+
 def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
-    """The group's registry facts, its members (the spells the evaluation used) and its size over time."""
-    g = data.groups[data.groups["group_id"] == group_id]
-    info = {k: _clean(v) for k, v in g.iloc[0].items()} if not g.empty else {"group_id": group_id, "name": group_id}
+    """The group's registry facts and its members (the spells the evaluation used)."""
+    info = group_info(data, group_id)
     info["kind_label"] = KIND_LABELS.get(str(info.get("kind")), str(info.get("kind") or "group"))
     members = data.group_members(group_id)
     keep = [c for c in ("practice_code", "name", "start_date", "end_date", "postcode", "commissioner", "icb",
@@ -247,23 +248,54 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
         "icbs": int(current["icb"].nunique()) if "icb" in current else None,
         "contract_mix": (current["contract_type"].value_counts().to_dict() if "contract_type" in current else {}),
     }
+    return {"info": info, "facts": facts, "members": members[keep]}
+
+
+def group_size(data: ResultsData, group_id: str) -> pd.DataFrame:
+    """The group's practices with data in each financial year (its size download)."""
     rows = data.group_rows(group_id)
     size = rows[(rows["confidence"] == 0.95) & (rows["period_type"] == "fy")].groupby("period")["n_practices"].max()
-    size_frame = size.reset_index().rename(columns={"n_practices": "practices_with_data"})
-    return {"info": info, "facts": facts, "members": members[keep], "size": size_frame}
+    return size.reset_index().rename(columns={"n_practices": "practices_with_data"})
 
 
-def rug(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[list[str], list[dict[str, Any]], pd.DataFrame]:
+#: The scorecard columns a group page's rug, spine, trend and summary show.
+_YEAR_COLUMNS = ("indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison", "suppressed",
+                 "suppression", "method")
+
+
+@dataclass(frozen=True)
+class GroupYears:
+    """One group's financial-year scorecard rows at one confidence level, as dicts made once and shared by the
+    rug, spine, trend and summary of a page (each row also holds ``shown``, the label a reader sees)."""
+
+    rows: list[dict[str, Any]]  # by indicator, then period (the scorecard's order)
+    by_key: dict[tuple[str, str], dict[str, Any]]
+
+    def of(self, indicator_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["indicator_id"] == indicator_id]
+
+
+def group_years(data: ResultsData, group_id: str, conf: float = 0.95) -> GroupYears:
+    """The group's financial-year rows at ``conf`` (only the columns the pages show, read once)."""
+    t = data.table("scorecard", "entity_id = ? AND confidence = ? AND period_type = 'fy'", [group_id, conf],
+                   columns=_YEAR_COLUMNS, order="indicator_id, period")
+    rows = [] if t is None else row_dicts(t)
+    for r in rows:
+        r["indicator_id"], r["period"] = str(r["indicator_id"]), str(r["period"])
+        r["shown"] = shown_label(r["comparison"], r["suppressed"])
+    return GroupYears(rows, {(r["indicator_id"], r["period"]): r for r in rows})
+
+
+def rug(data: ResultsData, group_id: str, conf: float = 0.95,
+        years: GroupYears | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """Tartan rug: indicators × financial years, each cell the value and its comparison with England."""
-    rows = data.group_rows(group_id)
-    rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")].copy()
-    rows["shown"] = _labels(rows)
-    periods = sorted(rows["period"].astype(str).unique().tolist())
-    shown = rows[["indicator_id", "period", "value", "lower", "upper", "comparator_value", "shown", "suppression"]]
-    lookup = {(str(r["indicator_id"]), str(r["period"])): r for r in row_dicts(shown)}
+    years = group_years(data, group_id, conf) if years is None else years
+    lookup = years.by_key
+    periods = sorted({p for _, p in lookup})
+    have = {i for i, _ in lookup}
     grid: list[dict[str, Any]] = []
     for ind in data.indicators.values():
-        if not any(k[0] == ind.id for k in lookup):
+        if ind.id not in have:
             continue
         cells = []
         for p in periods:
@@ -279,22 +311,33 @@ def rug(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[list[str]
             cells.append({"period": p, "cls": comp.replace(" ", "-"), "text": svg.fmt(x["value"], 1),
                           "label": SYMBOLS.get(comp, comp), "title": title})
         grid.append({"id": ind.id, "title": ind.title, "unit": ind.unit, "cells": cells})
-    cols = ["indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison_type", "comparison",
-            "placebo_flagged_rate", "descriptive_lower", "descriptive_upper", "descriptive_comparison",
-            "descriptive_placebo_flagged_rate", "confidence", "method", "numerator", "denominator", "n_practices",
-            "suppressed", "suppression", "membership_view", "definition_version", "data_version"]
-    frame = rows[cols].sort_values(["indicator_id", "period"]).reset_index(drop=True)
+    return periods, grid
+
+
+#: The scorecard download's columns.
+SCORECARD_COLUMNS = (
+    "indicator_id", "period", "value", "lower", "upper", "comparator_value", "comparison_type", "comparison",
+    "placebo_flagged_rate", "descriptive_lower", "descriptive_upper", "descriptive_comparison",
+    "descriptive_placebo_flagged_rate", "confidence", "method", "numerator", "denominator", "n_practices",
+    "suppressed", "suppression", "membership_view", "definition_version", "data_version")
+
+
+def scorecard_table(data: ResultsData, group_id: str, conf: float = 0.95) -> pd.DataFrame:
+    """The rug's rows with intervals, methods and counts (the scorecard download)."""
+    rows = data.table("scorecard", "entity_id = ?", [group_id], columns=[*SCORECARD_COLUMNS, "period_type"],
+                      order="indicator_id, period")
+    if rows is None:
+        rows = data.england.iloc[0:0]
+    rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")]
+    frame = rows[list(SCORECARD_COLUMNS)].sort_values(["indicator_id", "period"]).reset_index(drop=True)
     frame.insert(0, "group_id", group_id)
-    return periods, grid, frame
+    return frame
 
 
-def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[Chart, pd.DataFrame]:
-    """The group's latest value on each indicator against England and the spread of all groups."""
-    rows = data.group_rows(group_id)
-    rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")].copy()
-    rows["shown"] = _labels(rows)
-    mine = {(str(r["indicator_id"]), str(r["period"])): r for r in row_dicts(rows[["indicator_id", "period", "value",
-                                                                                   "shown"]])}
+def _spine(data: ResultsData, group_id: str, conf: float,
+           years: GroupYears | None) -> tuple[list[svg.SpineRow], list[dict[str, Any]]]:
+    """The spine chart's rows and the same rows as its download shows them."""
+    mine = (group_years(data, group_id, conf) if years is None else years).by_key
     spread = data.once(f"group_distribution|{conf}", lambda: _spread(data, conf))
     out, spine_rows = [], []
     for ind in data.indicators.values():
@@ -314,13 +357,23 @@ def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95) -> tuple[C
         out.append({"indicator_id": ind.id, "indicator": ind.title, "period": period, "value": value,
                     "comparison": comp, "england": ev, "groups_min": d["minimum"], "groups_q1": d["q1"],
                     "groups_q3": d["q3"], "groups_max": d["maximum"], "confidence": conf})
+    return spine_rows, out
+
+
+def spine_chart(data: ResultsData, group_id: str, conf: float = 0.95, years: GroupYears | None = None) -> Chart:
+    """The group's latest value on each indicator against England and the spread of all groups."""
     name = data.group_name(group_id)
-    chart = Chart(
-        f"Spine chart: {name}", svg.spine(spine_rows, f"{name} against England and all groups"),
+    return Chart(
+        f"Spine chart: {name}",
+        svg.spine(_spine(data, group_id, conf, years)[0], f"{name} against England and all groups"),
         f"Latest year of each indicator; {pct(conf)} intervals against England's value; spread of published group "
         f"values (view {data.view}).", [SPINE_NOTE],
     )
-    return chart, pd.DataFrame(out)
+
+
+def spine_table(data: ResultsData, group_id: str, conf: float = 0.95) -> pd.DataFrame:
+    """The spine chart's values (its download)."""
+    return pd.DataFrame(_spine(data, group_id, conf, None)[1])
 
 
 def _spread(data: ResultsData, conf: float) -> dict[tuple[str, str], dict[str, Any]]:
@@ -351,62 +404,71 @@ def latest_trends(data: ResultsData, entity_id: str, conf: float = 0.95) -> dict
     return {str(r["indicator_id"]): r for r in row_dicts(t)}
 
 
+def _trend(data: ResultsData, group_id: str, indicator_id: str, conf: float,
+           years: GroupYears | None) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, Any], str]:
+    """The periods of a trend chart, the group's rows and England's values by period, and the group's method."""
+    g = (group_years(data, group_id, conf) if years is None else years).of(indicator_id)
+    england = england_by_year(data, indicator_id, conf)
+    gi = {r["period"]: r for r in g}
+    periods = sorted(set(gi) | set(england))
+    return periods, gi, england, str(g[0]["method"]) if g else ""
+
+
 def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float = 0.95,
-                rows: pd.DataFrame | None = None, trends: dict[str, dict[str, Any]] | None = None,
-                ) -> tuple[Chart, pd.DataFrame]:
+                years: GroupYears | None = None, trends: dict[str, dict[str, Any]] | None = None) -> Chart:
     """The group's yearly values with intervals against England's, and the evaluation's latest trend."""
     ind = data.indicators[indicator_id]
-    rows = data.group_rows(group_id) if rows is None else rows
-    g = rows[(rows["indicator_id"] == indicator_id) & (rows["confidence"] == conf) & (rows["period_type"] == "fy")]
-    england = england_by_year(data, indicator_id, conf)
-    periods = sorted(set(g["period"].astype(str)) | set(england))
-    gi = {str(r["period"]): r for r in row_dicts(g[["period", "value", "lower", "upper", "comparison", "suppressed"]])}
-    ei = {p: {"value": v} for p, v in england.items()}
+    periods, gi, england, method = _trend(data, group_id, indicator_id, conf, years)
 
-    def col(by_period: dict[str, dict[str, Any]], c: str) -> list[float | None]:
-        return [_clean(by_period[p][c]) if p in by_period else None for p in periods]
+    def col(c: str) -> list[float | None]:
+        return [_clean(gi[p][c]) if p in gi else None for p in periods]
 
     name = data.group_name(group_id)
-    series = [svg.Series(name, col(gi, "value"), col(gi, "lower"), col(gi, "upper"), svg.GROUP),
-              svg.Series("England", col(ei, "value"), None, None, svg.ENGLAND, dashed=True)]
+    series = [svg.Series(name, col("value"), col("lower"), col("upper"), svg.GROUP),
+              svg.Series("England", [_clean(england[p]) if p in england else None for p in periods], None, None,
+                         svg.ENGLAND, dashed=True)]
     tr = (latest_trends(data, group_id, conf) if trends is None else trends).get(indicator_id)
     test = (f" Latest trend ({tr['segment_first']} to {tr['segment_last']}): {tr['classification']}"
             f" ({tr['method']}).") if tr else ""
-    method = str(g["method"].iloc[0]) if not g.empty else ""
-    chart = Chart(
+    return Chart(
         f"{ind.title}: {name} and England",
         svg.trend(periods, series, f"{ind.title}: {name} and England", ind.unit, ind.breaks),
         f"{method}. Membership view {data.view}. {periods[0] if periods else ''} to {periods[-1] if periods else ''}."
         + test,
         [TREND_NOTE],
     )
-    frame = pd.DataFrame({"period": periods, "group_value": col(gi, "value"), "group_lower": col(gi, "lower"),
-                          "group_upper": col(gi, "upper"),
-                          "comparison": [shown_label(gi[p]["comparison"], gi[p]["suppressed"])
-                                         if p in gi else "" for p in periods],
-                          "england_value": col(ei, "value")})
+
+
+def trend_table(data: ResultsData, group_id: str, indicator_id: str, conf: float = 0.95) -> pd.DataFrame:
+    """The trend chart's values (its download)."""
+    periods, gi, england, method = _trend(data, group_id, indicator_id, conf, None)
+
+    def col(c: str) -> list[float | None]:
+        return [_clean(gi[p][c]) if p in gi else None for p in periods]
+
+    frame = pd.DataFrame({"period": periods, "group_value": col("value"), "group_lower": col("lower"),
+                          "group_upper": col("upper"),
+                          "comparison": [gi[p]["shown"] if p in gi else "" for p in periods],
+                          "england_value": [_clean(england[p]) if p in england else None for p in periods]})
     frame.insert(0, "indicator_id", indicator_id)
     frame.insert(0, "group_id", group_id)
     frame["confidence"] = conf
     frame["method"] = method
     frame["membership_view"] = data.view
-    return chart, frame
+    return frame
 
 
-def group_summary(data: ResultsData, group_id: str, conf: float = 0.95, rows: pd.DataFrame | None = None,
+def group_summary(data: ResultsData, group_id: str, conf: float = 0.95, years: GroupYears | None = None,
                   trends: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The one-page summary: indicators better / worse than England in their latest year, improving / worsening."""
-    rows = data.group_rows(group_id) if rows is None else rows
-    latest = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")]
-    shown = {(str(i), str(p)): shown_label(c, s) for i, p, c, s in zip(
-        latest["indicator_id"].tolist(), latest["period"].tolist(), latest["comparison"].tolist(),
-        latest["suppressed"].tolist(), strict=True)}
+    shown = (group_years(data, group_id, conf) if years is None else years).by_key
     out: dict[str, list[str]] = {"better": [], "worse": [], "higher": [], "lower": [], "similar": [],
                                  "hidden": [], "improving": [], "worsening": []}
     for ind in data.indicators.values():
-        label = shown.get((ind.id, str(data.latest_fy(ind.id))))
-        if label is None:
+        row = shown.get((ind.id, str(data.latest_fy(ind.id))))
+        if row is None:
             continue
+        label = row["shown"]
         key = "hidden" if label == SUPPRESSED else label
         if key in out:
             out[key].append(f"{ind.title} ({data.latest_fy(ind.id)})")

@@ -178,6 +178,11 @@ def _row(rec: dict[str, Any]) -> ResultRow:
     return ResultRow(**{k: v for k, v in r.items() if k in ResultRow.model_fields})
 
 
+def _result_columns(data: ResultsData) -> list[str]:
+    """The scorecard columns a :class:`ResultRow` shows (a group's latest rows read only these)."""
+    return [c for c in data.bundle.columns("scorecard") if c in ResultRow.model_fields]
+
+
 def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]) -> None:
     """Add the ``/api/v1`` routes to ``app``; ``d()`` returns the loaded results."""
 
@@ -234,15 +239,13 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
     def api_group(group_id: Annotated[str, PathParam(pattern=GROUP_ID)], conf: Conf = "0.95") -> dict[str, Any]:
         need_group(group_id)
         data = d()
-        prof = S.group_profile(data, group_id)
-        info = prof["info"]
-        rows = data.group_rows(group_id)
-        c = float(conf)
-        rows = rows[(rows["confidence"] == c) & (rows["period_type"] == "fy")]
-        by_key = {(str(r["indicator_id"]), str(r["period"])): r for r in S.row_dicts(rows)}
+        info = S.group_info(data, group_id)
+        rows = data.table("scorecard", "entity_id = ? AND confidence = ? AND period_type = 'fy'",
+                          [group_id, float(conf)], columns=_result_columns(data))
+        by_key = {(str(r["indicator_id"]), str(r["period"])): r for r in S.row_dicts(rows)} if rows is not None else {}
         latest = [_row(by_key[(i, str(data.latest_fy(i)))]) for i in data.indicators
                   if (i, str(data.latest_fy(i))) in by_key]
-        members = prof["members"]
+        members = data.group_members(group_id)
         current = members.loc[members["end_date"] == "", "practice_code"].tolist() if "end_date" in members else []
         founded = (_s(info.get("founded")) or "")[:10] or None
         return {"group_id": group_id, "name": str(info.get("name")), "kind": _s(info.get("kind")),

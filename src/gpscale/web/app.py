@@ -342,15 +342,16 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         c = conf_of(conf)
         data_ = d()
         prof = S.group_profile(data_, group_id)
-        periods, grid, _ = S.rug(data_, group_id, c)
-        spine, _ = S.spine_chart(data_, group_id, c)
+        years = S.group_years(data_, group_id, c)
+        periods, grid = S.rug(data_, group_id, c, years)
+        spine = S.spine_chart(data_, group_id, c, years)
         ind_ids = [g["id"] for g in grid]
         if indicator is not None and indicator not in data_.indicators:
             raise NotFound(f"no indicator {indicator}")
         chosen = indicator or (ind_ids[0] if ind_ids else None)
         trends = S.latest_trends(data_, group_id, c)
-        trend = S.trend_chart(data_, group_id, chosen, c, trends=trends)[0] if chosen else None
-        summary = S.group_summary(data_, group_id, c, trends=trends)
+        trend = S.trend_chart(data_, group_id, chosen, c, years, trends) if chosen else None
+        summary = S.group_summary(data_, group_id, c, years, trends)
         monthly = [i for i in data_.indicators.values() if i.is_monthly and i.id in ind_ids]
         members = prof["members"]
         mcols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),
@@ -512,17 +513,17 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         c = conf_of(conf)
         data_ = d()
         if table == "scorecard":
-            frame = S.rug(data_, group_id, c)[2]
+            frame = S.scorecard_table(data_, group_id, c)
         elif table == "spine":
-            frame = S.spine_chart(data_, group_id, c)[1]
+            frame = S.spine_table(data_, group_id, c)
         elif table == "members":
             frame = S.group_profile(data_, group_id)["members"]
         elif table == "size":
-            frame = S.group_profile(data_, group_id)["size"]
+            frame = S.group_size(data_, group_id)
         else:
             iid = indicator or next(iter(data_.indicators))
             need_indicator(iid)
-            frame = S.trend_chart(data_, group_id, iid, c)[1]
+            frame = S.trend_table(data_, group_id, iid, c)
         return csv_response(frame, f"{group_id}_{table}.csv")
 
     @app.get("/download/indicators/{indicator_id}/{table}.csv", include_in_schema=False)

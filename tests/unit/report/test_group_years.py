@@ -1,0 +1,57 @@
+"""A group page reads its financial-year rows once, filtered and narrowed in the read (``group_years``): they must be
+the rows the whole-group read gives after filtering with pandas, in the same order, with the same label, for every
+group and both confidence levels; the downloads made separately (scorecard, spine, trend) match the page's rows."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import pytest
+
+from gpscale.bundle import open_bundle
+from gpscale.report import sections as S
+from gpscale.report.data import ResultsData
+from tests.unit.web.world import world
+
+
+@functools.cache
+def _data() -> ResultsData:
+    return ResultsData(open_bundle(world().results))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)) or a == b
+
+
+@pytest.mark.parametrize("conf", S.CONFIDENCES)
+def test_group_years_are_the_filtered_whole_group_rows(conf):
+    data = _data()
+    for gid in sorted(data.group_ids):
+        whole = data.group_rows(gid)
+        expected = whole[(whole["confidence"] == conf) & (whole["period_type"] == "fy")]
+        years = S.group_years(data, gid, conf)
+        assert len(years.rows) == len(expected)
+        for got, want in zip(years.rows, S.row_dicts(expected), strict=True):
+            assert got["shown"] == S.shown_label(want["comparison"], want["suppressed"])
+            assert all(_same(got[k], want[k] if k not in ("indicator_id", "period") else str(want[k]))
+                       for k in got if k != "shown")
+
+
+def test_downloads_agree_with_the_page_rows():
+    data = _data()
+    for gid in sorted(data.group_ids):
+        years = S.group_years(data, gid, 0.95)
+        card = S.scorecard_table(data, gid, 0.95)
+        assert list(zip(card["indicator_id"], card["period"], strict=True)) == \
+            [(r["indicator_id"], r["period"]) for r in years.rows]
+        spine = S.spine_table(data, gid, 0.95)
+        for r in S.row_dicts(spine):
+            row = years.by_key.get((r["indicator_id"], str(r["period"])))
+            assert r["comparison"] == (row["shown"] if row else "not compared")
+        for iid in {r["indicator_id"] for r in years.rows}:
+            trend = S.trend_table(data, gid, iid, 0.95)
+            mine = {r["period"]: r for r in years.of(iid)}
+            for r in S.row_dicts(trend):
+                assert r["comparison"] == (mine[r["period"]]["shown"] if r["period"] in mine else "")

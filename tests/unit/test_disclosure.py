@@ -416,3 +416,25 @@ def test_family_rows_take_each_cells_first_decision_in_any_row_order():
     order = np.random.default_rng(0).permutation(len(frame))
     hide2, why2 = _family_rows(frame.iloc[order], spec, decision)
     assert hide2.tolist() == hide[order].tolist() and why2.tolist() == why[order].tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=25), min_size=7, max_size=7), st.sampled_from(["overlap", "solo"]),
+       st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=4))
+def test_property_enforcing_the_changed_equations_is_enforcing_them_all(counts, layout, extra):
+    # after the equations settle, rows the audit hides can only unsettle their own equations: looking at
+    # those alone ends where looking at every equation does
+    from gpscale.disclosure.pooled import _enforce, _equations, _System
+
+    practice, entity, members, *_ = _blocks(counts, layout)
+    vt_p, vt_e = (f["indicator_id"].map({"x": "proportion", "y": "proportion"}) for f in (practice, entity))
+    system = _System(*_equations(practice, entity, members, vt_p, vt_e))
+    vectors = [np.concatenate([f[c].to_numpy(float) for f in (practice, entity)]) for c in ("numerator", "denominator")]
+    hidden = (vectors[0] > 0) & (vectors[0] < COUNT_THRESHOLD)
+    assert _enforce(hidden, vectors, system, COUNT_THRESHOLD)
+    rows = np.array([r % hidden.size for r in extra])
+    hidden[rows] = True
+    only_changed, everything = hidden.copy(), hidden.copy()
+    assert _enforce(only_changed, vectors, system, COUNT_THRESHOLD, rows)
+    assert _enforce(everything, vectors, system, COUNT_THRESHOLD)
+    assert only_changed.tolist() == everything.tolist()

@@ -62,6 +62,12 @@ class PooledDecision:
 
 
 def _fy_of_month(period: pd.Series) -> pd.Series:
+    """The financial year ("FY2020/21") of each month ("2020-04"), worked out once per distinct month."""
+    codes, months = pd.factorize(period, use_na_sentinel=False)
+    return _fy_of_distinct(pd.Series(months)).take(codes).set_axis(period.index)
+
+
+def _fy_of_distinct(period: pd.Series) -> pd.Series:
     year = period.str.slice(0, 4).astype(int)
     month = period.str.slice(5, 7).astype(int)
     start = year - (month < 4).astype(int)
@@ -159,16 +165,16 @@ def _equations(
     (indicator and financial year) and the blocks' labels.
     """
     n_p = len(p)
-    pk = pd.DataFrame({"indicator_id": p["indicator_id"].astype(str).to_numpy(),
-                       "practice_code": p["practice_code"].astype(str).to_numpy(),
-                       "period": p["period"].astype(str).to_numpy(),
-                       "period_type": p["period_type"].astype(str).to_numpy(), "row": np.arange(n_p)})
+    pk = pd.DataFrame({"indicator_id": p["indicator_id"].astype(str).array,
+                       "practice_code": p["practice_code"].astype(str).array,
+                       "period": p["period"].astype(str).array,
+                       "period_type": p["period_type"].astype(str).array, "row": np.arange(n_p)})
     pk = pk[vt_p.isin(COUNTED).to_numpy()]
-    ek = pd.DataFrame({"entity_type": e["entity_type"].astype(str).to_numpy(),
-                       "entity_id": e["entity_id"].astype(str).to_numpy(),
-                       "indicator_id": e["indicator_id"].astype(str).to_numpy(),
-                       "period": e["period"].astype(str).to_numpy(),
-                       "period_type": e["period_type"].astype(str).to_numpy(), "row": np.arange(len(e)) + n_p})
+    ek = pd.DataFrame({"entity_type": e["entity_type"].astype(str).array,
+                       "entity_id": e["entity_id"].astype(str).array,
+                       "indicator_id": e["indicator_id"].astype(str).array,
+                       "period": e["period"].astype(str).array,
+                       "period_type": e["period_type"].astype(str).array, "row": np.arange(len(e)) + n_p})
     ek = ek[vt_e.isin(COUNTED).to_numpy()]
     totals: list[np.ndarray] = []
     parts: list[pd.DataFrame] = []

@@ -353,3 +353,88 @@ def test_property_no_pooled_count_is_recoverable(counts, layout):
     c = np.array(counts)
     assert res.practice_hidden[(c > 0) & (c < COUNT_THRESHOLD)].all()
     assert not _recoverable(p, e, groups, res.practice_hidden, res.entity_hidden)
+
+
+def _blocks(counts: list[int], layout: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[list[pd.DataFrame]],
+                                                    np.ndarray, np.ndarray]:
+    """Four audit blocks (two indicators x two years) of the pooled world, rows of different blocks interleaved
+    (each block's own order kept); returns the frames, each block's own frames and the block of each row."""
+    codes = list("abcdefg")
+    groups = {"P1": list("abc"), "P2": list("defg"), "F": list("adg"), "S": list("be")}
+    if layout == "solo":
+        groups = {"P1": list("abcd"), "P2": list("efg"), "ONE": ["c"]}
+    parts = []
+    for k, (ind, year) in enumerate(itertools.product(["x", "y"], ["FY2019/20", "FY2020/21"])):
+        shifted = [(c * (k + 1) + k) % 26 for c in counts]  # each block its own counts
+        p, e, m = _world(dict(zip(codes, shifted, strict=True)), groups)
+        parts.append([f.assign(period=year, **({"indicator_id": ind} if "indicator_id" in f else {}))
+                      for f in (p, e, m)])
+    rng = np.random.default_rng(sum(counts))
+    order_p = rng.permutation(np.repeat(np.arange(4), len(codes)))  # which block each practice row comes from
+    order_e = rng.permutation(np.repeat(np.arange(4), len(parts[0][1])))
+    practice = pd.concat([parts[b][0].iloc[[(order_p[:i] == b).sum()]] for i, b in enumerate(order_p)],
+                         ignore_index=True)
+    entity = pd.concat([parts[b][1].iloc[[(order_e[:i] == b).sum()]] for i, b in enumerate(order_e)],
+                       ignore_index=True)
+    members = pd.concat([m for _, _, m in parts], ignore_index=True)
+    return practice, entity, members, parts, order_p, order_e
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=25), min_size=7, max_size=7), st.sampled_from(["overlap", "solo"]))
+def test_property_blocks_interleaved_are_decided_as_each_alone(counts, layout):
+    # the audit and the equations group rows by block once: rows of other blocks between a block's rows
+    # change nothing, and each block gets what it gets when decided on its own
+    practice, entity, members, alone, order_p, order_e = _blocks(counts, layout)
+    res = decide_pooled(practice, entity, members, {"x": "proportion", "y": "proportion"})
+    for b, (p, e, m) in enumerate(alone):
+        own = decide_pooled(p, e, m, {"x": "proportion", "y": "proportion"})
+        assert res.practice_hidden[order_p == b].tolist() == own.practice_hidden.tolist()
+        assert res.practice_rule[order_p == b].tolist() == own.practice_rule.tolist()
+        assert res.entity_hidden[order_e == b].tolist() == own.entity_hidden.tolist()
+        assert res.entity_rule[order_e == b].tolist() == own.entity_rule.tolist()
+
+
+def test_family_rows_take_each_cells_first_decision_in_any_row_order():
+    from gpscale.disclosure.gate import TableSpec, _family_rows
+    from gpscale.disclosure.vocabulary import CellFamily
+
+    decision = pd.DataFrame({"unit_id": ["A", "A", "B", "A", "B"], "indicator_id": ["x", "x", "x", "y", "x"],
+                             "period": ["2020", "2021", "2020", "2020", "2020"],
+                             "hidden": [True, False, False, True, True], "rule": ["count", "", "", "denominator", "x"]})
+    spec = TableSpec("t", "", ("practice_code", "indicator_id", "period", "n"), ("practice_code",),
+                     CellFamily.PRACTICE, "practice_code", counts=("n",))
+    frame = pd.DataFrame({"practice_code": ["A", "B", "A", "C", "C", "A", None],
+                          "indicator_id": ["x", "x", "y", "x", "x", "x", "x"],
+                          "period": [2020, 2020, 2020, 2020, 2020, 2021, 2020],  # as text, "2020" is "2020"
+                          "n": [3.0, 10.0, 4.0, 7.0, np.nan, 20.0, 1.0]})
+    hide, why = _family_rows(frame, spec, decision)
+    # B's first decision (visible) holds; C carries a count for a cell the source lacks (unplanned), unless
+    # it carries nothing; a row without a unit has no cell either
+    assert hide.tolist() == [True, False, True, True, False, False, True]
+    assert why.tolist() == ["count", "", "denominator", HideRule.UNPLANNED.value, "", "", HideRule.UNPLANNED.value]
+    order = np.random.default_rng(0).permutation(len(frame))
+    hide2, why2 = _family_rows(frame.iloc[order], spec, decision)
+    assert hide2.tolist() == hide[order].tolist() and why2.tolist() == why[order].tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=25), min_size=7, max_size=7), st.sampled_from(["overlap", "solo"]),
+       st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=4))
+def test_property_enforcing_the_changed_equations_is_enforcing_them_all(counts, layout, extra):
+    # after the equations settle, rows the audit hides can only unsettle their own equations: looking at
+    # those alone ends where looking at every equation does
+    from gpscale.disclosure.pooled import _enforce, _equations, _System
+
+    practice, entity, members, *_ = _blocks(counts, layout)
+    vt_p, vt_e = (f["indicator_id"].map({"x": "proportion", "y": "proportion"}) for f in (practice, entity))
+    system = _System(*_equations(practice, entity, members, vt_p, vt_e))
+    vectors = [np.concatenate([f[c].to_numpy(float) for f in (practice, entity)]) for c in ("numerator", "denominator")]
+    hidden = (vectors[0] > 0) & (vectors[0] < COUNT_THRESHOLD)
+    assert _enforce(hidden, vectors, system, COUNT_THRESHOLD)
+    rows = np.array([r % hidden.size for r in extra])
+    hidden[rows] = True
+    only_changed, everything = hidden.copy(), hidden.copy()
+    assert _enforce(only_changed, vectors, system, COUNT_THRESHOLD, rows)
+    assert _enforce(everything, vectors, system, COUNT_THRESHOLD)
+    assert only_changed.tolist() == everything.tolist()

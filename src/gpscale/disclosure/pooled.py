@@ -27,6 +27,7 @@ numerator cannot be recovered from the value and a visible denominator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,12 @@ class PooledDecision:
 
 
 def _fy_of_month(period: pd.Series) -> pd.Series:
+    """The financial year ("FY2020/21") of each month ("2020-04"), worked out once per distinct month."""
+    codes, months = pd.factorize(period, use_na_sentinel=False)
+    return _fy_of_distinct(pd.Series(months)).take(codes).set_axis(period.index)
+
+
+def _fy_of_distinct(period: pd.Series) -> pd.Series:
     year = period.str.slice(0, 4).astype(int)
     month = period.str.slice(5, 7).astype(int)
     start = year - (month < 4).astype(int)
@@ -122,29 +129,31 @@ def decide_pooled(
 
     numerators = counts("numerator", COUNTED)
     denominators = counts("denominator", COUNTED_DENOMINATOR | WEIGHTED)
-    eq_total, part_eq, part_row, blocks, labels = _equations(p, e, members, vt_p, vt_e)
+    system = _System(*_equations(p, e, members, vt_p, vt_e))
     # what hiding a row costs readers: a group's total is the cheapest way to break an attack (it is a part
     # of no other sum), a practice's count next, England's last
     cost = np.concatenate([np.full(n_p, 2), np.where(e["entity_type"].astype(str).to_numpy() == "england", 3, 1)])
     audited, skipped = 0, {}
     dirty: np.ndarray | None = None  # blocks to audit again (None: all)
+    settled, newly = False, np.zeros(0, np.int64)
     while True:  # each round hides at least one more row, so this ends
         before = hidden.copy()
-        _enforce(hidden, [numerators, denominators], eq_total, part_eq, part_row, threshold)
+        # once every equation has settled, only the equations of the rows the audit hid can change
+        settled = _enforce(hidden, [numerators, denominators], system, threshold, newly if settled else None)
         if dirty is not None:
-            dirty = np.union1d(dirty, blocks[hidden & ~before])
-        newly, n_audited, not_audited = audit(hidden, [numerators, denominators], eq_total, part_eq, part_row,
-                                              blocks, cost, audit_max_hidden, dirty)
+            dirty = np.union1d(dirty, system.block[hidden & ~before])
+        newly, n_audited, not_audited = audit(hidden, [numerators, denominators], system, cost, audit_max_hidden,
+                                              dirty)
         audited = max(audited, n_audited)
         skipped.update(not_audited)
         newly = newly[~hidden[newly]]
         if not newly.size:
             break
         hidden[newly] = True
-        dirty = np.unique(blocks[newly])
+        dirty = np.unique(system.block[newly])
     rule[hidden & (rule == "")] = HideRule.COMPLEMENTARY.value
     return PooledDecision(hidden[:n_p], rule[:n_p].astype(str), hidden[n_p:n_p + n_e], rule[n_p:].astype(str),
-                          audited, [f"{labels[k]}: {v} hidden cells" for k, v in sorted(skipped.items())])
+                          audited, [f"{system.labels[k]}: {v} hidden cells" for k, v in sorted(skipped.items())])
 
 
 def _equations(
@@ -156,16 +165,16 @@ def _equations(
     (indicator and financial year) and the blocks' labels.
     """
     n_p = len(p)
-    pk = pd.DataFrame({"indicator_id": p["indicator_id"].astype(str).to_numpy(),
-                       "practice_code": p["practice_code"].astype(str).to_numpy(),
-                       "period": p["period"].astype(str).to_numpy(),
-                       "period_type": p["period_type"].astype(str).to_numpy(), "row": np.arange(n_p)})
+    pk = pd.DataFrame({"indicator_id": p["indicator_id"].astype(str).array,
+                       "practice_code": p["practice_code"].astype(str).array,
+                       "period": p["period"].astype(str).array,
+                       "period_type": p["period_type"].astype(str).array, "row": np.arange(n_p)})
     pk = pk[vt_p.isin(COUNTED).to_numpy()]
-    ek = pd.DataFrame({"entity_type": e["entity_type"].astype(str).to_numpy(),
-                       "entity_id": e["entity_id"].astype(str).to_numpy(),
-                       "indicator_id": e["indicator_id"].astype(str).to_numpy(),
-                       "period": e["period"].astype(str).to_numpy(),
-                       "period_type": e["period_type"].astype(str).to_numpy(), "row": np.arange(len(e)) + n_p})
+    ek = pd.DataFrame({"entity_type": e["entity_type"].astype(str).array,
+                       "entity_id": e["entity_id"].astype(str).array,
+                       "indicator_id": e["indicator_id"].astype(str).array,
+                       "period": e["period"].astype(str).array,
+                       "period_type": e["period_type"].astype(str).array, "row": np.arange(len(e)) + n_p})
     ek = ek[vt_e.isin(COUNTED).to_numpy()]
     totals: list[np.ndarray] = []
     parts: list[pd.DataFrame] = []
@@ -214,47 +223,69 @@ def _equations(
             np.asarray(labels))
 
 
-def _enforce(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, pe: np.ndarray, pr: np.ndarray,
-             threshold: int, max_rounds: int = 500) -> None:
-    """Hide more rows until every equation is protected for every count vector (in place)."""
-    n_eq = eq_total.size
+def _enforce(hidden: np.ndarray, vectors: list[np.ndarray], system: _System, threshold: int,
+             rows: np.ndarray | None = None, max_rounds: int = 500) -> bool:
+    """Hide more rows until every equation is protected for every count vector (in place).
+
+    Each pass looks only at the equations whose rows changed since that vector last looked at them (at
+    first every equation, or those of ``rows`` when every other equation had settled): an equation whose
+    rows are unchanged gives what it gave then, nothing. Each equation's parts are read in their original
+    order, so its sums are the same to the last bit. Returns True when every equation settled (False after
+    ``max_rounds`` rounds).
+    """
+    n_eq = system.total.size
     if not n_eq:
-        return
+        return True
+    start = np.arange(n_eq) if rows is None else system.equations_of(rows)
+    pending = [start for _ in vectors]
     for _ in range(max_rounds):
         changed = False
-        for c in vectors:
+        for v, c in enumerate(vectors):
+            eqs, pending[v] = pending[v], np.zeros(0, np.int64)
+            if not eqs.size:
+                continue
+            at = system.parts_of(eqs)
+            pe, pr = np.searchsorted(eqs, system.pe[at]), system.pr[at]  # pe: equation's place in eqs
             h = hidden[pr]
             part_c = c[pr]
-            positive_parts = np.bincount(pe, weights=part_c > 0, minlength=n_eq)
-            total_c = c[eq_total]
+            positive_parts = np.bincount(pe, weights=part_c > 0, minlength=eqs.size)
+            total_c = c[system.total[eqs]]
             relevant = (positive_parts > 0) | (total_c > 0)
-            n_hidden = np.bincount(pe, weights=h & (part_c > 0), minlength=n_eq)
-            sum_hidden = np.bincount(pe, weights=h * part_c, minlength=n_eq)
-            t_hidden = hidden[eq_total] & (total_c > 0)
+            n_hidden = np.bincount(pe, weights=h & (part_c > 0), minlength=eqs.size)
+            sum_hidden = np.bincount(pe, weights=h * part_c, minlength=eqs.size)
+            t_hidden = hidden[system.total[eqs]] & (total_c > 0)
             nh = n_hidden + t_hidden
             weak = relevant & (nh >= 1) & ((nh == 1) | (~t_hidden & (sum_hidden < threshold)))
             if not weak.any():
                 continue
             cand = weak[pe] & ~h & (part_c > 0)
-            covered = np.zeros(n_eq, dtype=bool)
+            covered = np.zeros(eqs.size, dtype=bool)
+            newly = [np.zeros(0, np.int64)]
             if cand.any():
                 k = np.flatnonzero(cand)
                 k = k[np.lexsort((pr[k], part_c[k], pe[k]))]
                 first = np.concatenate([[True], pe[k][1:] != pe[k][:-1]])
+                newly.append(pr[k[first]])
                 hidden[pr[k[first]]] = True
                 covered[pe[k[first]]] = True
-            rest = weak & ~covered & ~hidden[eq_total]
-            hidden[eq_total[rest]] = True
-            changed = changed or bool(cand.any() or rest.any())
+            rest = weak & ~covered & ~hidden[system.total[eqs]]
+            newly.append(system.total[eqs[rest]])
+            hidden[system.total[eqs[rest]]] = True
+            if cand.any() or rest.any():
+                changed = True
+                touched = system.equations_of(np.concatenate(newly))
+                pending = [np.union1d(q, touched) for q in pending]
         if not changed:
-            return
+            return True
+    return False
 
 
 class _ByKey:
     """Positions of an integer key array grouped by key once, each group in its original order.
 
     ``of(k)`` returns the positions holding ``k`` in ascending order, as ``np.flatnonzero(keys == k)``
-    would, without scanning every key again for each ``k``.
+    would, and ``of_many(ks)`` those of several keys (sorted, distinct) one key after another, without
+    scanning every key again for each lookup.
     """
 
     def __init__(self, keys: np.ndarray) -> None:
@@ -264,10 +295,54 @@ class _ByKey:
     def of(self, key: int) -> np.ndarray:
         return self.order[np.searchsorted(self.sorted, key, "left"):np.searchsorted(self.sorted, key, "right")]
 
+    def of_many(self, keys: np.ndarray) -> np.ndarray:
+        lo, hi = np.searchsorted(self.sorted, keys, "left"), np.searchsorted(self.sorted, keys, "right")
+        size = hi - lo
+        starts = np.repeat(lo - np.cumsum(size) + size, size)  # each key's run, laid end to end
+        return self.order[starts + np.arange(size.sum())]
+
+
+class _System:
+    """The sum equations over rows (:func:`_equations`), with the lookups the enforcement and audit make.
+
+    ``total``: each equation's total row; ``pe``, ``pr``: (equation, part row) pairs; ``block``: each row's
+    audit block, named by ``labels``. The lookups are built once, on first use, and serve every round.
+    """
+
+    def __init__(self, total: np.ndarray, pe: np.ndarray, pr: np.ndarray, block: np.ndarray,
+                 labels: np.ndarray) -> None:
+        self.total, self.pe, self.pr, self.block, self.labels = total, pe, pr, block, labels
+        self.eq_block = block[total]
+
+    @cached_property
+    def _parts(self) -> _ByKey:
+        return _ByKey(self.pe)
+
+    @cached_property
+    def _rows(self) -> tuple[_ByKey, np.ndarray]:
+        return _ByKey(np.concatenate([self.pr, self.total])), np.concatenate([self.pe, np.arange(self.total.size)])
+
+    @cached_property
+    def eqs_by_block(self) -> _ByKey:
+        return _ByKey(self.eq_block)
+
+    @cached_property
+    def parts_by_block(self) -> _ByKey:
+        return _ByKey(self.eq_block[self.pe])
+
+    def parts_of(self, eqs: np.ndarray) -> np.ndarray:
+        """Positions in ``pe``/``pr`` of the parts of ``eqs`` (sorted, distinct), equation by equation."""
+        return self._parts.of_many(eqs)
+
+    def equations_of(self, rows: np.ndarray) -> np.ndarray:
+        """The equations (sorted, distinct) that any of ``rows`` is a part or the total of."""
+        by_row, eq = self._rows
+        return np.unique(eq[by_row.of_many(np.unique(rows))])
+
 
 @one_blas_thread()  # small SVDs: more BLAS threads only oversubscribe the cores
-def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, pe: np.ndarray, pr: np.ndarray,
-          block: np.ndarray, cost: np.ndarray, max_hidden: int = AUDIT_MAX_HIDDEN, only: np.ndarray | None = None,
+def audit(hidden: np.ndarray, vectors: list[np.ndarray], system: _System, cost: np.ndarray,
+          max_hidden: int = AUDIT_MAX_HIDDEN, only: np.ndarray | None = None,
           ) -> tuple[np.ndarray, int, dict[int, int]]:
     """Linear subtraction attack per block; returns visible rows to hide next (one per revealed block).
 
@@ -284,10 +359,9 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
     """
     to_hide: list[int] = []
     audited, skipped = 0, {}
-    n_eq = eq_total.size
-    if not n_eq:
+    eq_total, pe, pr, block = system.total, system.pe, system.pr, system.block
+    if not eq_total.size:
         return np.zeros(0, np.int64), 0, {}
-    eq_block = block[eq_total]
     positive = np.zeros(hidden.size, dtype=bool)
     for c in vectors:
         positive |= c > 0
@@ -295,8 +369,8 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
     todo = np.unique(block[unknown])
     if only is not None:
         todo = np.intersect1d(todo, only)
-    # rows, equations and (equation, part) pairs grouped by block once, each kept in its original order
-    unknown_of, eqs_of, parts_of = _ByKey(block[unknown]), _ByKey(eq_block), _ByKey(eq_block[pe])
+    # rows, equations and (equation, part) pairs grouped by block, each kept in its original order
+    unknown_of, eqs_of, parts_of = _ByKey(block[unknown]), system.eqs_by_block, system.parts_by_block
     col = np.full(hidden.size, -1, dtype=np.int64)
     for b in todo:
         cells = unknown[unknown_of.of(b)]
@@ -308,15 +382,20 @@ def audit(hidden: np.ndarray, vectors: list[np.ndarray], eq_total: np.ndarray, p
         eqs = eqs_of.of(b)
         pairs = parts_of.of(b)
         rows_eq, rows_part = pe[pairs], pr[pairs]
-        a = np.zeros((eqs.size, cells.size))
         totals = col[eq_total[eqs]]
         has = totals >= 0
-        a[np.flatnonzero(has), totals[has]] = 1.0
         mask = col[rows_part] >= 0
-        np.subtract.at(a, (np.searchsorted(eqs, rows_eq[mask]), col[rows_part[mask]]), 1.0)
+        part_of = np.searchsorted(eqs, rows_eq[mask])
+        # only equations touching an unknown get a row (the others' rows would be zeros, dropped below)
+        touched = has.copy()
+        touched[part_of] = True
+        at = np.cumsum(touched) - 1
+        a = np.zeros((int(touched.sum()), cells.size))
+        a[at[has], totals[has]] = 1.0
+        np.subtract.at(a, (at[part_of], col[rows_part[mask]]), 1.0)
         col[cells] = -1
         keep = np.abs(a).sum(axis=1) > 0
-        a, eq_of_row = a[keep], eqs[keep]
+        a, eq_of_row = a[keep], eqs[touched][keep]
         if not a.size:
             continue
         u, s, vt = np.linalg.svd(a, full_matrices=False)

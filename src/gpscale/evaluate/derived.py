@@ -158,28 +158,47 @@ def group_distribution(card: pd.DataFrame) -> pd.DataFrame:
 
 
 def spc(card: pd.DataFrame, definitions: Mapping[str, Any], months: int = SPC_MONTHS) -> pd.DataFrame:
-    """XmR charts of each group's and England's latest monthly values (95% scorecard rows, published only)."""
+    """XmR charts of each group's and England's latest monthly values (95% scorecard rows, published only).
+
+    Rows are sorted by entity, indicator and period once; each series is then a run of rows, trimmed to its
+    last ``months`` and to the months after its last hidden one by position, and charted from arrays.
+    """
     m = card[(card["period_type"] == "month") & (card["confidence"] == 0.95)]
     m = m[m["indicator_id"].isin(list(definitions))].sort_values(["entity_id", "indicator_id", "period"])
-    out = []
-    for (entity, ind_id), rows in m.groupby(["entity_id", "indicator_id"], sort=False, observed=True):
-        rows = rows.tail(months)
-        gaps = np.flatnonzero(rows["value"].isna().to_numpy())
+    m = m[m["entity_id"].notna()]  # as grouping on the entity would drop them
+    entity, ind = m["entity_id"].to_numpy(object), m["indicator_id"].to_numpy(object)
+    value = m["value"].to_numpy(float, na_value=np.nan)
+    starts = np.flatnonzero(np.r_[True, (entity[1:] != entity[:-1]) | (ind[1:] != ind[:-1])])
+    keep: list[np.ndarray] = []
+    charts: dict[str, list[Any]] = {k: [] for k in ("mean", "lower", "upper", "variation", "rules", "method")}
+    for a, b in zip(starts, np.r_[starts[1:], len(m)], strict=True):
+        a = max(a, b - months)
+        gaps = np.flatnonzero(np.isnan(value[a:b]))
         if gaps.size:
-            rows = rows.iloc[gaps[-1] + 1:]
-        if len(rows) < 2:
+            a += gaps[-1] + 1
+        if b - a < 2:
             continue
-        x = xmr_chart(rows["value"].to_numpy(float), polarity=enum_value(definitions[ind_id].polarity))
-        out.append(pd.DataFrame({
-            "entity_type": rows["entity_type"].astype(str).to_numpy(), "entity_id": entity, "indicator_id": ind_id,
-            "period": rows["period"].astype(str).to_numpy(), "value": x.values, "mean": x.mean,
-            "lower_limit": x.lower, "upper_limit": x.upper, "variation": list(x.variation), "rules": list(x.rules),
-            "method": "Making Data Count XmR chart, moving ranges screened at 3.267 x the mean"
-                      + (f"; {' '.join(x.warnings)}" if x.warnings else ""),
-            "membership_view": rows["membership_view"].astype(str).to_numpy(),
-            "definition_version": rows["definition_version"].astype(str).to_numpy(),
-            "data_version": rows["data_version"].astype(str).to_numpy(),
-        }))
-    if not out:
+        x = xmr_chart(value[a:b], polarity=enum_value(definitions[ind[a]].polarity))
+        keep.append(np.arange(a, b))
+        charts["mean"].append(x.mean)
+        charts["lower"].append(x.lower)
+        charts["upper"].append(x.upper)
+        charts["variation"].extend(x.variation)
+        charts["rules"].extend(x.rules)
+        charts["method"].append(np.repeat("Making Data Count XmR chart, moving ranges screened at 3.267 x the mean"
+                                          + (f"; {' '.join(x.warnings)}" if x.warnings else ""), b - a))
+    if not keep:
         return pd.DataFrame(columns=SPC_COLUMNS)
-    return pd.concat(out, ignore_index=True)[SPC_COLUMNS]
+    rows = np.concatenate(keep)
+
+    def text(col: str) -> np.ndarray:
+        return m[col].astype(str).to_numpy()[rows]
+
+    return pd.DataFrame({
+        "entity_type": text("entity_type"), "entity_id": entity[rows], "indicator_id": ind[rows],
+        "period": text("period"), "value": value[rows], "mean": np.concatenate(charts["mean"]),
+        "lower_limit": np.concatenate(charts["lower"]), "upper_limit": np.concatenate(charts["upper"]),
+        "variation": charts["variation"], "rules": charts["rules"], "method": np.concatenate(charts["method"]),
+        "membership_view": text("membership_view"), "definition_version": text("definition_version"),
+        "data_version": text("data_version"),
+    })[SPC_COLUMNS]

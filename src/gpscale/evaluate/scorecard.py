@@ -315,6 +315,9 @@ def add_fdr(card: pd.DataFrame, pre: str = "") -> pd.DataFrame:
 
 
 SUMMARY_LABELS = tuple(str(label) for label in COMPARISON_OUTCOMES)
+#: The scorecard columns :func:`counts_by_group` reads (a comparison's own, prefixed or not).
+_COUNTED = {"entity_type", "entity_id", "indicator_id", "period", "period_type", "confidence", "comparison", "p_value",
+            "membership_view", "data_version"}
 
 
 def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95,
@@ -328,8 +331,11 @@ def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: f
     family of every group-indicator comparison summarised (all groups), with the family size in
     ``fdr_family``; ``comparison_type`` names the comparison counted.
     """
-    card = reading(card, comparison)
-    g = card[(card["entity_type"] == "group") & (card["confidence"] == confidence)]
+    # the group rows at this level and the columns counted, selected before the comparison's columns are read
+    # (issue 17: reading the whole card gathered every column of every row)
+    rows = ((card["entity_type"] == "group") & (card["confidence"] == confidence)).to_numpy()
+    pre = prefix(comparison)
+    g = reading(card.loc[rows, [c for c in card.columns if c.removeprefix(pre) in _COUNTED]], comparison)
     if "period_type" in g and (g["period_type"] == "fy").any():
         g = g[g["period_type"] == "fy"]
     if period is None:

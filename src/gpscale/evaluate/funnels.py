@@ -373,7 +373,7 @@ def _reference_curve(references: EnglandReferences, indicator_id: str, value_typ
     vt = ValueType(value_type)
     arrays = references.arrays
     rows = arrays.rows(indicator_id)
-    rows = rows[np.asarray(arrays.periods, dtype=object)[arrays.period[rows]] == period]
+    rows = rows[arrays.period[rows] == pd.Index(arrays.periods).get_indexer([period])[0]]
     n = arrays.denominator[rows]
     if not n.size:
         return [np.full(grid.size, np.nan)] * 4
@@ -426,10 +426,9 @@ def funnel_curves(placed: pd.DataFrame, units: str, definitions: Mapping[str, An
                 lo95, hi95, lo998, hi998 = _reference_curve(references, str(ind_id), vt, str(period), grid)
             else:
                 lo95, hi95, lo998, hi998 = _curve(stat, centre, grid, t2)
-            out.append(pd.DataFrame({"indicator_id": ind_id, "period": period, "units": units, "limits": limits,
-                                     "x": grid, "lower_95": lo95 * mult, "upper_95": hi95 * mult,
-                                     "lower_998": lo998 * mult, "upper_998": hi998 * mult, "target": centre * mult,
-                                     "method": method}))
+            out.append({"indicator_id": ind_id, "period": period, "units": units, "limits": limits, "x": grid,
+                        "lower_95": lo95 * mult, "upper_95": hi95 * mult, "lower_998": lo998 * mult,
+                        "upper_998": hi998 * mult, "target": centre * mult, "method": method})
     if not out:
         return pd.DataFrame(columns=CURVE_GRID_COLUMNS)
-    return pd.concat(out, ignore_index=True)[CURVE_GRID_COLUMNS]
+    return stacked(out)[CURVE_GRID_COLUMNS]

@@ -280,27 +280,30 @@ def add_fdr(card: pd.DataFrame, pre: str = "") -> pd.DataFrame:
     if grp.size:
         sub = card[["period", "confidence", f"{pre}p_value", f"{pre}comparison", f"_{pre}direction",
                     "_polarity"]].iloc[grp]
-        fam, uniques = pd.factorize(sub["period"].astype(str) + "|" + sub["confidence"].astype(str))
         p = sub[f"{pre}p_value"].to_numpy(float)
         conf = sub["confidence"].to_numpy(float)
+        # families keyed by integer (period, confidence) pairs, numbered as they first appear
+        per_codes, periods = pd.factorize(sub["period"].astype(str).to_numpy())
+        conf_codes, levels = pd.factorize(conf)
+        fam, pairs = pd.factorize(per_codes.astype(np.int64) * len(levels) + conf_codes)
+        fam_period, fam_conf = np.asarray(periods)[pairs // len(levels)], np.asarray(levels)[pairs % len(levels)]
         rejected = np.zeros(grp.size, dtype=bool)
         q = np.full(grp.size, np.nan)
-        for c in np.unique(conf):
-            m = conf == c
+        for k, c in enumerate(levels):
+            m = conf_codes == k
             r, qq = grouped_bh(p[m], fam[m], 1.0 - float(c))
             rejected[m], q[m] = r, qq
         compared = np.isfinite(p) & (sub[f"{pre}comparison"].to_numpy() != ComparisonLabel.NOT_COMPARED)
         direction = np.where(rejected, sub[f"_{pre}direction"].to_numpy(), 0)
         labels = np.empty(grp.size, dtype=object)
-        pol = sub["_polarity"].to_numpy()
-        for value in np.unique(pol):
-            m = pol == value
+        pol, polarities = pd.factorize(sub["_polarity"].to_numpy())
+        for k, value in enumerate(polarities):
+            m = pol == k
             labels[m] = direction_labels(direction[m], compared[m], str(value))
-        sizes = np.bincount(fam, weights=np.isfinite(p).astype(float), minlength=len(uniques))
+        sizes = np.bincount(fam, weights=np.isfinite(p).astype(float), minlength=len(pairs))
         kind = f"{pre.rstrip('_') or DEFAULT_COMPARISON.value} "
-        text = np.array([f"Benjamini-Hochberg over {int(k)} {kind}group comparisons in {u.split('|')[0]}, "
-                         f"FDR {1 - float(u.split('|')[1]):g}" for k, u in zip(sizes, uniques, strict=True)],
-                        dtype=object)
+        text = np.array([f"Benjamini-Hochberg over {int(k)} {kind}group comparisons in {per}, FDR {1 - float(c):g}"
+                         for k, per, c in zip(sizes, fam_period, fam_conf, strict=True)], dtype=object)
         q_all[grp], labels_all[grp], family_all[grp] = q, labels, text[fam]
     card[f"{pre}q_value"] = q_all
     card[f"{pre}comparison_fdr"] = labels_all
@@ -312,6 +315,9 @@ def add_fdr(card: pd.DataFrame, pre: str = "") -> pd.DataFrame:
 
 
 SUMMARY_LABELS = tuple(str(label) for label in COMPARISON_OUTCOMES)
+#: The scorecard columns :func:`counts_by_group` reads (a comparison's own, prefixed or not).
+_COUNTED = {"entity_type", "entity_id", "indicator_id", "period", "period_type", "confidence", "comparison", "p_value",
+            "membership_view", "data_version"}
 
 
 def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: float = 0.95,
@@ -325,8 +331,11 @@ def counts_by_group(card: pd.DataFrame, period: str | None = None, confidence: f
     family of every group-indicator comparison summarised (all groups), with the family size in
     ``fdr_family``; ``comparison_type`` names the comparison counted.
     """
-    card = reading(card, comparison)
-    g = card[(card["entity_type"] == "group") & (card["confidence"] == confidence)]
+    # the group rows at this level and the columns counted, selected before the comparison's columns are read
+    # (issue 17: reading the whole card gathered every column of every row)
+    rows = ((card["entity_type"] == "group") & (card["confidence"] == confidence)).to_numpy()
+    pre = prefix(comparison)
+    g = reading(card.loc[rows, [c for c in card.columns if c.removeprefix(pre) in _COUNTED]], comparison)
     if "period_type" in g and (g["period_type"] == "fy").any():
         g = g[g["period_type"] == "fy"]
     if period is None:

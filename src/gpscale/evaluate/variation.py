@@ -254,7 +254,8 @@ def _unit_matrices(frame: pd.DataFrame, seg: list[str]) -> Any:
         return
     f = frame.sort_values(["group_id", "practice_code"], kind="stable")
     g_codes, g_ids = pd.factorize(f["group_id"], sort=False)
-    pair = pd.factorize(f["group_id"].astype(str) + "|" + f["practice_code"].astype(str), sort=False)[0]
+    p_codes = pd.factorize(f["practice_code"], sort=False)[0].astype(np.int64)
+    pair = pd.factorize(g_codes.astype(np.int64) * (int(p_codes.max()) + 1) + p_codes, sort=False)[0]  # integer pairs
     t_index = pd.Index(seg).get_indexer(f["period"])
     x_all = np.full((pair.max() + 1, len(seg)), np.nan)
     n_all = np.full((pair.max() + 1, len(seg)), np.nan)

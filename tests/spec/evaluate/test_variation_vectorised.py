@@ -1,9 +1,10 @@
-"""The variation stage computed for all years and groups at once (issue 17) gives what each piece alone gives.
+"""The variation and scorecard stages computed all at once (issue 17) give what each piece alone gives.
 
 Dispersion slots every group-year's members by integer codes and computes all cells of one padded width
-together, and the funnels build one table from every year's columns; the oracles are the same tables
-computed one year at a time (exactly equal: the old loop), the statistics functions applied to one group's
-members (to rounding), and the input rows shuffled (to rounding: only the order of the sums changes).
+together, the funnels build one table from every year's columns, and the scorecard's FDR families are
+keyed by integer pairs. The oracles: the same tables computed one year at a time (exactly equal: the old
+loop), the statistics functions applied to one group's members (to rounding), the input rows shuffled (to
+rounding: only the order of the sums changes), and Benjamini-Hochberg over each family's own p-values.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from gpscale.evaluate.funnels import national_funnels
+from gpscale.evaluate.scorecard import add_fdr
 from gpscale.evaluate.variation import dispersion
+from gpscale.stats.multiplicity import benjamini_hochberg
 from gpscale.stats.variation import (
     coefficient_of_variation,
     interquartile_range,
@@ -114,3 +117,25 @@ def test_funnels_of_all_years_in_one_table_equal_each_year_placed_alone() -> Non
     scores = whole[whole["indicator_id"] == "q"]
     assert (scores["position"] == "not applicable").all() and scores["lower_95"].isna().all()
     assert set(whole["od_comparison_95"]) <= {"better", "worse", "similar", "not compared"}
+
+
+def test_fdr_families_are_each_period_and_level_taken_alone() -> None:
+    """add_fdr keys its families by integer (period, confidence) pairs: each family's q-values are
+    Benjamini-Hochberg over exactly its own p-values, whatever the row order."""
+    rng = np.random.default_rng(5)
+    n = 400
+    card = pd.DataFrame({
+        "entity_type": np.where(rng.random(n) < 0.1, "england", "group"),
+        "period": rng.choice(FYS, n), "confidence": rng.choice([0.95, 0.998], n),
+        "p_value": np.where(rng.random(n) < 0.1, np.nan, rng.random(n) ** 3),
+        "comparison": rng.choice(["better", "worse", "similar"], n), "_direction": rng.choice([-1, 0, 1], n),
+        "_polarity": rng.choice(["high_is_good", "low_is_good", "no_judgement"], n),
+    })
+    out = add_fdr(card.copy())
+    for (fy, conf), fam in out[out["entity_type"] == "group"].groupby(["period", "confidence"]):
+        _rej, q = benjamini_hochberg(fam["p_value"].to_numpy(), 1 - conf)
+        assert np.array_equal(fam["q_value"].to_numpy(), q, equal_nan=True)
+        k = int(fam["p_value"].notna().sum())
+        assert (fam["fdr_family"] == f"Benjamini-Hochberg over {k} evaluative group comparisons in {fy}, "
+                                     f"FDR {1 - conf:g}").all()
+    assert (out.loc[out["entity_type"] == "england", "fdr_family"] == "").all()

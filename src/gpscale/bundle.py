@@ -67,6 +67,7 @@ class Bundle:
         self._con = con
         self._local = threading.local()
         self._meta: dict[str, pq.FileMetaData] = {}
+        self._empties: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
         self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
 
@@ -229,9 +230,9 @@ class Bundle:
         return out
 
     def _read(self, name: str, parsed: _Parsed, columns: Sequence[str], order: str) -> pd.DataFrame | None:
-        """Rows of ``name`` matching the parsed filter, as DuckDB would return them (plain columns, no pandas index);
-        None when no row matches (an empty frame's column types are DuckDB's to give) or when Arrow cannot compare
-        a value with its column's type (DuckDB casts it).
+        """Rows of ``name`` matching the parsed filter, as DuckDB would return them (plain columns, no pandas index;
+        no row: DuckDB's empty frame of those columns, made once, instead of a DuckDB scan of the whole file); None
+        when Arrow cannot compare a value with its column's type (DuckDB casts it).
 
         The chosen row groups are read straight from the file with the kept footer (only the shown and filtered
         columns), filtered in memory and, when every sort column is text or integer, sorted by Arrow's stable
@@ -239,8 +240,6 @@ class Bundle:
         expr, pins, used = parsed
         meta = self._metadata(name)
         groups = self._row_groups(name, pins)
-        if groups is not None and not groups:
-            return None
         keys = [c.strip() for c in order.split(",")] if order else []
         shown = list(columns) or meta.schema.names
         needed = list(dict.fromkeys([*shown, *used, *keys]))
@@ -252,7 +251,7 @@ class Bundle:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
             return None
         if table.num_rows == 0:
-            return None
+            return self._empty(name, shown)
         if keys and all(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
                         for t in (table.schema.field(k).type for k in keys)):
             table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
@@ -262,6 +261,18 @@ class Bundle:
         if keys:
             frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
         return frame
+
+    def _empty(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """DuckDB's frame of no rows of these columns (kept per table and column list: gpscale's code names them)."""
+        key = (name, tuple(columns))
+        with self._lock:
+            found = self._empties.get(key)
+        if found is None:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            found = self.query(f'SELECT {cols} FROM "{name}" LIMIT 0')
+            with self._lock:
+                self._empties[key] = found
+        return found.copy()
 
     def close(self) -> None:
         self._con.close()

@@ -239,13 +239,27 @@ class ResultsData:
         spells = self.table("spells", "group_id = ?", [group_id])
         if spells is None or spells.empty:
             return pd.DataFrame(columns=["practice_code", "name", "start_date", "end_date", "current"])
-        practices = self.practices[self.practices["practice_code"].isin(spells["practice_code"])]  # 8,000 → a few
-        m = spells.merge(practices, on="practice_code", how="left")
+        m = self._with_practices(spells)
         m["name"] = m["name"].fillna("")
         m["current"] = m["end_date"].isna()
         for c in ("start_date", "end_date"):
             m[c] = pd.to_datetime(m[c]).dt.strftime("%Y-%m-%d").fillna("")
         return m.sort_values(["current", "name"], ascending=[False, True]).reset_index(drop=True)
+
+    @cached_property
+    def _practices_by_code(self) -> pd.DataFrame | None:
+        """The practices indexed by code (None when codes repeat: then a merge joins them)."""
+        p = self.practices.set_index("practice_code")
+        return p if p.index.is_unique else None
+
+    def _with_practices(self, spells: pd.DataFrame) -> pd.DataFrame:
+        """``spells`` with each practice's registry columns, as a left merge on the code gives them (looked up by
+        index: a merge re-hashes all 8,000 practices for a few members)."""
+        by_code = self._practices_by_code
+        if by_code is None or set(by_code.columns) & set(spells.columns):
+            return spells.merge(self.practices, on="practice_code", how="left")
+        found = by_code.reindex(spells["practice_code"].to_numpy()).reset_index(drop=True)
+        return pd.concat([spells.reset_index(drop=True), found], axis=1)
 
     def practice_groups(self, code: str) -> pd.DataFrame:
         """The groups a practice belongs or belonged to (spells the evaluation used)."""

@@ -67,12 +67,19 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
     n = len(frame)
     shown = frame if max_rows is None else frame.head(max_rows)
     columns = [shown.iloc[:, i].tolist() for i in range(len(keys))]  # far faster than itertuples on Arrow strings
+    at = {k: i for i, k in enumerate(keys)}  # a repeated column name: its last position, as a row dict holds it
+    where = [at[c.key] for c in present]
+    opening = [("<th" + ' scope="row"' if i == 0 else "<td") + (' class="num"' if c.kind in ("num", "int") else "")
+               + ">" for i, c in enumerate(present)]
+    closing = ["</th>" if i == 0 else "</td>" for i in range(len(present))]
+    flagged = at.get("suppressed")
+    linked = any(c.link is not None for c in present)
     for tup in zip(*columns, strict=True):
-        rec = dict(zip(keys, tup, strict=True))
-        hidden = is_true(rec.get("suppressed"))
+        rec = dict(zip(keys, tup, strict=True)) if linked else {}
+        hidden = is_true(tup[flagged] if flagged is not None else None)
         cells = []
         for i, c in enumerate(present):
-            v = rec[c.key]
+            v = tup[where[i]]
             if c.kind == "comparison":
                 text = comparison_badge(str(v)) if v is not None and str(v) not in ("", "nan") else "–"
                 hidden = hidden or str(v) == SUPPRESSED
@@ -82,10 +89,7 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
                 href = c.link(rec)
                 if href:
                     text = f'<a href="{escape(href)}">{text}</a>'
-            tag = "th" if i == 0 else "td"
-            scope = ' scope="row"' if i == 0 else ""
-            cls = ' class="num"' if c.kind in ("num", "int") else ""
-            cells.append(f"<{tag}{scope}{cls}>{text}</{tag}>")
+            cells.append(opening[i] + text + closing[i])
         rows.append(f'<tr{" class=hidden-row" if hidden else ""}>{"".join(cells)}</tr>')
     if not rows:
         rows.append(f'<tr><td colspan="{max(len(present), 1)}">{escape(empty)}</td></tr>')

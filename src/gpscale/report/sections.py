@@ -553,11 +553,11 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
         lines, grid = {c: by_size[c].tolist() for c in lims}, by_size["denominator"].tolist()
     outside = frame[frame["comparison"].isin(OUTSIDE)]
     named = units == "practices"
-    points = [svg.FunnelPoint(f"{str(r.name).title()} ({getattr(r, id_col)})" if named else str(r.name),
-                              float(r.denominator), float(r.value), str(r.comparison),
-                              f"{r.name} ({getattr(r, id_col)}): {svg.fmt(r.value, 2)}; {r.comparison}",
-                              named=named and r.comparison in OUTSIDE)
-              for r in frame.itertuples(index=False) if np.isfinite(r.denominator) and np.isfinite(r.value)]
+    points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), float(x), float(y), str(comp),
+                              f"{name} ({unit}): {svg.fmt(y, 2)}; {comp}", named=named and comp in OUTSIDE)
+              for unit, name, x, y, comp in zip(*(frame[c].tolist() for c in (id_col, "name", "denominator", "value",
+                                                                               "comparison")), strict=True)
+              if np.isfinite(x) and np.isfinite(y)]  # column lists: itertuples boxes every Arrow string
     caption = (f"{method}. {len(frame)} {units} shown (view {data.view}), compared with "
                f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {len(outside)}."
                + (f" {hidden} {units} hidden by disclosure control." if hidden else ""))

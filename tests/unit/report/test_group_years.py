@@ -8,6 +8,7 @@ import functools
 import math
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from gpscale.bundle import open_bundle
@@ -55,3 +56,13 @@ def test_downloads_agree_with_the_page_rows():
             mine = {r["period"]: r for r in years.of(iid)}
             for r in S.row_dicts(trend):
                 assert r["comparison"] == (mine[r["period"]]["shown"] if r["period"] in mine else "")
+
+
+def test_members_joined_by_index_are_the_left_merge():
+    data = _data()
+    spells = data.table("spells", "group_id IS NOT NULL")
+    assert spells is not None
+    unknown = spells.head(2).assign(practice_code=["ZZZ01", "ZZZ02"])  # codes the registry lacks: gaps, as merged
+    for frame in (spells, pd.concat([spells, unknown], ignore_index=True), spells.iloc[0:0]):
+        pd.testing.assert_frame_equal(data._with_practices(frame),
+                                      frame.merge(data.practices, on="practice_code", how="left"), check_exact=True)

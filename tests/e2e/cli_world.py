@@ -53,9 +53,9 @@ def _invoke(args: list[str]) -> str:
 
 
 def _edit_prescribing(path: Path, small: dict[str, bool]) -> None:
-    """Broad-spectrum items of 1 per line (so 1-3 a month) for the practices given."""
+    """Broad-spectrum items of 1 per line (so 1-3 a month) for the practices given (gzip in, gzip out)."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    month = path.stem.split("_")[1]
+    month = path.name.split("_")[1]
     for code, all_months in small.items():
         if all_months or month.startswith("2023"):
             hit = (df["PRACTICE_CODE"] == code) & df["BNF_CODE"].isin(BROAD_LINES)
@@ -87,8 +87,8 @@ def build(root: Path) -> CliWorld:
     for name in ("epraccur.csv", "ePCN.xlsx", "succ.csv"):
         shutil.copy(synth / "nhs" / name, nhs / name)
     for m in MONTHS:
-        shutil.copy(synth / "nhs" / f"EPD_{m}.csv", nhs / f"EPD_{m}.csv")
-        _edit_prescribing(nhs / f"EPD_{m}.csv", {SMALL: True, LEAVER: True, FILE_SMALL: False})
+        shutil.copy(synth / "nhs" / f"EPD_{m}.csv.gz", nhs / f"EPD_{m}.csv.gz")
+        _edit_prescribing(nhs / f"EPD_{m}.csv.gz", {SMALL: True, LEAVER: True, FILE_SMALL: False})
     for year in (2023, 2024):
         name = f"GPPS_{year}_Practice_data_(weighted)_(csv)_PUBLIC.csv"
         shutil.copy(synth / "nhs" / name, nhs / name)

@@ -154,3 +154,10 @@ class FileHead:
     text_lines: tuple[str, ...] = ()  # first lines of a text file, BOM stripped, decoded leniently
     sheets: tuple[str, ...] = ()  # sheet names of a workbook
     sheet_rows: dict[str, tuple[tuple[object, ...], ...]] = field(default_factory=dict)  # first rows per sheet
+
+    @property
+    def name(self) -> str:
+        """The file's name as published, without the ``.gz`` of a compressed copy: editions named after their
+        file are the same edition plain and gzipped (:mod:`gpscale.sources.datafile`)."""
+        name = self.path.name
+        return name[: -len(".gz")] if name.lower().endswith(".gz") else name

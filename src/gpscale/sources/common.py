@@ -19,6 +19,7 @@ import pandas as pd
 from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
 from gpscale.sources.csvread import MAX_IN_MEMORY_BYTES, CsvChunk, CsvReader
+from gpscale.sources.datafile import decompressed_size
 from gpscale.sources.headers import Col, Resolved, match, norm, resolve
 
 
@@ -44,7 +45,7 @@ def read_text_csv(path: Path, header: bool = True, width: int | None = None, pre
     loader can quarantine them (a truncated last line shows up here). Loaders that need the whole table in
     memory use this; it refuses files above :data:`~gpscale.sources.csvread.MAX_IN_MEMORY_BYTES`.
     """
-    size = path.stat().st_size
+    size = decompressed_size(path, MAX_IN_MEMORY_BYTES)
     if size > MAX_IN_MEMORY_BYTES:
         raise SourceError(
             path,

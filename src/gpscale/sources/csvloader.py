@@ -139,7 +139,7 @@ class CsvLoader(Loader):
 
     def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
         """The publication edition the head shows (``name:period`` by default; see :class:`Detection`)."""
-        tag = self.period.tag(head.path) if self.period is not None else head.path.name
+        tag = self.period.tag(head.path) if self.period is not None else head.name
         return f"{self.name}:{tag}"
 
     # ---- loading ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import pandas as pd
 
 from gpscale.sources import validate as v
 from gpscale.sources.base import SourceError
+from gpscale.sources.datafile import open_data
 
 csv.field_size_limit(1 << 24)
 
@@ -199,7 +200,7 @@ class CsvReader:
     ) -> None:
         self.path = Path(path)
         self.chunk_bytes = chunk_bytes
-        with self.path.open("rb") as f:
+        with open_data(self.path) as f:
             start = f.read(SNIFF_BYTES)
         self.encoding = sniff_encoding(start)
         self._skip = bom_length(self.encoding, start)
@@ -236,7 +237,7 @@ class CsvReader:
         if self.encoding.startswith("utf-16"):
             yield from enumerate(self._utf16_lines(), start=1)
             return
-        with self.path.open("rb") as f:
+        with open_data(self.path) as f:
             f.read(self._skip)
             head = f.read(SNIFF_BYTES)
             f.seek(self._skip)
@@ -253,7 +254,7 @@ class CsvReader:
 
     def _utf16_lines(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
-        with self.path.open("rb") as f:
+        with open_data(self.path) as f:
             f.read(self._skip)
             buf = ""
             no = 0
@@ -441,7 +442,7 @@ def check_header(path: Path, headers: list[str], line: int = 1) -> None:
 
 def head_text(path: Path, limit: int = 256 * 1024) -> tuple[str, str]:
     """The decoded start of a text file and its encoding, for format detection (never raises on bytes)."""
-    with path.open("rb") as f:
+    with open_data(path) as f:
         raw = f.read(limit)
     enc = sniff_encoding(raw)
     body = raw[bom_length(enc, raw) :]

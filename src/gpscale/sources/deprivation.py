@@ -112,7 +112,7 @@ class Fingertips(Loader):
         headers = head_headers(head)
         if not headers or match(headers, FT_COLS)[1]:
             return None
-        return Detection(self.name, "all_data", f"fingertips:{head.path.name}")
+        return Detection(self.name, "all_data", f"fingertips:{head.name}")
 
     def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
         path = head.path
@@ -295,7 +295,7 @@ class ImdLsoaWorkbook(Loader):
             return None
         for sheet in head.sheets:
             if find_header_row(head.sheet_rows.get(sheet, ()), LSOA_FILE1_COLS) is not None:
-                return Detection(self.name, "iod2019-file1", f"imd_lsoa_file1:{head.path.name}")
+                return Detection(self.name, "iod2019-file1", f"imd_lsoa_file1:{head.name}")
         return None
 
     def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:

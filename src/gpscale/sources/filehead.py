@@ -1,6 +1,7 @@
 """Reading a file's head: what detection (and then the loader) looks at, read once per file.
 
-A leaf module (it imports only :mod:`gpscale.sources.base` and :mod:`gpscale.sources.csvread`), so every
+A leaf module (it imports only :mod:`gpscale.sources.base`, :mod:`gpscale.sources.csvread` and
+:mod:`gpscale.sources.datafile`), so every
 loader, the format list (:mod:`gpscale.sources.catalogue`) and detection (:mod:`gpscale.sources.registry`)
 can use it without importing one another: :func:`read_head` reads the first lines of a text file, or the
 sheet names and first rows of a workbook, into a :class:`~gpscale.sources.base.FileHead`; detection hands
@@ -15,18 +16,21 @@ from pathlib import Path
 
 from gpscale.sources.base import FileHead, SourceError
 from gpscale.sources.csvread import head_text
+from gpscale.sources.datafile import data_suffix, inner_suffix
 
 #: Number of text lines (or workbook rows per sheet) a loader may look at to recognise a file.
 HEAD_LINES = 40
 
 
 def read_head(path: Path) -> FileHead:
-    """Read what detection may look at: first lines of text, or sheet names and first rows of a workbook."""
-    suffix = path.suffix.lower()
+    """Read what detection may look at: first lines of text (decompressed from a ``.gz`` file), or sheet names
+    and first rows of a workbook."""
+    suffix = data_suffix(path)
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_head(path)
     text, _encoding = head_text(path)
     lines = tuple(text.splitlines()[:HEAD_LINES])
+    suffix = inner_suffix(path)
     kind = "csv" if suffix in (".csv", ".txt", "") else ("yaml" if suffix in (".yaml", ".yml") else "other")
     return FileHead(path=path, kind=kind, text_lines=lines)
 

@@ -40,7 +40,7 @@ class HospitalActivity(CsvLoader):
     default_variant = "gpscale-v1"
 
     def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
-        return f"{self.name}:{fy_from_text(head.path.name) or 'file:' + head.path.name}"
+        return f"{self.name}:{fy_from_text(head.path.name) or 'file:' + head.name}"
 
     def check(self, rows: Rows) -> None:
         df, check, val = rows.df, rows.check, rows.values

@@ -34,6 +34,7 @@ from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, Reject, SourceError
 from gpscale.sources.common import cell_text, open_workbook
 from gpscale.sources.csvread import check_header, sniff_encoding
+from gpscale.sources.datafile import check_gzip, duckdb_compression, open_data
 from gpscale.sources.filehead import head_headers, head_records
 from gpscale.sources.headers import Col, col, match, norm, resolve
 from gpscale.sources.period_policy import resolve_period
@@ -127,7 +128,7 @@ class PrescribingMonthly(Loader):
         ym = None
         if len(recs) > 1 and len(recs[1]) > found.positions["year_month"]:
             ym = ym_label(recs[1][found.positions["year_month"]])
-        return Detection(self.name, variant, f"prescribing:{variant}:{ym or head.path.name}")
+        return Detection(self.name, variant, f"prescribing:{variant}:{ym or head.name}")
 
     def _csv_source(self, head: FileHead) -> tuple[str, str]:
         """(read_csv call with explicit column types, select list naming the canonical columns).
@@ -137,7 +138,7 @@ class PrescribingMonthly(Loader):
         path = head.path
         headers = head_headers(head)
         check_header(path, headers)
-        with path.open("rb") as f:
+        with open_data(path) as f:
             start = f.read(1 << 16)
         encoding = "utf-16" if sniff_encoding(start).startswith("utf-16") else "utf-8"
         if encoding == "utf-16":
@@ -158,7 +159,7 @@ class PrescribingMonthly(Loader):
             select += ", CAST(NULL AS DOUBLE) AS adq_usage"
         source = f"""read_csv({_sql_str(str(path))}, header = true, auto_detect = false, delim = ',',
                               quote = '"', escape = '"', new_line = '{newline}', columns = {cols_sql},
-                              encoding = '{encoding}',
+                              encoding = '{encoding}', compression = '{duckdb_compression(path)}',
                               store_rejects = true,
                               rejects_table = '{REJ_TABLE}', rejects_scan = '{REJ_SCAN}',
                               ignore_errors = true)"""
@@ -186,6 +187,7 @@ class PrescribingMonthly(Loader):
         any row that breaks a rule is loaded row by row first (the checks below, naming each bad line) and
         summed afterwards, so both paths give the same rejects and errors.
         """
+        check_gzip(head.path)  # DuckDB reads a damaged archive without noticing
         codes = detection.rx_codes
         if codes is not None:
             fast = self._load_summed(head, detection, con, codes)

@@ -302,7 +302,7 @@ class QofListByAgeGroup(CsvLoader):
         return norm(headers[0]) == "practice code" and len(qof_age_groups(headers)) >= 3
 
     def edition(self, head: FileHead, headers: list[str], found: Resolved) -> str:
-        return f"{self.name}:{head.path.name}"
+        return f"{self.name}:{head.name}"
 
     def check(self, rows: Rows) -> None:
         table, check = rows.table, rows.check

@@ -22,8 +22,9 @@ from gpscale.sources.headers import Col, match
 if TYPE_CHECKING:
     import duckdb
 
-#: File extensions considered when a directory is ingested; other files (docs, JSON) are skipped.
-DATA_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
+#: File types (:func:`gpscale.sources.datafile.data_suffix`) considered when a directory is ingested; other
+#: files (docs, JSON) are skipped. A ``.csv.gz`` file is read decompressed (:mod:`gpscale.sources.datafile`).
+DATA_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".yaml", ".yml")
 
 
 def formats() -> tuple[SourceFormat, ...]:

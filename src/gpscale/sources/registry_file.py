@@ -45,6 +45,7 @@ import pandas as pd
 import yaml
 
 from gpscale.sources.base import Detection, FileHead, Loader, LoadResult, SourceError
+from gpscale.sources.datafile import data_suffix, decompressed_size
 from gpscale.sources.validate import PRACTICE_CODE_RE
 
 if TYPE_CHECKING:
@@ -86,11 +87,11 @@ class GroupRegistryFile(Loader):
 
     def sniff(self, head: FileHead) -> Detection | None:
         if head.kind == "yaml" and any(line.startswith("gpscale_group_registry:") for line in head.text_lines):
-            return Detection(self.name, "yaml v1", f"group_registry:{head.path.name}")
+            return Detection(self.name, "yaml v1", f"group_registry:{head.name}")
         if head.kind == "csv" and head.text_lines:
             cols = {c.strip().lower() for c in head.text_lines[0].split(",")}
             if set(CSV_REQUIRED) <= cols:
-                return Detection(self.name, "csv v1", f"group_registry:{head.path.name}")
+                return Detection(self.name, "csv v1", f"group_registry:{head.name}")
         return None
 
     def load(self, head: FileHead, detection: Detection, con: duckdb.DuckDBPyConnection) -> LoadResult:
@@ -166,7 +167,7 @@ _TextDateLoader.yaml_implicit_resolvers = {
 
 
 def _check_size(path: Path) -> None:
-    size = path.stat().st_size
+    size = decompressed_size(path, MAX_REGISTRY_BYTES)
     if size > MAX_REGISTRY_BYTES:
         raise SourceError(
             path, RULE_SHAPE, f"{size:,} bytes is more than a registry file may hold ({MAX_REGISTRY_BYTES:,})", "file"
@@ -367,9 +368,9 @@ def read_registry(path: Path) -> tuple[list[dict[str, Any]], list[Spell]]:
     """Read a YAML or CSV registry file (by extension) into groups and spells; shape errors raise SourceError."""
     if path.suffix.lower() in (".yaml", ".yml"):
         return _read_yaml(path)
-    if path.suffix.lower() == ".csv":
+    if data_suffix(path) in (".csv", ".csv.gz"):
         return _read_csv(path)
-    raise SourceError(path, RULE_SHAPE, "a group registry is a .yaml, .yml or .csv file")
+    raise SourceError(path, RULE_SHAPE, "a group registry is a .yaml, .yml, .csv or .csv.gz file")
 
 
 def validate_registry(

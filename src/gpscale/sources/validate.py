@@ -4,7 +4,7 @@ Which rules reject a whole file and which quarantine a row is decided in
 ``docs/adr/0002-reject-vs-quarantine.md``; in short:
 
 * whole file (:class:`~gpscale.sources.base.SourceError`): ``unknown-format``, ``missing-columns``,
-  ``malformed-csv``, ``mixed-encoding``, ``duplicate-column``, ``file-too-large``, ``empty-file``,
+  ``malformed-csv``, ``mixed-encoding``, ``unreadable-gzip``, ``duplicate-column``, ``file-too-large``, ``empty-file``,
   ``period-unknown``, ``period-inconsistent``, ``duplicate-key``, ``too-many-rejects`` (more than
   :data:`MAX_REJECT_SHARE` of the rows broke a row rule: the file is not what it claims to be), and the
   edition rules the ingest applies (``replacement-loses-data``, ``replacement-period-differs``,
@@ -50,6 +50,7 @@ INVALID_VALUE = "invalid-value"
 MALFORMED_LINE = "malformed-line"
 NON_WHOLE_COUNT = "non-whole-count"
 MIXED_ENCODING = "mixed-encoding"
+UNREADABLE_GZIP = "unreadable-gzip"
 DUPLICATE_COLUMN = "duplicate-column"
 FILE_TOO_LARGE = "file-too-large"
 # edition rules, applied by the ingest when a file would replace or duplicate data already in the store

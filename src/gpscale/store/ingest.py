@@ -28,6 +28,7 @@ import pandas as pd
 from gpscale.periods import parse_period
 from gpscale.sources import validate as v
 from gpscale.sources.base import Detection, LoadResult, Reject, SourceError
+from gpscale.sources.datafile import data_suffix
 from gpscale.sources.period_policy import fy_from_text, month_from_text
 from gpscale.sources.registry import DATA_SUFFIXES, Detected, detect_file
 from gpscale.sources.rx_codes import RxCodeSet
@@ -107,7 +108,7 @@ def expand_inputs(paths: Iterable[Path]) -> list[Input]:
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named, plus data files found (recursively, sorted) in directories named."""
-    return [i.path for i in expand_inputs(paths) if i.named or i.path.suffix.lower() in DATA_SUFFIXES]
+    return [i.path for i in expand_inputs(paths) if i.named or data_suffix(i.path) in DATA_SUFFIXES]
 
 
 def recognise(inputs: list[Input], strict: bool = False) -> tuple[list[Detected], list[Skipped]]:
@@ -117,8 +118,8 @@ def recognise(inputs: list[Input], strict: bool = False) -> tuple[list[Detected]
     found: list[Detected] = []
     skipped: list[Skipped] = []
     for item in inputs:
-        if not item.named and item.path.suffix.lower() not in DATA_SUFFIXES:
-            skipped.append(Skipped(item.path, f"not a data file ({item.path.suffix or 'no extension'})"))
+        if not item.named and data_suffix(item.path) not in DATA_SUFFIXES:
+            skipped.append(Skipped(item.path, f"not a data file ({data_suffix(item.path) or 'no extension'})"))
             continue
         try:
             found.append(detect_file(item.path))

@@ -26,7 +26,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     da, db = _digests(a.out), _digests(b.out)
     assert da == db
     assert len(da) > 200  # every layout, every year and month
-    for rel in ("nhs/ePCN.xlsx", "nhs/EPD_201709.csv", "truth/effects.csv", "groups/registry.yaml"):
+    for rel in ("nhs/ePCN.xlsx", "nhs/EPD_201709.csv.gz", "truth/effects.csv", "groups/registry.yaml"):
         assert (a.out / rel).read_bytes() == (b.out / rel).read_bytes()
 
 
@@ -49,10 +49,10 @@ EXPECTED_FORMAT = {
     r"GPPS 2017 Practice data \(weighted\) \(csv\) PUBLIC\.csv": "gpps_practice",
     r"(June|July) \d{4} Practice level data weighted( CSV)?\.csv": "gpps_practice",
     r"\d{4}_overall_csv\.csv": "gpps_practice",
-    r"EPD_\d{6}\.csv": "prescribing",
-    r"gp-reg-pat-prac-quin-age_\d{6}\.csv": "gp_reg_patients",
+    r"EPD_\d{6}\.csv\.gz": "prescribing",
+    r"gp-reg-pat-prac-quin-age_\d{6}\.csv\.gz": "gp_reg_patients",
     r"nhspaymentsgp-\d{2}-\d{2}-prac-csv\.csv": "nhs_payments",
-    r"hospital_activity_\d{4}-\d{2}\.csv": "hospital_activity",
+    r"hospital_activity_\d{4}-\d{2}\.csv\.gz": "hospital_activity",
     r"succ\.csv": "ods_successor",
     r"registry\.yaml": "group_registry",
 }
@@ -88,7 +88,7 @@ def test_world_structure_is_realistic():
     assert len(qof_2023) < len(qof_2009), "closures and mergers shrink the number of practices"
     assert "Achievement score (max. 1000)" in qof_2009.columns
     assert "Achievement score (635 max)" in qof_2023.columns
-    quin = pd.read_csv(nhs / "gp-reg-pat-prac-quin-age_201904.csv")
+    quin = pd.read_csv(nhs / "gp-reg-pat-prac-quin-age_201904.csv.gz")
     bands = set(quin.loc[quin["SEX"] == "FEMALE", "AGE_GROUP_5"])
     assert {"0_4", "45_49", "95+", "ALL"} <= bands and len(bands) == 21
     # PCNs from 2019 cover nearly all practices (the QOF file names the PCN of each practice)

@@ -29,8 +29,8 @@ from gpscale.sources.base import SourceError
 #: The ending of a gzip-compressed data file's name.
 GZIP = ".gz"
 
-#: File types (by the ending before ``.gz``) that may be compressed: text only.
-COMPRESSIBLE = (".csv", ".txt", "")
+#: File types read as CSV text (by the ending before any ``.gz``); the only ones that may be compressed.
+CSV_SUFFIXES = (".csv", ".txt", "")
 
 
 def is_gzip(path: Path) -> bool:
@@ -61,7 +61,7 @@ def open_data(path: Path) -> BinaryIO:
     read, are a SourceError ``unreadable-gzip``); a compressed file that is not text is refused."""
     if not is_gzip(path):
         return path.open("rb")
-    if inner_suffix(path) not in COMPRESSIBLE:
+    if inner_suffix(path) not in CSV_SUFFIXES:
         raise SourceError(
             path,
             v.UNREADABLE_GZIP,

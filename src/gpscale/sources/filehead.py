@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gpscale.sources.base import FileHead, SourceError
 from gpscale.sources.csvread import head_text
-from gpscale.sources.datafile import data_suffix, inner_suffix
+from gpscale.sources.datafile import CSV_SUFFIXES, data_suffix, inner_suffix
 
 #: Number of text lines (or workbook rows per sheet) a loader may look at to recognise a file.
 HEAD_LINES = 40
@@ -31,7 +31,7 @@ def read_head(path: Path) -> FileHead:
     text, _encoding = head_text(path)
     lines = tuple(text.splitlines()[:HEAD_LINES])
     suffix = inner_suffix(path)
-    kind = "csv" if suffix in (".csv", ".txt", "") else ("yaml" if suffix in (".yaml", ".yml") else "other")
+    kind = "csv" if suffix in CSV_SUFFIXES else ("yaml" if suffix in (".yaml", ".yml") else "other")
     return FileHead(path=path, kind=kind, text_lines=lines)
 
 

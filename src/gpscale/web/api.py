@@ -3,16 +3,21 @@
 Only GET routes exist (anything else is 405). Every parameter is validated by pattern or enumeration
 before any lookup; unknown but well-formed IDs give 404 with a JSON ``detail``. Values have passed
 disclosure control: suppressed values are ``null`` and rows say ``suppressed: true``.
+
+Each route validates its answer against its response model and writes the JSON in the handler's own thread
+(:func:`_route`): left to FastAPI, a synchronous route's answer is validated in a second trip through the
+thread pool, so under load every API request queued twice behind page renders.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from gpscale.report import sections as S
 from gpscale.report.data import ResultsData, definitions_summary
@@ -183,6 +188,22 @@ def _result_columns(data: ResultsData) -> list[str]:
     return [c for c in data.bundle.columns("scorecard") if c in ResultRow.model_fields]
 
 
+def _route(app: FastAPI, path: str, model: Any, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``GET path`` answering with ``model`` (documented in the OpenAPI schema as the response); the
+    handler's result is validated against ``model`` and written as JSON in the handler's thread."""
+    adapter: TypeAdapter[Any] = TypeAdapter(model)
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def answer(*args: Any, **kwargs: Any) -> Response:
+            body = adapter.dump_json(adapter.validate_python(fn(*args, **kwargs)))
+            return Response(body, media_type="application/json")
+
+        return app.get(path, response_model=model, summary=summary, tags=["api"])(answer)
+
+    return register
+
+
 def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]) -> None:
     """Add the ``/api/v1`` routes to ``app``; ``d()`` returns the loaded results."""
 
@@ -194,12 +215,11 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         if iid not in d().indicators:
             raise not_found(f"indicator {iid}")
 
-    @app.get("/api/v1/indicators", response_model=list[IndicatorOut], summary="Indicators with results", tags=["api"])
+    @_route(app, "/api/v1/indicators", list[IndicatorOut], "Indicators with results")
     def api_indicators() -> list[dict[str, Any]]:
         return definitions_summary(d().indicators)
 
-    @app.get("/api/v1/indicators/{indicator_id}", response_model=IndicatorDetail, summary="One indicator",
-             tags=["api"])
+    @_route(app, "/api/v1/indicators/{indicator_id}", IndicatorDetail, "One indicator")
     def api_indicator(indicator_id: Annotated[str, PathParam(pattern=INDICATOR_ID)]) -> dict[str, Any]:
         need_indicator(indicator_id)
         i = d().indicators[indicator_id]
@@ -207,8 +227,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                 "why_it_matters": i.why_it_matters, "periods": d().periods.get(i.id, []),
                 "data_breaks": list(i.breaks)}
 
-    @app.get("/api/v1/england", response_model=list[EnglandRow], summary="England and group counts, latest year",
-             tags=["api"])
+    @_route(app, "/api/v1/england", list[EnglandRow], "England and group counts, latest year")
     def api_england(conf: Conf = "0.95") -> list[dict[str, Any]]:
         t = S.england_overview(d(), float(conf)).frame
         return [{"indicator_id": r["indicator_id"], "period": r["period"], "england_value": r["england_value"],
@@ -216,7 +235,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                  "groups_better": r["n_better"], "groups_similar": r["n_similar"], "groups_worse": r["n_worse"]}
                 for r in S.records(t)]
 
-    @app.get("/api/v1/groups", response_model=GroupList, summary="Groups (filter by kind or name)", tags=["api"])
+    @_route(app, "/api/v1/groups", GroupList, "Groups (filter by kind or name)")
     def api_groups(kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
                    q: Annotated[str | None, Query(pattern=SEARCH, max_length=100)] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -234,8 +253,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                             "kind": None if r["kind"] is None else str(r["kind"])}
                            for r in S.row_dicts(page)]}
 
-    @app.get("/api/v1/groups/{group_id}", response_model=GroupDetail, summary="A group and its latest results",
-             tags=["api"])
+    @_route(app, "/api/v1/groups/{group_id}", GroupDetail, "A group and its latest results")
     def api_group(group_id: Annotated[str, PathParam(pattern=GROUP_ID)], conf: Conf = "0.95") -> dict[str, Any]:
         need_group(group_id)
         data = d()
@@ -253,8 +271,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                 "current_members": current, "membership_view": data.view, "data_version": data.data_version,
                 "latest": latest}
 
-    @app.get("/api/v1/groups/{group_id}/results", response_model=list[ResultRow],
-             summary="A group's results (scorecard rows)", tags=["api"])
+    @_route(app, "/api/v1/groups/{group_id}/results", list[ResultRow], "A group's results (scorecard rows)")
     def api_group_results(group_id: Annotated[str, PathParam(pattern=GROUP_ID)], conf: Conf = "0.95",
                           indicator: Annotated[str | None, Query(pattern=INDICATOR_ID)] = None,
                           period_type: Annotated[Literal["fy", "month"], Query()] = "fy") -> list[ResultRow]:
@@ -267,8 +284,8 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
             rows = rows[rows["indicator_id"] == indicator]
         return [_row(r) for r in S.row_dicts(rows.sort_values(["indicator_id", "period"]))]
 
-    @app.get("/api/v1/indicators/{indicator_id}/funnel", response_model=FunnelOut,
-             summary="Funnel of all groups, or of one group's member practices", tags=["api"])
+    @_route(app, "/api/v1/indicators/{indicator_id}/funnel", FunnelOut,
+            "Funnel of all groups, or of one group's member practices")
     def api_funnel(indicator_id: Annotated[str, PathParam(pattern=INDICATOR_ID)],
                    period: Annotated[str | None, Query(pattern=PERIOD)] = None, conf: Conf = "0.95",
                    group: Annotated[str | None, Query(pattern=GROUP_ID)] = None,
@@ -295,8 +312,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                 "england_value": data.england_value(indicator_id, p, c), "method": res.method or res.chart.caption,
                 "membership_view": data.view, "hidden": res.hidden, "rows": rows}
 
-    @app.get("/api/v1/practices/{code}", response_model=PracticeOut, summary="A practice and its values",
-             tags=["api"])
+    @_route(app, "/api/v1/practices/{code}", PracticeOut, "A practice and its values")
     def api_practice(code: Annotated[str, PathParam(pattern=PRACTICE_CODE)]) -> dict[str, Any]:
         c = code.upper()
         if c not in d().practice_codes:
@@ -315,8 +331,7 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
                 "groups": [{k: str(v) for k, v in r.items()} for r in S.row_dicts(summ["groups"])],
                 "values": values}
 
-    @app.get("/api/v1/search", response_model=SearchOut, summary="Search groups and practices by name or code",
-             tags=["api"])
+    @_route(app, "/api/v1/search", SearchOut, "Search groups and practices by name or code")
     def api_search(q: Annotated[str, Query(pattern=SEARCH, max_length=100)],
                    limit: Annotated[int, Query(ge=1, le=100)] = 25) -> dict[str, Any]:
         return {"q": q, **d().search(q, limit)}

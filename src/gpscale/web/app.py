@@ -11,18 +11,24 @@ whole and nothing is pre-rendered, so the server is ready as soon as the bundle'
 pages are kept in a cache bounded by bytes. Every path and query parameter is checked
 against a strict pattern before any data is looked up: a malformed value gets a 4xx page, an unknown but
 well-formed code a 404 page. Pages need no network: CSS and the small script are served from the package.
+
+Pages are rendered one at a time (:data:`RENDER_THREADS`): rendering is Python work that holds the GIL, so
+threads rendering side by side only take turns, and each hand-over of the GIL after a read costs a switch
+interval; in turn, requests are answered in the order they came (docs/adr/0012-one-render-thread.md).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
+import anyio.to_thread
 import pandas as pd
 import pyarrow as pa
 from fastapi import FastAPI, Query, Request
@@ -55,6 +61,10 @@ Conf = Literal["0.95", "0.998"]
 Limits = Literal["adjusted", "phe"]
 #: Bytes of rendered pages kept (the largest pages are a few hundred kB).
 PAGE_CACHE_BYTES = 48 * 1024 * 1024
+#: Threads that run page handlers at once (Starlette's default is 40). One: handlers are GIL-bound Python, so
+#: more threads only interleave them; under 8 clients one thread answered the same requests in 21 s instead of
+#: 30 s, with p95 of a group page 695 -> 236 ms (BENCHMARKS.md, Dashboard).
+RENDER_THREADS = 1
 
 GroupId = Annotated[str, PathParam(pattern=GROUP_ID, max_length=64)]
 PracticeCode = Annotated[str, PathParam(pattern=PRACTICE_CODE, max_length=10)]
@@ -165,7 +175,14 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     # I/O and for compute, each keeping its own allocator cache) only add resident memory under many clients.
     pa.set_io_thread_count(1)
     pa.set_cpu_count(1)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = RENDER_THREADS
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="gpscale dashboard API",
         version=__version__,
         description="Read-only access to gpscale results: indicators, England, groups against England, funnels, "

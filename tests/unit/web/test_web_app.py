@@ -189,6 +189,36 @@ def test_openapi_describes_the_read_only_api(client):
     assert client.delete(f"/api/v1/groups/{FEDERATION}").status_code == 405
 
 
+def test_openapi_keeps_every_response_model(client):
+    """The API writes its own JSON (one trip through the render thread); the schema still names each answer."""
+    paths = client.get("/api/openapi.json").json()["paths"]
+    for path in ("/api/v1/groups/{group_id}", "/api/v1/indicators/{indicator_id}/funnel", "/api/v1/search",
+                 "/api/v1/practices/{code}", "/api/v1/groups/{group_id}/results"):
+        assert "schema" in paths[path]["get"]["responses"]["200"]["content"]["application/json"], path
+
+
+def test_api_refuses_an_answer_that_breaks_its_model():
+    """An answer that does not fit its response model is an error, never served as it is."""
+    app = create_app(_bundle(), cache_pages=False)
+    spy = Spy(_data())
+    object.__setattr__(spy, "search", lambda q, limit=25: {"groups": [{"id": "X"}], "practices": []})  # no name
+    app.state.data = spy
+    r = TestClient(app, raise_server_exceptions=False).get("/api/v1/search?q=castle")
+    assert r.status_code == 500 and "castle" not in r.text
+
+
+def test_pages_render_one_at_a_time():
+    """The running server hands page handlers to one thread (GIL-bound rendering is not interleaved)."""
+    import anyio.to_thread
+
+    from gpscale.web.app import RENDER_THREADS
+
+    with TestClient(create_app(_bundle(), cache_pages=False)) as running:
+        tokens = running.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert running.get(f"/groups/{FEDERATION}").status_code == 200
+    assert tokens == RENDER_THREADS == 1
+
+
 def test_api_group_and_funnel(client):
     g = client.get(f"/api/v1/groups/{FEDERATION}").json()
     assert g["name"] == "Test Federation" and g["membership_view"] == "as-was"

@@ -50,6 +50,17 @@ def cell_text(v: Any, kind: str, digits: int = 2) -> str:
     return str(v)
 
 
+def _cells(values: list[Any], kind: str, digits: int) -> list[str]:
+    """A column's cells as escaped HTML text, :func:`cell_text` of each: finite floats and text take a short path
+    (a formatted number has nothing to escape), anything else the general one."""
+    if kind == "num":
+        return [svg.fmt(v, digits) if type(v) is float else escape(cell_text(v, kind, digits)) for v in values]
+    if kind == "int":
+        return [f"{round(v):,}" if type(v) is float and math.isfinite(v) else escape(cell_text(v, kind, digits))
+                for v in values]
+    return [escape(v) if type(v) is str else escape(cell_text(v, kind, digits)) for v in values]
+
+
 def comparison_badge(label: str) -> str:
     cls = escape(label.replace(" ", "-"))
     return f'<span class="badge {cls}">{escape(SYMBOLS.get(label, label))}</span>'
@@ -73,24 +84,26 @@ def table_html(frame: pd.DataFrame, cols: Sequence[Col], caption: str = "", tabl
                + ">" for i, c in enumerate(present)]
     closing = ["</th>" if i == 0 else "</td>" for i in range(len(present))]
     flagged = at.get("suppressed")
-    linked = any(c.link is not None for c in present)
-    for tup in zip(*columns, strict=True):
-        rec = dict(zip(keys, tup, strict=True)) if linked else {}
-        hidden = is_true(tup[flagged] if flagged is not None else None)
-        cells = []
-        for i, c in enumerate(present):
-            v = tup[where[i]]
-            if c.kind == "comparison":
-                text = comparison_badge(str(v)) if v is not None and str(v) not in ("", "nan") else "–"
-                hidden = hidden or str(v) == SUPPRESSED
-            else:
-                text = escape(cell_text(v, c.kind, c.digits))
-            if c.link is not None:
-                href = c.link(rec)
+    hidden = [is_true(v) for v in columns[flagged]] if flagged is not None else [False] * len(shown)
+    texts: list[list[str]] = []
+    for i, c in enumerate(present):
+        values = columns[where[i]]
+        if c.kind == "comparison":
+            texts.append([comparison_badge(str(v)) if v is not None and str(v) not in ("", "nan") else "–"
+                          for v in values])
+            hidden = [h or str(v) == SUPPRESSED for h, v in zip(hidden, values, strict=True)]
+        else:
+            texts.append(_cells(values, c.kind, c.digits))
+    linked = [(i, c.link) for i, c in enumerate(present) if c.link is not None]
+    for r, row_texts in enumerate(zip(*texts, strict=True) if texts else [()] * len(shown)):
+        cells = [opening[i] + text + closing[i] for i, text in enumerate(row_texts)]
+        if linked:
+            rec = dict(zip(keys, (col[r] for col in columns), strict=True))
+            for i, link in linked:
+                href = link(rec)
                 if href:
-                    text = f'<a href="{escape(href)}">{text}</a>'
-            cells.append(opening[i] + text + closing[i])
-        rows.append(f'<tr{" class=hidden-row" if hidden else ""}>{"".join(cells)}</tr>')
+                    cells[i] = f'{opening[i]}<a href="{escape(href)}">{row_texts[i]}</a>{closing[i]}'
+        rows.append(f'<tr{" class=hidden-row" if hidden[r] else ""}>{"".join(cells)}</tr>')
     if not rows:
         rows.append(f'<tr><td colspan="{max(len(present), 1)}">{escape(empty)}</td></tr>')
     more = ""

@@ -395,10 +395,15 @@ def england_by_year(data: ResultsData, indicator_id: str, conf: float) -> dict[s
     return data.once("england_by_year", index).get((indicator_id, conf), {})
 
 
+#: The trend columns pages and board packs show of an entity's latest trend.
+_TREND_COLUMNS = ("indicator_id", "segment_first", "segment_last", "classification", "method")
+
+
 def latest_trends(data: ResultsData, entity_id: str, conf: float = 0.95) -> dict[str, dict[str, Any]]:
-    """The evaluation's trend of the latest segment for each indicator (entity's own trend), by indicator."""
+    """The evaluation's trend of the latest segment for each indicator (entity's own trend), by indicator: the
+    segment, its classification and method."""
     t = data.table("trends", "entity_id = ? AND confidence = ? AND statistic = 'trend' AND latest_segment",
-                   [entity_id, conf])
+                   [entity_id, conf], columns=[c for c in _TREND_COLUMNS if c in data.bundle.columns("trends")])
     if t is None:
         return {}
     return {str(r["indicator_id"]): r for r in row_dicts(t)}
@@ -728,11 +733,13 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
     present = set(data.bundle.columns(name))
     shown = [c for c in columns if c in present]
     wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
-    t = data.table(name, " AND ".join(where), params, columns=wanted)
+    t = None
+    if "confidence" in present:  # the rows at this level, read alone; with none, every level as it stands
+        t = data.table(name, " AND ".join([*where, "confidence = ?"]), [*params, conf], columns=wanted)
+    if t is None or t.empty:
+        t = data.table(name, " AND ".join(where), params, columns=wanted)
     if t is None:
         return Table(name, title, pd.DataFrame(), missing=not_computed(name))
-    if "confidence" in t.columns and (t["confidence"] == conf).any():
-        t = t[t["confidence"] == conf]
     if latest_only and "period" in t.columns and "indicator_id" in t.columns and len(t):
         t = t[t["period"] == t.groupby("indicator_id")["period"].transform("max")]
     if "indicator_id" in t.columns:

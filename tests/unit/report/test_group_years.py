@@ -66,3 +66,36 @@ def test_members_joined_by_index_are_the_left_merge():
     for frame in (spells, pd.concat([spells, unknown], ignore_index=True), spells.iloc[0:0]):
         pd.testing.assert_frame_equal(data._with_practices(frame),
                                       frame.merge(data.practices, on="practice_code", how="left"), check_exact=True)
+
+
+@pytest.mark.parametrize("conf", S.CONFIDENCES)
+def test_latest_trends_are_the_latest_segment_rows_sql_selects(conf):
+    """The group page's latest trends (read narrowed to the shown columns) against DuckDB over the whole table."""
+    data = _data()
+    for gid in sorted(data.group_ids):
+        want = data.bundle.query("SELECT * FROM trends WHERE entity_id = ? AND confidence = ? AND statistic = 'trend' "
+                                 "AND latest_segment", [gid, conf])
+        got = S.latest_trends(data, gid, conf)
+        assert sorted(got) == sorted(want["indicator_id"].astype(str))
+        for r in S.row_dicts(want):
+            assert all(_same(got[str(r["indicator_id"])][k], r[k]) for k in S._TREND_COLUMNS if k != "indicator_id")
+
+
+@pytest.mark.parametrize("conf", S.CONFIDENCES)
+@pytest.mark.parametrize("name", ["profiles", "trends", "convergence"])
+def test_evaluation_tables_hold_the_rows_at_the_pages_level(name, conf):
+    """The group page's evaluation tables read only the rows at its confidence level: the same rows, in the file's
+    order, as DuckDB's whole read filtered to that level (every level where the table has none at it)."""
+    data = _data()
+    unit = S._UNIT_COLUMN[name]
+    england = " OR entity_type = 'england'" if unit == "entity_id" else ""
+    for gid in sorted(data.group_ids):
+        whole = data.bundle.query(f"SELECT * FROM {name} WHERE ({unit} = ?{england})", [gid])
+        if "confidence" in whole and (whole["confidence"] == conf).any():
+            whole = whole[whole["confidence"] == conf]
+        got = S.evaluation_table(data, name, group_id=gid, conf=conf).frame
+        if "indicator_id" in whole:
+            titles = {k: v.title for k, v in data.indicators.items()}
+            whole = whole.assign(indicator_id=[titles.get(i, i) for i in whole["indicator_id"]])
+        want = whole[list(got.columns)]
+        pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True, check_dtype=False)

@@ -13,10 +13,11 @@ Two servers are measured in the same run, each in its own process on 127.0.0.1:
   the baseline reads the tables it knows and ignores the page tables).
 
 For each: **cold start** (process start to the first page answered), **resident memory** (VmRSS of the
-server process) after 1,000 mixed requests, and **latency per page type** (England, group, indicator with
-all groups, indicator with a group's members, practice, search, CSV download, API) with the page cache off,
-so every request renders: from 8 concurrent keep-alive clients (the target) and from one client (the work
-per page, without queueing; the cleanest figure on a shared machine). Request loops are bounded.
+server process) after 1,000 mixed requests, and **latency per page type** (England, group, a group's
+evaluation tables, indicator with all groups, indicator with a group's members, practice, search, CSV download,
+API) with the page cache off, so every request renders: from 8 concurrent keep-alive clients (the target) and
+from one client (the work per page, without queueing; the cleanest figure on a shared machine). Request loops
+are bounded.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def _urls(base: Path, rng: random.Random, per_type: int) -> list[tuple[str, str]
     out: list[tuple[str, str]] = []
     out += [("England", f"/?conf={rng.choice(['0.95', '0.998'])}") for _ in range(n)]
     out += [("group", f"/groups/{g}") for g in rng.sample(groups, min(n, len(groups)))]
+    out += [("group evaluation tables", f"/groups/{g}/evaluation") for g in rng.sample(groups, min(n, len(groups)))]
     out += [("indicator (all groups)", f"/indicators/{i}?period={p}") for i, p in rng.sample(pairs, min(n, len(pairs)))]
     out += [("indicator (members of a group)", f"/indicators/{i}?group={g}&period={latest[i]}")
             for g, i in zip(rng.sample(groups, n), rng.choices(indicators, k=n), strict=True)]
@@ -188,7 +190,7 @@ def _measure(label: str, script: str, base: Path, pythonpath: Path | None) -> di
     rng = random.Random(0)
     proc, url, cold = _start(script, base, True, pythonpath)
     try:
-        mixed = _urls(base, rng, MIXED // 8 + 1)[:MIXED]
+        mixed = _urls(base, rng, MIXED // 9 + 1)[:MIXED]
         t0 = time.perf_counter()
         _run(url, mixed)
         wall = time.perf_counter() - t0

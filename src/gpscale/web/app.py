@@ -66,6 +66,9 @@ PAGE_CACHE_BYTES = 48 * 1024 * 1024
 #: 30 s, with p95 of a group page 695 -> 236 ms (BENCHMARKS.md, Dashboard).
 RENDER_THREADS = 1
 
+#: The evaluation's own tables for one group, on the group's evaluation page (the group page links to it).
+GROUP_EVALUATION_TABLES = ("profiles", "trends", "convergence")
+
 GroupId = Annotated[str, PathParam(pattern=GROUP_ID, max_length=64)]
 PracticeCode = Annotated[str, PathParam(pattern=PRACTICE_CODE, max_length=10)]
 IndicatorId = Annotated[str, PathParam(pattern=INDICATOR_ID, max_length=64)]
@@ -374,24 +377,32 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         mcols = [Col("practice_code", "ODS code", link=practice_link), Col("name", "practice"),
                  Col("start_date", "joined"), Col("end_date", "left"), Col("commissioner", "commissioner"),
                  Col("icb", "ICB"), Col("contract_type", "contract"), Col("rurality", "rurality")]
-        evaluation = [S.evaluation_table(data_, n, group_id=group_id, conf=c)
-                      for n in ("profiles", "trends", "convergence")]
-        ev_html = []
-        for t in evaluation:
-            if not t.missing:
-                cols = [Col(col, col.replace("_", " "), "num" if pd.api.types.is_float_dtype(t.frame[col]) else "text")
-                        for col in t.frame.columns]
-                ev_html.append((t, table_html(t.frame, cols, f"{t.title} ({t.caption})", max_rows=80)))
-            else:
-                ev_html.append((t, ""))
         return render(
             "group.html.j2", request, title=prof["info"].get("name", group_id), gid=group_id, prof=prof,
             conf=conf, pct=S.pct(c), periods=periods, grid=grid, spine=spine, trend=trend, chosen=chosen,
             indicators=[data_.indicators[i] for i in ind_ids], monthly=monthly,
             members_html=table_html(members, mcols, f"Member practices of {prof['info'].get('name')} (current first)",
                                     "members-table"),
-            evaluation=ev_html, summary=summary,
+            summary=summary,
         )
+
+    @app.get("/groups/{group_id}/evaluation", response_class=HTMLResponse, include_in_schema=False)
+    @cached
+    def group_evaluation(request: Request, group_id: GroupId, conf: ConfQ = "0.95") -> Response:
+        need_group(group_id)
+        c = conf_of(conf)
+        data_ = d()
+        tables = []
+        for t in (S.evaluation_table(data_, n, group_id=group_id, conf=c) for n in GROUP_EVALUATION_TABLES):
+            if not t.missing:
+                cols = [Col(col, col.replace("_", " "), "num" if pd.api.types.is_float_dtype(t.frame[col]) else "text")
+                        for col in t.frame.columns]
+                tables.append((t, table_html(t.frame, cols, f"{t.title} ({t.caption})", max_rows=80)))
+            else:
+                tables.append((t, ""))
+        name = data_.group_name(group_id)
+        return render("group_evaluation.html.j2", request, title=f"Evaluation tables: {name}", gid=group_id,
+                      group_name=name, conf=conf, pct=S.pct(c), tables=tables)
 
     @app.get("/indicators", include_in_schema=False)
     def indicators_index() -> Response:
@@ -524,12 +535,16 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     @app.get("/download/groups/{group_id}/{table}.csv", include_in_schema=False)
     @cached
     def dl_group(request: Request, group_id: GroupId,
-                 table: Literal["scorecard", "spine", "trend", "members", "size"],
+                 table: Literal["scorecard", "spine", "trend", "members", "size", "profiles", "trends", "convergence"],
                  conf: ConfQ = "0.95", indicator: IndicatorQ = None) -> Response:
         need_group(group_id)
         c = conf_of(conf)
         data_ = d()
-        if table == "scorecard":
+        if table in GROUP_EVALUATION_TABLES:
+            if not data_.bundle.has(table):
+                raise NotFound(f"{table} (not computed)")
+            frame = S.evaluation_table(data_, table, group_id=group_id, conf=c).frame
+        elif table == "scorecard":
             frame = S.scorecard_table(data_, group_id, c)
         elif table == "spine":
             frame = S.spine_table(data_, group_id, c)

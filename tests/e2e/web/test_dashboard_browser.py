@@ -149,7 +149,8 @@ def test_csv_download_from_the_group_page(page: Page, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ accessibility
 
 PAGE_TYPES = {
-    "england": "/", "groups": "/groups", "group": f"/groups/{NAMED}", "indicator": "/indicators/rx_broad_spectrum",
+    "england": "/", "groups": "/groups", "group": f"/groups/{NAMED}",
+    "group-evaluation": f"/groups/{NAMED}/evaluation", "indicator": "/indicators/rx_broad_spectrum",
     "indicator-members": f"/indicators/qof_total?group={NAMED}", "practice": None, "search": "/search?q=surgery",
     "surveys": "/surveys", "api": "/api", "not-found": "/groups/NO-SUCH-GROUP",
     "events": "/events", "events-group": f"/events/groups/{NAMED}",  # issue 15

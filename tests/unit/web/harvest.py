@@ -275,10 +275,11 @@ def dashboard(pub: Published, bundle: Bundle, ctx: Context) -> None:
     api("/api/v1/england")
     for g in ctx.groups:
         page(f"/groups/{g}", unit=f"G:{g}")
+        page(f"/groups/{g}/evaluation", unit=f"G:{g}")
         api(f"/api/v1/groups/{g}", "latest", unit=f"G:{g}")
         for pt in ("fy", "month"):
             api(f"/api/v1/groups/{g}/results?period_type={pt}", unit=f"G:{g}")
-        for table in ("scorecard", "spine", "members", "size"):
+        for table in ("scorecard", "spine", "members", "size", "profiles", "trends", "convergence"):
             download(f"/download/groups/{g}/{table}.csv", unit=f"G:{g}")
         for i in ctx.indicators:
             download(f"/download/groups/{g}/trend.csv?indicator={i}", unit=f"G:{g}", indicator=i)

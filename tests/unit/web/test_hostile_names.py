@@ -66,7 +66,8 @@ def _csv_is_inert(text: str, where: str) -> None:
 
 def _pages() -> dict[str, str]:
     return {
-        "england": "/", "groups": "/groups", "group": "/groups/FED-TEST", "indicator": "/indicators/qof_total",
+        "england": "/", "groups": "/groups", "group": "/groups/FED-TEST",
+        "group evaluation": "/groups/FED-TEST/evaluation", "indicator": "/indicators/qof_total",
         "members": "/indicators/qof_total?group=FED-TEST", "practice": "/practices/P00001",
         "search": "/search?q=surgery", "api index": "/api",
     }

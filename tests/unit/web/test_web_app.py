@@ -91,6 +91,38 @@ def test_group_page_states_method_confidence_view_and_reading_notes(client):
     assert "/download/groups/FED-TEST/scorecard.csv" in html
 
 
+def test_group_evaluation_page_shows_the_engines_tables_with_downloads(client):
+    """The group page links to the evaluation's own tables (profile over time, trends, convergence), which have their
+    own page at the page's confidence level, each with a CSV download holding every row."""
+    group = client.get(f"/groups/{FEDERATION}?conf=0.998").text
+    assert f'href="/groups/{FEDERATION}/evaluation?conf=0.998"' in group
+    html = client.get(f"/groups/{FEDERATION}/evaluation?conf=0.998").text
+    for name in ("profiles", "trends", "convergence"):
+        assert f'id="ev-{name}"' in html and f"/download/groups/{FEDERATION}/{name}.csv?conf=0.998" in html
+    assert "99.8% intervals" in html
+    rows = pd.read_csv(io.StringIO(client.get(f"/download/groups/{FEDERATION}/trends.csv?conf=0.998").text))
+    want = _bundle().query("SELECT entity_id FROM trends WHERE (entity_id = ? OR entity_type = 'england') "
+                           "AND confidence = 0.998", [FEDERATION])
+    assert len(rows) == len(want) > 0 and set(rows["entity_id"]) == set(want["entity_id"]) == {FEDERATION, "E92000001"}
+    assert client.get("/groups/NO-SUCH/evaluation").status_code == 404
+    assert client.get(f"/download/groups/{FEDERATION}/nothing.csv").status_code in (400, 404, 422)
+
+
+def test_group_evaluation_page_says_not_computed():
+    """A bundle evaluated with the scorecard only: the tables are "not computed", their downloads 404."""
+    from tests.unit.web.world import bare_world
+
+    bundle = open_bundle(bare_world().results)
+    c = TestClient(create_app(bundle, cache_pages=False))
+    html = c.get(f"/groups/{FEDERATION}/evaluation").text
+    missing = [n for n in ("profiles", "trends", "convergence") if not bundle.has(n)]
+    assert "trends" in missing
+    for name in missing:
+        section = html.split(f'id="ev-{name}"')[1].split("</section>")[0]
+        assert "not computed" in section and ".csv" not in section
+        assert c.get(f"/download/groups/{FEDERATION}/{name}.csv").status_code == 404
+
+
 def test_member_funnel_names_practices_outside_the_limits(client):
     html = client.get(f"/indicators/rx_broad_spectrum?group={FEDERATION}&limits=phe").text
     assert "Outside the 95% limits" in html

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gpscale.bundle import MANIFEST, Bundle, BundleError, open_bundle, require_bundle
 from gpscale.domain.regions import ENGLAND_ID
@@ -235,31 +237,33 @@ class ResultsData:
         return rows
 
     def group_members(self, group_id: str) -> pd.DataFrame:
-        """The group's membership spells (as the evaluation used them) with practice names and attributes."""
-        spells = self.table("spells", "group_id = ?", [group_id])
-        if spells is None or spells.empty:
+        """The group's membership spells (as the evaluation used them) with practice names and attributes, current
+        members first, then by name (ties in the spells' order); dates as ``YYYY-MM-DD`` text.
+
+        Shaped in Arrow: a left join to the registry in the spells' order (as a pandas left merge gives it), then
+        one conversion; the same steps in pandas take four times as long on Arrow-backed text columns."""
+        spells = self.bundle.arrow("spells", "group_id = ?", [group_id])
+        if spells is None or spells.num_rows == 0:
             return pd.DataFrame(columns=["practice_code", "name", "start_date", "end_date", "current"])
-        m = self._with_practices(spells)
-        m["name"] = m["name"].fillna("")
-        m["current"] = m["end_date"].isna()
+        registry, rows = self._registry
+        m = _left_join(spells, registry, "practice_code", rows)
+        columns = {f.name: m[f.name] for f in m.schema}
+        columns["name"] = _text(m["name"])
         for c in ("start_date", "end_date"):
-            m[c] = pd.to_datetime(m[c]).dt.strftime("%Y-%m-%d").fillna("")
-        return m.sort_values(["current", "name"], ascending=[False, True]).reset_index(drop=True)
+            columns[c] = _text(pc.strftime(m[c].cast(pa.timestamp("us")), "%Y-%m-%d"))
+        columns["current"] = pc.is_null(m["end_date"])
+        out = pa.table(columns)
+        order = pc.sort_indices(out, [("current", "descending"), ("name", "ascending")])  # a stable sort
+        return out.take(order).to_pandas()
 
     @cached_property
-    def _practices_by_code(self) -> pd.DataFrame | None:
-        """The practices indexed by code (None when codes repeat: then a merge joins them)."""
-        p = self.practices.set_index("practice_code")
-        return p if p.index.is_unique else None
-
-    def _with_practices(self, spells: pd.DataFrame) -> pd.DataFrame:
-        """``spells`` with each practice's registry columns, as a left merge on the code gives them (looked up by
-        index: a merge re-hashes all 8,000 practices for a few members)."""
-        by_code = self._practices_by_code
-        if by_code is None or set(by_code.columns) & set(spells.columns):
-            return spells.merge(self.practices, on="practice_code", how="left")
-        found = by_code.reindex(spells["practice_code"].to_numpy()).reset_index(drop=True)
-        return pd.concat([spells.reset_index(drop=True), found], axis=1)
+    def _registry(self) -> tuple[pa.Table, dict[Any, list[int]]]:
+        """:attr:`practices` as an Arrow table (joined to membership spells without pandas) and each code's rows."""
+        table = pa.Table.from_pandas(self.practices, preserve_index=False)
+        rows: dict[Any, list[int]] = {}
+        for i, code in enumerate(table["practice_code"].to_pylist()):
+            rows.setdefault(code, []).append(i)
+        return table, rows
 
     def practice_groups(self, code: str) -> pd.DataFrame:
         """The groups a practice belongs or belonged to (spells the evaluation used)."""
@@ -317,6 +321,26 @@ class ResultsData:
         post = p["postcode"].fillna("").astype(str) if "postcode" in p else ""
         return (p["practice_code"].to_numpy(str), names.to_numpy(str),
                 (p["practice_code"] + " " + names + " " + post).str.lower().to_numpy(str))
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text with missing values empty (a column of nothing but gaps, typeless in Parquet, as text)."""
+    column = column.cast(pa.large_string()) if pa.types.is_null(column.type) else column
+    return pc.fill_null(column, pa.scalar("", column.type))
+
+
+def _left_join(left: pa.Table, right: pa.Table, key: str, rows: dict[Any, list[int]]) -> pa.Table:
+    """``left`` with ``right``'s other columns by ``key``, as a pandas left merge: every left row in order, once per
+    matching right row in right's order (``rows``: each key's rows in ``right``), with gaps where right lacks it."""
+    at_left: list[int] = []
+    at_right: list[int | None] = []
+    for i, k in enumerate(left[key].to_pylist()):
+        for j in rows.get(k, (None,)):
+            at_left.append(i)
+            at_right.append(j)
+    taken = left.take(pa.array(at_left, pa.int64()))
+    found = right.drop_columns([key]).take(pa.array(at_right, pa.int64()))
+    return pa.Table.from_arrays([*taken.columns, *found.columns], names=[*taken.column_names, *found.column_names])
 
 
 def _find(keys: tuple[np.ndarray, np.ndarray, np.ndarray], needle: str, limit: int) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from gpscale.bundle import open_bundle
@@ -58,14 +59,53 @@ def test_downloads_agree_with_the_page_rows():
                 assert r["comparison"] == (mine[r["period"]]["shown"] if r["period"] in mine else "")
 
 
-def test_members_joined_by_index_are_the_left_merge():
+def _merged(left: pa.Table, right: pa.Table) -> pd.DataFrame:
+    return left.to_pandas().merge(right.to_pandas(), on="practice_code", how="left")
+
+
+def test_members_joined_to_the_registry_are_the_left_merge():
+    """The Arrow join against pandas's left merge: every spell in order, each matching practice in the registry's
+    order (codes repeated too), gaps for codes the registry lacks."""
+    from gpscale.report.data import _left_join
+
+    def rows_of(table: pa.Table) -> dict[object, list[int]]:
+        out: dict[object, list[int]] = {}
+        for i, code in enumerate(table["practice_code"].to_pylist()):
+            out.setdefault(code, []).append(i)
+        return out
+
     data = _data()
-    spells = data.table("spells", "group_id IS NOT NULL")
+    registry, rows = data._registry
+    spells = data.bundle.arrow("spells", "group_id IS NOT NULL")
+    assert spells is not None and spells.num_rows > 0
+    codes = pa.array(["ZZZ01", "ZZZ02"], spells["practice_code"].type)  # codes the registry lacks
+    unknown = spells.slice(0, 2).set_column(spells.column_names.index("practice_code"), "practice_code", codes)
+    repeated = pa.concat_tables([registry, registry.slice(3, 2)])  # two codes twice
+    for left in (spells, pa.concat_tables([spells, unknown]), spells.slice(0, 0)):
+        pd.testing.assert_frame_equal(_left_join(left, registry, "practice_code", rows).to_pandas(),
+                                      _merged(left, registry), check_exact=True)
+        pd.testing.assert_frame_equal(_left_join(left, repeated, "practice_code", rows_of(repeated)).to_pandas(),
+                                      _merged(left, repeated), check_exact=True)
+
+
+def _members_reference(data: ResultsData, gid: str) -> pd.DataFrame:
+    """The members as pandas shapes them: merge, blanks, dates as text, current first then by name (stable)."""
+    spells = data.table("spells", "group_id = ?", [gid])
     assert spells is not None
-    unknown = spells.head(2).assign(practice_code=["ZZZ01", "ZZZ02"])  # codes the registry lacks: gaps, as merged
-    for frame in (spells, pd.concat([spells, unknown], ignore_index=True), spells.iloc[0:0]):
-        pd.testing.assert_frame_equal(data._with_practices(frame),
-                                      frame.merge(data.practices, on="practice_code", how="left"), check_exact=True)
+    m = spells.merge(data.practices, on="practice_code", how="left")
+    m["name"] = m["name"].fillna("")
+    m["current"] = m["end_date"].isna()
+    for c in ("start_date", "end_date"):
+        m[c] = pd.to_datetime(m[c]).dt.strftime("%Y-%m-%d").fillna("")
+    return m.sort_values(["current", "name"], ascending=[False, True]).reset_index(drop=True)
+
+
+def test_group_members_are_the_pandas_shaping_for_every_group():
+    data = _data()
+    for gid in sorted(data.group_ids):
+        pd.testing.assert_frame_equal(data.group_members(gid), _members_reference(data, gid), check_exact=True)
+    assert list(data.group_members("NO-SUCH-GROUP").columns) == ["practice_code", "name", "start_date", "end_date",
+                                                                 "current"]
 
 
 @pytest.mark.parametrize("conf", S.CONFIDENCES)

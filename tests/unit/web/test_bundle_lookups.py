@@ -154,3 +154,18 @@ def test_a_key_no_row_group_can_hold_reads_nothing_and_truth_value_terms_choose_
     flagged = bundle._parse("trends", "latest_segment", [])
     assert flagged is not None and flagged[1] == [] and bundle._row_groups("trends", flagged[1]) is None
     _same(bundle, "trends", "latest_segment AND confidence = ?", [0.95])
+
+
+def test_arrow_lookups_hold_the_rows_sql_returns(bundle: Bundle) -> None:
+    """``Bundle.arrow`` (a page shaping rows without pandas): SQL's rows in the file's order with the Arrow read's
+    types, whether Arrow reads the filter or DuckDB answers it."""
+    for (g,) in _keys(bundle, "SELECT DISTINCT group_id FROM spells"):
+        got = bundle.arrow("spells", "group_id = ?", [g])
+        assert got is not None
+        pd.testing.assert_frame_equal(got.to_pandas(), _sql(bundle, "spells", "group_id = ?", [g], ""))
+    duck = bundle.arrow("spells", "group_id IS NOT NULL", [], columns=["practice_code", "start_date"])
+    read = bundle.arrow("spells", "", [], columns=["practice_code", "start_date"])
+    assert duck is not None and read is not None and duck.schema == read.schema
+    pd.testing.assert_frame_equal(duck.to_pandas(), _sql(bundle, "spells", "group_id IS NOT NULL", [], "")[
+        ["practice_code", "start_date"]])
+    assert bundle.arrow("no_such_table") is None

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -114,29 +116,28 @@ class _Gunzip(gzip.GzipFile):
         self._path = path
         super().__init__(filename=str(path), mode="rb")
 
-    def read(self, size: int | None = -1) -> bytes:
+    @contextmanager
+    def _reported(self) -> Iterator[None]:
         try:
-            return super().read(size)
+            yield
         except _DAMAGED as exc:
             raise gzip_error(self._path, exc) from exc
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._reported():
+            return super().read(size)
 
     def read1(self, size: int = -1) -> bytes:
-        try:
+        with self._reported():
             return super().read1(size)
-        except _DAMAGED as exc:
-            raise gzip_error(self._path, exc) from exc
 
     def readline(self, size: int | None = -1) -> bytes:
-        try:
+        with self._reported():
             return super().readline(size)
-        except _DAMAGED as exc:
-            raise gzip_error(self._path, exc) from exc
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        try:
+        with self._reported():
             return super().seek(offset, whence)
-        except _DAMAGED as exc:
-            raise gzip_error(self._path, exc) from exc
 
 
 #: What gzip raises for a cut file (EOFError), a bad header or CRC (BadGzipFile) or bad deflate data.

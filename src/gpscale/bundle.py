@@ -71,7 +71,7 @@ class Bundle:
         self._local = threading.local()
         self._meta: dict[str, pq.FileMetaData] = {}
         self._empties: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
-        self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._open: list[pq.ParquetFile] = []
         self._lock = threading.Lock()
 
@@ -215,8 +215,8 @@ class Bundle:
                 self._open.append(found)
         return found
 
-    def _ranges(self, name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """Each row group's smallest and largest value of ``column`` (None where the file has no statistics)."""
+    def _ranges(self, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which row groups have statistics of ``column``, and those row groups' smallest and largest values."""
         key = (name, column)
         with self._lock:
             found = self._stats.get(key)
@@ -224,9 +224,9 @@ class Bundle:
             meta = self._metadata(name)
             at = meta.schema.names.index(column)
             stats = [meta.row_group(i).column(at).statistics for i in range(meta.num_row_groups)]
-            ok = [s is not None and s.has_min_max for s in stats]
-            found = (np.array([s.min if k else None for s, k in zip(stats, ok, strict=True)], dtype=object),
-                     np.array([s.max if k else None for s, k in zip(stats, ok, strict=True)], dtype=object))
+            known = np.array([s is not None and s.has_min_max for s in stats], dtype=bool)
+            found = (known, np.array([s.min for s, k in zip(stats, known, strict=True) if k], dtype=object),
+                     np.array([s.max for s, k in zip(stats, known, strict=True) if k], dtype=object))
             with self._lock:
                 self._stats[key] = found
         return found
@@ -250,9 +250,10 @@ class Bundle:
         for column, value in either_of:
             if column not in self._metadata(name).schema.names:
                 return None
-            lo, hi = self._ranges(name, column)
+            known, lo, hi = self._ranges(name, column)
+            inside = ~known  # a row group without statistics may hold anything
             try:
-                inside = np.array([a is None or (a <= value <= b) for a, b in zip(lo, hi, strict=True)], dtype=bool)
+                inside[known] = (lo <= value) & (hi >= value)  # one comparison per array, not a Python loop
             except TypeError:
                 return None  # a value Arrow compares after casting: these statistics choose nothing
             out = inside if out is None else out | inside
@@ -293,7 +294,7 @@ class Bundle:
             table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
             keys = []
         table = table.select(shown)
-        frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas()
+        frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas(use_threads=False)
         if keys:
             frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
         return frame

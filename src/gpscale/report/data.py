@@ -254,7 +254,7 @@ class ResultsData:
         columns["current"] = pc.is_null(m["end_date"])
         out = pa.table(columns)
         order = pc.sort_indices(out, [("current", "descending"), ("name", "ascending")])  # a stable sort
-        return out.take(order).to_pandas()
+        return out.take(order).to_pandas(use_threads=False)
 
     @cached_property
     def _registry(self) -> tuple[pa.Table, dict[Any, list[int]]]:

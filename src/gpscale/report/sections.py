@@ -752,36 +752,43 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
 
 def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[str, Any]:
     """A practice: its details, its groups over time and its latest value on each indicator."""
-    p = data.practices[data.practices["practice_code"] == code]
-    info = {k: _clean(v) for k, v in p.iloc[0].items()} if not p.empty else {"practice_code": code}
+    row = data.practice_info(code)
+    info = {k: _clean(v) for k, v in row.items()} if row is not None else {"practice_code": code}
     for k in ("open_date", "close_date"):
         v = info.get(k)
         info[k] = str(v)[:10] if v is not None and str(v) not in ("NaT", "None") else ""
     values = data.practice_rows(code)
     latest_rows = []
     if not values.empty:
-        fy = values[values["period_type"] == "fy"].sort_values("period")
-        last = {str(r["indicator_id"]): r for r in row_dicts(fy.groupby("indicator_id", sort=False).tail(1))}
+        col = {c: values[c].tolist() for c in ("indicator_id", "period", "period_type", "numerator", "denominator",
+                                               "value", "suppressed", "suppression")}
+        # the rows come sorted by indicator and period (stably), so each indicator's last financial-year row is
+        # its latest year (of equal years, the last read)
+        last = {str(i): n for n, (i, t) in enumerate(zip(col["indicator_id"], col["period_type"], strict=True))
+                if t == "fy"}
         for ind in data.indicators.values():
-            x = last.get(ind.id)
-            if x is None:
+            n = last.get(ind.id)
+            if n is None:
                 continue
-            period = str(x["period"])
+            period = str(col["period"][n])
             latest_rows.append({"indicator_id": ind.id, "indicator": ind.title, "period": period,
-                                "numerator": x["numerator"], "denominator": x["denominator"], "value": x["value"],
-                                "england_value": data.england_value(ind.id, period, conf),
-                                "unit": ind.unit, "suppressed": bool(x["suppressed"]),
-                                "suppression": str(x["suppression"])})
+                                "numerator": col["numerator"][n], "denominator": col["denominator"][n],
+                                "value": col["value"][n], "england_value": data.england_value(ind.id, period, conf),
+                                "unit": ind.unit, "suppressed": bool(col["suppressed"][n]),
+                                "suppression": str(col["suppression"][n])})
     return {"info": info, "groups": data.practice_groups(code), "latest": pd.DataFrame(latest_rows),
             "values": values}
 
 
-def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.DataFrame) -> tuple[Chart, pd.DataFrame]:
+def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.DataFrame) -> Chart:
+    """The practice's value on one indicator by financial year, with England's (``values``: its
+    :meth:`~ResultsData.practice_rows`, sorted by indicator and period; of equal years the last read is shown)."""
     ind = data.indicators[indicator_id]
-    v = values[(values["indicator_id"] == indicator_id) & (values["period_type"] == "fy")].sort_values("period")
+    vi = {str(p): v for i, t, p, v in zip(*(values[c].tolist() for c in ("indicator_id", "period_type", "period",
+                                                                          "value")), strict=True)
+          if i == indicator_id and t == "fy"}
     ei = england_by_year(data, indicator_id, 0.95)
-    periods = sorted(set(v["period"].astype(str)) | set(ei))
-    vi = dict(zip(v["period"].astype(str).tolist(), v["value"].tolist(), strict=True))
+    periods = sorted(set(vi) | set(ei))
     pv = [_clean(vi[p]) if p in vi else None for p in periods]
     ev = [_clean(ei[p]) if p in ei else None for p in periods]
     name = data.practice_names.get(code, code)
@@ -791,6 +798,4 @@ def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.D
                             f"{ind.title}: {name} and England", ind.unit, ind.breaks),
                   "Practice values by financial year (values hidden by disclosure control are gaps); England "
                   "pooled over all practices.", [TREND_NOTE])
-    frame = pd.DataFrame({"practice_code": code, "indicator_id": indicator_id, "period": periods,
-                          "value": pv, "england_value": ev})
-    return chart, frame
+    return chart

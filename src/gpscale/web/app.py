@@ -456,7 +456,7 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         latest = summ["latest"]
         ids = latest["indicator_id"].tolist() if not latest.empty else []
         chosen = indicator or (ids[0] if ids else None)
-        trend = S.practice_trend(data_, c, chosen, summ["values"])[0] if chosen else None
+        trend = S.practice_trend(data_, c, chosen, summ["values"]) if chosen else None
         gcols = [Col("name", "group", link=group_link), Col("group_id", "ID"), Col("start_date", "from"),
                  Col("end_date", "to")]
         lcols = [Col("indicator", "indicator", link=lambda r: f"/indicators/{r['indicator_id']}?period="

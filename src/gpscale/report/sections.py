@@ -11,6 +11,7 @@ computed".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,12 @@ class Chart:
 
 
 def _clean(v: Any) -> Any:
+    """``v`` as JSON takes it: numpy scalars as Python ones, NaN, infinities and missing values as None."""
+    t = type(v)
+    if t is str or t is bool or t is int:  # the commonest cells, which the checks below return as they are
+        return v
+    if t is float:
+        return v if math.isfinite(v) else None
     if isinstance(v, float | np.floating):
         return None if not math.isfinite(float(v)) else float(v)
     if isinstance(v, np.integer):
@@ -123,17 +130,20 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def row_dicts(frame: pd.DataFrame, each: Callable[[Any], Any] | None = None) -> list[dict[str, Any]]:
     """Rows as dicts, as ``frame.to_dict("records")`` gives them, but built from each column's ``tolist()`` (4× faster
-    than ``to_dict`` on Arrow-backed string columns, which box every value one at a time)."""
+    than ``to_dict`` on Arrow-backed string columns, which box every value one at a time); ``each``, when given, is
+    applied to every value."""
     cols = [str(c) for c in frame.columns]
-    return [dict(zip(cols, vals, strict=True)) for vals in zip(*(frame.iloc[:, i].tolist() for i in range(len(cols))),
-                                                               strict=True)] if len(frame) else []
+    lists = (frame.iloc[:, i].tolist() for i in range(len(cols)))
+    if each is not None:
+        lists = ([each(v) for v in col] for col in lists)
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)] if len(frame) else []
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (NaN → None)."""
-    return [{c: _clean(v) for c, v in r.items()} for r in row_dicts(frame)]
+    return row_dicts(frame, _clean)
 
 
 def shown_label(comparison: Any, suppressed: Any) -> str:

@@ -571,8 +571,9 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     @cached
     def dl_practice(request: Request, code: PracticeCode, table: Literal["latest", "groups", "values"]) -> Response:
         c = need_practice(code)
-        summ = S.practice_summary(d(), c)
-        frame = summ[table]
+        data_ = d()  # the groups and the values are read alone (the summary reads both and more)
+        frame = data_.practice_groups(c) if table == "groups" else data_.practice_rows(c) if table == "values" else \
+            S.practice_summary(data_, c)["latest"]
         return csv_response(frame, f"{c}_{table}.csv")
 
     @app.get("/download/surveys/{survey_id}/{table}.csv", include_in_schema=False)

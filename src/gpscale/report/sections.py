@@ -262,9 +262,13 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
 
 
 def group_size(data: ResultsData, group_id: str) -> pd.DataFrame:
-    """The group's practices with data in each financial year (its size download)."""
-    rows = data.group_rows(group_id)
-    size = rows[(rows["confidence"] == 0.95) & (rows["period_type"] == "fy")].groupby("period")["n_practices"].max()
+    """The group's practices with data in each financial year (its size download; the two columns of the group's
+    financial-year rows at one level, filtered in the read)."""
+    rows = data.table("scorecard", "entity_id = ? AND confidence = ? AND period_type = 'fy'", [group_id, 0.95],
+                      columns=["period", "n_practices"])
+    if rows is None:
+        rows = data.england.iloc[0:0]
+    size = rows.groupby("period")["n_practices"].max()
     return size.reset_index().rename(columns={"n_practices": "practices_with_data"})
 
 

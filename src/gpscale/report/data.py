@@ -298,9 +298,10 @@ class ResultsData:
             at.setdefault(c, []).append(i)
         return out.reset_index(drop=True), at
 
-    def practice_rows(self, code: str) -> pd.DataFrame:
-        """The practice's disclosed values (every indicator and period)."""
-        out = self.table("practice_values", "practice_code = ?", [code], order="indicator_id, period")
+    def practice_rows(self, code: str, columns: Sequence[str] = ()) -> pd.DataFrame:
+        """The practice's disclosed values (every indicator and period; only ``columns`` when given), sorted by
+        indicator and period."""
+        out = self.table("practice_values", "practice_code = ?", [code], order="indicator_id, period", columns=columns)
         return out if out is not None else pd.DataFrame()
 
     @cached_property

@@ -764,18 +764,23 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
 # ------------------------------------------------------------------------------------------------ practices
 
 
+#: The practice value columns its page, its latest-year table and the API show (the download reads every column).
+PRACTICE_VALUE_COLUMNS = ("indicator_id", "period", "period_type", "numerator", "denominator", "value", "suppressed",
+                          "suppression")
+
+
 def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[str, Any]:
-    """A practice: its details, its groups over time and its latest value on each indicator."""
+    """A practice: its details, its groups over time, its values (:data:`PRACTICE_VALUE_COLUMNS`) and its latest
+    value on each indicator."""
     row = data.practice_info(code)
     info = {k: _clean(v) for k, v in row.items()} if row is not None else {"practice_code": code}
     for k in ("open_date", "close_date"):
         v = info.get(k)
         info[k] = str(v)[:10] if v is not None and str(v) not in ("NaT", "None") else ""
-    values = data.practice_rows(code)
+    values = data.practice_rows(code, PRACTICE_VALUE_COLUMNS)
     latest_rows = []
     if not values.empty:
-        col = {c: values[c].tolist() for c in ("indicator_id", "period", "period_type", "numerator", "denominator",
-                                               "value", "suppressed", "suppression")}
+        col = {c: values[c].tolist() for c in PRACTICE_VALUE_COLUMNS}
         # the rows come sorted by indicator and period (stably), so each indicator's last financial-year row is
         # its latest year (of equal years, the last read)
         last = {str(i): n for n, (i, t) in enumerate(zip(col["indicator_id"], col["period_type"], strict=True))

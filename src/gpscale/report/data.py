@@ -3,9 +3,9 @@
 :class:`ResultsData` wraps a :class:`gpscale.bundle.Bundle` (the only input it accepts) and answers the
 questions the pages ask: one group's scorecard rows, one indicator's group funnel, a practice's values.
 Large tables are queried per request (DuckDB over the bundle's Parquet files); small ones (indicator
-definitions, the group registry, practice names, England's rows) are read once. Nothing here computes a
-statistic or decides what to hide: every number, and every hidden cell, is the bundle's. A table the
-bundle does not have is ``None`` and the pages say "not computed".
+definitions, the group registry, practice names, England's rows, the spells as a practice page shows them) are
+read once. Nothing here computes a statistic or decides what to hide: every number, and every hidden cell, is the
+bundle's. A table the bundle does not have is ``None`` and the pages say "not computed".
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 :class:`ResultsData` wraps a :class:`gpscale.bundle.Bundle` (the only input it accepts) and answers the
 questions the pages ask: one group's scorecard rows, one indicator's group funnel, a practice's values.
 Large tables are queried per request (DuckDB over the bundle's Parquet files); small ones (indicator
-definitions, the group registry, practice names, England's rows) are read once. Nothing here computes a
-statistic or decides what to hide: every number, and every hidden cell, is the bundle's. A table the
-bundle does not have is ``None`` and the pages say "not computed".
+definitions, the group registry, practice names, England's rows, the spells as a practice page shows them) are
+read once. Nothing here computes a statistic or decides what to hide: every number, and every hidden cell, is the
+bundle's. A table the bundle does not have is ``None`` and the pages say "not computed".
 """
 
 from __future__ import annotations
@@ -265,20 +265,47 @@ class ResultsData:
             rows.setdefault(code, []).append(i)
         return table, rows
 
+    def practice_info(self, code: str) -> dict[str, Any] | None:
+        """The practice's registry row as ``{column: value}`` (its first row when codes repeat), None when unknown."""
+        at, columns = self._practice_lookup
+        i = at.get(code)
+        return None if i is None else {k: v[i] for k, v in columns.items()}
+
+    @cached_property
+    def _practice_lookup(self) -> tuple[dict[str, int], dict[str, list[Any]]]:
+        """Each code's first row in :attr:`practices`, and the columns as lists (values as ``tolist()`` gives them):
+        made once, so a practice page does not filter and box a row of the 8,000-row frame."""
+        p = self.practices
+        at: dict[str, int] = {}
+        for i, c in enumerate(p["practice_code"].tolist()):
+            at.setdefault(c, i)
+        return at, {str(k): p[k].tolist() for k in p.columns}
+
     def practice_groups(self, code: str) -> pd.DataFrame:
-        """The groups a practice belongs or belonged to (spells the evaluation used)."""
-        s = self.table("spells", "practice_code = ?", [code])
+        """The groups a practice belongs or belonged to (spells the evaluation used), in the spells table's order."""
+        shown, at = self._practice_spells
+        return shown.take(at.get(code, [])).reset_index(drop=True)
+
+    @cached_property
+    def _practice_spells(self) -> tuple[pd.DataFrame, dict[str, list[int]]]:
+        """Every spell as a practice page shows it (group name, dates as text) and each practice's rows in it, made
+        once: the table is sorted by group, so a lookup by practice would read and format all of it on every page."""
+        s = self.table("spells", columns=["practice_code", "group_id", "start_date", "end_date"])
         if s is None:
-            s = pd.DataFrame(columns=["group_id", "start_date", "end_date"])
+            s = pd.DataFrame(columns=["practice_code", "group_id", "start_date", "end_date"])
         s = s.assign(name=s["group_id"].map(self.group_names).fillna(s["group_id"]))
         out = s[["group_id", "name", "start_date", "end_date"]].copy()
         for c in ("start_date", "end_date"):
             out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d").fillna("")
-        return out.reset_index(drop=True)
+        at: dict[str, list[int]] = {}
+        for i, c in enumerate(s["practice_code"].tolist()):
+            at.setdefault(c, []).append(i)
+        return out.reset_index(drop=True), at
 
-    def practice_rows(self, code: str) -> pd.DataFrame:
-        """The practice's disclosed values (every indicator and period)."""
-        out = self.table("practice_values", "practice_code = ?", [code], order="indicator_id, period")
+    def practice_rows(self, code: str, columns: Sequence[str] = ()) -> pd.DataFrame:
+        """The practice's disclosed values (every indicator and period; only ``columns`` when given), sorted by
+        indicator and period."""
+        out = self.table("practice_values", "practice_code = ?", [code], order="indicator_id, period", columns=columns)
         return out if out is not None else pd.DataFrame()
 
     @cached_property

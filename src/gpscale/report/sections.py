@@ -11,6 +11,7 @@ computed".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,12 @@ class Chart:
 
 
 def _clean(v: Any) -> Any:
+    """``v`` as JSON takes it: numpy scalars as Python ones, NaN, infinities and missing values as None."""
+    t = type(v)
+    if t is str or t is bool or t is int:  # the commonest cells, which the checks below return as they are
+        return v
+    if t is float:
+        return v if math.isfinite(v) else None
     if isinstance(v, float | np.floating):
         return None if not math.isfinite(float(v)) else float(v)
     if isinstance(v, np.integer):
@@ -123,17 +130,20 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def row_dicts(frame: pd.DataFrame, each: Callable[[Any], Any] | None = None) -> list[dict[str, Any]]:
     """Rows as dicts, as ``frame.to_dict("records")`` gives them, but built from each column's ``tolist()`` (4× faster
-    than ``to_dict`` on Arrow-backed string columns, which box every value one at a time)."""
+    than ``to_dict`` on Arrow-backed string columns, which box every value one at a time); ``each``, when given, is
+    applied to every value."""
     cols = [str(c) for c in frame.columns]
-    return [dict(zip(cols, vals, strict=True)) for vals in zip(*(frame.iloc[:, i].tolist() for i in range(len(cols))),
-                                                               strict=True)] if len(frame) else []
+    lists = (frame.iloc[:, i].tolist() for i in range(len(cols)))
+    if each is not None:
+        lists = ([each(v) for v in col] for col in lists)
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)] if len(frame) else []
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (NaN → None)."""
-    return [{c: _clean(v) for c, v in r.items()} for r in row_dicts(frame)]
+    return row_dicts(frame, _clean)
 
 
 def shown_label(comparison: Any, suppressed: Any) -> str:
@@ -252,9 +262,13 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
 
 
 def group_size(data: ResultsData, group_id: str) -> pd.DataFrame:
-    """The group's practices with data in each financial year (its size download)."""
-    rows = data.group_rows(group_id)
-    size = rows[(rows["confidence"] == 0.95) & (rows["period_type"] == "fy")].groupby("period")["n_practices"].max()
+    """The group's practices with data in each financial year (its size download; the two columns of the group's
+    financial-year rows at one level, filtered in the read)."""
+    rows = data.table("scorecard", "entity_id = ? AND confidence = ? AND period_type = 'fy'", [group_id, 0.95],
+                      columns=["period", "n_practices"])
+    if rows is None:
+        rows = data.england.iloc[0:0]
+    size = rows.groupby("period")["n_practices"].max()
     return size.reset_index().rename(columns={"n_practices": "practices_with_data"})
 
 
@@ -323,13 +337,13 @@ SCORECARD_COLUMNS = (
 
 
 def scorecard_table(data: ResultsData, group_id: str, conf: float = 0.95) -> pd.DataFrame:
-    """The rug's rows with intervals, methods and counts (the scorecard download)."""
-    rows = data.table("scorecard", "entity_id = ?", [group_id], columns=[*SCORECARD_COLUMNS, "period_type"],
-                      order="indicator_id, period")
-    if rows is None:
-        rows = data.england.iloc[0:0]
-    rows = rows[(rows["confidence"] == conf) & (rows["period_type"] == "fy")]
-    frame = rows[list(SCORECARD_COLUMNS)].sort_values(["indicator_id", "period"]).reset_index(drop=True)
+    """The rug's rows with intervals, methods and counts (the scorecard download).
+
+    Filtered by level and period type, narrowed and sorted in the read (the bundle's sort is stable, so the rows
+    come in the order a whole-group read filtered and sorted with pandas gives them)."""
+    rows = data.table("scorecard", "entity_id = ? AND confidence = ? AND period_type = 'fy'", [group_id, conf],
+                      columns=SCORECARD_COLUMNS, order="indicator_id, period")
+    frame = rows if rows is not None else data.england.iloc[0:0][list(SCORECARD_COLUMNS)].reset_index(drop=True)
     frame.insert(0, "group_id", group_id)
     return frame
 
@@ -757,38 +771,50 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
 # ------------------------------------------------------------------------------------------------ practices
 
 
+#: The practice value columns its page, its latest-year table and the API show (the download reads every column).
+PRACTICE_VALUE_COLUMNS = ("indicator_id", "period", "period_type", "numerator", "denominator", "value", "suppressed",
+                          "suppression")
+
+
 def practice_summary(data: ResultsData, code: str, conf: float = 0.95) -> dict[str, Any]:
-    """A practice: its details, its groups over time and its latest value on each indicator."""
-    p = data.practices[data.practices["practice_code"] == code]
-    info = {k: _clean(v) for k, v in p.iloc[0].items()} if not p.empty else {"practice_code": code}
+    """A practice: its details, its groups over time, its values (:data:`PRACTICE_VALUE_COLUMNS`) and its latest
+    value on each indicator."""
+    row = data.practice_info(code)
+    info = {k: _clean(v) for k, v in row.items()} if row is not None else {"practice_code": code}
     for k in ("open_date", "close_date"):
         v = info.get(k)
         info[k] = str(v)[:10] if v is not None and str(v) not in ("NaT", "None") else ""
-    values = data.practice_rows(code)
+    values = data.practice_rows(code, PRACTICE_VALUE_COLUMNS)
     latest_rows = []
     if not values.empty:
-        fy = values[values["period_type"] == "fy"].sort_values("period")
-        last = {str(r["indicator_id"]): r for r in row_dicts(fy.groupby("indicator_id", sort=False).tail(1))}
+        col = {c: values[c].tolist() for c in PRACTICE_VALUE_COLUMNS}
+        # the rows come sorted by indicator and period (stably), so each indicator's last financial-year row is
+        # its latest year (of equal years, the last read)
+        last = {str(i): n for n, (i, t) in enumerate(zip(col["indicator_id"], col["period_type"], strict=True))
+                if t == "fy"}
         for ind in data.indicators.values():
-            x = last.get(ind.id)
-            if x is None:
+            n = last.get(ind.id)
+            if n is None:
                 continue
-            period = str(x["period"])
+            period = str(col["period"][n])
             latest_rows.append({"indicator_id": ind.id, "indicator": ind.title, "period": period,
-                                "numerator": x["numerator"], "denominator": x["denominator"], "value": x["value"],
-                                "england_value": data.england_value(ind.id, period, conf),
-                                "unit": ind.unit, "suppressed": bool(x["suppressed"]),
-                                "suppression": str(x["suppression"])})
+                                "numerator": col["numerator"][n], "denominator": col["denominator"][n],
+                                "value": col["value"][n], "england_value": data.england_value(ind.id, period, conf),
+                                "unit": ind.unit, "suppressed": bool(col["suppressed"][n]),
+                                "suppression": str(col["suppression"][n])})
     return {"info": info, "groups": data.practice_groups(code), "latest": pd.DataFrame(latest_rows),
             "values": values}
 
 
-def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.DataFrame) -> tuple[Chart, pd.DataFrame]:
+def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.DataFrame) -> Chart:
+    """The practice's value on one indicator by financial year, with England's (``values``: its
+    :meth:`~ResultsData.practice_rows`, sorted by indicator and period; of equal years the last read is shown)."""
     ind = data.indicators[indicator_id]
-    v = values[(values["indicator_id"] == indicator_id) & (values["period_type"] == "fy")].sort_values("period")
+    vi = {str(p): v for i, t, p, v in zip(*(values[c].tolist() for c in ("indicator_id", "period_type", "period",
+                                                                          "value")), strict=True)
+          if i == indicator_id and t == "fy"}
     ei = england_by_year(data, indicator_id, 0.95)
-    periods = sorted(set(v["period"].astype(str)) | set(ei))
-    vi = dict(zip(v["period"].astype(str).tolist(), v["value"].tolist(), strict=True))
+    periods = sorted(set(vi) | set(ei))
     pv = [_clean(vi[p]) if p in vi else None for p in periods]
     ev = [_clean(ei[p]) if p in ei else None for p in periods]
     name = data.practice_names.get(code, code)
@@ -798,6 +824,4 @@ def practice_trend(data: ResultsData, code: str, indicator_id: str, values: pd.D
                             f"{ind.title}: {name} and England", ind.unit, ind.breaks),
                   "Practice values by financial year (values hidden by disclosure control are gaps); England "
                   "pooled over all practices.", [TREND_NOTE])
-    frame = pd.DataFrame({"practice_code": code, "indicator_id": indicator_id, "period": periods,
-                          "value": pv, "england_value": ev})
-    return chart, frame
+    return chart

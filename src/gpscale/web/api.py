@@ -320,12 +320,11 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         summ = S.practice_summary(d(), c)
         info = summ["info"]
         vals = summ["values"]
-        values = [] if vals.empty else [
-            {"indicator_id": r["indicator_id"], "period": r["period"], "numerator": r["numerator"],
-             "denominator": r["denominator"], "value": r["value"], "suppressed": bool(r["suppressed"]),
-             "suppression": str(r["suppression"])}
-            for r in S.records(vals[["indicator_id", "period", "numerator", "denominator", "value", "suppressed",
-                                     "suppression"]])]
+        shown = ("indicator_id", "period", "numerator", "denominator", "value", "suppressed", "suppression")
+        values = [] if vals.empty else [  # each row built once from the cleaned columns (no frame, no second dict)
+            {"indicator_id": i, "period": p, "numerator": n, "denominator": dn, "value": v, "suppressed": bool(h),
+             "suppression": str(why)}
+            for i, p, n, dn, v, h, why in zip(*([S._clean(x) for x in vals[c].tolist()] for c in shown), strict=True)]
         return {"practice_code": c, **{k: _s(info.get(k)) for k in ("name", "postcode", "commissioner", "icb",
                                                                      "contract_type", "status")},
                 "groups": [{k: str(v) for k, v in r.items()} for r in S.row_dicts(summ["groups"])],

@@ -319,18 +319,23 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         c = conf_of(conf)
         data_ = d()
         table = S.england_overview(data_, c)
-        cols = [Col("indicator", "indicator", link=lambda r: f"/indicators/{r['indicator_id']}?conf={conf}"),
-                Col("period", "latest year"), Col("england_value", "England", "num"),
-                Col("lower", "lower", "num"), Col("upper", "upper", "num"), Col("unit", "unit"),
-                Col("n_better", "groups better", "int"), Col("n_similar", "similar", "int"),
-                Col("n_worse", "worse", "int"), Col("n_higher", "higher", "int"), Col("n_lower", "lower", "int"),
-                Col("n_not_compared", "not compared", "int"), Col("n_suppressed", "hidden", "int")]
+
+        def html() -> str:
+            cols = [Col("indicator", "indicator", link=lambda r: f"/indicators/{r['indicator_id']}?conf={conf}"),
+                    Col("period", "latest year"), Col("england_value", "England", "num"),
+                    Col("lower", "lower", "num"), Col("upper", "upper", "num"), Col("unit", "unit"),
+                    Col("n_better", "groups better", "int"), Col("n_similar", "similar", "int"),
+                    Col("n_worse", "worse", "int"), Col("n_higher", "higher", "int"), Col("n_lower", "lower", "int"),
+                    Col("n_not_compared", "not compared", "int"), Col("n_suppressed", "hidden", "int")]
+            return table_html(table.frame, cols, table.caption, "england-table")
+
+        # the table and the counts are the same on every request at a level: built once per bundle and level
         return render(
             "england.html.j2", request, title="England overview", conf=conf, pct=S.pct(c),
-            table=table, table_html=table_html(table.frame, cols, table.caption, "england-table"),
+            table=table, table_html=data_.once(f"england_table_html|{conf}", html),
             trends=S.england_trends(data_), named=data_.named_groups,
             n_groups=len(data_.group_ids), n_practices=len(data_.practice_codes),
-            n_pcns=int((data_.groups["kind"].astype(str) == "pcn").sum()),
+            n_pcns=data_.once("n_pcns", lambda: int((data_.groups["kind"].astype(str) == "pcn").sum())),
             download=f"/download/england.csv?conf={conf}",
         )
 
@@ -467,7 +472,7 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         latest = summ["latest"]
         ids = latest["indicator_id"].tolist() if not latest.empty else []
         chosen = indicator or (ids[0] if ids else None)
-        trend = S.practice_trend(data_, c, chosen, summ["values"])[0] if chosen else None
+        trend = S.practice_trend(data_, c, chosen, summ["values"]) if chosen else None
         gcols = [Col("name", "group", link=group_link), Col("group_id", "ID"), Col("start_date", "from"),
                  Col("end_date", "to")]
         lcols = [Col("indicator", "indicator", link=lambda r: f"/indicators/{r['indicator_id']}?period="
@@ -581,8 +586,9 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     @cached
     def dl_practice(request: Request, code: PracticeCode, table: Literal["latest", "groups", "values"]) -> Response:
         c = need_practice(code)
-        summ = S.practice_summary(d(), c)
-        frame = summ[table]
+        data_ = d()  # the groups and the values are read alone (the summary reads both and more)
+        frame = data_.practice_groups(c) if table == "groups" else data_.practice_rows(c) if table == "values" else \
+            S.practice_summary(data_, c)["latest"]
         return csv_response(frame, f"{c}_{table}.csv")
 
     @app.get("/download/surveys/{survey_id}/{table}.csv", include_in_schema=False)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gpscale.report.sections import records, row_dicts
+from gpscale.report.sections import _clean, records, row_dicts
 
 
 def _frame() -> pd.DataFrame:
@@ -50,3 +51,32 @@ def test_records_are_json_ready() -> None:
     rec = records(_frame())
     assert rec[1]["value"] is None and rec[2]["value"] is None and rec[0]["value"] == 1.5
     assert rec[0]["suppressed"] is True and isinstance(rec[0]["n"], int)
+
+
+def _previous_clean(v: Any) -> Any:
+    """``_clean`` before its fast path for plain values (the oracle)."""
+    if isinstance(v, float | np.floating):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def test_clean_and_records_are_what_they_were() -> None:
+    class Text(str):
+        pass
+
+    values = ["a", "", Text("t"), True, False, 0, -3, 2**70, 1.5, -0.0, float("nan"), float("inf"), -float("inf"),
+              np.float64(2.5), np.float64("nan"), np.float32(1.25), np.int64(7), np.bool_(True), None, pd.NA, pd.NaT,
+              pd.Timestamp("2020-01-01"), b"x"]
+    for v in values:
+        want, got = _previous_clean(v), _clean(v)
+        assert _same(want, got) or (want is None and got is None), (v, want, got)
+    frame = _frame()
+    want_rows = [{c: _previous_clean(v) for c, v in r.items()} for r in row_dicts(frame)]
+    for w, g in zip(want_rows, records(frame), strict=True):
+        assert list(g) == list(w) and all(_same(w[k], g[k]) or (w[k] is None and g[k] is None) for k in w)

@@ -11,6 +11,7 @@ computed".
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,13 +251,19 @@ def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
     members = data.group_members(group_id)
     keep = [c for c in ("practice_code", "name", "start_date", "end_date", "postcode", "commissioner", "icb",
                         "contract_type", "rurality", "status") if c in members.columns]
-    current = members[members["current"].astype(bool)]
+    now = [bool(c) for c in members["current"].tolist()]
+
+    def of_current(column: str) -> list[Any]:  # the current members' known values
+        return [v for v, c in zip(members[column].tolist(), now, strict=True) if c and _clean(v) is not None]
+
     facts = {
-        "current_members": int(current["practice_code"].nunique()),
-        "ever_members": int(members["practice_code"].nunique()),
-        "commissioners": int(current["commissioner"].nunique()) if "commissioner" in current else None,
-        "icbs": int(current["icb"].nunique()) if "icb" in current else None,
-        "contract_mix": (current["contract_type"].value_counts().to_dict() if "contract_type" in current else {}),
+        "current_members": len(set(of_current("practice_code"))),
+        "ever_members": len({v for v in members["practice_code"].tolist() if _clean(v) is not None}),
+        "commissioners": len(set(of_current("commissioner"))) if "commissioner" in members else None,
+        "icbs": len(set(of_current("icb"))) if "icb" in members else None,
+        # most common first, ties in order of first appearance (as pandas' value_counts orders them)
+        "contract_mix": dict(Counter(of_current("contract_type")).most_common()) if "contract_type" in members
+        else {},
     }
     return {"info": info, "facts": facts, "members": members[keep]}
 

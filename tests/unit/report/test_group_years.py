@@ -139,3 +139,18 @@ def test_evaluation_tables_hold_the_rows_at_the_pages_level(name, conf):
             whole = whole.assign(indicator_id=[titles.get(i, i) for i in whole["indicator_id"]])
         want = whole[list(got.columns)]
         pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True, check_dtype=False)
+
+
+def test_group_facts_are_the_pandas_counts_for_every_group():
+    """Members now and ever, commissioners and ICBs spanned and the contract mix (most common first, ties in order of
+    appearance) as pandas' nunique and value_counts give them."""
+    data = _data()
+    for gid in sorted(data.group_ids):
+        members = data.group_members(gid)
+        current = members[members["current"].astype(bool)]
+        want = {"current_members": current["practice_code"].nunique(),
+                "ever_members": members["practice_code"].nunique(),
+                "commissioners": current["commissioner"].nunique(), "icbs": current["icb"].nunique(),
+                "contract_mix": current["contract_type"].value_counts().to_dict()}
+        got = S.group_profile(data, gid)["facts"]
+        assert got == want and list(got["contract_mix"]) == list(want["contract_mix"]), gid

@@ -741,24 +741,33 @@ _UNIT_COLUMN = {"profiles": "group_id", "trends": "entity_id", "convergence": "e
 
 def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, indicator_id: str | None = None,
                      conf: float = 0.95, latest_only: bool = False) -> Table:
-    """One of the evaluation's tables, filtered (group, indicator, confidence), or a "not computed" note."""
+    """One of the evaluation's tables, filtered (group, indicator, confidence), or a "not computed" note. A group's
+    rows of a table that also holds England's come first, then England's (the same on every group's page: read
+    once per bundle)."""
     title, columns = ENGINE_TABLES.get(name, (name, ()))
-    where, params = [], []
+    where, params = ([], []) if indicator_id is None else (["indicator_id = ?"], [indicator_id])
     unit = _UNIT_COLUMN.get(name)
-    if group_id is not None and unit is not None:
-        where.append(f"({unit} = ?" + (" OR entity_type = 'england')" if unit == "entity_id" else ")"))
-        params.append(group_id)
-    if indicator_id is not None:
-        where.append("indicator_id = ?")
-        params.append(indicator_id)
     present = set(data.bundle.columns(name))
     shown = [c for c in columns if c in present]
     wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
-    t = None
-    if "confidence" in present:  # the rows at this level, read alone; with none, every level as it stands
-        t = data.table(name, " AND ".join([*where, "confidence = ?"]), [*params, conf], columns=wanted)
-    if t is None or t.empty:
-        t = data.table(name, " AND ".join(where), params, columns=wanted)
+
+    def rows(more: list[str], values: list[Any]) -> pd.DataFrame | None:
+        """The rows at this level, read alone; with none, every level as it stands."""
+        both, given = [*more, *where], [*values, *params]
+        t = data.table(name, " AND ".join([*both, "confidence = ?"]), [*given, conf], columns=wanted) \
+            if "confidence" in present else None
+        return data.table(name, " AND ".join(both), given, columns=wanted) if t is None or t.empty else t
+
+    if group_id is None or unit is None:
+        t = rows([], [])
+    elif unit != "entity_id":
+        t = rows([f"{unit} = ?"], [group_id])
+    else:
+        own = rows(["entity_id = ?"], [group_id])
+        england = data.once(f"evaluation-england|{name}|{indicator_id}|{conf}",
+                            lambda: rows(["entity_type = 'england'"], []))
+        parts = [] if own is None or england is None else [f for f in (own, england) if not f.empty] or [own]
+        t = pd.concat(parts, ignore_index=True) if parts else None
     if t is None:
         return Table(name, title, pd.DataFrame(), missing=not_computed(name))
     if latest_only and "period" in t.columns and "indicator_id" in t.columns and len(t):

@@ -124,8 +124,9 @@ def test_latest_trends_are_the_latest_segment_rows_sql_selects(conf):
 @pytest.mark.parametrize("conf", S.CONFIDENCES)
 @pytest.mark.parametrize("name", ["profiles", "trends", "convergence"])
 def test_evaluation_tables_hold_the_rows_at_the_pages_level(name, conf):
-    """The group page's evaluation tables read only the rows at its confidence level: the same rows, in the file's
-    order, as DuckDB's whole read filtered to that level (every level where the table has none at it)."""
+    """A group's evaluation tables read only the rows at the page's confidence level: the same rows as DuckDB's whole
+    read filtered to that level (every level where the table has none at it), the group's first, then England's,
+    each in the file's order."""
     data = _data()
     unit = S._UNIT_COLUMN[name]
     england = " OR entity_type = 'england'" if unit == "entity_id" else ""
@@ -133,6 +134,8 @@ def test_evaluation_tables_hold_the_rows_at_the_pages_level(name, conf):
         whole = data.bundle.query(f"SELECT * FROM {name} WHERE ({unit} = ?{england})", [gid])
         if "confidence" in whole and (whole["confidence"] == conf).any():
             whole = whole[whole["confidence"] == conf]
+        if england:
+            whole = pd.concat([whole[whole["entity_id"] == gid], whole[whole["entity_id"] != gid]])
         got = S.evaluation_table(data, name, group_id=gid, conf=conf).frame
         if "indicator_id" in whole:
             titles = {k: v.title for k, v in data.indicators.items()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +73,7 @@ class Bundle:
         self._meta: dict[str, pq.FileMetaData] = {}
         self._empties: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
         self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._open: list[pq.ParquetFile] = []
+        self._open: weakref.WeakSet[pq.ParquetFile] = weakref.WeakSet()  # a thread's readers go with the thread
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
@@ -212,7 +213,7 @@ class Bundle:
             found = pq.ParquetFile(self.folder / self.manifest["tables"][name]["file"], metadata=self._metadata(name))
             files[name] = found
             with self._lock:
-                self._open.append(found)
+                self._open.add(found)
         return found
 
     def _ranges(self, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -313,7 +314,7 @@ class Bundle:
 
     def close(self) -> None:
         with self._lock:
-            for file in self._open:
+            for file in list(self._open):
                 file.close()
             self._open.clear()
         self._con.close()

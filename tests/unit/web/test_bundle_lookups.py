@@ -169,3 +169,24 @@ def test_arrow_lookups_hold_the_rows_sql_returns(bundle: Bundle) -> None:
     pd.testing.assert_frame_equal(duck.to_pandas(), _sql(bundle, "spells", "group_id IS NOT NULL", [], "")[
         ["practice_code", "start_date"]])
     assert bundle.arrow("no_such_table") is None
+
+
+def test_a_finished_threads_readers_are_closed(bundle: Bundle) -> None:
+    """Each thread keeps its open readers; a thread that ends (the server's pool retires idle ones) takes its readers,
+    and their file handles, with it."""
+    import gc
+    import os
+    import threading
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    key = _keys(bundle, "SELECT DISTINCT group_id FROM spells")[0][0]
+    bundle.table("spells", "group_id = ?", [key])
+    before, readers = fds(), len(bundle._open)
+    for _ in range(40):
+        worker = threading.Thread(target=lambda: bundle.table("spells", "group_id = ?", [key]))
+        worker.start()
+        worker.join()
+    gc.collect()
+    assert fds() <= before + 1 and len(bundle._open) <= readers + 1

@@ -521,61 +521,106 @@ def _placement_columns(data: ResultsData, table: str, ind: Indicator, conf: floa
     return [c for c in data.bundle.columns(table) if c in wanted]
 
 
+_CURVE_KEY = ("indicator_id", "period", "units", "limits")
+_CURVE = ("x", "lower_95", "upper_95", "lower_998", "upper_998")
+
+
+def _funnel_curve(data: ResultsData, indicator_id: str, period: str, units: str,
+                  limits: str) -> dict[str, list[float]] | None:
+    """England's limit lines (``x`` and the four limits, 60 points) of one funnel, in order of size as a read of its
+    rows ordered by ``x`` gives them (no rows: empty lists); None when the bundle has no ``funnel_curves`` table.
+
+    The table (~40,000 rows) is read once per bundle (~30 ms, ~2 MB kept) and its curves found by their keys: a
+    read per funnel page costs ~2 ms."""
+    def make() -> tuple[dict[str, np.ndarray], dict[tuple[str, ...], np.ndarray]] | None:
+        whole = data.table("funnel_curves", columns=[*_CURVE_KEY, *_CURVE])
+        if whole is None:
+            return None
+        whole = whole.sort_values("x", kind="stable")  # stable: each curve's rows in the order its own read sorts
+        return {c: whole[c].to_numpy(float) for c in _CURVE}, whole.groupby(list(_CURVE_KEY), sort=False).indices
+
+    found = data.once("funnel_curves", make)
+    if found is None:
+        return None
+    arrays, at = found
+    rows = at.get((indicator_id, period, units, limits))
+    return {c: [] if rows is None else arrays[c][rows].tolist() for c in _CURVE}
+
+
+def _names(ids: list[str], names: dict[str, str], default: str | None) -> list[str]:
+    """Each unit's name from ``names`` (as ``Series.map(names).fillna(...)``): where the name is unknown or missing,
+    ``default``, or the unit's own ID when ``default`` is None."""
+    out = []
+    for u in ids:
+        n = names.get(u)
+        out.append((u if default is None else default) if n is None or n != n else n)  # n != n: NaN
+    return out
+
+
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
-                 adjust: bool, title: str, id_col: str) -> tuple[Chart, pd.DataFrame, str, int]:
-    """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows) and its limit lines."""
+                 adjust: bool, title: str, id_col: str, front: dict[str, str],
+                 names: dict[str, str], default: str | None) -> tuple[Chart, pd.DataFrame, str, int]:
+    """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows, at least one) and its limit
+    lines; the table's columns are ``front`` (constant columns), the unit's ID and name (:func:`_names`), then the
+    placement. Built from column arrays in one frame (no pandas filter, insert or assignment per column)."""
     pre, k = _limits_prefix(ind, adjust), _level(conf)
-    hidden = int(placed["suppressed"].astype(bool).sum()) if len(placed) else 0
-    shown = placed[~placed["suppressed"].astype(bool)] if len(placed) else placed
-    frame = pd.DataFrame({
-        id_col: shown[id_col].astype(str).to_numpy(), "name": shown["name"].to_numpy(),
-        "denominator": shown["denominator"].to_numpy(float), "value": shown["value"].to_numpy(float),
-        "lower_95": shown[f"{pre}lower_95"].to_numpy(float), "upper_95": shown[f"{pre}upper_95"].to_numpy(float),
-        "lower_998": shown[f"{pre}lower_998"].to_numpy(float), "upper_998": shown[f"{pre}upper_998"].to_numpy(float),
-        "funnel_position": shown[f"{pre}position"].astype(str).to_numpy(),
-        "comparison": shown[f"{pre}comparison_{k}"].astype(str).to_numpy()})
-    if "numerator" in shown:
-        frame.insert(2, "numerator", shown["numerator"].to_numpy(float))
-    method = str(shown[f"{pre}method"].iloc[0]) if len(shown) else ""
-    names = shown["comparator"].astype(str).unique().tolist() if "comparator" in shown else []
-    one_centre = len(names) == 1 and (names[0] == "England" or shown["target"].nunique() == 1)
-    comparator = names[0] if one_centre else ("England" if not names else "")  # "": each its own centre
+    hiding = placed["suppressed"].astype(bool).to_numpy()
+    hidden = int(hiding.sum())
+    keep = None if not hidden else ~hiding
+
+    def col(c: str, text: bool = False) -> np.ndarray:
+        a = placed[c].astype(str).to_numpy() if text else placed[c].to_numpy(float)
+        return a if keep is None else a[keep]
+
+    id_array = col(id_col, True)
+    ids = id_array.tolist()
+    shown_names = _names(ids, names, default)
+    n = len(ids)
+    comparison = col(f"{pre}comparison_{k}", True)
+    comparisons = comparison.tolist()
+    denominator, value, target = col("denominator"), col("value"), col("target")
+    method = str(col(f"{pre}method", True)[0]) if n else ""
+    each = col("comparator", True) if "comparator" in placed else None
+    comparators = pd.unique(each).tolist() if each is not None else []
+    finite = target[~np.isnan(target)].tolist()
+    one_centre = len(comparators) == 1 and (comparators[0] == "England" or len(set(finite)) == 1)
+    comparator = comparators[0] if one_centre else ("England" if not comparators else "")  # "": each its own centre
     ev = data.england_value(ind.id, period, conf)
-    target = float(shown["target"].iloc[0]) if len(shown) else (ev if ev is not None else float("nan"))
     lims = ("lower_95", "upper_95", "lower_998", "upper_998")
+    columns: dict[str, Any] = {**front, id_col: id_array, "name": np.array(shown_names, dtype=object),
+                               "indicator_id": ind.id, "period": period}
+    if "numerator" in placed:
+        columns["numerator"] = col("numerator")
+    columns |= {"denominator": denominator, "value": value, **{c: col(f"{pre}{c}") for c in lims},
+                "funnel_position": col(f"{pre}position", True), "comparison": comparison,
+                "comparator": each if comparators else "England", "comparator_value": target, "england_value": ev,
+                "method": method, "membership_view": data.view}
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     if comparator == "England":
-        curves = data.table("funnel_curves", "indicator_id = ? AND period = ? AND units = ? AND limits = ?",
-                            [ind.id, period, units, "adjusted" if pre else "phe"], order="x")
-        lines = {} if curves is None else {c: curves[c].tolist() for c in lims}
-        grid = [] if curves is None else curves["x"].tolist()
+        curve = _funnel_curve(data, ind.id, period, units, "adjusted" if pre else "phe")
+        lines = {} if curve is None else {c: curve[c] for c in lims}
+        grid = [] if curve is None else curve["x"]
     else:  # one comparator other than England: its limits at each unit's own size, joined in order of size
         by_size = frame.sort_values("denominator")
         lines, grid = {c: by_size[c].tolist() for c in lims}, by_size["denominator"].tolist()
-    outside = frame[frame["comparison"].isin(OUTSIDE)]
+    outside = sum(c in OUTSIDE for c in comparisons)
     named = units == "practices"
-    points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), float(x), float(y), str(comp),
+    points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), x, y, str(comp),
                               f"{name} ({unit}): {svg.fmt(y, 2)}; {comp}", named=named and comp in OUTSIDE)
-              for unit, name, x, y, comp in zip(*(frame[c].tolist() for c in (id_col, "name", "denominator", "value",
-                                                                               "comparison")), strict=True)
-              if np.isfinite(x) and np.isfinite(y)]  # column lists: itertuples boxes every Arrow string
-    caption = (f"{method}. {len(frame)} {units} shown (view {data.view}), compared with "
-               f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {len(outside)}."
+              for unit, name, x, y, comp in zip(ids, shown_names, denominator.tolist(), value.tolist(), comparisons,
+                                                strict=True)
+              if math.isfinite(x) and math.isfinite(y)]
+    caption = (f"{method}. {n} {units} shown (view {data.view}), compared with "
+               f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {outside}."
                + (f" {hidden} {units} hidden by disclosure control." if hidden else ""))
-    drawn = svg.funnel(points, grid, lines, target, title, ind.unit, _x_label(ind), comparator=comparator,
+    drawn = svg.funnel(points, grid, lines, float(target[0]) if n else (ev if ev is not None else float("nan")),
+                       title, ind.unit, _x_label(ind), comparator=comparator,
                        judged=ind.polarity != "no_judgement") if comparator else ""
     if not comparator:
         caption = ("No single funnel: each group is placed around its own comparator's value (its region, ICB or "
                    "peers without its own practices), so the table lists each one's comparator and limits. "
                    + caption)
-    chart = Chart(title, drawn, caption, [FUNNEL_NOTE])
-    frame.insert(2, "indicator_id", ind.id)
-    frame.insert(3, "period", period)
-    frame["comparator"] = shown["comparator"].astype(str).to_numpy() if names else "England"
-    frame["comparator_value"] = shown["target"].to_numpy(float)
-    frame["england_value"] = ev
-    frame["method"] = method
-    frame["membership_view"] = data.view
-    return chart, frame, method, hidden
+    return Chart(title, drawn, caption, [FUNNEL_NOTE]), frame, method, hidden
 
 
 def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float = 0.95,
@@ -589,8 +634,8 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
         msg = not_computed("group_funnels") if placed is None else "no group funnel for this indicator and year"
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("funnel", title, empty, missing=msg), empty, "", 0)
-    placed = placed.assign(name=placed["group_id"].map(data.group_names).fillna(placed["group_id"]))
-    chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id")
+    chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id",
+                                                {}, data.group_names, None)
     chart.notes.append(RANK_NOTE)
     where = "England's funnel" if set(frame["comparator"]) == {"England"} else "their comparators' funnels"
     table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", frame, caption=chart.caption)
@@ -609,10 +654,8 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
         msg = not_computed("funnels") if placed is None else "no member practices with values in this year"
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("members", title, empty, missing=msg), empty, "", 0)
-    placed = placed.assign(name=placed["practice_code"].map(data.practice_names).fillna(""))
     chart, frame, method, hidden = _funnel_view(data, ind, placed, "practices", period, conf, adjust, title,
-                                                "practice_code")
-    frame.insert(0, "group_id", group_id)
+                                                "practice_code", {"group_id": group_id}, data.practice_names, "")
     tab = Table("members", f"Member practices of {name}: {ind.title}, {period}", frame, caption=chart.caption)
     return FunnelResult(chart, tab, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
 

@@ -22,6 +22,7 @@ from gpscale.charts.palette import SUPPRESSED, SYMBOLS
 from gpscale.report.data import ENGLAND_ID, Indicator, ResultsData
 
 CONFIDENCES = (0.95, 0.998)
+_TEXT = pd.Series([""]).dtype  # the dtype pandas gives a column of text (Arrow-backed "str")
 COMPARISON_ORDER = ("better", "similar", "worse", "higher", "lower", "not compared", SUPPRESSED)
 OUTSIDE = ("better", "worse", "higher", "lower")
 KIND_LABELS = {
@@ -567,34 +568,46 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
     hiding = placed["suppressed"].astype(bool).to_numpy()
     hidden = int(hiding.sum())
     keep = None if not hidden else ~hiding
+    n = len(placed) - hidden
 
-    def col(c: str, text: bool = False) -> np.ndarray:
-        a = placed[c].astype(str).to_numpy() if text else placed[c].to_numpy(float)
+    def col(c: str) -> np.ndarray:
+        a = placed[c].to_numpy(float)
         return a if keep is None else a[keep]
 
-    id_array = col(id_col, True)
+    def text(c: str) -> Any:
+        """A text column as ``astype(str)`` gives it; one already of pandas' text dtype is passed on as it is (no
+        round trip through Python strings). No rows: an empty array of objects, as the conversion gives."""
+        s = placed[c]
+        a = s.array if n and s.dtype == _TEXT else s.astype(str).to_numpy()
+        return a if keep is None else a[keep]
+
+    def const(v: str) -> Any:
+        """A column of one text value, as a scalar broadcast into the frame gives it (without boxing it per row)."""
+        return pd.array(np.full(n, v, dtype=object), dtype=_TEXT) if n else v
+
+    id_array = text(id_col)
     ids = id_array.tolist()
     shown_names = _names(ids, names, default)
-    n = len(ids)
-    comparison = col(f"{pre}comparison_{k}", True)
+    comparison = text(f"{pre}comparison_{k}")
     comparisons = comparison.tolist()
     denominator, value, target = col("denominator"), col("value"), col("target")
-    method = str(col(f"{pre}method", True)[0]) if n else ""
-    each = col("comparator", True) if "comparator" in placed else None
+    method = str(text(f"{pre}method")[0]) if n else ""
+    each = text("comparator") if "comparator" in placed else None
     comparators = pd.unique(each).tolist() if each is not None else []
     finite = target[~np.isnan(target)].tolist()
     one_centre = len(comparators) == 1 and (comparators[0] == "England" or len(set(finite)) == 1)
     comparator = comparators[0] if one_centre else ("England" if not comparators else "")  # "": each its own centre
     ev = data.england_value(ind.id, period, conf)
     lims = ("lower_95", "upper_95", "lower_998", "upper_998")
-    columns: dict[str, Any] = {**front, id_col: id_array, "name": np.array(shown_names, dtype=object),
-                               "indicator_id": ind.id, "period": period}
+    columns: dict[str, Any] = {**{c: const(v) for c, v in front.items()}, id_col: id_array,
+                               "name": pd.array(shown_names, dtype=_TEXT) if n else np.array([], dtype=object),
+                               "indicator_id": const(ind.id), "period": const(period)}
     if "numerator" in placed:
         columns["numerator"] = col("numerator")
     columns |= {"denominator": denominator, "value": value, **{c: col(f"{pre}{c}") for c in lims},
-                "funnel_position": col(f"{pre}position", True), "comparison": comparison,
-                "comparator": each if comparators else "England", "comparator_value": target, "england_value": ev,
-                "method": method, "membership_view": data.view}
+                "funnel_position": text(f"{pre}position"), "comparison": comparison,
+                "comparator": each if comparators else const("England"), "comparator_value": target,
+                "england_value": ev, "method": const(method), "membership_view": const(data.view)}
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     if comparator == "England":
         curve = _funnel_curve(data, ind.id, period, units, "adjusted" if pre else "phe")

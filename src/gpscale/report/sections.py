@@ -676,27 +676,41 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
 # ------------------------------------------------------------------------------------------------ SPC
 
 
+SPC_COLUMNS = ("entity_id", "indicator_id", "period", "value", "mean", "lower_limit", "upper_limit", "variation",
+               "rules")
+
+
+def _spc_rows(data: ResultsData, entity_id: str, indicator_id: str) -> pd.DataFrame | None:
+    """The entity's XmR rows of one indicator in order of month (the shown columns and the method); England's,
+    shown on every all-groups page of a monthly indicator, are read once per bundle (a few dozen rows each)."""
+    def read() -> pd.DataFrame | None:
+        return data.table("spc", "entity_id = ? AND indicator_id = ?", [entity_id, indicator_id], order="period",
+                          columns=[*SPC_COLUMNS, "method"])
+
+    return data.once(f"spc|{indicator_id}", read) if entity_id == ENGLAND_ID else read()
+
+
 def spc_chart(data: ResultsData, entity_id: str, indicator_id: str) -> tuple[Chart, Table]:
     """The bundle's XmR chart of the group's (or England's) latest monthly values, naming each rule that fired."""
     ind = data.indicators[indicator_id]
     name = "England" if entity_id == ENGLAND_ID else data.group_name(entity_id)
     title = f"{ind.title}: {name}, monthly XmR chart"
-    m = data.table("spc", "entity_id = ? AND indicator_id = ?", [entity_id, indicator_id], order="period")
+    m = _spc_rows(data, entity_id, indicator_id)
     if m is None or len(m) < 2:
         msg = not_computed("spc") if m is None else "no XmR chart: too few published monthly values"
         empty = pd.DataFrame(columns=["period", "value", "variation", "rules"])
         return Chart(title, "", msg), Table("spc", title, empty, missing=msg)
     periods = m["period"].astype(str).tolist()
+    rules = m["rules"].astype(str).tolist()
     chart = Chart(title, svg.spc(periods, m["value"].tolist(), m["mean"].tolist(), m["lower_limit"].tolist(),
-                                 m["upper_limit"].tolist(), m["variation"].astype(str).tolist(),
-                                 m["rules"].astype(str).tolist(), title, ind.unit),
+                                 m["upper_limit"].tolist(), m["variation"].astype(str).tolist(), rules, title,
+                                 ind.unit),
                   f"{m['method'].iloc[0]}; the latest {len(m)} months ({periods[0]} to {periods[-1]}); group values "
                   f"pooled under view {data.view}.", [SPC_NOTE])
-    frame = m[["entity_id", "indicator_id", "period", "value", "mean", "lower_limit", "upper_limit", "variation",
-               "rules"]]
-    flagged = frame[frame["rules"].astype(str) != ""]
+    frame = m[list(SPC_COLUMNS)]
+    flagged = sum(r != "" for r in rules)
     tab = Table("spc", f"Special-cause signals: {name}, {ind.title}", frame.reset_index(drop=True),
-                caption=f"{len(flagged)} of {len(frame)} months flagged; the rules column names the rule that fired.")
+                caption=f"{flagged} of {len(frame)} months flagged; the rules column names the rule that fired.")
     return chart, tab
 
 

@@ -19,7 +19,7 @@ import pytest
 from gpscale.bundle import open_bundle
 from gpscale.evaluate.bundle import bundle_meta, make_bundle, write_bundle
 from gpscale.report import sections as S
-from gpscale.report.data import ResultsData
+from gpscale.report.data import ENGLAND_ID, ResultsData
 from tests.unit.web.world import evaluation, world
 
 
@@ -137,3 +137,23 @@ def test_funnel_curves_read_once_are_each_funnels_own_read(comparator):
         assert curve is not None
         for c in ("x", "lower_95", "upper_95", "lower_998", "upper_998"):
             assert len(curve[c]) == len(own) and all(map(_same, curve[c], own[c].tolist()))
+
+
+def test_xmr_tables_are_each_entitys_rows_in_order_of_month():
+    """The XmR table (England's rows read once per bundle, a group's per page) is the entity's whole rows read
+    plainly, in order of month; the count of flagged months is the rows whose rule is named; a second call (England's
+    kept rows) draws the same chart."""
+    data = _data("england")
+    for iid in (i for i in data.indicators if data.indicators[i].is_monthly):
+        for entity in (ENGLAND_ID, *sorted(data.group_ids)):
+            whole = data.table("spc", "entity_id = ? AND indicator_id = ?", [entity, iid], order="period")
+            chart, tab = S.spc_chart(data, entity, iid)
+            if whole is None or len(whole) < 2:
+                assert tab.missing
+                continue
+            pd.testing.assert_frame_equal(tab.frame, whole[list(S.SPC_COLUMNS)].reset_index(drop=True),
+                                          check_exact=True)
+            flagged = int((whole["rules"].astype(str) != "").sum())
+            assert tab.caption.startswith(f"{flagged} of {len(whole)} months flagged")
+            again = S.spc_chart(data, entity, iid)
+            assert (again[0].svg, again[0].caption, again[1].caption) == (chart.svg, chart.caption, tab.caption)

@@ -560,10 +560,11 @@ def _names(ids: list[str], names: dict[str, str], default: str | None) -> list[s
 
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
                  adjust: bool, title: str, id_col: str, front: dict[str, str],
-                 names: dict[str, str], default: str | None) -> tuple[Chart, pd.DataFrame, str, int]:
+                 names: dict[str, str], default: str | None, draw: bool) -> tuple[Chart, pd.DataFrame, str, int]:
     """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows, at least one) and its limit
     lines; the table's columns are ``front`` (constant columns), the unit's ID and name (:func:`_names`), then the
-    placement. Built from column arrays in one frame (no pandas filter, insert or assignment per column)."""
+    placement. Built from column arrays in one frame (no pandas filter, insert or assignment per column).
+    ``draw=False``: the chart's SVG is left empty (a download or an API answer shows only the table)."""
     pre, k = _limits_prefix(ind, adjust), _level(conf)
     hiding = placed["suppressed"].astype(bool).to_numpy()
     hidden = int(hiding.sum())
@@ -609,7 +610,9 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
                 "comparator": each if comparators else const("England"), "comparator_value": target,
                 "england_value": ev, "method": const(method), "membership_view": const(data.view)}
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
-    if comparator == "England":
+    if not draw:
+        lines, grid = {}, []
+    elif comparator == "England":
         curve = _funnel_curve(data, ind.id, period, units, "adjusted" if pre else "phe")
         lines = {} if curve is None else {c: curve[c] for c in lims}
         grid = [] if curve is None else curve["x"]
@@ -622,13 +625,13 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
                               f"{name} ({unit}): {svg.fmt(y, 2)}; {comp}", named=named and comp in OUTSIDE)
               for unit, name, x, y, comp in zip(ids, shown_names, denominator.tolist(), value.tolist(), comparisons,
                                                 strict=True)
-              if math.isfinite(x) and math.isfinite(y)]
+              if math.isfinite(x) and math.isfinite(y)] if draw and comparator else []
     caption = (f"{method}. {n} {units} shown (view {data.view}), compared with "
                f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {outside}."
                + (f" {hidden} {units} hidden by disclosure control." if hidden else ""))
     drawn = svg.funnel(points, grid, lines, float(target[0]) if n else (ev if ev is not None else float("nan")),
                        title, ind.unit, _x_label(ind), comparator=comparator,
-                       judged=ind.polarity != "no_judgement") if comparator else ""
+                       judged=ind.polarity != "no_judgement") if draw and comparator else ""
     if not comparator:
         caption = ("No single funnel: each group is placed around its own comparator's value (its region, ICB or "
                    "peers without its own practices), so the table lists each one's comparator and limits. "
@@ -637,8 +640,9 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
 
 
 def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float = 0.95,
-                  adjust: bool = True) -> FunnelResult:
-    """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``)."""
+                  adjust: bool = True, draw: bool = True) -> FunnelResult:
+    """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``);
+    ``draw=False`` leaves the chart undrawn (for the table alone)."""
     ind = data.indicators[indicator_id]
     title = f"{ind.title}, {period}: all groups"
     placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period],
@@ -648,7 +652,7 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("funnel", title, empty, missing=msg), empty, "", 0)
     chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id",
-                                                {}, data.group_names, None)
+                                                {}, data.group_names, None, draw)
     chart.notes.append(RANK_NOTE)
     where = "England's funnel" if set(frame["comparator"]) == {"England"} else "their comparators' funnels"
     table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", frame, caption=chart.caption)
@@ -656,8 +660,9 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
 
 
 def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: str, conf: float = 0.95,
-                  adjust: bool = True) -> FunnelResult:
-    """One group's member practices for one indicator and year in its comparator's funnel (bundle's ``funnels``)."""
+                  adjust: bool = True, draw: bool = True) -> FunnelResult:
+    """One group's member practices for one indicator and year in its comparator's funnel (bundle's ``funnels``);
+    ``draw=False`` leaves the chart undrawn (for the table alone)."""
     ind = data.indicators[indicator_id]
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"
@@ -668,7 +673,8 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("members", title, empty, missing=msg), empty, "", 0)
     chart, frame, method, hidden = _funnel_view(data, ind, placed, "practices", period, conf, adjust, title,
-                                                "practice_code", {"group_id": group_id}, data.practice_names, "")
+                                                "practice_code", {"group_id": group_id}, data.practice_names, "",
+                                                draw)
     tab = Table("members", f"Member practices of {name}: {ind.title}, {period}", frame, caption=chart.caption)
     return FunnelResult(chart, tab, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
 

@@ -68,18 +68,29 @@ def _check(data: ResultsData, res: S.FunnelResult, placed: pd.DataFrame, id_col:
     assert list(res.outside.index) == [i for i, c in enumerate(frame["comparison"]) if c in S.OUTSIDE]
 
 
+def _undrawn_is_the_same_table(drawn: S.FunnelResult, undrawn: S.FunnelResult) -> None:
+    """``draw=False`` (downloads, API) changes only the chart's SVG, left empty."""
+    assert undrawn.chart.svg == "" and undrawn.chart.caption == drawn.chart.caption
+    assert (undrawn.method, undrawn.hidden, undrawn.table.title, undrawn.table.caption) == \
+        (drawn.method, drawn.hidden, drawn.table.title, drawn.table.caption)
+    pd.testing.assert_frame_equal(undrawn.table.frame, drawn.table.frame, check_exact=True)
+    pd.testing.assert_frame_equal(undrawn.outside, drawn.outside, check_exact=True)
+
+
 @pytest.mark.parametrize("comparator", ["england", "icb"])
 def test_funnel_tables_are_the_unhidden_placement_rows(comparator):
     data = _data(comparator)
     for iid, period, conf, adjust in _cases(data):
         placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [iid, period])
         res = S.groups_funnel(data, iid, period, conf, adjust)
+        _undrawn_is_the_same_table(res, S.groups_funnel(data, iid, period, conf, adjust, draw=False))
         if placed is not None and len(placed):
             names = [data.group_names.get(g, g) for g in placed["group_id"]]
             _check(data, res, placed, "group_id", names, conf, adjust, iid)
         for gid in sorted(data.group_ids):
             placed = data.table("funnels", "group_id = ? AND indicator_id = ? AND period = ?", [gid, iid, period])
             res = S.member_funnel(data, gid, iid, period, conf, adjust)
+            _undrawn_is_the_same_table(res, S.member_funnel(data, gid, iid, period, conf, adjust, draw=False))
             if placed is not None and len(placed):
                 names = [data.practice_names.get(p, "") for p in placed["practice_code"]]
                 _check(data, res, placed, "practice_code", names, conf, adjust, iid)

@@ -24,6 +24,7 @@ from gpscale.charts.palette import SUPPRESSED, SYMBOLS
 from gpscale.report.data import ENGLAND_ID, Indicator, ResultsData
 
 CONFIDENCES = (0.95, 0.998)
+_TEXT = pd.Series([""]).dtype  # the dtype pandas gives a column of text (Arrow-backed "str")
 COMPARISON_ORDER = ("better", "similar", "worse", "higher", "lower", "not compared", SUPPRESSED)
 OUTSIDE = ("better", "worse", "higher", "lower")
 KIND_LABELS = {
@@ -547,66 +548,127 @@ def _placement_columns(data: ResultsData, table: str, ind: Indicator, conf: floa
     return [c for c in data.bundle.columns(table) if c in wanted]
 
 
+_CURVE_KEY = ("indicator_id", "period", "units", "limits")
+_CURVE = ("x", "lower_95", "upper_95", "lower_998", "upper_998")
+
+
+def _funnel_curve(data: ResultsData, indicator_id: str, period: str, units: str,
+                  limits: str) -> dict[str, list[float]] | None:
+    """England's limit lines (``x`` and the four limits, 60 points) of one funnel, in order of size as a read of its
+    rows ordered by ``x`` gives them (no rows: empty lists); None when the bundle has no ``funnel_curves`` table.
+
+    The table (~40,000 rows) is read once per bundle (~30 ms, ~2 MB kept) and its curves found by their keys: a
+    read per funnel page costs ~2 ms."""
+    def make() -> tuple[dict[str, np.ndarray], dict[tuple[str, ...], np.ndarray]] | None:
+        whole = data.table("funnel_curves", columns=[*_CURVE_KEY, *_CURVE])
+        if whole is None:
+            return None
+        whole = whole.sort_values("x", kind="stable")  # stable: each curve's rows in the order its own read sorts
+        return {c: whole[c].to_numpy(float) for c in _CURVE}, whole.groupby(list(_CURVE_KEY), sort=False).indices
+
+    found = data.once("funnel_curves", make)
+    if found is None:
+        return None
+    arrays, at = found
+    rows = at.get((indicator_id, period, units, limits))
+    return {c: [] if rows is None else arrays[c][rows].tolist() for c in _CURVE}
+
+
+def _names(ids: list[str], names: dict[str, str], default: str | None) -> list[str]:
+    """Each unit's name from ``names`` (as ``Series.map(names).fillna(...)``): where the name is unknown or missing,
+    ``default``, or the unit's own ID when ``default`` is None."""
+    out = []
+    for u in ids:
+        n = names.get(u)
+        out.append((u if default is None else default) if n is None or n != n else n)  # n != n: NaN
+    return out
+
+
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
-                 adjust: bool, title: str, id_col: str) -> tuple[Chart, pd.DataFrame, str, int]:
-    """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows) and its limit lines."""
+                 adjust: bool, title: str, id_col: str, front: dict[str, str],
+                 names: dict[str, str], default: str | None, draw: bool) -> tuple[Chart, pd.DataFrame, str, int]:
+    """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows, at least one) and its limit
+    lines; the table's columns are ``front`` (constant columns), the unit's ID and name (:func:`_names`), then the
+    placement. Built from column arrays in one frame (no pandas filter, insert or assignment per column).
+    ``draw=False``: the chart's SVG is left empty (a download or an API answer shows only the table)."""
     pre, k = _limits_prefix(ind, adjust), _level(conf)
-    hidden = int(placed["suppressed"].astype(bool).sum()) if len(placed) else 0
-    shown = placed[~placed["suppressed"].astype(bool)] if len(placed) else placed
-    frame = pd.DataFrame({
-        id_col: shown[id_col].astype(str).to_numpy(), "name": shown["name"].to_numpy(),
-        "denominator": shown["denominator"].to_numpy(float), "value": shown["value"].to_numpy(float),
-        "lower_95": shown[f"{pre}lower_95"].to_numpy(float), "upper_95": shown[f"{pre}upper_95"].to_numpy(float),
-        "lower_998": shown[f"{pre}lower_998"].to_numpy(float), "upper_998": shown[f"{pre}upper_998"].to_numpy(float),
-        "funnel_position": shown[f"{pre}position"].astype(str).to_numpy(),
-        "comparison": shown[f"{pre}comparison_{k}"].astype(str).to_numpy()})
-    if "numerator" in shown:
-        frame.insert(2, "numerator", shown["numerator"].to_numpy(float))
-    method = str(shown[f"{pre}method"].iloc[0]) if len(shown) else ""
-    names = shown["comparator"].astype(str).unique().tolist() if "comparator" in shown else []
-    one_centre = len(names) == 1 and (names[0] == "England" or shown["target"].nunique() == 1)
-    comparator = names[0] if one_centre else ("England" if not names else "")  # "": each its own centre
+    hiding = placed["suppressed"].astype(bool).to_numpy()
+    hidden = int(hiding.sum())
+    keep = None if not hidden else ~hiding
+    n = len(placed) - hidden
+
+    def col(c: str) -> np.ndarray:
+        a = placed[c].to_numpy(float)
+        return a if keep is None else a[keep]
+
+    def text(c: str) -> Any:
+        """A text column as ``astype(str)`` gives it; one already of pandas' text dtype is passed on as it is (no
+        round trip through Python strings). No rows: an empty array of objects, as the conversion gives."""
+        s = placed[c]
+        a = s.array if n and s.dtype == _TEXT else s.astype(str).to_numpy()
+        return a if keep is None else a[keep]
+
+    def const(v: str) -> Any:
+        """A column of one text value, as a scalar broadcast into the frame gives it (without boxing it per row)."""
+        return pd.array(np.full(n, v, dtype=object), dtype=_TEXT) if n else v
+
+    id_array = text(id_col)
+    ids = id_array.tolist()
+    shown_names = _names(ids, names, default)
+    comparison = text(f"{pre}comparison_{k}")
+    comparisons = comparison.tolist()
+    denominator, value, target = col("denominator"), col("value"), col("target")
+    method = str(text(f"{pre}method")[0]) if n else ""
+    each = text("comparator") if "comparator" in placed else None
+    comparators = pd.unique(each).tolist() if each is not None else []
+    finite = target[~np.isnan(target)].tolist()
+    one_centre = len(comparators) == 1 and (comparators[0] == "England" or len(set(finite)) == 1)
+    comparator = comparators[0] if one_centre else ("England" if not comparators else "")  # "": each its own centre
     ev = data.england_value(ind.id, period, conf)
-    target = float(shown["target"].iloc[0]) if len(shown) else (ev if ev is not None else float("nan"))
     lims = ("lower_95", "upper_95", "lower_998", "upper_998")
-    if comparator == "England":
-        curves = data.table("funnel_curves", "indicator_id = ? AND period = ? AND units = ? AND limits = ?",
-                            [ind.id, period, units, "adjusted" if pre else "phe"], order="x")
-        lines = {} if curves is None else {c: curves[c].tolist() for c in lims}
-        grid = [] if curves is None else curves["x"].tolist()
+    columns: dict[str, Any] = {**{c: const(v) for c, v in front.items()}, id_col: id_array,
+                               "name": pd.array(shown_names, dtype=_TEXT) if n else np.array([], dtype=object),
+                               "indicator_id": const(ind.id), "period": const(period)}
+    if "numerator" in placed:
+        columns["numerator"] = col("numerator")
+    columns |= {"denominator": denominator, "value": value, **{c: col(f"{pre}{c}") for c in lims},
+                "funnel_position": text(f"{pre}position"), "comparison": comparison,
+                "comparator": each if comparators else const("England"), "comparator_value": target,
+                "england_value": ev, "method": const(method), "membership_view": const(data.view)}
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    if not draw:
+        lines, grid = {}, []
+    elif comparator == "England":
+        curve = _funnel_curve(data, ind.id, period, units, "adjusted" if pre else "phe")
+        lines = {} if curve is None else {c: curve[c] for c in lims}
+        grid = [] if curve is None else curve["x"]
     else:  # one comparator other than England: its limits at each unit's own size, joined in order of size
         by_size = frame.sort_values("denominator")
         lines, grid = {c: by_size[c].tolist() for c in lims}, by_size["denominator"].tolist()
-    outside = frame[frame["comparison"].isin(OUTSIDE)]
+    outside = sum(c in OUTSIDE for c in comparisons)
     named = units == "practices"
-    points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), float(x), float(y), str(comp),
+    points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), x, y, str(comp),
                               f"{name} ({unit}): {svg.fmt(y, 2)}; {comp}", named=named and comp in OUTSIDE)
-              for unit, name, x, y, comp in zip(*(frame[c].tolist() for c in (id_col, "name", "denominator", "value",
-                                                                               "comparison")), strict=True)
-              if np.isfinite(x) and np.isfinite(y)]  # column lists: itertuples boxes every Arrow string
-    caption = (f"{method}. {len(frame)} {units} shown (view {data.view}), compared with "
-               f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {len(outside)}."
+              for unit, name, x, y, comp in zip(ids, shown_names, denominator.tolist(), value.tolist(), comparisons,
+                                                strict=True)
+              if math.isfinite(x) and math.isfinite(y)] if draw and comparator else []
+    caption = (f"{method}. {n} {units} shown (view {data.view}), compared with "
+               f"{comparator or 'their own comparators'}; outside the {pct(conf)} limits: {outside}."
                + (f" {hidden} {units} hidden by disclosure control." if hidden else ""))
-    drawn = svg.funnel(points, grid, lines, target, title, ind.unit, _x_label(ind), comparator=comparator,
-                       judged=ind.polarity != "no_judgement") if comparator else ""
+    drawn = svg.funnel(points, grid, lines, float(target[0]) if n else (ev if ev is not None else float("nan")),
+                       title, ind.unit, _x_label(ind), comparator=comparator,
+                       judged=ind.polarity != "no_judgement") if draw and comparator else ""
     if not comparator:
         caption = ("No single funnel: each group is placed around its own comparator's value (its region, ICB or "
                    "peers without its own practices), so the table lists each one's comparator and limits. "
                    + caption)
-    chart = Chart(title, drawn, caption, [FUNNEL_NOTE])
-    frame.insert(2, "indicator_id", ind.id)
-    frame.insert(3, "period", period)
-    frame["comparator"] = shown["comparator"].astype(str).to_numpy() if names else "England"
-    frame["comparator_value"] = shown["target"].to_numpy(float)
-    frame["england_value"] = ev
-    frame["method"] = method
-    frame["membership_view"] = data.view
-    return chart, frame, method, hidden
+    return Chart(title, drawn, caption, [FUNNEL_NOTE]), frame, method, hidden
 
 
 def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float = 0.95,
-                  adjust: bool = True) -> FunnelResult:
-    """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``)."""
+                  adjust: bool = True, draw: bool = True) -> FunnelResult:
+    """All groups for one indicator and year in their comparator's funnel (the bundle's ``group_funnels``);
+    ``draw=False`` leaves the chart undrawn (for the table alone)."""
     ind = data.indicators[indicator_id]
     title = f"{ind.title}, {period}: all groups"
     placed = data.table("group_funnels", "indicator_id = ? AND period = ?", [indicator_id, period],
@@ -615,8 +677,8 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
         msg = not_computed("group_funnels") if placed is None else "no group funnel for this indicator and year"
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("funnel", title, empty, missing=msg), empty, "", 0)
-    placed = placed.assign(name=placed["group_id"].map(data.group_names).fillna(placed["group_id"]))
-    chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id")
+    chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id",
+                                                {}, data.group_names, None, draw)
     chart.notes.append(RANK_NOTE)
     where = "England's funnel" if set(frame["comparator"]) == {"England"} else "their comparators' funnels"
     table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", frame, caption=chart.caption)
@@ -624,8 +686,9 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
 
 
 def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: str, conf: float = 0.95,
-                  adjust: bool = True) -> FunnelResult:
-    """One group's member practices for one indicator and year in its comparator's funnel (bundle's ``funnels``)."""
+                  adjust: bool = True, draw: bool = True) -> FunnelResult:
+    """One group's member practices for one indicator and year in its comparator's funnel (bundle's ``funnels``);
+    ``draw=False`` leaves the chart undrawn (for the table alone)."""
     ind = data.indicators[indicator_id]
     name = data.group_name(group_id)
     title = f"{ind.title}, {period}: member practices of {name}"
@@ -635,10 +698,9 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
         msg = not_computed("funnels") if placed is None else "no member practices with values in this year"
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("members", title, empty, missing=msg), empty, "", 0)
-    placed = placed.assign(name=placed["practice_code"].map(data.practice_names).fillna(""))
     chart, frame, method, hidden = _funnel_view(data, ind, placed, "practices", period, conf, adjust, title,
-                                                "practice_code")
-    frame.insert(0, "group_id", group_id)
+                                                "practice_code", {"group_id": group_id}, data.practice_names, "",
+                                                draw)
     tab = Table("members", f"Member practices of {name}: {ind.title}, {period}", frame, caption=chart.caption)
     return FunnelResult(chart, tab, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
 
@@ -646,27 +708,41 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
 # ------------------------------------------------------------------------------------------------ SPC
 
 
+SPC_COLUMNS = ("entity_id", "indicator_id", "period", "value", "mean", "lower_limit", "upper_limit", "variation",
+               "rules")
+
+
+def _spc_rows(data: ResultsData, entity_id: str, indicator_id: str) -> pd.DataFrame | None:
+    """The entity's XmR rows of one indicator in order of month (the shown columns and the method); England's,
+    shown on every all-groups page of a monthly indicator, are read once per bundle (a few dozen rows each)."""
+    def read() -> pd.DataFrame | None:
+        return data.table("spc", "entity_id = ? AND indicator_id = ?", [entity_id, indicator_id], order="period",
+                          columns=[*SPC_COLUMNS, "method"])
+
+    return data.once(f"spc|{indicator_id}", read) if entity_id == ENGLAND_ID else read()
+
+
 def spc_chart(data: ResultsData, entity_id: str, indicator_id: str) -> tuple[Chart, Table]:
     """The bundle's XmR chart of the group's (or England's) latest monthly values, naming each rule that fired."""
     ind = data.indicators[indicator_id]
     name = "England" if entity_id == ENGLAND_ID else data.group_name(entity_id)
     title = f"{ind.title}: {name}, monthly XmR chart"
-    m = data.table("spc", "entity_id = ? AND indicator_id = ?", [entity_id, indicator_id], order="period")
+    m = _spc_rows(data, entity_id, indicator_id)
     if m is None or len(m) < 2:
         msg = not_computed("spc") if m is None else "no XmR chart: too few published monthly values"
         empty = pd.DataFrame(columns=["period", "value", "variation", "rules"])
         return Chart(title, "", msg), Table("spc", title, empty, missing=msg)
     periods = m["period"].astype(str).tolist()
+    rules = m["rules"].astype(str).tolist()
     chart = Chart(title, svg.spc(periods, m["value"].tolist(), m["mean"].tolist(), m["lower_limit"].tolist(),
-                                 m["upper_limit"].tolist(), m["variation"].astype(str).tolist(),
-                                 m["rules"].astype(str).tolist(), title, ind.unit),
+                                 m["upper_limit"].tolist(), m["variation"].astype(str).tolist(), rules, title,
+                                 ind.unit),
                   f"{m['method'].iloc[0]}; the latest {len(m)} months ({periods[0]} to {periods[-1]}); group values "
                   f"pooled under view {data.view}.", [SPC_NOTE])
-    frame = m[["entity_id", "indicator_id", "period", "value", "mean", "lower_limit", "upper_limit", "variation",
-               "rules"]]
-    flagged = frame[frame["rules"].astype(str) != ""]
+    frame = m[list(SPC_COLUMNS)]
+    flagged = sum(r != "" for r in rules)
     tab = Table("spc", f"Special-cause signals: {name}, {ind.title}", frame.reset_index(drop=True),
-                caption=f"{len(flagged)} of {len(frame)} months flagged; the rules column names the rule that fired.")
+                caption=f"{flagged} of {len(frame)} months flagged; the rules column names the rule that fired.")
     return chart, tab
 
 

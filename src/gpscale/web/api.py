@@ -298,15 +298,16 @@ def mount(app: FastAPI, d: Callable[[], ResultsData], not_found: type[Exception]
         if p is None or p not in data.periods.get(indicator_id, []):
             raise not_found(f"period {period} for {indicator_id}")
         c = float(conf)
-        res = S.member_funnel(data, group, indicator_id, p, c, limits == "adjusted") if group else \
-            S.groups_funnel(data, indicator_id, p, c, limits == "adjusted")
+        res = S.member_funnel(data, group, indicator_id, p, c, limits == "adjusted", draw=False) if group else \
+            S.groups_funnel(data, indicator_id, p, c, limits == "adjusted", draw=False)
         f = res.table.frame
         idc = "practice_code" if group else "group_id"
-        rows = [] if res.table.missing else [
-            {"id": r[idc], "name": str(r["name"]), **{k: r.get(k) for k in ("numerator", "denominator", "value",
-                                                                             "lower_95", "upper_95", "lower_998",
-                                                                             "upper_998", "comparator_value")},
-             "comparator": str(r["comparator"]), "comparison": str(r["comparison"])} for r in S.records(f)]
+        numbers = ("numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998",
+                   "comparator_value")
+        shown = [c for c in (idc, "name", *numbers, "comparator", "comparison") if c in f.columns]
+        rows = [] if res.table.missing else [  # only the answered columns made JSON-ready (not every column)
+            {"id": r[idc], "name": str(r["name"]), **{k: r.get(k) for k in numbers},
+             "comparator": str(r["comparator"]), "comparison": str(r["comparison"])} for r in S.records(f[shown])]
         return {"indicator_id": indicator_id, "period": p, "confidence": c,
                 "units": "member practices" if group else "groups", "group_id": group,
                 "england_value": data.england_value(indicator_id, p, c), "method": res.method or res.chart.caption,

@@ -577,8 +577,8 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         if table == "spc":
             frame = S.spc_chart(data_, group or ENGLAND_ID, indicator_id)[1].frame
         else:
-            res = S.member_funnel(data_, group, indicator_id, p, c, limits == "adjusted") if group else \
-                S.groups_funnel(data_, indicator_id, p, c, limits == "adjusted")
+            res = S.member_funnel(data_, group, indicator_id, p, c, limits == "adjusted", draw=False) if group else \
+                S.groups_funnel(data_, indicator_id, p, c, limits == "adjusted", draw=False)
             frame = res.table.frame
         return csv_response(frame, f"{indicator_id}_{table}.csv")
 

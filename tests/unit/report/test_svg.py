@@ -60,3 +60,13 @@ def test_spc_marks_special_causes_with_their_rule():
     out = svg.spc(["2024-01", "2024-02", "2024-03"], [1, 2, 9], [2, 2, 2], [0, 0, 0], [4, 4, 4],
                   ["common cause", "common cause", "special cause concern"], ["", "", "beyond limits"], "s", "u")
     assert "special cause concern (beyond limits)" in out
+
+
+def test_a_scale_as_a_plain_function_places_every_value_where_the_scale_does():
+    """``_Scale.of`` (used for the 1,000+ points of a funnel) is the scale's own arithmetic, to the last bit."""
+    rng = np.random.default_rng(3)
+    for d0, d1, r0, r1 in [*rng.normal(0, 1e3, (200, 4)).tolist(), (5.0, 5.0, 10.0, 300.0), (0.0, 1.0, 276.0, 14.0)]:
+        scale = svg._Scale(d0, d1, r0, r1)
+        at = scale.of()
+        for v in [*rng.normal(0, 2e3, 50).tolist(), d0, d1, 0.0]:
+            assert at(v) == scale(v)

@@ -193,6 +193,15 @@ class Bundle:
             terms.append(either)
         return None if values else (terms, pins, used)
 
+    def prepare(self) -> None:
+        """Read every table's footer and its key columns' row-group ranges now (a server does, before its first
+        visitor; a lookup would read them on first use)."""
+        for name, entry in self.manifest["tables"].items():
+            names = self._metadata(name).schema.names
+            for column in entry.get("key") or ():
+                if column in names:
+                    self._ranges(name, column)
+
     def _metadata(self, name: str) -> pq.FileMetaData:
         """The table's Parquet footer (schema and row-group statistics), read once and kept."""
         with self._lock:

@@ -175,6 +175,7 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     change while the server runs).
     """
     data = ResultsData(require_bundle(bundle, "the dashboard"))
+    S.prepare(data)
     # The bundle's lookups read small slices with Arrow; Arrow's default thread pools (one thread per core for
     # I/O and for compute, each keeping its own allocator cache) only add resident memory under many clients.
     pa.set_io_thread_count(1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -515,6 +515,17 @@ class FunnelResult:
     hidden: int
 
 
+class _View(NamedTuple):
+    """A funnel's chart and table, its rows outside the limits, and the comparators its rows are placed around."""
+
+    chart: Chart
+    frame: pd.DataFrame
+    outside: pd.DataFrame
+    method: str
+    hidden: int
+    centres: set[str]
+
+
 def _x_label(ind: Indicator) -> str:
     return {"proportion": "denominator (eligible count)", "rate": "denominator (weighted population)",
             "standardised_ratio": "expected count", "weighted_proportion": "effective respondents",
@@ -579,11 +590,12 @@ def _names(ids: list[str], names: dict[str, str], default: str | None) -> list[s
 
 def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units: str, period: str, conf: float,
                  adjust: bool, title: str, id_col: str, front: dict[str, str],
-                 names: dict[str, str], default: str | None, draw: bool) -> tuple[Chart, pd.DataFrame, str, int]:
+                 names: dict[str, str], default: str | None, draw: bool) -> _View:
     """Chart and table of a placement table (``funnels`` or ``group_funnels`` rows, at least one) and its limit
     lines; the table's columns are ``front`` (constant columns), the unit's ID and name (:func:`_names`), then the
     placement. Built from column arrays in one frame (no pandas filter, insert or assignment per column).
-    ``draw=False``: the chart's SVG is left empty (a download or an API answer shows only the table)."""
+    ``draw=False``: the chart's SVG is left empty (a download or an API answer shows only the table). The rows
+    outside the limits and the set of comparators come from the column lists (no pandas filter or scan)."""
     pre, k = _limits_prefix(ind, adjust), _level(conf)
     hiding = placed["suppressed"].astype(bool).to_numpy()
     hidden = int(hiding.sum())
@@ -638,7 +650,8 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
     else:  # one comparator other than England: its limits at each unit's own size, joined in order of size
         by_size = frame.sort_values("denominator")
         lines, grid = {c: by_size[c].tolist() for c in lims}, by_size["denominator"].tolist()
-    outside = sum(c in OUTSIDE for c in comparisons)
+    beyond = np.fromiter((c in OUTSIDE for c in comparisons), bool, n)
+    outside = int(beyond.sum())
     named = units == "practices"
     points = [svg.FunnelPoint(f"{str(name).title()} ({unit})" if named else str(name), x, y, str(comp),
                               f"{name} ({unit}): {svg.fmt(y, 2)}; {comp}", named=named and comp in OUTSIDE)
@@ -655,7 +668,8 @@ def _funnel_view(data: ResultsData, ind: Indicator, placed: pd.DataFrame, units:
         caption = ("No single funnel: each group is placed around its own comparator's value (its region, ICB or "
                    "peers without its own practices), so the table lists each one's comparator and limits. "
                    + caption)
-    return Chart(title, drawn, caption, [FUNNEL_NOTE]), frame, method, hidden
+    centres = set(comparators) if each is not None else ({"England"} if n else set())
+    return _View(Chart(title, drawn, caption, [FUNNEL_NOTE]), frame, frame[beyond], method, hidden, centres)
 
 
 def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float = 0.95,
@@ -670,12 +684,12 @@ def groups_funnel(data: ResultsData, indicator_id: str, period: str, conf: float
         msg = not_computed("group_funnels") if placed is None else "no group funnel for this indicator and year"
         empty = pd.DataFrame(columns=["group_id", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("funnel", title, empty, missing=msg), empty, "", 0)
-    chart, frame, method, hidden = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id",
-                                                {}, data.group_names, None, draw)
-    chart.notes.append(RANK_NOTE)
-    where = "England's funnel" if set(frame["comparator"]) == {"England"} else "their comparators' funnels"
-    table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", frame, caption=chart.caption)
-    return FunnelResult(chart, table, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
+    view = _funnel_view(data, ind, placed, "groups", period, conf, adjust, title, "group_id", {}, data.group_names,
+                        None, draw)
+    view.chart.notes.append(RANK_NOTE)
+    where = "England's funnel" if view.centres == {"England"} else "their comparators' funnels"
+    table = Table("funnel", f"Groups in {where}: {ind.title}, {period}", view.frame, caption=view.chart.caption)
+    return FunnelResult(view.chart, table, view.outside, view.method, view.hidden)
 
 
 def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: str, conf: float = 0.95,
@@ -691,11 +705,10 @@ def member_funnel(data: ResultsData, group_id: str, indicator_id: str, period: s
         msg = not_computed("funnels") if placed is None else "no member practices with values in this year"
         empty = pd.DataFrame(columns=["practice_code", "name", "value", "comparison"])
         return FunnelResult(Chart(title, "", msg), Table("members", title, empty, missing=msg), empty, "", 0)
-    chart, frame, method, hidden = _funnel_view(data, ind, placed, "practices", period, conf, adjust, title,
-                                                "practice_code", {"group_id": group_id}, data.practice_names, "",
-                                                draw)
-    tab = Table("members", f"Member practices of {name}: {ind.title}, {period}", frame, caption=chart.caption)
-    return FunnelResult(chart, tab, frame[frame["comparison"].isin(OUTSIDE)], method, hidden)
+    view = _funnel_view(data, ind, placed, "practices", period, conf, adjust, title, "practice_code",
+                        {"group_id": group_id}, data.practice_names, "", draw)
+    tab = Table("members", f"Member practices of {name}: {ind.title}, {period}", view.frame, caption=view.chart.caption)
+    return FunnelResult(view.chart, tab, view.outside, view.method, view.hidden)
 
 
 # ------------------------------------------------------------------------------------------------ SPC

@@ -415,3 +415,21 @@ def test_blank_form_fields_mean_none_and_security_headers_are_set(client):
     assert r.status_code == 200 and "All groups: funnel plot" in r.text
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_start_up_makes_the_per_bundle_indexes_before_the_first_visitor():
+    """The dashboard reads every footer and makes England's and the registry's indexes when it starts, so the first
+    page of a type reads no footer and builds no England or funnel index while others queue behind it."""
+    bundle = open_bundle(world().results)
+    app = create_app(bundle, cache_pages=False)
+    data: ResultsData = app.state.data
+    assert set(bundle._meta) == set(bundle.names)
+    made = set(data._once)
+    assert {"england_trends", "england_by_year", "funnel_curves", "group_info"} <= made
+    assert {f"england_overview|{c}" for c in (0.95, 0.998)} <= made
+    c = TestClient(app)
+    for url in ("/", f"/groups/{FEDERATION}", f"/groups/{FEDERATION}/evaluation", "/indicators/qof_total",
+                f"/indicators/qof_total?group={FEDERATION}", "/practices/P00001", f"/api/v1/groups/{FEDERATION}"):
+        assert c.get(url).status_code == 200, url
+    assert set(bundle._meta) == set(bundle.names)
+    assert {k for k in set(data._once) - made if not k.startswith(("england_table_html", "n_pcns"))} == set()

@@ -205,14 +205,19 @@ class _Attributes:
                 if rows.empty:
                     rows = c.sort_values("period").drop_duplicates("practice_code", keep="last")
                 rows = rows.drop_duplicates("practice_code")
-            patients = pd.to_numeric(rows["patients"], errors="coerce").reset_index(drop=True)
-            known = patients.notna() & (patients > 0)
+            codes = np.asarray(rows["practice_code"].astype(str).to_numpy(), dtype=str)
+            patients = pd.to_numeric(rows["patients"], errors="coerce").to_numpy(dtype=float)
+            known = ~np.isnan(patients) & (patients > 0)
             band = np.full(len(rows), -1, dtype=np.int64)
             if known.any():
-                order = patients[known].rank(method="first").to_numpy().astype(np.int64) - 1
-                band[known.to_numpy()] = order * SIZE_BANDS // int(known.sum())
+                # rank by list size, equal sizes by practice code: the bands must not depend on the order the
+                # rows come in (the store gives them in an order that varies with DuckDB's threads; issue 12r)
+                by_size = np.lexsort((codes[known], patients[known]))
+                rank = np.empty(by_size.size, dtype=np.int64)
+                rank[by_size] = np.arange(by_size.size)
+                band[known] = rank * SIZE_BANDS // int(known.sum())
             region = rows["region"].astype(object).where(rows["region"].notna(), "").astype(str).to_numpy()
-            self._by_fy[fy] = (pd.Index(rows["practice_code"].astype(str).to_numpy()), band, region)
+            self._by_fy[fy] = (pd.Index(codes), band, region)
         return self._by_fy[fy]
 
     def of(self, codes: np.ndarray, period: str) -> tuple[np.ndarray, np.ndarray]:

@@ -46,8 +46,8 @@ def practice_context(store: Store, periods: list[str]) -> pd.DataFrame:
     fys = sorted({p for p in periods if p.startswith("FY")})
     base = store.df(
         "SELECT practice_code, postcode, commissioner, icb, region, contract_type, rurality, "
-        "CAST(dispensing AS VARCHAR) AS dispensing, imd_score FROM practice"
-    )
+        "CAST(dispensing AS VARCHAR) AS dispensing, imd_score FROM practice ORDER BY practice_code"
+    )  # ordered: the view's own order varies with DuckDB's threads at national size (issue 12r)
     if base.empty or not fys:
         return pd.DataFrame(columns=CONTEXT_COLUMNS)
     grid = base[["practice_code"]].merge(pd.DataFrame({"period": fys}), how="cross")

@@ -7,14 +7,13 @@ ingesting the 60-practice England takes ~25 s (shared with other tests in the sa
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
 from gpscale.indicators.compute import compute_indicators
 from gpscale.indicators.library import DEFAULT_IDS
 from gpscale.store.db import open_store
+from tests.synthetic_england import store_in_another_order
 
 pytestmark = pytest.mark.slow
 
@@ -58,16 +57,7 @@ def test_values_are_plausible(values):
 def test_values_do_not_depend_on_the_order_rows_are_stored_in(values, store_path, tmp_path):
     # every table rewritten in another row order (as another ingest, or another Python hash seed ordering
     # a small table, gives): the sums meet their rows in another order and must still agree to the bit
-    path = tmp_path / "shuffled.duckdb"
-    shutil.copy(store_path, path)
-    with open_store(path) as store:
-        tables = [r[0] for r in store.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
-        for t in tables:
-            store.con.execute(f'CREATE TEMP TABLE shuffled AS SELECT * FROM "{t}" ORDER BY hash(rowid * 7919 + 13)')
-            store.con.execute(f'DELETE FROM "{t}"')
-            store.con.execute(f'INSERT INTO "{t}" SELECT * FROM shuffled')
-            store.con.execute("DROP TABLE shuffled")
+    path = store_in_another_order(store_path, tmp_path / "shuffled.duckdb")
     with open_store(path, read_only=True) as store:
         again = compute_indicators(store)
     pd.testing.assert_frame_equal(again, values, check_exact=True)

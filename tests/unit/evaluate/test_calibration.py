@@ -198,3 +198,17 @@ def test_the_placebo_scorecard_one_indicator_at_a_time_flags_as_the_whole_scorec
         want = merged["comparison"].map({"better": 1, "worse": -1}).fillna(0).astype(int) * pol
         assert (merged["direction"].to_numpy() == want.to_numpy()).all()
         assert merged["direction"].abs().sum() > 0  # some placebo groups are flagged, so the comparison can fail
+
+
+def test_draws_do_not_depend_on_the_row_order_of_the_context():
+    # issue 12r: the demo's context comes from DuckDB in an order that depends on its threads (6,500 practices);
+    # practices of equal list size straddling a decile boundary must fall in the same band whatever that order
+    pv = practice_frame()
+    ctx = context().assign(patients=lambda c: (c["patients"] // 4000) * 4000.0)  # many ties at every boundary
+    real = pd.DataFrame({"group_id": ["G"] * 5, "practice_code": [f"P{i:04d}" for i in range(5)],
+                         "period": PERIODS[-1]})
+    design = PlaceboDesign(groups=40, size_from_groups=True, seed=8)
+    a = draw_placebo_groups(pv, design, context=ctx, real_members=real)
+    for seed in (1, 2, 3):
+        shuffled = ctx.sample(frac=1.0, random_state=seed)
+        pd.testing.assert_frame_equal(draw_placebo_groups(pv, design, context=shuffled, real_members=real), a)

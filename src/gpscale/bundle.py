@@ -144,7 +144,7 @@ class Bundle:
             found = self.cursor().sql(_sql(name, where, columns, ""), params=list(params)).to_arrow_table()
             file = self._metadata(name).schema.to_arrow_schema()
             found = found.cast(pa.schema([file.field(c) for c in found.column_names]))
-        return pa.table({f.name: _as_duckdb(found[f.name]) for f in found.schema})
+        return _duckdb_types(found)
 
     def _parse(self, name: str, where: str, params: Sequence[Any]) -> _Parsed | None:
         """``where`` as filter terms for Arrow (an AND of ORs) and, per AND-ed term, the ``(column, value)``
@@ -304,7 +304,7 @@ class Bundle:
             table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
             keys = []
         table = table.select(shown)
-        frame = pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema}).to_pandas(use_threads=False)
+        frame = _duckdb_types(table).to_pandas(use_threads=False)
         if keys:
             frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
         return frame
@@ -315,8 +315,7 @@ class Bundle:
         with self._lock:
             found = self._empties.get(key)
         if found is None:
-            cols = ", ".join(f'"{c}"' for c in columns)
-            found = self.query(f'SELECT {cols} FROM "{name}" LIMIT 0')
+            found = self.query(_sql(name, "", columns, "") + " LIMIT 0")
             with self._lock:
                 self._empties[key] = found
         return found.copy()
@@ -348,6 +347,11 @@ def _filtered(table: pa.Table, terms: list[list[_Term]]) -> pa.Table:
             part = found if part is None else pc.or_kleene(part, found)
         mask = part if mask is None else pc.and_kleene(mask, part)
     return table if mask is None else table.filter(mask)
+
+
+def _duckdb_types(table: pa.Table) -> pa.Table:
+    """``table`` with every column as DuckDB hands it to pandas (:func:`_as_duckdb`)."""
+    return pa.table({f.name: _as_duckdb(table[f.name]) for f in table.schema})
 
 
 def _as_duckdb(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -259,10 +259,7 @@ class ResultsData:
     def _registry(self) -> tuple[pa.Table, dict[Any, list[int]]]:
         """:attr:`practices` as an Arrow table (joined to membership spells without pandas) and each code's rows."""
         table = pa.Table.from_pandas(self.practices, preserve_index=False)
-        rows: dict[Any, list[int]] = {}
-        for i, code in enumerate(table["practice_code"].to_pylist()):
-            rows.setdefault(code, []).append(i)
-        return table, rows
+        return table, positions(table["practice_code"].to_pylist())
 
     def practice_info(self, code: str) -> dict[str, Any] | None:
         """The practice's registry row as ``{column: value}`` (its first row when codes repeat), None when unknown."""
@@ -275,10 +272,7 @@ class ResultsData:
         """Each code's first row in :attr:`practices`, and the columns as lists (values as ``tolist()`` gives them):
         made once, so a practice page does not filter and box a row of the 8,000-row frame."""
         p = self.practices
-        at: dict[str, int] = {}
-        for i, c in enumerate(p["practice_code"].tolist()):
-            at.setdefault(c, i)
-        return at, {str(k): p[k].tolist() for k in p.columns}
+        return {c: rows[0] for c, rows in self._registry[1].items()}, {str(k): p[k].tolist() for k in p.columns}
 
     def prepare(self) -> None:
         """Make the registry's and England's indexes now (see :func:`gpscale.report.sections.prepare`)."""
@@ -303,10 +297,7 @@ class ResultsData:
         out = s[["group_id", "name", "start_date", "end_date"]].copy()
         for c in ("start_date", "end_date"):
             out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d").fillna("")
-        at: dict[str, list[int]] = {}
-        for i, c in enumerate(s["practice_code"].tolist()):
-            at.setdefault(c, []).append(i)
-        return out.reset_index(drop=True), at
+        return out.reset_index(drop=True), positions(s["practice_code"].tolist())
 
     def practice_rows(self, code: str, columns: Sequence[str] = ()) -> pd.DataFrame:
         """The practice's disclosed values (every indicator and period; only ``columns`` when given), sorted by
@@ -367,6 +358,14 @@ def row_dicts(frame: pd.DataFrame, each: Callable[[Any], Any] | None = None) -> 
     return [dict(zip(cols, vals, strict=True)) for vals in zip(*lists, strict=True)] if len(frame) else []
 
 
+def positions(keys: Sequence[Any]) -> dict[Any, list[int]]:
+    """Each key's positions in ``keys``, in order (a lookup from a key to its rows)."""
+    out: dict[Any, list[int]] = {}
+    for i, k in enumerate(keys):
+        out.setdefault(k, []).append(i)
+    return out
+
+
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text with missing values empty (a column of nothing but gaps, typeless in Parquet, as text)."""
     column = column.cast(pa.large_string()) if pa.types.is_null(column.type) else column
@@ -375,7 +374,8 @@ def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _left_join(left: pa.Table, right: pa.Table, key: str, rows: dict[Any, list[int]]) -> pa.Table:
     """``left`` with ``right``'s other columns by ``key``, as a pandas left merge: every left row in order, once per
-    matching right row in right's order (``rows``: each key's rows in ``right``), with gaps where right lacks it."""
+    matching right row in right's order (``rows``: :func:`positions` of right's keys), with gaps where right lacks
+    it."""
     at_left: list[int] = []
     at_right: list[int | None] = []
     for i, k in enumerate(left[key].to_pylist()):

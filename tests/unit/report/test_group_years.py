@@ -66,13 +66,7 @@ def _merged(left: pa.Table, right: pa.Table) -> pd.DataFrame:
 def test_members_joined_to_the_registry_are_the_left_merge():
     """The Arrow join against pandas's left merge: every spell in order, each matching practice in the registry's
     order (codes repeated too), gaps for codes the registry lacks."""
-    from gpscale.report.data import _left_join
-
-    def rows_of(table: pa.Table) -> dict[object, list[int]]:
-        out: dict[object, list[int]] = {}
-        for i, code in enumerate(table["practice_code"].to_pylist()):
-            out.setdefault(code, []).append(i)
-        return out
+    from gpscale.report.data import _left_join, positions
 
     data = _data()
     registry, rows = data._registry
@@ -81,10 +75,11 @@ def test_members_joined_to_the_registry_are_the_left_merge():
     codes = pa.array(["ZZZ01", "ZZZ02"], spells["practice_code"].type)  # codes the registry lacks
     unknown = spells.slice(0, 2).set_column(spells.column_names.index("practice_code"), "practice_code", codes)
     repeated = pa.concat_tables([registry, registry.slice(3, 2)])  # two codes twice
+    twice = positions(repeated["practice_code"].to_pylist())
     for left in (spells, pa.concat_tables([spells, unknown]), spells.slice(0, 0)):
         pd.testing.assert_frame_equal(_left_join(left, registry, "practice_code", rows).to_pandas(),
                                       _merged(left, registry), check_exact=True)
-        pd.testing.assert_frame_equal(_left_join(left, repeated, "practice_code", rows_of(repeated)).to_pandas(),
+        pd.testing.assert_frame_equal(_left_join(left, repeated, "practice_code", twice).to_pandas(),
                                       _merged(left, repeated), check_exact=True)
 
 

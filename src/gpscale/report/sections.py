@@ -228,9 +228,13 @@ def _groups_table(data: ResultsData, conf: float, kind: str | None) -> Table:
 
 def group_info(data: ResultsData, group_id: str) -> dict[str, Any]:
     """The group's registry row (a copy; the rows are indexed once per bundle)."""
-    found = data.once("group_info", lambda: {str(r["group_id"]): {k: _clean(v) for k, v in r.items()}
-                                             for r in row_dicts(data.groups)}).get(group_id)
+    found = _group_registry(data).get(group_id)
     return dict(found) if found is not None else {"group_id": group_id, "name": group_id}
+
+
+def _group_registry(data: ResultsData) -> dict[str, dict[str, Any]]:
+    """Every group's registry row by ID, JSON-ready (made once per bundle)."""
+    return data.once("group_info", lambda: {str(r["group_id"]): r for r in records(data.groups)})
 
 
 def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
@@ -399,6 +403,11 @@ def _spread(data: ResultsData, conf: float) -> dict[tuple[str, str], dict[str, A
 
 def england_by_year(data: ResultsData, indicator_id: str, conf: float) -> dict[str, Any]:
     """England's value by financial year for one indicator and confidence level (indexed once per bundle)."""
+    return _england_years(data).get((indicator_id, conf), {})
+
+
+def _england_years(data: ResultsData) -> dict[tuple[str, float], dict[str, Any]]:
+    """England's value by financial year, by indicator and confidence level (made once per bundle)."""
     def index() -> dict[tuple[str, float], dict[str, Any]]:
         fy = data.england[data.england["period_type"] == "fy"]
         out: dict[tuple[str, float], dict[str, Any]] = {}
@@ -407,7 +416,7 @@ def england_by_year(data: ResultsData, indicator_id: str, conf: float) -> dict[s
             out.setdefault((str(i), float(c)), {})[p] = v
         return out
 
-    return data.once("england_by_year", index).get((indicator_id, conf), {})
+    return data.once("england_by_year", index)
 
 
 #: The trend columns pages and board packs show of an entity's latest trend.
@@ -424,29 +433,40 @@ def latest_trends(data: ResultsData, entity_id: str, conf: float = 0.95) -> dict
     return {str(r["indicator_id"]): r for r in row_dicts(t)}
 
 
-def _trend(data: ResultsData, group_id: str, indicator_id: str, conf: float,
-           years: GroupYears | None) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, Any], str]:
-    """The periods of a trend chart, the group's rows and England's values by period, and the group's method."""
+class _TrendRows(NamedTuple):
+    """A trend chart's periods, the group's rows and England's values by period, and the group's method."""
+
+    periods: list[str]
+    group: dict[str, dict[str, Any]]
+    england: dict[str, Any]
+    method: str
+
+    def of_group(self, column: str) -> list[Any]:
+        """The group's ``column`` in each period (None where it has no row), JSON-ready."""
+        return [_clean(self.group[p][column]) if p in self.group else None for p in self.periods]
+
+    def of_england(self) -> list[Any]:
+        """England's value in each period (None where it has none), JSON-ready."""
+        return [_clean(self.england[p]) if p in self.england else None for p in self.periods]
+
+
+def _trend(data: ResultsData, group_id: str, indicator_id: str, conf: float, years: GroupYears | None) -> _TrendRows:
+    """The rows of one indicator's trend chart of a group (and its download)."""
     g = (group_years(data, group_id, conf) if years is None else years).of(indicator_id)
     england = england_by_year(data, indicator_id, conf)
     gi = {r["period"]: r for r in g}
-    periods = sorted(set(gi) | set(england))
-    return periods, gi, england, str(g[0]["method"]) if g else ""
+    return _TrendRows(sorted(set(gi) | set(england)), gi, england, str(g[0]["method"]) if g else "")
 
 
 def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float = 0.95,
                 years: GroupYears | None = None, trends: dict[str, dict[str, Any]] | None = None) -> Chart:
     """The group's yearly values with intervals against England's, and the evaluation's latest trend."""
     ind = data.indicators[indicator_id]
-    periods, gi, england, method = _trend(data, group_id, indicator_id, conf, years)
-
-    def col(c: str) -> list[float | None]:
-        return [_clean(gi[p][c]) if p in gi else None for p in periods]
-
+    rows = _trend(data, group_id, indicator_id, conf, years)
+    periods, method = rows.periods, rows.method
     name = data.group_name(group_id)
-    series = [svg.Series(name, col("value"), col("lower"), col("upper"), svg.GROUP),
-              svg.Series("England", [_clean(england[p]) if p in england else None for p in periods], None, None,
-                         svg.ENGLAND, dashed=True)]
+    series = [svg.Series(name, rows.of_group("value"), rows.of_group("lower"), rows.of_group("upper"), svg.GROUP),
+              svg.Series("England", rows.of_england(), None, None, svg.ENGLAND, dashed=True)]
     tr = (latest_trends(data, group_id, conf) if trends is None else trends).get(indicator_id)
     test = (f" Latest trend ({tr['segment_first']} to {tr['segment_last']}): {tr['classification']}"
             f" ({tr['method']}).") if tr else ""
@@ -461,19 +481,15 @@ def trend_chart(data: ResultsData, group_id: str, indicator_id: str, conf: float
 
 def trend_table(data: ResultsData, group_id: str, indicator_id: str, conf: float = 0.95) -> pd.DataFrame:
     """The trend chart's values (its download)."""
-    periods, gi, england, method = _trend(data, group_id, indicator_id, conf, None)
-
-    def col(c: str) -> list[float | None]:
-        return [_clean(gi[p][c]) if p in gi else None for p in periods]
-
-    frame = pd.DataFrame({"period": periods, "group_value": col("value"), "group_lower": col("lower"),
-                          "group_upper": col("upper"),
-                          "comparison": [gi[p]["shown"] if p in gi else "" for p in periods],
-                          "england_value": [_clean(england[p]) if p in england else None for p in periods]})
+    rows = _trend(data, group_id, indicator_id, conf, None)
+    frame = pd.DataFrame({"period": rows.periods, "group_value": rows.of_group("value"),
+                          "group_lower": rows.of_group("lower"), "group_upper": rows.of_group("upper"),
+                          "comparison": [rows.group[p]["shown"] if p in rows.group else "" for p in rows.periods],
+                          "england_value": rows.of_england()})
     frame.insert(0, "indicator_id", indicator_id)
     frame.insert(0, "group_id", group_id)
     frame["confidence"] = conf
-    frame["method"] = method
+    frame["method"] = rows.method
     frame["membership_view"] = data.view
     return frame
 
@@ -563,6 +579,16 @@ def _funnel_curve(data: ResultsData, indicator_id: str, period: str, units: str,
 
     The table (~40,000 rows) is read once per bundle (~30 ms, ~2 MB kept) and its curves found by their keys: a
     read per funnel page costs ~2 ms."""
+    found = _curves(data)
+    if found is None:
+        return None
+    arrays, at = found
+    rows = at.get((indicator_id, period, units, limits))
+    return {c: [] if rows is None else arrays[c][rows].tolist() for c in _CURVE}
+
+
+def _curves(data: ResultsData) -> tuple[dict[str, np.ndarray], dict[tuple[str, ...], np.ndarray]] | None:
+    """Every limit line's columns in order of ``x``, and each curve's rows by its key (made once per bundle)."""
     def make() -> tuple[dict[str, np.ndarray], dict[tuple[str, ...], np.ndarray]] | None:
         whole = data.table("funnel_curves", columns=[*_CURVE_KEY, *_CURVE])
         if whole is None:
@@ -570,12 +596,7 @@ def _funnel_curve(data: ResultsData, indicator_id: str, period: str, units: str,
         whole = whole.sort_values("x", kind="stable")  # stable: each curve's rows in the order its own read sorts
         return {c: whole[c].to_numpy(float) for c in _CURVE}, whole.groupby(list(_CURVE_KEY), sort=False).indices
 
-    found = data.once("funnel_curves", make)
-    if found is None:
-        return None
-    arrays, at = found
-    rows = at.get((indicator_id, period, units, limits))
-    return {c: [] if rows is None else arrays[c][rows].tolist() for c in _CURVE}
+    return data.once("funnel_curves", make)
 
 
 def _names(ids: list[str], names: dict[str, str], default: str | None) -> list[str]:
@@ -821,33 +842,42 @@ ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 _UNIT_COLUMN = {"profiles": "group_id", "trends": "entity_id", "convergence": "entity_id", "dispersion": "entity_id"}
 
 
+def _evaluation_rows(data: ResultsData, name: str, where: list[str], params: list[Any], indicator_id: str | None,
+                     conf: float) -> pd.DataFrame | None:
+    """Rows of an evaluation table meeting ``where`` (and of one indicator when given), with the columns its page
+    shows: the rows at level ``conf``, read alone; with none, every level as it stands."""
+    present = set(data.bundle.columns(name))
+    shown = [c for c in ENGINE_TABLES.get(name, (name, ()))[1] if c in present]
+    wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
+    if indicator_id is not None:
+        where, params = [*where, "indicator_id = ?"], [*params, indicator_id]
+    t = data.table(name, " AND ".join([*where, "confidence = ?"]), [*params, conf], columns=wanted) \
+        if "confidence" in present else None
+    return data.table(name, " AND ".join(where), params, columns=wanted) if t is None or t.empty else t
+
+
+def _england_evaluation_rows(data: ResultsData, name: str, indicator_id: str | None,
+                             conf: float) -> pd.DataFrame | None:
+    """England's rows of an evaluation table (:func:`_evaluation_rows`), the same on every group's page: made once
+    per bundle."""
+    return data.once(f"evaluation-england|{name}|{indicator_id}|{conf}",
+                     lambda: _evaluation_rows(data, name, ["entity_type = 'england'"], [], indicator_id, conf))
+
+
 def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, indicator_id: str | None = None,
                      conf: float = 0.95, latest_only: bool = False) -> Table:
     """One of the evaluation's tables, filtered (group, indicator, confidence), or a "not computed" note. A group's
     rows of a table that also holds England's come first, then England's (the same on every group's page: read
     once per bundle)."""
     title, columns = ENGINE_TABLES.get(name, (name, ()))
-    where, params = ([], []) if indicator_id is None else (["indicator_id = ?"], [indicator_id])
     unit = _UNIT_COLUMN.get(name)
-    present = set(data.bundle.columns(name))
-    shown = [c for c in columns if c in present]
-    wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
-
-    def rows(more: list[str], values: list[Any]) -> pd.DataFrame | None:
-        """The rows at this level, read alone; with none, every level as it stands."""
-        both, given = [*more, *where], [*values, *params]
-        t = data.table(name, " AND ".join([*both, "confidence = ?"]), [*given, conf], columns=wanted) \
-            if "confidence" in present else None
-        return data.table(name, " AND ".join(both), given, columns=wanted) if t is None or t.empty else t
-
     if group_id is None or unit is None:
-        t = rows([], [])
+        t = _evaluation_rows(data, name, [], [], indicator_id, conf)
     elif unit != "entity_id":
-        t = rows([f"{unit} = ?"], [group_id])
+        t = _evaluation_rows(data, name, [f"{unit} = ?"], [group_id], indicator_id, conf)
     else:
-        own = rows(["entity_id = ?"], [group_id])
-        england = data.once(f"evaluation-england|{name}|{indicator_id}|{conf}",
-                            lambda: rows(["entity_type = 'england'"], []))
+        own = _evaluation_rows(data, name, ["entity_id = ?"], [group_id], indicator_id, conf)
+        england = _england_evaluation_rows(data, name, indicator_id, conf)
         parts = [] if own is None or england is None else [f for f in (own, england) if not f.empty] or [own]
         t = pd.concat(parts, ignore_index=True) if parts else None
     if t is None:
@@ -934,17 +964,15 @@ def prepare(data: ResultsData) -> None:
     lines, England's evaluation rows and the search keys. Made lazily, the first page of each type paid for them
     while every request queued behind it waited. Nothing is rendered."""
     data.prepare()
-    group = min(data.group_ids, default=None)
     for conf in CONFIDENCES:
         england_overview(data, conf)
         _group_spread(data, conf)
-        england_by_year(data, "", conf)
-        if group is not None:
-            for name in ("trends", "convergence"):
-                evaluation_table(data, name, group_id=group, conf=conf)
+        for name in ("trends", "convergence"):
+            _england_evaluation_rows(data, name, None, conf)
     england_trends(data)
-    group_info(data, "")
-    _funnel_curve(data, "", "", "", "")
+    _england_years(data)
+    _group_registry(data)
+    _curves(data)
     for ind in data.indicators.values():
         if ind.is_monthly:
             _spc_rows(data, ENGLAND_ID, ind.id)

@@ -70,10 +70,10 @@ class Bundle:
         self.manifest = manifest
         self._con = con
         self._local = threading.local()
+        self._threads: weakref.WeakSet[_ThreadState] = weakref.WeakSet()  # a thread's state goes with the thread
         self._meta: dict[str, pq.FileMetaData] = {}
         self._empties: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
         self._stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._open: weakref.WeakSet[pq.ParquetFile] = weakref.WeakSet()  # a thread's readers go with the thread
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
@@ -105,13 +105,20 @@ class Bundle:
 
     # ------------------------------------------------------------------ queries
 
+    def _state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = _ThreadState()
+            with self._lock:
+                self._threads.add(state)
+        return state
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's DuckDB cursor (cursors are not shared between threads)."""
-        cur = getattr(self._local, "cur", None)
-        if cur is None:
-            cur = self._con.cursor()
-            self._local.cur = cur
-        return cur
+        state = self._state()
+        if state.cursor is None:
+            state.cursor = self._con.cursor()
+        return state.cursor
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run ``sql`` (tables are views named after the bundle's tables) with ``params``."""
@@ -214,15 +221,11 @@ class Bundle:
     def _file(self, name: str) -> pq.ParquetFile:
         """This thread's open reader of the table's file (with the kept footer): opening one costs more than reading
         a row group from it."""
-        files: dict[str, pq.ParquetFile] | None = getattr(self._local, "files", None)
-        if files is None:
-            files = self._local.files = {}
+        files = self._state().files
         found = files.get(name)
         if found is None:
             found = pq.ParquetFile(self.folder / self.manifest["tables"][name]["file"], metadata=self._metadata(name))
             files[name] = found
-            with self._lock:
-                self._open.add(found)
         return found
 
     def _ranges(self, name: str, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -320,12 +323,37 @@ class Bundle:
                 self._empties[key] = found
         return found.copy()
 
-    def close(self) -> None:
+    def release_threads(self) -> None:
+        """Close every thread's readers and cursor now, in the calling thread (each thread opens new ones when it
+        next reads). A server calls this when it stops: a worker thread that ends while the interpreter exits
+        would otherwise free its Arrow readers then, and Arrow aborts the process when a thread is cut off in
+        the middle of freeing one (apache/arrow#34314)."""
         with self._lock:
-            for file in list(self._open):
-                file.close()
-            self._open.clear()
+            states = list(self._threads)
+        for state in states:
+            state.release()
+
+    def close(self) -> None:
+        self.release_threads()
         self._con.close()
+
+
+class _ThreadState:
+    """One thread's DuckDB cursor and open Parquet readers (neither may be shared between threads)."""
+
+    __slots__ = ("__weakref__", "cursor", "files")
+
+    def __init__(self) -> None:
+        self.cursor: duckdb.DuckDBPyConnection | None = None
+        self.files: dict[str, pq.ParquetFile] = {}
+
+    def release(self) -> None:
+        files, self.files = self.files, {}
+        for file in files.values():
+            file.close()
+        cursor, self.cursor = self.cursor, None
+        if cursor is not None:
+            cursor.close()
 
 
 def _sql(name: str, where: str, columns: Sequence[str], order: str) -> str:

@@ -190,6 +190,8 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()
+        # the requests are answered: the worker threads' readers are closed here, not when the threads end
+        data.bundle.release_threads()
 
     app = FastAPI(
         lifespan=lifespan,

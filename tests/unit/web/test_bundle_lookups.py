@@ -183,10 +183,38 @@ def test_a_finished_threads_readers_are_closed(bundle: Bundle) -> None:
 
     key = _keys(bundle, "SELECT DISTINCT group_id FROM spells")[0][0]
     bundle.table("spells", "group_id = ?", [key])
-    before, readers = fds(), len(bundle._open)
+    before, readers = fds(), len(bundle._threads)
     for _ in range(40):
         worker = threading.Thread(target=lambda: bundle.table("spells", "group_id = ?", [key]))
         worker.start()
         worker.join()
     gc.collect()
-    assert fds() <= before + 1 and len(bundle._open) <= readers + 1
+    assert fds() <= before + 1 and len(bundle._threads) <= readers + 1
+
+
+def test_release_threads_closes_every_threads_readers_in_the_calling_thread(bundle: Bundle) -> None:
+    """A server stopping closes its worker threads' readers and cursors itself (a worker that frees Arrow readers
+    while the interpreter exits aborts the process); a thread still alive opens new ones when it next reads."""
+    import threading
+
+    key = _keys(bundle, "SELECT DISTINCT group_id FROM spells")[0][0]
+    want = _sql(bundle, "spells", "group_id = ?", [key], "")
+    read, released, got = threading.Event(), threading.Event(), []
+    opened: list[Any] = []
+
+    def worker() -> None:
+        bundle.table("spells", "group_id = ?", [key])
+        opened.append(bundle._file("spells"))
+        read.set()
+        released.wait(10)
+        got.append(bundle.table("spells", "group_id = ?", [key]))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert read.wait(10)
+    assert not opened[0].closed
+    bundle.release_threads()
+    assert opened[0].closed
+    released.set()
+    thread.join(10)
+    pd.testing.assert_frame_equal(got[0], want)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gpscale.charts import svg
 from gpscale.charts.palette import SUPPRESSED, SYMBOLS
@@ -843,25 +844,35 @@ _UNIT_COLUMN = {"profiles": "group_id", "trends": "entity_id", "convergence": "e
 
 
 def _evaluation_rows(data: ResultsData, name: str, where: list[str], params: list[Any], indicator_id: str | None,
-                     conf: float) -> pd.DataFrame | None:
+                     conf: float) -> pa.Table | None:
     """Rows of an evaluation table meeting ``where`` (and of one indicator when given), with the columns its page
-    shows: the rows at level ``conf``, read alone; with none, every level as it stands."""
+    shows: the rows at level ``conf``, read alone; with none, every level as it stands. In Arrow: a page shapes
+    them and makes one pandas frame at the end (a frame per step cost more than reading)."""
     present = set(data.bundle.columns(name))
     shown = [c for c in ENGINE_TABLES.get(name, (name, ()))[1] if c in present]
     wanted = [c for c in present if c in {*shown, "confidence", "period", "indicator_id"}] if shown else []
     if indicator_id is not None:
         where, params = [*where, "indicator_id = ?"], [*params, indicator_id]
-    t = data.table(name, " AND ".join([*where, "confidence = ?"]), [*params, conf], columns=wanted) \
+    t = data.bundle.arrow(name, " AND ".join([*where, "confidence = ?"]), [*params, conf], columns=wanted) \
         if "confidence" in present else None
-    return data.table(name, " AND ".join(where), params, columns=wanted) if t is None or t.empty else t
+    return data.bundle.arrow(name, " AND ".join(where), params, columns=wanted) if t is None or not t.num_rows else t
 
 
 def _england_evaluation_rows(data: ResultsData, name: str, indicator_id: str | None,
-                             conf: float) -> pd.DataFrame | None:
+                             conf: float) -> pa.Table | None:
     """England's rows of an evaluation table (:func:`_evaluation_rows`), the same on every group's page: made once
     per bundle."""
     return data.once(f"evaluation-england|{name}|{indicator_id}|{conf}",
                      lambda: _evaluation_rows(data, name, ["entity_type = 'england'"], [], indicator_id, conf))
+
+
+def _latest_rows(ids: list[Any], periods: list[Any]) -> list[bool]:
+    """Which rows are of their indicator's latest period (rows without an indicator or a period are not)."""
+    latest: dict[Any, Any] = {}
+    for i, p in zip(ids, periods, strict=True):
+        if i is not None and p is not None and (i not in latest or p > latest[i]):
+            latest[i] = p
+    return [i is not None and p is not None and p == latest[i] for i, p in zip(ids, periods, strict=True)]
 
 
 def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, indicator_id: str | None = None,
@@ -872,21 +883,25 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
     title, columns = ENGINE_TABLES.get(name, (name, ()))
     unit = _UNIT_COLUMN.get(name)
     if group_id is None or unit is None:
-        t = _evaluation_rows(data, name, [], [], indicator_id, conf)
+        rows = _evaluation_rows(data, name, [], [], indicator_id, conf)
     elif unit != "entity_id":
-        t = _evaluation_rows(data, name, [f"{unit} = ?"], [group_id], indicator_id, conf)
+        rows = _evaluation_rows(data, name, [f"{unit} = ?"], [group_id], indicator_id, conf)
     else:
         own = _evaluation_rows(data, name, ["entity_id = ?"], [group_id], indicator_id, conf)
         england = _england_evaluation_rows(data, name, indicator_id, conf)
-        parts = [] if own is None or england is None else [f for f in (own, england) if not f.empty] or [own]
-        t = pd.concat(parts, ignore_index=True) if parts else None
-    if t is None:
+        parts = [] if own is None or england is None else [f for f in (own, england) if f.num_rows] or [own]
+        rows = pa.concat_tables(parts) if parts else None
+    if rows is None:
         return Table(name, title, pd.DataFrame(), missing=not_computed(name))
-    if latest_only and "period" in t.columns and "indicator_id" in t.columns and len(t):
-        t = t[t["period"] == t.groupby("indicator_id")["period"].transform("max")]
-    if "indicator_id" in t.columns:
+    if "indicator_id" in rows.column_names:
+        ids = rows.column("indicator_id").to_pylist()
+        if latest_only and "period" in rows.column_names:
+            rows = rows.filter(pa.array(_latest_rows(ids, rows.column("period").to_pylist()), pa.bool_()))
+            ids = rows.column("indicator_id").to_pylist()
         titles = {k: v.title for k, v in data.indicators.items()}
-        t = t.assign(indicator_id=[titles.get(i, i) for i in t["indicator_id"]])
+        rows = rows.set_column(rows.column_names.index("indicator_id"), "indicator_id",
+                               pa.array([titles.get(i, i) for i in ids], pa.string()))
+    t = rows.to_pandas(use_threads=False)
     cols = [c for c in columns if c in t.columns] or list(t.columns)
     note = f"{len(t)} rows" + (f"; {pct(conf)} intervals" if "confidence" in t.columns else "") + \
         f"; membership view {data.view}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -314,10 +314,10 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         return Response(csv_text(frame), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
-    def group_link(rec: dict[str, Any]) -> str:
+    def group_link(rec: Mapping[str, Any]) -> str:
         return f"/groups/{quote(str(rec['group_id']), safe='')}"
 
-    def practice_link(rec: dict[str, Any]) -> str:
+    def practice_link(rec: Mapping[str, Any]) -> str:
         return f"/practices/{quote(str(rec['practice_code']), safe='')}"
 
     # ------------------------------------------------------------------ pages
@@ -409,8 +409,8 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
         tables = []
         for t in (S.evaluation_table(data_, n, group_id=group_id, conf=c) for n in GROUP_EVALUATION_TABLES):
             if not t.missing:
-                cols = [Col(col, col.replace("_", " "), "num" if pd.api.types.is_float_dtype(t.frame[col]) else "text")
-                        for col in t.frame.columns]
+                cols = [Col(col, col.replace("_", " "), "num" if pd.api.types.is_float_dtype(dtype) else "text")
+                        for col, dtype in t.frame.dtypes.items()]
                 tables.append((t, table_html(t.frame, cols, f"{t.title} ({t.caption})", max_rows=80)))
             else:
                 tables.append((t, ""))

@@ -9,7 +9,7 @@ or why it cannot say, each indicator's study and the groups that received events
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -29,7 +29,7 @@ GroupQ = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}
 Download = Literal["event_domain", "event_summary", "event_study"]
 
 
-def _group_link(rec: dict[str, Any]) -> str:
+def _group_link(rec: Mapping[str, Any]) -> str:
     return f"/events/groups/{quote(str(rec['entity_id']), safe='')}"
 
 

@@ -10,7 +10,7 @@ charts are :mod:`gpscale.charts` SVG; templates are autoescaped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -54,7 +54,7 @@ def mount(app: FastAPI, results: Callable[[], Any], render: Callable[..., HTMLRe
             raise not_found(f"scheme {scheme_id}")
         return s
 
-    def network_link(sid: str) -> Callable[[dict[str, Any]], str]:
+    def network_link(sid: str) -> Callable[[Mapping[str, Any]], str]:
         return lambda r: f"/schemes/{sid}/networks/{r['group_id']}"
 
     @app.get("/schemes", response_class=HTMLResponse, include_in_schema=False)

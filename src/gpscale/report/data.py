@@ -277,9 +277,9 @@ class ResultsData:
     def prepare(self) -> None:
         """Make the registry's and England's indexes now (see :func:`gpscale.report.sections.prepare`)."""
         self.bundle.prepare()
-        for name in ("england_index", "practice_codes", "group_ids", "_registry", "_practice_lookup",
-                     "_practice_spells", "_group_keys", "_practice_keys", "has_surveys"):
-            getattr(self, name)
+        for name, attribute in vars(ResultsData).items():  # every index kept per bundle
+            if isinstance(attribute, cached_property):
+                getattr(self, name)
 
     def practice_groups(self, code: str) -> pd.DataFrame:
         """The groups a practice belongs or belonged to (spells the evaluation used), in the spells table's order."""

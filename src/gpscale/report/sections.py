@@ -901,14 +901,13 @@ def evaluation_table(data: ResultsData, name: str, group_id: str | None = None, 
         titles = {k: v.title for k, v in data.indicators.items()}
         rows = rows.set_column(rows.column_names.index("indicator_id"), "indicator_id",
                                pa.array([titles.get(i, i) for i in ids], pa.string()))
-    t = rows.to_pandas(use_threads=False)
-    cols = [c for c in columns if c in t.columns] or list(t.columns)
-    note = f"{len(t)} rows" + (f"; {pct(conf)} intervals" if "confidence" in t.columns else "") + \
+    cols = [c for c in columns if c in rows.column_names] or rows.column_names
+    note = f"{rows.num_rows} rows" + (f"; {pct(conf)} intervals" if "confidence" in rows.column_names else "") + \
         f"; membership view {data.view}"
+    t = rows.select(cols).to_pandas(use_threads=False)
     if t.empty:
-        return Table(name, title, t[cols].reset_index(drop=True), caption=note,
-                     missing="the evaluation wrote no rows for this selection")
-    return Table(name, title, t[cols].reset_index(drop=True), caption=note)
+        return Table(name, title, t, caption=note, missing="the evaluation wrote no rows for this selection")
+    return Table(name, title, t, caption=note)
 
 
 # ------------------------------------------------------------------------------------------------ practices

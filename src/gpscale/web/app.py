@@ -208,7 +208,10 @@ def create_app(bundle: Bundle, cache_pages: bool = True) -> FastAPI:
     app.add_middleware(DropEmptyQuery)
     app.state.data = data
     app.state.cache = PageCache() if cache_pages else None
-    env = _env()
+    env = app.state.templates = _env()
+    # every template compiled now, not by the first visitor of each page type while other requests queue
+    for template in env.list_templates():
+        env.get_template(template)
     static_dir = Path(str(resources.files("gpscale.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 

@@ -33,13 +33,15 @@ def _oracle(data: ResultsData, name: str, group_id: str | None, indicator_id: st
         level = rows[rows["confidence"] == conf]
         return level if len(level) else rows
 
-    unit = {"profiles": "group_id", "trends": "entity_id", "convergence": "entity_id", "dispersion": "entity_id"}.get(name)
+    unit = {"profiles": "group_id", "trends": "entity_id", "convergence": "entity_id",
+            "dispersion": "entity_id"}.get(name)
     if group_id is None or unit is None:
         t = at_level(whole)
     elif unit != "entity_id":
         t = at_level(whole[whole[unit] == group_id])
     else:
-        own, england = at_level(whole[whole["entity_id"] == group_id]), at_level(whole[whole["entity_type"] == "england"])
+        own = at_level(whole[whole["entity_id"] == group_id])
+        england = at_level(whole[whole["entity_type"] == "england"])
         t = pd.concat([f for f in (own, england) if len(f)] or [own], ignore_index=True)
     if latest_only and "period" in t.columns and "indicator_id" in t.columns and len(t):
         t = t[t["period"] == t.groupby("indicator_id")["period"].transform("max")]

@@ -427,6 +427,10 @@ def test_start_up_makes_the_per_bundle_indexes_before_the_first_visitor():
     made = set(data._once)
     assert {"england_trends", "england_by_year", "funnel_curves", "group_info"} <= made
     assert {f"england_overview|{c}" for c in (0.95, 0.998)} <= made
+    lazy = [name for name, a in vars(ResultsData).items() if isinstance(a, functools.cached_property)]
+    assert lazy and all(name in vars(data) for name in lazy)  # every per-bundle index of the data is made
+    env = app.state.templates
+    assert {t.name for t in env.cache.values()} == set(env.list_templates())  # every template compiled
     c = TestClient(app)
     for url in ("/", f"/groups/{FEDERATION}", f"/groups/{FEDERATION}/evaluation", "/indicators/qof_total",
                 f"/indicators/qof_total?group={FEDERATION}", "/practices/P00001", f"/api/v1/groups/{FEDERATION}"):

@@ -238,28 +238,33 @@ def _group_registry(data: ResultsData) -> dict[str, dict[str, Any]]:
     return data.once("group_info", lambda: {str(r["group_id"]): r for r in records(data.groups)})
 
 
+#: A group's member table's columns (those the bundle has), in this order.
+_MEMBER_COLUMNS = ("practice_code", "name", "start_date", "end_date", "postcode", "commissioner", "icb",
+                   "contract_type", "rurality", "status")
+
+
 def group_profile(data: ResultsData, group_id: str) -> dict[str, Any]:
     """The group's registry facts and its members (the spells the evaluation used)."""
     info = group_info(data, group_id)
     info["kind_label"] = KIND_LABELS.get(str(info.get("kind")), str(info.get("kind") or "group"))
-    members = data.group_members(group_id)
-    keep = [c for c in ("practice_code", "name", "start_date", "end_date", "postcode", "commissioner", "icb",
-                        "contract_type", "rurality", "status") if c in members.columns]
-    now = [bool(c) for c in members["current"].tolist()]
+    members = data.group_members_arrow(group_id)
+    names = members.column_names
+    keep = [c for c in _MEMBER_COLUMNS if c in names]
+    now = [bool(c) for c in members["current"].to_pylist()]
 
     def of_current(column: str) -> list[Any]:  # the current members' known values
-        return [v for v, c in zip(members[column].tolist(), now, strict=True) if c and _clean(v) is not None]
+        return [v for v, c in zip(members[column].to_pylist(), now, strict=True) if c and _clean(v) is not None]
 
     facts = {
         "current_members": len(set(of_current("practice_code"))),
-        "ever_members": len({v for v in members["practice_code"].tolist() if _clean(v) is not None}),
-        "commissioners": len(set(of_current("commissioner"))) if "commissioner" in members else None,
-        "icbs": len(set(of_current("icb"))) if "icb" in members else None,
+        "ever_members": len({v for v in members["practice_code"].to_pylist() if _clean(v) is not None}),
+        "commissioners": len(set(of_current("commissioner"))) if "commissioner" in names else None,
+        "icbs": len(set(of_current("icb"))) if "icb" in names else None,
         # most common first, ties in order of first appearance (as pandas' value_counts orders them)
-        "contract_mix": dict(Counter(of_current("contract_type")).most_common()) if "contract_type" in members
+        "contract_mix": dict(Counter(of_current("contract_type")).most_common()) if "contract_type" in names
         else {},
     }
-    return {"info": info, "facts": facts, "members": members[keep]}
+    return {"info": info, "facts": facts, "members": members.select(keep).to_pandas(use_threads=False)}
 
 
 def group_size(data: ResultsData, group_id: str) -> pd.DataFrame:

@@ -150,5 +150,14 @@ def test_group_facts_are_the_pandas_counts_for_every_group():
                 "ever_members": members["practice_code"].nunique(),
                 "commissioners": current["commissioner"].nunique(), "icbs": current["icb"].nunique(),
                 "contract_mix": current["contract_type"].value_counts().to_dict()}
-        got = S.group_profile(data, gid)["facts"]
+        profile = S.group_profile(data, gid)
+        got = profile["facts"]
         assert got == want and list(got["contract_mix"]) == list(want["contract_mix"]), gid
+        shown = list(profile["members"].columns)  # the members' rows as group_members gives them, without "current"
+        assert "current" not in shown and {"practice_code", "name", "start_date", "end_date"} <= set(shown)
+        pd.testing.assert_frame_equal(profile["members"], members[shown], check_exact=True)
+    none = S.group_profile(data, "NO-SUCH-GROUP")
+    assert none["facts"] == {"current_members": 0, "ever_members": 0, "commissioners": None, "icbs": None,
+                             "contract_mix": {}}
+    assert list(none["members"].columns) == ["practice_code", "name", "start_date", "end_date"]
+    assert none["members"].empty

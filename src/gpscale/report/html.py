@@ -12,6 +12,7 @@ import pandas as pd
 
 from gpscale.charts import svg
 from gpscale.charts.palette import SUPPRESSED, SYMBOLS
+from gpscale.report.data import column_list
 
 Linker = Callable[[Mapping[str, Any]], str | None]
 
@@ -72,11 +73,10 @@ class _Columns:
     pandas cost more than writing the rows."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self._frame = frame
+        self._column = column_list(frame)
         self.rows = len(frame)
         self._at = {str(k): i for i, k in enumerate(frame.columns)}
         self.names = list(self._at)
-        self._unique = len(self.names) == len(frame.columns) and all(type(k) is str for k in frame.columns)
         self._lists: dict[int, list[Any]] = {}
 
     def __contains__(self, key: str) -> bool:
@@ -86,9 +86,7 @@ class _Columns:
         at = self._at[key]
         found = self._lists.get(at)
         if found is None:
-            # by name where names are unique: a third of the time of a lookup by position
-            column = self._frame[key] if self._unique else self._frame.iloc[:, at]
-            found = self._lists[at] = column.tolist()
+            found = self._lists[at] = self._column(at)
         return found
 
 
